@@ -1,0 +1,1 @@
+"""Code every part of imgpipe shares: errors, variant specs, limits, key layout, settings."""
