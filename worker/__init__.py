@@ -1,0 +1,1 @@
+"""The imgpipe worker: the Lambda handler and everything below it."""

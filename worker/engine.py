@@ -1,0 +1,297 @@
+"""The only module that touches libvips: one upload's bytes in, every variant's bytes out.
+
+The fast path, measured in DESIGN.md and kept honest by `make bench`: decode once with
+shrink-on-load to the smallest size that still covers the largest variant, scale before
+colour-managing and rotating (so those run on the small image), colour-manage only when the
+profile is not already sRGB, then cascade every smaller variant from a larger one held in RAM.
+Untrusted loaders are blocked process-wide and the operation cache is off, so a long-lived
+worker neither parses SVG/PDF/matrix files nor grows without bound.
+"""
+
+from __future__ import annotations
+
+import functools
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pyvips
+
+from shared.errors import CorruptImage, ImageTooLarge, UnsupportedFormat
+from shared.limits import Limits
+from shared.variants import RESIZE_GAP, WEBP_EFFORT, VariantSpec, Watermark
+from worker.geometry import Size, VariantPlan, load_shrink, plan_variants
+from worker.icc import is_srgb
+from worker.sniff import SourceFormat, sniff_format
+
+_LOADER_CLASSES = ("Jpeg", "Png", "Webp", "Nsgif", "Heif", "Tiff")
+_LOADER_NICKS: dict[SourceFormat, str] = {
+    "jpeg": "jpegload",
+    "png": "pngload",
+    "webp": "webpload",
+    "gif": "gifload",
+    "heif": "heifload",
+    "avif": "heifload",
+    "tiff": "tiffload",
+}
+_SAVE_SUFFIX = {"jpeg": ".jpg", "webp": ".webp", "avif": ".avif", "png": ".png"}
+CONTENT_TYPES = {"jpeg": "image/jpeg", "webp": "image/webp", "avif": "image/avif", "png": "image/png"}
+Rgb = tuple[int, int, int]
+
+
+def _lock_down() -> None:
+    pyvips.cache_set_max(0)
+    pyvips.block_untrusted_set(True)
+    pyvips.operation_block_set("VipsForeignLoad", True)
+    for name in _LOADER_CLASSES:
+        pyvips.operation_block_set(f"VipsForeignLoad{name}", False)
+
+
+_lock_down()
+
+
+@dataclass(frozen=True)
+class SourceInfo:
+    """What the header says about the upload (stored size, before orientation)."""
+
+    format: SourceFormat
+    width: int
+    height: int
+    orientation: int
+    bytes: int
+    pages: int
+    has_alpha: bool
+
+
+@dataclass(frozen=True)
+class Rendition:
+    """One encoded variant."""
+
+    name: str
+    format: str
+    width: int
+    height: int
+    data: bytes = field(repr=False)
+
+    @property
+    def content_type(self) -> str:
+        """The MIME type to store the variant with."""
+        return CONTENT_TYPES[self.format]
+
+
+@dataclass(frozen=True)
+class RenderResult:
+    """Every variant of one source, with the source's header facts and step timings."""
+
+    source: SourceInfo
+    variants: tuple[Rendition, ...]
+    timings_ms: dict[str, float]
+
+
+def set_threads(threads: int) -> None:
+    """Threads libvips may use inside one image pipeline (process-wide)."""
+    pyvips.concurrency_set(threads)
+
+
+def probe(data: bytes, limits: Limits) -> SourceInfo:
+    """Read the header and enforce every limit without decoding a pixel."""
+    fmt = sniff_format(data, limits)
+    with _decoding(fmt):
+        return _inspect(_open(data, fmt), fmt, len(data), limits)
+
+
+def render(
+    data: bytes,
+    specs: Sequence[VariantSpec],
+    limits: Limits | None = None,
+    background: Rgb = (255, 255, 255),
+) -> RenderResult:
+    """Make every variant in `specs` from one source; raises a `PermanentError` for bad input."""
+    started = time.perf_counter()
+    limits = limits or Limits()
+    fmt = sniff_format(data, limits)
+    timings: dict[str, float] = {}
+    with _decoding(fmt):
+        header = _open(data, fmt)
+        info = _inspect(header, fmt, len(data), limits)
+        stored = Size(info.width, info.height)
+        transposed = info.orientation >= 5
+        plans = plan_variants(stored.transposed() if transposed else stored, specs)
+        shrink = load_shrink(stored, plans, transposed) if fmt in ("jpeg", "webp") else 1
+        base = header if shrink == 1 else _open(data, fmt, shrink)
+        if sum(plan.source == -1 for plan in plans) > 1:
+            base = base.copy_memory()
+        timings["probe"] = _ms(started)
+        renditions = _render_plans(base, plans, transposed, background, timings)
+    timings["total"] = _ms(started)
+    by_name = {r.name: r for r in renditions}
+    return RenderResult(info, tuple(by_name[spec.name] for spec in specs), timings)
+
+
+def _render_plans(
+    base: pyvips.Image, plans: list[VariantPlan], transposed: bool, background: Rgb, timings: dict[str, float]
+) -> list[Rendition]:
+    images: list[pyvips.Image] = []
+    renditions: list[Rendition] = []
+    for index, plan in enumerate(plans):
+        step = time.perf_counter()
+        if plan.twin >= 0:
+            twin = renditions[plan.twin]
+            images.append(images[plan.twin])
+            renditions.append(Rendition(plan.spec.name, twin.format, twin.width, twin.height, twin.data))
+            continue
+        if plan.source == -1:
+            image = _upright_srgb(_scale(base, plan.scaled.transposed() if transposed else plan.scaled))
+        else:
+            image = _scale(images[plan.source], plan.scaled)
+        image = _crop(image, plan)
+        if plan.spec.watermark is not None:
+            image = _watermark(image, plan.spec.watermark)
+        if any(later.source == index for later in plans):
+            image = image.copy_memory()
+        images.append(image)
+        renditions.append(_encode(image, plan.spec, background))
+        timings[f"variant.{plan.spec.name}"] = _ms(step)
+    return renditions
+
+
+def _open(data: bytes, fmt: SourceFormat, shrink: int = 1) -> pyvips.Image:
+    options: dict[str, object] = {"access": "sequential", "fail_on": "error"}
+    if shrink > 1:
+        options.update({"shrink": shrink} if fmt == "jpeg" else {"scale": 1 / shrink})
+    image = pyvips.Image.new_from_buffer(data, "", **options)
+    loader = str(image.get("vips-loader"))
+    if not loader.startswith(_LOADER_NICKS[fmt]):
+        raise UnsupportedFormat(f"content sniffed as {fmt} but libvips chose {loader}")
+    return image
+
+
+def _inspect(header: pyvips.Image, fmt: SourceFormat, size: int, limits: Limits) -> SourceInfo:
+    pages = _int_field(header, "n-pages", 1)
+    pixels = header.width * header.height
+    if pixels > limits.max_pixels:
+        raise ImageTooLarge(
+            f"{header.width}x{header.height} is {pixels} pixels, over the limit of {limits.max_pixels}"
+        )
+    if pages > limits.max_frames:
+        raise ImageTooLarge(f"{pages} frames, over the limit of {limits.max_frames}")
+    orientation = _int_field(header, "orientation", 1)
+    return SourceInfo(
+        format=fmt,
+        width=header.width,
+        height=header.height,
+        orientation=orientation if 1 <= orientation <= 8 else 1,
+        bytes=size,
+        pages=pages,
+        has_alpha=bool(header.hasalpha()),
+    )
+
+
+def _scale(image: pyvips.Image, target: Size) -> pyvips.Image:
+    if (image.width, image.height) == (target.width, target.height):
+        return image
+    hscale, vscale = target.width / image.width, target.height / image.height
+    if not image.hasalpha():
+        return image.resize(hscale, vscale=vscale, gap=RESIZE_GAP)
+    # Scaling straight alpha bleeds transparent pixels' colour into the edges. Premultiplying
+    # in 8 bits (as Pillow does) keeps the resize in uchar, 3x faster than libvips' float path.
+    premultiplied = image.premultiply().cast(image.format)
+    return premultiplied.resize(hscale, vscale=vscale, gap=RESIZE_GAP).unpremultiply().cast(image.format)
+
+
+def _upright_srgb(image: pyvips.Image) -> pyvips.Image:
+    if image.interpretation == "cmyk":
+        image = image.icc_transform("srgb", embedded=True, input_profile="cmyk")
+    elif image.get_typeof("icc-profile-data") and not is_srgb(image.get("icc-profile-data")):
+        image = image.icc_transform("srgb", embedded=True)
+    if image.format != "uchar":
+        image = image.colourspace("srgb" if image.bands >= 3 else "b-w")
+        image = image.cast("uchar") if image.format != "uchar" else image
+    if _int_field(image, "orientation", 1) != 1:
+        # Rotating reads pixels out of order, which a sequential decode cannot serve.
+        image = image.copy_memory().autorot()
+    return image
+
+
+def _crop(image: pyvips.Image, plan: VariantPlan) -> pyvips.Image:
+    if plan.final == plan.scaled:
+        return image
+    width, height = plan.final.width, plan.final.height
+    if plan.spec.crop == "attention":
+        return image.smartcrop(width, height, interesting="attention")
+    return image.crop((image.width - width) // 2, (image.height - height) // 2, width, height)
+
+
+def _watermark(image: pyvips.Image, mark: Watermark) -> pyvips.Image:
+    if image.bands < 3:
+        image = image.colourspace("srgb")
+    overlay = _overlay(mark, max(1, round(image.width * mark.scale)), max(1, image.height // 4))
+    margin = max(1, image.width // 50)
+    x = {"w": margin, "e": image.width - overlay.width - margin}.get(mark.gravity[-1:], 0)
+    y = {"n": margin, "s": image.height - overlay.height - margin}.get(mark.gravity[:1], 0)
+    if mark.gravity == "centre":
+        x, y = (image.width - overlay.width) // 2, (image.height - overlay.height) // 2
+    return image.composite2(overlay, "over", x=max(0, x), y=max(0, y)).cast(image.format)
+
+
+def _overlay(mark: Watermark, width: int, height: int) -> pyvips.Image:
+    if mark.text is not None:
+        alpha = pyvips.Image.text(mark.text, width=width, height=height, font="sans bold")
+        colour = alpha.new_from_image([255, 255, 255]).copy(interpretation="srgb")
+        return colour.bandjoin((alpha * mark.opacity).cast("uchar"))
+    assert mark.image is not None
+    picture = _watermark_image(mark.image)
+    picture = picture.resize(min(1.0, width / picture.width, height / picture.height))
+    return picture.bandjoin(255) if not picture.hasalpha() else picture * [1, 1, 1, mark.opacity]
+
+
+@functools.lru_cache(maxsize=8)
+def _watermark_image(path: Path) -> pyvips.Image:
+    data = path.read_bytes()
+    fmt = sniff_format(data, Limits())
+    with _decoding(fmt):
+        image = _open(data, fmt).colourspace("srgb")
+        return image.copy_memory()
+
+
+def _encode(image: pyvips.Image, spec: VariantSpec, background: Rgb) -> Rendition:
+    fmt = spec.format if spec.format != "auto" else ("webp" if image.hasalpha() else "jpeg")
+    options: dict[str, object] = {"keep": "none"}
+    if fmt == "jpeg":
+        if image.hasalpha():
+            image = image.flatten(background=list(background[: max(1, image.bands - 1)]))
+        options.update(Q=spec.quality, optimize_coding=False)
+    elif fmt == "webp":
+        options.update(Q=spec.quality, effort=WEBP_EFFORT)
+    elif fmt == "avif":
+        options.update(Q=spec.quality)
+    data = image.write_to_buffer(_SAVE_SUFFIX[fmt], **options)
+    return Rendition(spec.name, fmt, image.width, image.height, data)
+
+
+@contextmanager
+def _decoding(fmt: SourceFormat) -> Iterator[None]:
+    # libvips is lazy: a damaged file often fails only when pixels are pulled (in resize,
+    # copy_memory or the encoder), so the whole render runs inside this translation.
+    try:
+        yield
+    except pyvips.Error as exc:
+        reason = _reason(exc)
+        if "unsupported" in reason.lower() or "not supported" in reason.lower():
+            raise UnsupportedFormat(f"{fmt} variant is not supported: {reason}") from exc
+        raise CorruptImage(f"{fmt} image cannot be decoded: {reason}") from exc
+
+
+def _reason(exc: pyvips.Error) -> str:
+    lines = [line.strip() for line in f"{exc.detail or ''}\n{exc.message}".splitlines()]
+    return next((line for line in lines if line), "unknown libvips error")[:300]
+
+
+def _int_field(image: pyvips.Image, name: str, default: int) -> int:
+    return int(image.get(name)) if image.get_typeof(name) else default
+
+
+def _ms(since: float) -> float:
+    return round((time.perf_counter() - since) * 1000, 2)
