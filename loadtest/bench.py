@@ -1,0 +1,165 @@
+"""`make bench`: the engine against a Pillow baseline, side by side in one run.
+
+Each strategy runs in its own fresh child process per round (so its peak RSS is its own) and the
+strategies alternate round by round, so a noisy neighbour slows all of them alike. Every child
+uses one thread. Figures are medians over rounds; ratios compare figures from the same run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from rich.console import Console
+from rich.table import Table
+
+from loadtest import samples
+from shared.limits import Limits
+from shared.variants import DEFAULT_VARIANTS
+
+SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".gif", ".tif", ".tiff", ".heic", ".heif", ".avif"}
+RESIZED = DEFAULT_VARIANTS[1:]
+STRATEGIES = {
+    "engine": "engine (4 resized)",
+    "full": "engine (full set)",
+    "pillow": "Pillow draft() (4 resized)",
+}
+
+
+@dataclass(frozen=True)
+class Run:
+    """One strategy's timings over the corpus in one child process."""
+
+    seconds: list[float]
+    rss_mb: float
+
+
+def _renderer(strategy: str) -> Callable[[bytes], object]:
+    if strategy == "pillow":
+        from loadtest import pillow_baseline
+
+        return lambda data: pillow_baseline.render(data, RESIZED)
+    from worker import engine
+
+    engine.set_threads(1)
+    specs = RESIZED if strategy == "engine" else DEFAULT_VARIANTS
+    return lambda data: engine.render(data, specs)
+
+
+def child(strategy: str, files: list[str]) -> None:
+    """Time one strategy over `files` and print the figures as JSON (runs in a fresh process)."""
+    render = _renderer(strategy)
+    inputs = [Path(f).read_bytes() for f in files]
+    render(inputs[0])  # warm-up: library initialisation is not per-image work
+    seconds = []
+    for data in inputs:
+        started = time.perf_counter()
+        render(data)
+        seconds.append(time.perf_counter() - started)
+    rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(json.dumps({"seconds": seconds, "rss_mb": rss_mb}))
+
+
+def _spawn(strategy: str, files: list[Path]) -> Run:
+    command = [sys.executable, "-m", "loadtest.bench", "--child", strategy, *map(str, files)]
+    done = subprocess.run(command, capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        raise SystemExit(f"bench: {strategy} failed:\n{done.stderr.strip()}")
+    figures = json.loads(done.stdout.strip().splitlines()[-1])
+    return Run(figures["seconds"], figures["rss_mb"])
+
+
+def _corpus(folder: Path | None, scratch: Path) -> list[Path]:
+    if folder is None:
+        return samples.write(samples.bench_set(), scratch)
+    if not folder.is_dir():
+        raise SystemExit(f"bench: corpus folder not found: {folder}")
+    files = sorted(p for p in folder.iterdir() if p.suffix.lower() in SUFFIXES)
+    if not files:
+        raise SystemExit(f"bench: no images ({', '.join(sorted(SUFFIXES))}) in {folder}")
+    return files
+
+
+def _megapixels(files: list[Path]) -> list[float]:
+    from worker import engine
+
+    return [
+        (info.width * info.height) / 1e6 for info in (engine.probe(f.read_bytes(), Limits()) for f in files)
+    ]
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Run the benchmark and print the table and the one-line summary."""
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--corpus", type=Path, help="folder of images (default: generated photos)")
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--child", choices=sorted(STRATEGIES), help=argparse.SUPPRESS)
+    parser.add_argument("files", nargs="*", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.child:
+        child(args.child, args.files)
+        return
+    console = Console(width=110)
+    with tempfile.TemporaryDirectory(prefix="imgpipe-bench-") as scratch:
+        files = _corpus(args.corpus, Path(scratch))
+        megapixels = _megapixels(files)
+        console.print(
+            f"corpus: {len(files)} images, {sum(megapixels):.1f} MP, {args.rounds} rounds, one thread each"
+        )
+        runs: dict[str, list[Run]] = {name: [] for name in STRATEGIES}
+        for round_number in range(1, args.rounds + 1):
+            for name in STRATEGIES:
+                console.print(f"  round {round_number}/{args.rounds}: {STRATEGIES[name]}", style="dim")
+                runs[name].append(_spawn(name, files))
+        largest = files[max(range(len(files)), key=megapixels.__getitem__)]
+        solo = _spawn("full", [largest])
+    _report(console, runs, megapixels, largest, max(megapixels), solo)
+
+
+def _report(
+    console: Console,
+    runs: dict[str, list[Run]],
+    megapixels: list[float],
+    largest: Path,
+    largest_mp: float,
+    solo: Run,
+) -> None:
+    table = Table(title="imgpipe engine benchmark")
+    for column in ("strategy", "images/s", "MP/s", "median ms", "p95 ms", "peak RSS MB", "vs pillow"):
+        table.add_column(column, justify="left" if column == "strategy" else "right")
+    rate = {name: statistics.median(len(r.seconds) / sum(r.seconds) for r in rs) for name, rs in runs.items()}
+    for name, rs in runs.items():
+        per_image = sorted(s * 1000 for r in rs for s in r.seconds)
+        p95 = per_image[min(len(per_image) - 1, round(0.95 * (len(per_image) - 1)))]
+        table.add_row(
+            STRATEGIES[name],
+            f"{rate[name]:.2f}",
+            f"{rate[name] * sum(megapixels) / len(megapixels):.1f}",
+            f"{statistics.median(per_image):.1f}",
+            f"{p95:.1f}",
+            f"{max(r.rss_mb for r in rs):.0f}",
+            f"{rate[name] / rate['pillow']:.2f}x",
+        )
+    console.print(table)
+    console.print(
+        f"largest image {largest.name} ({largest_mp:.1f} MP), full default set in a fresh process: "
+        f"{solo.seconds[0] * 1000:.0f} ms, peak RSS {solo.rss_mb:.0f} MB"
+    )
+    print(
+        f"bench: engine_vs_pillow={rate['engine'] / rate['pillow']:.2f}x"
+        f" engine_images_per_s={rate['engine']:.2f} full_set_images_per_s={rate['full']:.2f}"
+        f" peak_rss_mb={solo.rss_mb:.0f}"
+    )
+
+
+if __name__ == "__main__":
+    main()
