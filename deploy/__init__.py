@@ -1,0 +1,1 @@
+"""Deploying and operating imgpipe: the operator CLI, local stack, Terraform and packaging."""
