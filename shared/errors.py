@@ -41,9 +41,21 @@ class InvalidKey(PermanentError):
     """The object key does not follow `uploads/{userId}/{imageId}.{ext}`."""
 
 
+class ImageIdConflict(InvalidKey):
+    """The imageId already belongs to another upload key; its results must not be overwritten."""
+
+
 class SourceMissing(PermanentError):
     """The source object is gone or was replaced by a newer upload."""
 
 
 class ConfigError(ImgpipeError):
     """The deployment is misconfigured; raised once at start-up, naming the variable."""
+
+
+class MalformedEvent(PermanentError):
+    """The SQS message is not an S3 notification (raw or inside an SNS envelope)."""
+
+
+class Superseded(ImgpipeError):
+    """The event is for an upload that has since been replaced; acknowledged without work."""

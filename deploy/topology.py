@@ -1,0 +1,102 @@
+"""The AWS topology imgpipe runs on, created through the API: the same shape Terraform deploys.
+
+Used by the embedded local stack (against the moto server) and by the integration tests, so
+both exercise the real wiring: S3 notification -> SNS -> SQS (raw delivery) with a DLQ.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from shared.keys import UPLOAD_PREFIX
+
+MAX_RECEIVE_COUNT = 5
+DLQ_RETENTION_S = 14 * 24 * 3600
+QUEUE_RETENTION_S = 4 * 24 * 3600
+
+
+@dataclass(frozen=True)
+class QueueSettings:
+    """How the work queue hands records to the worker (mirrors the event source mapping)."""
+
+    function_timeout_s: int = 60
+    batching_window_s: int = 5
+    max_receive_count: int = MAX_RECEIVE_COUNT
+
+    @property
+    def visibility_timeout_s(self) -> int:
+        """AWS's guidance: at least 6x the function timeout plus the batching window."""
+        return 6 * self.function_timeout_s + self.batching_window_s
+
+
+@dataclass(frozen=True)
+class Topology:
+    """Names, ARNs and URLs of everything provisioned."""
+
+    input_bucket: str
+    output_bucket: str
+    logs_bucket: str
+    topic_arn: str
+    queue_url: str
+    queue_arn: str
+    dlq_url: str
+    dlq_arn: str
+
+
+def provision(session: Any, prefix: str = "imgpipe", queue: QueueSettings | None = None) -> Topology:
+    """Create (idempotently) buckets, topic, queue + DLQ, subscription and bucket notification."""
+    queue = queue or QueueSettings()
+    s3, sns, sqs = session.client("s3"), session.client("sns"), session.client("sqs")
+    names = {kind: f"{prefix}-{kind}" for kind in ("input", "output", "logs")}
+    for bucket in names.values():
+        _create_bucket(s3, bucket, session.region_name)
+    dlq_url = sqs.create_queue(
+        QueueName=f"{prefix}-dlq", Attributes={"MessageRetentionPeriod": str(DLQ_RETENTION_S)}
+    )["QueueUrl"]
+    dlq_arn = _queue_arn(sqs, dlq_url)
+    queue_url = sqs.create_queue(
+        QueueName=f"{prefix}-work",
+        Attributes={
+            "VisibilityTimeout": str(queue.visibility_timeout_s),
+            "MessageRetentionPeriod": str(QUEUE_RETENTION_S),
+            "RedrivePolicy": json.dumps(
+                {"deadLetterTargetArn": dlq_arn, "maxReceiveCount": queue.max_receive_count}
+            ),
+        },
+    )["QueueUrl"]
+    queue_arn = _queue_arn(sqs, queue_url)
+    topic_arn = sns.create_topic(Name=f"{prefix}-uploads")["TopicArn"]
+    sns.subscribe(
+        TopicArn=topic_arn, Protocol="sqs", Endpoint=queue_arn, Attributes={"RawMessageDelivery": "true"}
+    )
+    s3.put_bucket_notification_configuration(
+        Bucket=names["input"],
+        NotificationConfiguration={
+            "TopicConfigurations": [
+                {
+                    "TopicArn": topic_arn,
+                    "Events": ["s3:ObjectCreated:*"],
+                    "Filter": {"Key": {"FilterRules": [{"Name": "prefix", "Value": UPLOAD_PREFIX}]}},
+                }
+            ]
+        },
+    )
+    return Topology(
+        names["input"], names["output"], names["logs"], topic_arn, queue_url, queue_arn, dlq_url, dlq_arn
+    )
+
+
+def _create_bucket(s3: Any, name: str, region: str | None) -> None:
+    options: dict[str, Any] = {}
+    if region and region != "us-east-1":
+        options["CreateBucketConfiguration"] = {"LocationConstraint": region}
+    with contextlib.suppress(s3.exceptions.BucketAlreadyOwnedByYou):
+        s3.create_bucket(Bucket=name, **options)
+
+
+def _queue_arn(sqs: Any, url: str) -> str:
+    attributes = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]
+    return str(attributes["QueueArn"])

@@ -1,0 +1,55 @@
+"""The S3 key layout, in one place: where uploads arrive and where results go."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from shared.errors import InvalidKey
+
+UPLOAD_PREFIX = "uploads/"
+PROCESSED_PREFIX = "processed/"
+METADATA_PREFIX = "metadata/"
+WATERMARKED_USER = "watermarked"
+
+_ID = r"[A-Za-z0-9_-]{1,128}"
+_UPLOAD = re.compile(rf"^uploads/(?P<user>{_ID})/(?P<image>{_ID})\.(?P<ext>[A-Za-z0-9]{{1,10}})$")
+EXTENSIONS = {"jpeg": "jpg", "webp": "webp", "avif": "avif", "png": "png"}
+
+
+@dataclass(frozen=True)
+class UploadKey:
+    """The parts of a valid upload key."""
+
+    user_id: str
+    image_id: str
+    extension: str
+
+
+def is_upload(key: str) -> bool:
+    """True for keys under `uploads/`; anything else is not the worker's business."""
+    return key.startswith(UPLOAD_PREFIX)
+
+
+def parse_upload_key(key: str) -> UploadKey:
+    """Split `uploads/{userId}/{imageId}.{ext}`; raises `InvalidKey` naming what is wrong."""
+    match = _UPLOAD.match(key)
+    if match is None:
+        raise InvalidKey(
+            f"key {key!r} does not match uploads/{{userId}}/{{imageId}}.{{ext}}"
+            " (ids of 1-128 characters from A-Z a-z 0-9 _ -)"
+        )
+    if match["user"] == WATERMARKED_USER:
+        raise InvalidKey(f"userId {WATERMARKED_USER!r} is reserved for watermarked outputs")
+    return UploadKey(match["user"], match["image"], match["ext"].lower())
+
+
+def variant_key(upload: UploadKey, variant: str, fmt: str, watermarked: bool = False) -> str:
+    """Where one variant is written; watermarked variants live under `processed/watermarked/`."""
+    user = f"{WATERMARKED_USER}/{upload.user_id}" if watermarked else upload.user_id
+    return f"{PROCESSED_PREFIX}{user}/{upload.image_id}/{variant}.{EXTENSIONS[fmt]}"
+
+
+def manifest_key(image_id: str) -> str:
+    """Where an image's manifest (`processing-info.json`) is written, last."""
+    return f"{METADATA_PREFIX}{image_id}/processing-info.json"

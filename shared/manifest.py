@@ -1,0 +1,94 @@
+"""The manifest: written last, so its presence with status `complete` means every variant is in place.
+
+Its source ETag/version and config hash are what make a repeated event a duplicate: the worker
+never keys on the SQS messageId, which a redrive changes.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from shared.variants import PIPELINE_VERSION
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(frozen=True, populate_by_name=True, extra="ignore")
+
+
+class SourceRecord(_Model):
+    """The upload the manifest describes."""
+
+    bucket: str
+    key: str
+    version_id: str | None = Field(default=None, alias="versionId")
+    etag: str | None = None
+    bytes: int | None = None
+    format: str | None = None
+    width: int | None = None
+    height: int | None = None
+    orientation: int | None = None
+
+
+class VariantRecord(_Model):
+    """One written variant."""
+
+    name: str
+    key: str
+    format: str
+    width: int
+    height: int
+    bytes: int
+    sha256: str
+
+
+class ErrorRecord(_Model):
+    """Why a `failed` manifest failed."""
+
+    type: str
+    message: str
+
+
+class PipelineRecord(_Model):
+    """Which code and configuration produced the results."""
+
+    version: str = PIPELINE_VERSION
+    config_hash: str = Field(alias="configHash")
+
+
+class Manifest(_Model):
+    """`metadata/{imageId}/processing-info.json`."""
+
+    schema_: Literal[1] = Field(default=1, alias="schema")
+    status: Literal["complete", "failed"]
+    image_id: str = Field(alias="imageId")
+    user_id: str = Field(alias="userId")
+    source: SourceRecord
+    variants: tuple[VariantRecord, ...] = ()
+    error: ErrorRecord | None = None
+    pipeline: PipelineRecord
+    timings_ms: dict[str, float] = Field(default_factory=dict, alias="timingsMs")
+    processed_at: str = Field(default_factory=lambda: now_iso(), alias="processedAt")
+
+    def to_json(self) -> bytes:
+        """Serialise with the contract's camelCase names."""
+        return self.model_dump_json(by_alias=True, exclude_none=True).encode()
+
+    def covers(self, etag: str | None, version_id: str | None, config_hash: str) -> bool:
+        """True when this is a complete result for exactly this source version and configuration."""
+        same_source = (version_id is not None and version_id == self.source.version_id) or (
+            etag is not None and normalise_etag(etag) == normalise_etag(self.source.etag)
+        )
+        return self.status == "complete" and same_source and self.pipeline.config_hash == config_hash
+
+
+def normalise_etag(etag: str | None) -> str | None:
+    """S3 events carry ETags bare, API responses quoted; compare them bare."""
+    return etag.strip('"') if etag is not None else None
+
+
+def now_iso() -> str:
+    """UTC now, ISO-8601 with milliseconds and a Z."""
+    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")

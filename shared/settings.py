@@ -1,0 +1,80 @@
+"""Worker settings: read from the environment once, validated once, passed down as values.
+
+A wrong value stops the cold start with an error naming the variable, rather than failing
+every record later with something obscure.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Annotated, Any
+
+from pydantic import Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from shared.errors import ConfigError
+from shared.limits import DEFAULT_MAX_BYTES, DEFAULT_MAX_FRAMES, DEFAULT_MAX_PIXELS, Limits
+from shared.variants import DEFAULT_VARIANTS, VariantSpec, validate_variants
+
+ENV_PREFIX = "IMGPIPE_"
+_BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
+
+
+class Settings(BaseSettings):
+    """Everything the worker reads from `IMGPIPE_*` variables."""
+
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, frozen=True, extra="ignore")
+
+    output_bucket: str = Field(description="bucket that receives variants and manifests")
+    dlq_url: str | None = Field(default=None, description="queue that quarantines permanent failures")
+    kms_key_id: str | None = Field(default=None, description="SSE-KMS key for outputs; SSE-S3 when unset")
+    variants: Annotated[tuple[VariantSpec, ...], NoDecode] = DEFAULT_VARIANTS
+    max_pixels: int = Field(default=DEFAULT_MAX_PIXELS, ge=1)
+    max_bytes: int = Field(default=DEFAULT_MAX_BYTES, ge=1)
+    max_frames: int = Field(default=DEFAULT_MAX_FRAMES, ge=1)
+    concurrency: int = Field(default=4, ge=1, le=64, description="records in flight per invocation")
+    result_topic_arn: str | None = Field(default=None, description="SNS topic for ImageProcessed/ImageFailed")
+    cache_control: str = "public, max-age=31536000, immutable"
+    record_budget_ms: int = Field(default=15_000, ge=100, description="time a record needs to be started")
+
+    @field_validator("output_bucket")
+    @classmethod
+    def _bucket_name(cls, value: str) -> str:
+        if not _BUCKET.match(value):
+            raise ValueError(f"{value!r} is not a valid S3 bucket name")
+        return value
+
+    @field_validator("variants", mode="before")
+    @classmethod
+    def _variants_json(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            try:
+                return json.loads(value)
+            except json.JSONDecodeError as exc:
+                raise ValueError(f"not valid JSON ({exc.msg} at position {exc.pos})") from exc
+        return value
+
+    @field_validator("variants")
+    @classmethod
+    def _variants_distinct(cls, value: tuple[VariantSpec, ...]) -> tuple[VariantSpec, ...]:
+        return validate_variants(value)
+
+    @property
+    def limits(self) -> Limits:
+        """The per-image limits the engine enforces."""
+        return Limits(max_pixels=self.max_pixels, max_bytes=self.max_bytes, max_frames=self.max_frames)
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Read and validate the environment; raises `ConfigError` naming each bad variable."""
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        problems = []
+        for error in exc.errors():
+            field = str(error["loc"][0]) if error["loc"] else "?"
+            variable = f"{ENV_PREFIX}{field.upper()}"
+            message = "is required" if error["type"] == "missing" else error["msg"]
+            problems.append(f"{variable} {message}")
+        raise ConfigError("invalid configuration: " + "; ".join(problems)) from exc

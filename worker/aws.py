@@ -1,0 +1,66 @@
+"""AWS clients, created once per process (per event loop) and reused across invocations.
+
+aiohttp sessions belong to the loop that made them. Lambda keeps one loop for the life of the
+container, so clients live that long; a caller that runs each batch in a fresh loop (plain
+`asyncio.run`) gets fresh clients instead of broken ones. Endpoints come only from the standard
+`AWS_ENDPOINT_URL`, retries from `AWS_RETRY_MODE`/`AWS_MAX_ATTEMPTS` (standard mode by default).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from contextlib import AsyncExitStack
+from dataclasses import dataclass
+from typing import Any
+
+import aioboto3
+from aiobotocore.config import AioConfig
+
+
+@dataclass
+class Clients:
+    """The clients and the in-flight bound of one event loop."""
+
+    s3: Any
+    sqs: Any
+    sns: Any
+    slots: asyncio.Semaphore
+
+
+class AwsClients:
+    """Hands out `Clients` for the running loop, building them on first use in that loop."""
+
+    def __init__(
+        self,
+        concurrency: int,
+        connections: int,
+        retries: dict[str, Any] | None = None,
+        session: aioboto3.Session | None = None,
+    ) -> None:
+        self._session = session or aioboto3.Session()
+        self._concurrency = concurrency
+        # An explicit `retries` would override AWS_RETRY_MODE/AWS_MAX_ATTEMPTS, so it is passed only
+        # when the environment sets neither.
+        self._config = AioConfig(max_pool_connections=connections, retries=retries)
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._clients: Clients | None = None
+        self._stack: AsyncExitStack | None = None
+
+    async def get(self) -> Clients:
+        """Clients bound to the running event loop."""
+        loop = asyncio.get_running_loop()
+        if self._clients is None or self._loop is not loop:
+            stack = AsyncExitStack()
+            s3, sqs, sns = [
+                await stack.enter_async_context(self._session.client(name, config=self._config))
+                for name in ("s3", "sqs", "sns")
+            ]
+            self._clients = Clients(s3=s3, sqs=sqs, sns=sns, slots=asyncio.Semaphore(self._concurrency))
+            self._loop, self._stack = loop, stack
+        return self._clients
+
+    async def close(self) -> None:
+        """Close the clients of the running loop (for long-running consumers shutting down)."""
+        if self._stack is not None and self._loop is asyncio.get_running_loop():
+            await self._stack.aclose()
+        self._clients = self._stack = self._loop = None

@@ -1,0 +1,80 @@
+"""What happens to an upload that can never succeed: quarantine it, with its reason, and say so.
+
+The DLQ message carries the original SQS body unchanged, so a redrive re-injects exactly what
+arrived, and the reason in `imgpipe-*` attributes. A `failed` manifest records the failure where
+the results would have been, unless a newer upload of the same key has replaced the one that
+failed.
+"""
+
+from __future__ import annotations
+
+from aws_lambda_powertools.metrics import single_metric
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+
+from shared.errors import InvalidKey, PermanentError, RetryableError
+from shared.keys import is_upload, parse_upload_key
+from shared.manifest import ErrorRecord, Manifest, PipelineRecord, SourceRecord, normalise_etag, now_iso
+from shared.observability import SERVICE, MetricUnit, logger, metrics
+from worker import storage
+from worker.deadline import retry_step
+from worker.events import ObjectRef
+from worker.pipeline import Job, announce, write_manifest
+
+MAX_REASON = 1000
+
+
+async def quarantine(record: SQSRecord, error: PermanentError, ref: ObjectRef | None, job: Job) -> None:
+    """Record the failure, then move the message to the DLQ; the record then counts as handled."""
+    manifest = await _failed_manifest(ref, error, job) if ref is not None else None
+    dlq = job.settings.dlq_url
+    if dlq is None:
+        # Without a DLQ the queue's own redrive policy is the only safe place left.
+        raise RetryableError(f"permanent failure but IMGPIPE_DLQ_URL is not set: {error}") from error
+    attributes = {
+        "imgpipe-error-type": error.error_type,
+        "imgpipe-error-message": str(error)[:MAX_REASON] or error.error_type,
+        "imgpipe-failed-at": now_iso(),
+        "imgpipe-source-queue": record.event_source_arn or "unknown",
+        "imgpipe-receive-count": str(record.attributes.approximate_receive_count or "0"),
+    }
+    if ref is not None:
+        attributes["imgpipe-object-key"] = ref.key
+    await retry_step(job.deadline, lambda: storage.send_to_dlq(job.clients.sqs, dlq, record.body, attributes))
+    with single_metric(
+        name="ImagesFailed", unit=MetricUnit.Count, value=1, namespace=metrics.namespace
+    ) as metric:
+        metric.add_dimension(name="service", value=SERVICE)
+        metric.add_dimension(name="errorType", value=error.error_type)
+    logger.warning(
+        "quarantined",
+        extra={"objectKey": ref.key if ref else None, "errorType": error.error_type, "reason": str(error)},
+    )
+    if manifest is not None:
+        await announce(job, "ImageFailed", manifest)
+
+
+async def _failed_manifest(ref: ObjectRef, error: PermanentError, job: Job) -> Manifest | None:
+    if isinstance(error, InvalidKey) or not is_upload(ref.key):
+        return None  # no trustworthy imageId, or it belongs to someone else
+    current = await retry_step(
+        job.deadline, lambda: storage.current_etag(job.clients.s3, ref.bucket, ref.key)
+    )
+    if current is not None and ref.etag is not None and current != normalise_etag(ref.etag):
+        return None  # a newer upload replaced this one; its own event decides the manifest
+    upload = parse_upload_key(ref.key)
+    manifest = Manifest(
+        status="failed",
+        image_id=upload.image_id,
+        user_id=upload.user_id,
+        source=SourceRecord(
+            bucket=ref.bucket,
+            key=ref.key,
+            version_id=ref.version_id,
+            etag=normalise_etag(ref.etag),
+            bytes=ref.size,
+        ),
+        error=ErrorRecord(type=error.error_type, message=str(error)[:MAX_REASON]),
+        pipeline=PipelineRecord(config_hash=job.config_hash),
+    )
+    await retry_step(job.deadline, lambda: write_manifest(manifest, job))
+    return manifest

@@ -1,0 +1,212 @@
+"""One uploaded object to its variants and manifest, as a short list of named steps.
+
+identify the key -> skip if a complete manifest already covers this version and configuration
+-> read the source once (only the announced version) -> render every variant off the event loop
+-> make sure the upload was not replaced meanwhile -> write all variants concurrently -> write
+the manifest last. Transient failures are retried per step; permanent ones propagate to the
+record handler, which quarantines them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import time
+from collections.abc import Awaitable, Sequence
+from concurrent.futures import Executor
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from shared.errors import ImageIdConflict, Superseded
+from shared.keys import UploadKey, is_upload, manifest_key, parse_upload_key, variant_key
+from shared.manifest import Manifest, PipelineRecord, SourceRecord, VariantRecord
+from shared.observability import MetricUnit, logger, metrics
+from shared.settings import Settings
+from worker import engine, storage
+from worker.aws import Clients
+from worker.deadline import Deadline, retry_step
+from worker.events import ObjectRef
+
+Status = Literal["processed", "duplicate", "ignored", "superseded"]
+
+
+@dataclass(frozen=True)
+class Job:
+    """What processing needs, bundled once per invocation."""
+
+    settings: Settings
+    config_hash: str
+    clients: Clients
+    executor: Executor
+    deadline: Deadline
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """How one object ended, when it did not fail."""
+
+    status: Status
+    key: str
+
+
+async def process_object(ref: ObjectRef, job: Job) -> Outcome:
+    """Produce every variant of `ref` and its manifest, or find it already done."""
+    if not is_upload(ref.key):
+        return Outcome("ignored", ref.key)
+    upload = parse_upload_key(ref.key)
+    try:
+        return await _process(ref, upload, job)
+    except Superseded as exc:
+        logger.info("event superseded by a newer upload", extra={"objectKey": ref.key, "reason": str(exc)})
+        return Outcome("superseded", ref.key)
+
+
+async def _process(ref: ObjectRef, upload: UploadKey, job: Job) -> Outcome:
+    s3, bucket = job.clients.s3, job.settings.output_bucket
+    existing = await retry_step(job.deadline, lambda: storage.read_manifest(s3, bucket, upload.image_id))
+    if existing is not None and existing.source.key != ref.key:
+        raise ImageIdConflict(f"imageId {upload.image_id!r} already belongs to {existing.source.key!r}")
+    if existing is not None and existing.covers(ref.etag, ref.version_id, job.config_hash):
+        metrics.add_metric(name="DuplicatesSkipped", unit=MetricUnit.Count, value=1)
+        await announce(job, "ImageProcessed", existing)  # at least once: the first try may have failed
+        return Outcome("duplicate", ref.key)
+    timings: dict[str, float] = {}
+    started = time.perf_counter()
+    source = await retry_step(
+        job.deadline,
+        lambda: storage.read_source(s3, ref.bucket, ref.key, ref.etag, job.settings.max_bytes),
+    )
+    timings["fetch"] = _ms(started)
+    result = await _render(source.data, job)
+    timings.update({"render": result.timings_ms["total"], "probe": result.timings_ms["probe"]})
+    await _ensure_current(ref, source, job)
+    started = time.perf_counter()
+    variants = await retry_step(job.deadline, lambda: _write_variants(result, upload, source, job))
+    timings["upload"] = _ms(started)
+    manifest = Manifest(
+        status="complete",
+        image_id=upload.image_id,
+        user_id=upload.user_id,
+        source=_source_record(ref, source, result.source),
+        variants=tuple(variants),
+        pipeline=PipelineRecord(config_hash=job.config_hash),
+        timings_ms=timings,
+    )
+    await retry_step(job.deadline, lambda: write_manifest(manifest, job))
+    await announce(job, "ImageProcessed", manifest)
+    _record_metrics(timings, variants)
+    logger.info("image processed", extra={"objectKey": ref.key, "timingsMs": timings})
+    return Outcome("processed", ref.key)
+
+
+async def _render(data: bytes, job: Job) -> engine.RenderResult:
+    loop = asyncio.get_running_loop()
+    settings = job.settings
+    return await loop.run_in_executor(job.executor, engine.render, data, settings.variants, settings.limits)
+
+
+async def _ensure_current(ref: ObjectRef, source: storage.Source, job: Job) -> None:
+    # The render took a while; if the key was overwritten since, the newer upload's own event
+    # will produce its results, and these must not replace them.
+    now = await retry_step(job.deadline, lambda: storage.current_etag(job.clients.s3, ref.bucket, ref.key))
+    if now != source.etag:
+        raise Superseded(f"s3://{ref.bucket}/{ref.key} changed from {source.etag} to {now} during processing")
+
+
+async def _write_variants(
+    result: engine.RenderResult, upload: UploadKey, source: storage.Source, job: Job
+) -> list[VariantRecord]:
+    specs = {spec.name: spec for spec in job.settings.variants}
+    records = [
+        VariantRecord(
+            name=r.name,
+            key=variant_key(upload, r.name, r.format, watermarked=specs[r.name].watermark is not None),
+            format=r.format,
+            width=r.width,
+            height=r.height,
+            bytes=len(r.data),
+            sha256=hashlib.sha256(r.data).hexdigest(),
+        )
+        for r in result.variants
+    ]
+    metadata = {"source-etag": source.etag or "", "config-hash": job.config_hash}
+    s3, settings = job.clients.s3, job.settings
+    puts = [
+        storage.put_object(
+            s3,
+            settings.output_bucket,
+            rec.key,
+            r.data,
+            r.content_type,
+            settings.cache_control,
+            settings.kms_key_id,
+            metadata,
+        )
+        for rec, r in zip(records, result.variants, strict=True)
+    ]
+    await _all(puts)
+    return records
+
+
+async def write_manifest(manifest: Manifest, job: Job) -> None:
+    """Write `metadata/{imageId}/processing-info.json`."""
+    settings = job.settings
+    await storage.put_object(
+        job.clients.s3,
+        settings.output_bucket,
+        manifest_key(manifest.image_id),
+        manifest.to_json(),
+        "application/json",
+        "no-cache",
+        settings.kms_key_id,
+        {"config-hash": manifest.pipeline.config_hash},
+    )
+
+
+async def announce(job: Job, event_type: str, manifest: Manifest) -> None:
+    """Publish ImageProcessed/ImageFailed when a result topic is configured."""
+    topic = job.settings.result_topic_arn
+    if topic is None:
+        return
+    detail = {
+        "imageId": manifest.image_id,
+        "userId": manifest.user_id,
+        "status": manifest.status,
+        "manifestKey": manifest_key(manifest.image_id),
+        "source": manifest.source.model_dump(by_alias=True, exclude_none=True),
+    }
+    await retry_step(job.deadline, lambda: storage.publish(job.clients.sns, topic, event_type, detail))
+
+
+async def _all(steps: Sequence[Awaitable[Any]]) -> None:
+    # Wait for every write before raising, so a retry never races a straggler from this attempt.
+    results = await asyncio.gather(*steps, return_exceptions=True)
+    errors = [r for r in results if isinstance(r, BaseException)]
+    if errors:
+        raise errors[0]
+
+
+def _source_record(ref: ObjectRef, source: storage.Source, info: engine.SourceInfo) -> SourceRecord:
+    return SourceRecord(
+        bucket=ref.bucket,
+        key=ref.key,
+        version_id=source.version_id or ref.version_id,
+        etag=source.etag,
+        bytes=info.bytes,
+        format=info.format,
+        width=info.width,
+        height=info.height,
+        orientation=info.orientation,
+    )
+
+
+def _record_metrics(timings: dict[str, float], variants: list[VariantRecord]) -> None:
+    metrics.add_metric(name="ImagesProcessed", unit=MetricUnit.Count, value=1)
+    metrics.add_metric(name="VariantsWritten", unit=MetricUnit.Count, value=len(variants))
+    metrics.add_metric(name="BytesWritten", unit=MetricUnit.Bytes, value=sum(v.bytes for v in variants))
+    for stage, ms in timings.items():
+        metrics.add_metric(name=f"{stage.capitalize()}Ms", unit=MetricUnit.Milliseconds, value=ms)
+
+
+def _ms(since: float) -> float:
+    return round((time.perf_counter() - since) * 1000, 2)

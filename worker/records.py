@@ -1,0 +1,59 @@
+"""The per-record handler the batch processor calls: bounded, deadline-aware, never swallowing.
+
+It returns normally when the record is handled (processed, duplicate, ignored or quarantined)
+and raises when SQS should deliver it again; the batch processor turns that raise into a
+`batchItemFailures` entry for this record alone.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from shared.errors import MalformedEvent, PermanentError, RetryableError
+from shared.observability import MetricUnit, logger, metrics
+from worker.deadline import Deadline
+from worker.events import parse_body
+from worker.failures import quarantine
+from worker.pipeline import Job, process_object
+from worker.runtime import get_runtime
+
+
+async def handle_record(record: SQSRecord, lambda_context: LambdaContext | None = None) -> str:
+    """Handle one SQS record; raise to have it retried."""
+    runtime = get_runtime()
+    clients = await runtime.aws.get()
+    async with clients.slots:
+        deadline = Deadline.from_context(lambda_context)
+        budget = runtime.settings.record_budget_ms / 1000
+        if not deadline.allows(budget):
+            metrics.add_metric(name="RecordsNotStarted", unit=MetricUnit.Count, value=1)
+            raise RetryableError(
+                f"not started: {deadline.remaining_s():.1f}s left, a record may need {budget:.1f}s"
+            )
+        job = Job(runtime.settings, runtime.config_hash, clients, runtime.executor, deadline)
+        try:
+            async with asyncio.timeout(deadline.remaining_s()):
+                return await _handle(record, job)
+        except TimeoutError as exc:
+            raise RetryableError("stopped at the invocation deadline; the manifest was not written") from exc
+
+
+async def _handle(record: SQSRecord, job: Job) -> str:
+    try:
+        refs = parse_body(record.body)
+    except MalformedEvent as exc:
+        await quarantine(record, exc, None, job)
+        return "quarantined"
+    statuses: list[str] = []
+    for ref in refs:
+        try:
+            statuses.append((await process_object(ref, job)).status)
+        except PermanentError as exc:
+            await quarantine(record, exc, ref, job)
+            statuses.append("quarantined")
+    summary = ",".join(statuses) or "ignored"
+    logger.debug("record handled", extra={"messageId": record.message_id, "outcome": summary})
+    return summary

@@ -1,0 +1,41 @@
+"""What a worker process builds once, at cold start, and reuses for every invocation."""
+
+from __future__ import annotations
+
+import functools
+import os
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+
+from shared.settings import Settings, load_settings
+from shared.variants import config_hash
+from worker import engine
+from worker.aws import AwsClients
+
+
+@dataclass(frozen=True)
+class Runtime:
+    """Validated settings, the AWS clients and the thread pool that runs libvips."""
+
+    settings: Settings
+    config_hash: str
+    aws: AwsClients
+    executor: ThreadPoolExecutor
+
+
+@functools.cache
+def get_runtime() -> Runtime:
+    """Build the runtime on first use; raises `ConfigError` naming a bad variable."""
+    settings = load_settings()
+    cores = os.cpu_count() or 1
+    # One image per core, each on one libvips thread: a batch keeps every core busy without
+    # oversubscribing it, and libvips releases the GIL while it works.
+    engine.set_threads(1)
+    retries = None if {"AWS_RETRY_MODE", "AWS_MAX_ATTEMPTS"} & set(os.environ) else {"mode": "standard"}
+    connections = max(10, settings.concurrency * (len(settings.variants) + 2))
+    return Runtime(
+        settings=settings,
+        config_hash=config_hash(settings.variants),
+        aws=AwsClients(settings.concurrency, connections, retries),
+        executor=ThreadPoolExecutor(max_workers=cores, thread_name_prefix="vips"),
+    )

@@ -1,0 +1,146 @@
+"""Every S3, SQS and SNS call the worker makes, and the translation of their failures.
+
+The only module that speaks the AWS API: above it, failures are `RetryableError`,
+`SourceMissing` or `Superseded`, never a botocore `ClientError`.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+from aiohttp import ClientError as HttpClientError
+from botocore.exceptions import BotoCoreError, ClientError
+from pydantic import ValidationError
+
+from shared.errors import ImageTooLarge, ImgpipeError, RetryableError, SourceMissing, Superseded
+from shared.keys import manifest_key
+from shared.manifest import Manifest, normalise_etag
+
+_MISSING = {"NoSuchKey", "404", "NotFound"}
+_PRECONDITION = {"PreconditionFailed", "412"}
+
+
+@dataclass(frozen=True)
+class Source:
+    """The bytes of an upload and the version they came from."""
+
+    data: bytes
+    etag: str | None
+    version_id: str | None
+
+
+@contextmanager
+def aws_errors(action: str) -> Iterator[None]:
+    """Translate AWS and network failures of `action` into the error taxonomy."""
+    try:
+        yield
+    except ImgpipeError:
+        raise
+    except ClientError as exc:
+        raise classify(exc, action) from exc
+    except (BotoCoreError, HttpClientError, TimeoutError, ConnectionError) as exc:
+        raise RetryableError(f"{action}: {type(exc).__name__}: {exc}") from exc
+
+
+def classify(exc: ClientError, action: str) -> ImgpipeError:
+    """What a `ClientError` means for the record: gone, superseded, or worth retrying."""
+    error = exc.response.get("Error", {})
+    code = str(error.get("Code", "Unknown"))
+    status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+    message = f"{action}: {code} (HTTP {status}): {error.get('Message', '')}".rstrip(": ")
+    if code in _MISSING:
+        return SourceMissing(message)
+    if code in _PRECONDITION:
+        return Superseded(message)
+    # Throttling, 5xx and also AccessDenied: a permission fix must not cost the upload, so it is
+    # retried and, if it persists, reaches the DLQ through the queue's own redrive policy.
+    return RetryableError(message)
+
+
+async def read_source(s3: Any, bucket: str, key: str, etag: str | None, max_bytes: int) -> Source:
+    """Read an upload once, only if it is still the version the event announced."""
+    options = {"IfMatch": etag} if etag else {}
+    with aws_errors(f"GetObject s3://{bucket}/{key}"):
+        response = await s3.get_object(Bucket=bucket, Key=key, **options)
+        size = int(response.get("ContentLength") or 0)
+        if size > max_bytes:
+            response["Body"].close()
+            raise ImageTooLarge(f"object is {size} bytes, over the limit of {max_bytes}")
+        async with response["Body"] as body:
+            data = await body.read()
+    return Source(data, normalise_etag(response.get("ETag")), response.get("VersionId"))
+
+
+async def current_etag(s3: Any, bucket: str, key: str) -> str | None:
+    """The ETag the key has now, or None when it was deleted."""
+    try:
+        with aws_errors(f"HeadObject s3://{bucket}/{key}"):
+            response = await s3.head_object(Bucket=bucket, Key=key)
+    except SourceMissing:
+        return None
+    return normalise_etag(response.get("ETag"))
+
+
+async def put_object(
+    s3: Any,
+    bucket: str,
+    key: str,
+    body: bytes,
+    content_type: str,
+    cache_control: str,
+    kms_key_id: str | None,
+    metadata: dict[str, str],
+) -> None:
+    """Write one output object, encrypted with SSE-KMS when a key is configured, else SSE-S3."""
+    encryption: dict[str, Any] = (
+        {"ServerSideEncryption": "aws:kms", "SSEKMSKeyId": kms_key_id, "BucketKeyEnabled": True}
+        if kms_key_id
+        else {"ServerSideEncryption": "AES256"}
+    )
+    with aws_errors(f"PutObject s3://{bucket}/{key}"):
+        await s3.put_object(
+            Bucket=bucket,
+            Key=key,
+            Body=body,
+            ContentType=content_type,
+            CacheControl=cache_control,
+            Metadata=metadata,
+            **encryption,
+        )
+
+
+async def read_manifest(s3: Any, bucket: str, image_id: str) -> Manifest | None:
+    """The image's manifest, or None when there is none (or it is unreadable and will be rewritten)."""
+    key = manifest_key(image_id)
+    try:
+        with aws_errors(f"GetObject s3://{bucket}/{key}"):
+            response = await s3.get_object(Bucket=bucket, Key=key)
+            async with response["Body"] as body:
+                raw = await body.read()
+    except SourceMissing:
+        return None
+    try:
+        return Manifest.model_validate_json(raw)
+    except ValidationError:
+        return None
+
+
+async def send_to_dlq(sqs: Any, queue_url: str, body: str, attributes: dict[str, str]) -> None:
+    """Quarantine a message: the original body unchanged, the reason in string attributes."""
+    encoded = {name: {"DataType": "String", "StringValue": value} for name, value in attributes.items()}
+    with aws_errors(f"SendMessage {queue_url}"):
+        await sqs.send_message(QueueUrl=queue_url, MessageBody=body, MessageAttributes=encoded)
+
+
+async def publish(sns: Any, topic_arn: str, event_type: str, detail: dict[str, Any]) -> None:
+    """Announce a result so other services can react without polling."""
+    with aws_errors(f"Publish {topic_arn}"):
+        await sns.publish(
+            TopicArn=topic_arn,
+            Message=json.dumps({"type": event_type, **detail}, separators=(",", ":")),
+            MessageAttributes={"eventType": {"DataType": "String", "StringValue": event_type}},
+        )
