@@ -83,7 +83,8 @@ def load_shrink(stored: Size, plans: Sequence[VariantPlan], transposed: bool) ->
     """Largest JPEG/WebP shrink-on-load factor whose decoded image still covers every plan fed from it."""
     needed = [p.scaled.transposed() if transposed else p.scaled for p in plans if p.source == -1]
     for factor in JPEG_SHRINKS:
-        decoded = Size(math.ceil(stored.width / factor), math.ceil(stored.height / factor))
+        # libvips rounds shrink-on-load sizes down (jpegload shrink=, webpload scale=).
+        decoded = Size(stored.width // factor, stored.height // factor)
         if all(decoded.covers(size) for size in needed):
             return factor
     return 1

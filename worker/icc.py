@@ -36,9 +36,16 @@ def _decode_text(tag: bytes) -> str | None:
     return None
 
 
+# Descriptions of the standard sRGB profiles as cameras, phones and editors embed them. Matched
+# exactly: a name that merely starts with "sRGB" may be a linear or otherwise altered variant.
+SRGB_DESCRIPTIONS = frozenset(
+    {"srgb", "srgb iec61966-2.1", "srgb iec61966-2-1", "srgb built-in", "srgb profile", "srgb2014"}
+)
+
+
 def is_srgb(profile: bytes) -> bool:
-    """True when the profile names itself sRGB, so converting to sRGB would change nothing."""
+    """True when the profile is a standard sRGB one, so converting to sRGB would change nothing."""
     if profile[16:20] != b"RGB ":
         return False
     description = profile_description(profile)
-    return description is not None and description.strip().lower().startswith("srgb")
+    return description is not None and description.strip().lower() in SRGB_DESCRIPTIONS
