@@ -1,0 +1,1 @@
+"""imgpipe test suite."""

@@ -1,0 +1,1 @@
+"""Fast, hermetic unit tests (no network, no cloud services)."""
