@@ -22,25 +22,35 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
-from loadtest import samples
+from loadtest import bench_handler, samples
 from shared.limits import Limits
 from shared.variants import DEFAULT_VARIANTS
 
 SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".gif", ".tif", ".tiff", ".heic", ".heif", ".avif"}
 RESIZED = DEFAULT_VARIANTS[1:]
 STRATEGIES = {
-    "engine": "engine (4 resized)",
-    "full": "engine (full set)",
-    "pillow": "Pillow draft() (4 resized)",
+    "engine": "engine, 4 resized, 1 thread",
+    "full": "engine, full set, 1 thread",
+    "pillow": "Pillow draft(), 4 resized, 1 thread",
+    "parallel": "engine, full set, 1 image per core",
+    "handler": "handler + moto S3/SQS, full set",
 }
+SEQUENTIAL = ("engine", "full", "pillow")
+BATCH = bench_handler.BATCH_SIZE
 
 
 @dataclass(frozen=True)
 class Run:
-    """One strategy's timings over the corpus in one child process."""
+    """One strategy's timings in one child process: per image (sequential) or per batch."""
 
+    images: int
     seconds: list[float]
     rss_mb: float
+
+    @property
+    def rate(self) -> float:
+        """Images per second."""
+        return self.images / sum(self.seconds)
 
 
 def _renderer(strategy: str) -> Callable[[bytes], object]:
@@ -57,16 +67,25 @@ def _renderer(strategy: str) -> Callable[[bytes], object]:
 
 def child(strategy: str, files: list[str]) -> None:
     """Time one strategy over `files` and print the figures as JSON (runs in a fresh process)."""
+    if strategy == "handler":
+        seconds = bench_handler.through_handler([Path(f) for f in files])
+    elif strategy == "parallel":
+        seconds = bench_handler.engine_parallel([Path(f).read_bytes() for f in files])
+    else:
+        seconds = _sequential(strategy, [Path(f).read_bytes() for f in files])
+    rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(json.dumps({"images": len(files), "seconds": seconds, "rss_mb": rss_mb}))
+
+
+def _sequential(strategy: str, inputs: list[bytes]) -> list[float]:
     render = _renderer(strategy)
-    inputs = [Path(f).read_bytes() for f in files]
     render(inputs[0])  # warm-up: library initialisation is not per-image work
     seconds = []
     for data in inputs:
         started = time.perf_counter()
         render(data)
         seconds.append(time.perf_counter() - started)
-    rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(json.dumps({"seconds": seconds, "rss_mb": rss_mb}))
+    return seconds
 
 
 def _spawn(strategy: str, files: list[Path]) -> Run:
@@ -75,7 +94,7 @@ def _spawn(strategy: str, files: list[Path]) -> Run:
     if done.returncode != 0:
         raise SystemExit(f"bench: {strategy} failed:\n{done.stderr.strip()}")
     figures = json.loads(done.stdout.strip().splitlines()[-1])
-    return Run(figures["seconds"], figures["rss_mb"])
+    return Run(figures["images"], figures["seconds"], figures["rss_mb"])
 
 
 def _corpus(folder: Path | None, scratch: Path) -> list[Path]:
@@ -108,56 +127,74 @@ def main(argv: list[str] | None = None) -> None:
     if args.child:
         child(args.child, args.files)
         return
-    console = Console(width=110)
+    console = Console(width=120)
     with tempfile.TemporaryDirectory(prefix="imgpipe-bench-") as scratch:
         files = _corpus(args.corpus, Path(scratch))
         megapixels = _megapixels(files)
-        console.print(
-            f"corpus: {len(files)} images, {sum(megapixels):.1f} MP, {args.rounds} rounds, one thread each"
-        )
+        console.print(f"corpus: {len(files)} images, {sum(megapixels):.1f} MP, {args.rounds} rounds")
         runs: dict[str, list[Run]] = {name: [] for name in STRATEGIES}
         for round_number in range(1, args.rounds + 1):
             for name in STRATEGIES:
                 console.print(f"  round {round_number}/{args.rounds}: {STRATEGIES[name]}", style="dim")
                 runs[name].append(_spawn(name, files))
-        largest = files[max(range(len(files)), key=megapixels.__getitem__)]
-        solo = _spawn("full", [largest])
-    _report(console, runs, megapixels, largest, max(megapixels), solo)
+        by_size = sorted(range(len(files)), key=megapixels.__getitem__, reverse=True)
+        console.print(
+            "  memory: largest image, full set, fresh process; batch of 10 largest via handler", style="dim"
+        )
+        memory = Memory(
+            files[by_size[0]],
+            megapixels[by_size[0]],
+            _spawn("full", [files[by_size[0]]]),
+            _spawn("handler", [files[i] for i in by_size[:BATCH]]),
+        )
+    _report(console, runs, sum(megapixels) / len(megapixels), memory)
 
 
-def _report(
-    console: Console,
-    runs: dict[str, list[Run]],
-    megapixels: list[float],
-    largest: Path,
-    largest_mp: float,
-    solo: Run,
-) -> None:
-    table = Table(title="imgpipe engine benchmark")
+@dataclass(frozen=True)
+class Memory:
+    """Peak-RSS probes, each in a fresh process."""
+
+    largest: Path
+    largest_mp: float
+    largest_run: Run
+    batch_run: Run
+
+
+def _report(console: Console, runs: dict[str, list[Run]], mean_mp: float, memory: Memory) -> None:
+    table = Table(title="imgpipe benchmark (medians over rounds)")
     for column in ("strategy", "images/s", "MP/s", "median ms", "p95 ms", "peak RSS MB", "vs pillow"):
         table.add_column(column, justify="left" if column == "strategy" else "right")
-    rate = {name: statistics.median(len(r.seconds) / sum(r.seconds) for r in rs) for name, rs in runs.items()}
+    rate = {name: statistics.median(r.rate for r in rs) for name, rs in runs.items()}
     for name, rs in runs.items():
         per_image = sorted(s * 1000 for r in rs for s in r.seconds)
         p95 = per_image[min(len(per_image) - 1, round(0.95 * (len(per_image) - 1)))]
+        sequential = name in SEQUENTIAL
         table.add_row(
             STRATEGIES[name],
             f"{rate[name]:.2f}",
-            f"{rate[name] * sum(megapixels) / len(megapixels):.1f}",
-            f"{statistics.median(per_image):.1f}",
-            f"{p95:.1f}",
+            f"{rate[name] * mean_mp:.1f}",
+            f"{statistics.median(per_image):.1f}" if sequential else "-",
+            f"{p95:.1f}" if sequential else "-",
             f"{max(r.rss_mb for r in rs):.0f}",
             f"{rate[name] / rate['pillow']:.2f}x",
         )
     console.print(table)
     console.print(
-        f"largest image {largest.name} ({largest_mp:.1f} MP), full default set in a fresh process: "
-        f"{solo.seconds[0] * 1000:.0f} ms, peak RSS {solo.rss_mb:.0f} MB"
+        f"largest image {memory.largest.name} ({memory.largest_mp:.1f} MP), full set, fresh process: "
+        f"{memory.largest_run.seconds[0] * 1000:.0f} ms, peak RSS {memory.largest_run.rss_mb:.0f} MB"
+    )
+    console.print(
+        f"batch of {memory.batch_run.images} largest images through the handler (concurrency default): "
+        f"peak RSS {memory.batch_run.rss_mb:.0f} MB"
+    )
+    console.print(
+        f"handler vs engine on the same cores and variants: {rate['handler'] / rate['parallel']:.2f}x"
     )
     print(
         f"bench: engine_vs_pillow={rate['engine'] / rate['pillow']:.2f}x"
         f" engine_images_per_s={rate['engine']:.2f} full_set_images_per_s={rate['full']:.2f}"
-        f" peak_rss_mb={solo.rss_mb:.0f}"
+        f" peak_rss_mb={memory.largest_run.rss_mb:.0f}"
+        f" handler_vs_engine={rate['handler'] / rate['parallel']:.2f}x"
     )
 
 
