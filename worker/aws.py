@@ -16,6 +16,8 @@ from typing import Any
 import aioboto3
 from aiobotocore.config import AioConfig
 
+from worker.gate import PriorityGate
+
 
 @dataclass
 class Clients:
@@ -24,7 +26,7 @@ class Clients:
     s3: Any
     sqs: Any
     sns: Any
-    slots: asyncio.Semaphore
+    slots: PriorityGate
 
 
 class AwsClients:
@@ -55,7 +57,7 @@ class AwsClients:
                 await stack.enter_async_context(self._session.client(name, config=self._config))
                 for name in ("s3", "sqs", "sns")
             ]
-            self._clients = Clients(s3=s3, sqs=sqs, sns=sns, slots=asyncio.Semaphore(self._concurrency))
+            self._clients = Clients(s3=s3, sqs=sqs, sns=sns, slots=PriorityGate(self._concurrency))
             self._loop, self._stack = loop, stack
         return self._clients
 

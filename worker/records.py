@@ -15,7 +15,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from shared.errors import MalformedEvent, PermanentError, RetryableError
 from shared.observability import MetricUnit, logger, metrics
 from worker.deadline import Deadline
-from worker.events import parse_body
+from worker.events import ObjectRef, parse_body
 from worker.failures import quarantine
 from worker.pipeline import Job, process_object
 from worker.runtime import get_runtime
@@ -25,7 +25,11 @@ async def handle_record(record: SQSRecord, lambda_context: LambdaContext | None 
     """Handle one SQS record; raise to have it retried."""
     runtime = get_runtime()
     clients = await runtime.aws.get()
-    async with clients.slots:
+    try:
+        refs, malformed = parse_body(record.body), None
+    except MalformedEvent as exc:
+        refs, malformed = [], exc
+    async with clients.slots.slot(priority=sum(ref.size or 0 for ref in refs)):
         deadline = Deadline.from_context(lambda_context)
         budget = runtime.settings.record_budget_ms / 1000
         if not deadline.allows(budget):
@@ -36,17 +40,15 @@ async def handle_record(record: SQSRecord, lambda_context: LambdaContext | None 
         job = Job(runtime.settings, runtime.config_hash, clients, runtime.executor, deadline)
         try:
             async with asyncio.timeout(deadline.remaining_s()):
-                return await _handle(record, job)
+                if malformed is not None:
+                    await quarantine(record, malformed, None, job)
+                    return "quarantined"
+                return await _handle(record, refs, job)
         except TimeoutError as exc:
             raise RetryableError("stopped at the invocation deadline; the manifest was not written") from exc
 
 
-async def _handle(record: SQSRecord, job: Job) -> str:
-    try:
-        refs = parse_body(record.body)
-    except MalformedEvent as exc:
-        await quarantine(record, exc, None, job)
-        return "quarantined"
+async def _handle(record: SQSRecord, refs: list[ObjectRef], job: Job) -> str:
     statuses: list[str] = []
     for ref in refs:
         try:

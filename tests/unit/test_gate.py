@@ -1,0 +1,54 @@
+"""The admission gate: bounded like a semaphore, biggest first."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from worker.gate import PriorityGate
+
+pytestmark = pytest.mark.unit
+
+
+async def _run(
+    gate: PriorityGate, priority: float, log: list[float], active: list[int], peak: list[int]
+) -> None:
+    async with gate.slot(priority):
+        active[0] += 1
+        peak[0] = max(peak[0], active[0])
+        log.append(priority)
+        await asyncio.sleep(0.01)
+        active[0] -= 1
+
+
+async def test_records_started_together_are_admitted_biggest_first_and_bounded() -> None:
+    # Given a gate of 2 and six records arriving in no particular order of size
+    gate, log, active, peak = PriorityGate(2), [], [0], [0]
+    sizes = [3.0, 9.0, 1.0, 7.0, 5.0, 2.0]
+    # When they all start at once
+    await asyncio.gather(*(_run(gate, size, log, active, peak) for size in sizes))
+    # Then the largest go first and never more than two run together
+    assert log == sorted(sizes, reverse=True)
+    assert peak[0] == 2
+
+
+async def test_a_cancelled_waiter_does_not_leak_its_slot() -> None:
+    gate = PriorityGate(1)
+    holder_release = asyncio.Event()
+
+    async def holder() -> None:
+        async with gate.slot(10):
+            await holder_release.wait()
+
+    first = asyncio.create_task(holder())
+    await asyncio.sleep(0)
+    waiter = asyncio.create_task(_run(gate, 5, [], [0], [0]))
+    await asyncio.sleep(0.01)
+    waiter.cancel()
+    holder_release.set()
+    await first
+    with pytest.raises(asyncio.CancelledError):
+        await waiter
+    # The slot is free again: a newcomer gets in at once
+    await asyncio.wait_for(_run(gate, 1, [], [0], [0]), timeout=1)

@@ -1,0 +1,59 @@
+"""Admission of records to work: at most N at once, biggest uploads first.
+
+A batch finishes when its slowest record does. Starting the largest images first (longest
+processing time first) leaves the small ones to fill the cores at the end, instead of one big
+image running alone while the other cores idle.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import heapq
+import itertools
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+
+class PriorityGate:
+    """Like a semaphore, but waiters with a higher priority are admitted first."""
+
+    def __init__(self, limit: int) -> None:
+        self._free = limit
+        self._waiting: list[tuple[float, int, asyncio.Future[None]]] = []
+        self._order = itertools.count()
+        self._dispatch_pending = False
+
+    @asynccontextmanager
+    async def slot(self, priority: float) -> AsyncIterator[None]:
+        """Hold one of the N slots for the duration of the block."""
+        admitted = asyncio.get_running_loop().create_future()
+        heapq.heappush(self._waiting, (-priority, next(self._order), admitted))
+        self._schedule_dispatch()
+        try:
+            await admitted
+        except asyncio.CancelledError:
+            if admitted.done() and not admitted.cancelled():
+                self._release()  # admitted and cancelled in the same tick: give the slot back
+            raise
+        try:
+            yield
+        finally:
+            self._release()
+
+    def _schedule_dispatch(self) -> None:
+        # Decide one loop turn later, so records started together are ranked together.
+        if not self._dispatch_pending:
+            self._dispatch_pending = True
+            asyncio.get_running_loop().call_soon(self._dispatch)
+
+    def _dispatch(self) -> None:
+        self._dispatch_pending = False
+        while self._free > 0 and self._waiting:
+            _, _, admitted = heapq.heappop(self._waiting)
+            if not admitted.done():
+                self._free -= 1
+                admitted.set_result(None)
+
+    def _release(self) -> None:
+        self._free += 1
+        self._dispatch()
