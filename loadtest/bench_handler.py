@@ -22,7 +22,7 @@ def engine_parallel(inputs: list[bytes]) -> list[float]:
     """Full default set over `inputs`, one image per core as the worker runs it; one wall time."""
     from worker import engine
 
-    engine.set_threads(1)
+    engine.set_threads(1, encoders=os.cpu_count() or 1)
     with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
         list(pool.map(lambda data: engine.render(data, DEFAULT_VARIANTS), inputs[:1]))  # warm-up
         started = time.perf_counter()
@@ -48,7 +48,7 @@ def through_handler(files: list[Path]) -> list[float]:
             LAMBDA_TASK_ROOT="/tmp",
         )
         s3, sqs = session.client("s3"), session.client("sqs")
-        _upload(s3, topology.input_bucket, [files[0]], "warmup")
+        _upload(s3, topology.input_bucket, [files[0]], "warmup", prefix="warmup_")
         _upload(s3, topology.input_bucket, files, "bench")
         messages = _drain(sqs, topology.queue_url, len(files) + 1)
         from worker.handler import handler
@@ -67,10 +67,10 @@ def through_handler(files: list[Path]) -> list[float]:
         return seconds
 
 
-def _upload(s3: Any, bucket: str, files: list[Path], user: str) -> None:
+def _upload(s3: Any, bucket: str, files: list[Path], user: str, prefix: str = "img_") -> None:
     for index, path in enumerate(files):
         s3.put_object(
-            Bucket=bucket, Key=f"uploads/{user}/img_{index}{path.suffix.lower()}", Body=path.read_bytes()
+            Bucket=bucket, Key=f"uploads/{user}/{prefix}{index}{path.suffix.lower()}", Body=path.read_bytes()
         )
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import functools
 import time
 from collections.abc import Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -93,9 +94,21 @@ class RenderResult:
     timings_ms: dict[str, float]
 
 
-def set_threads(threads: int) -> None:
-    """Threads libvips may use inside one image pipeline (process-wide)."""
+_encoders: ThreadPoolExecutor | None = None
+
+
+def set_threads(threads: int, encoders: int = 0) -> None:
+    """Threads per libvips pipeline, and a pool that encodes one image's variants side by side.
+
+    With `encoders` = 0 every variant is encoded on the calling thread. A worker running one image
+    per core sets it to the core count, so the last, biggest image of a batch (often encode-bound,
+    like a full-size WebP) uses every core instead of one while the others idle.
+    """
+    global _encoders
     pyvips.concurrency_set(threads)
+    if _encoders is not None:
+        _encoders.shutdown(wait=False)
+    _encoders = ThreadPoolExecutor(encoders, thread_name_prefix="vips-encode") if encoders > 0 else None
 
 
 def probe(data: bytes, limits: Limits) -> SourceInfo:
@@ -137,14 +150,13 @@ def _render_plans(
     base: pyvips.Image, plans: list[VariantPlan], transposed: bool, background: Rgb, timings: dict[str, float]
 ) -> list[Rendition]:
     images: list[pyvips.Image] = []
-    renditions: list[Rendition] = []
+    encodes: list[Future[Rendition] | None] = []
     for index, plan in enumerate(plans):
-        step = time.perf_counter()
-        if plan.twin >= 0:
-            twin = renditions[plan.twin]
+        if plan.twin >= 0:  # identical output: encoded once, below
             images.append(images[plan.twin])
-            renditions.append(Rendition(plan.spec.name, twin.format, twin.width, twin.height, twin.data))
+            encodes.append(None)
             continue
+        started = time.perf_counter()
         if plan.source == -1:
             scaled = _scale(base, plan.scaled.transposed() if transposed else plan.scaled)
             image = _upright_srgb(_without_opaque_alpha(scaled))
@@ -156,9 +168,27 @@ def _render_plans(
         if any(later.source == index for later in plans):
             image = image.copy_memory()
         images.append(image)
-        renditions.append(_encode(image, plan.spec, background))
-        timings[f"variant.{plan.spec.name}"] = _ms(step)
+        encodes.append(_submit(image, plan.spec, background, started, timings))
+    renditions: list[Rendition] = []
+    for plan, encode in zip(plans, encodes, strict=True):
+        done = encode.result() if encode is not None else renditions[plan.twin]
+        renditions.append(Rendition(plan.spec.name, done.format, done.width, done.height, done.data))
     return renditions
+
+
+def _submit(
+    image: pyvips.Image, spec: VariantSpec, background: Rgb, started: float, timings: dict[str, float]
+) -> Future[Rendition]:
+    def encode() -> Rendition:
+        rendition = _encode(image, spec, background)
+        timings[f"variant.{spec.name}"] = _ms(started)
+        return rendition
+
+    if _encoders is not None:
+        return _encoders.submit(encode)
+    inline: Future[Rendition] = Future()
+    inline.set_result(encode())
+    return inline
 
 
 def _open(data: bytes, fmt: SourceFormat, shrink: int = 1) -> pyvips.Image:

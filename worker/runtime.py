@@ -30,7 +30,7 @@ def get_runtime() -> Runtime:
     cores = os.cpu_count() or 1
     # One image per core, each on one libvips thread: a batch keeps every core busy without
     # oversubscribing it, and libvips releases the GIL while it works.
-    engine.set_threads(1)
+    engine.set_threads(1, encoders=cores)
     retries = None if {"AWS_RETRY_MODE", "AWS_MAX_ATTEMPTS"} & set(os.environ) else {"mode": "standard"}
     connections = max(10, settings.concurrency * (len(settings.variants) + 2))
     return Runtime(
