@@ -1,0 +1,105 @@
+"""The embedded AWS: a moto server in its own process, speaking the real wire protocol on loopback.
+
+aioboto3 cannot use moto's in-process mock, and a separate process is also what makes the local
+stack honest: the worker talks HTTP to it exactly as it would to AWS.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from types import TracebackType
+
+HOST = "127.0.0.1"
+CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
+
+
+class MotoServerError(RuntimeError):
+    """The moto server did not start or stopped answering."""
+
+
+def free_port() -> int:
+    """A TCP port nothing listens on right now."""
+    with socket.socket() as probe:
+        probe.bind((HOST, 0))
+        return int(probe.getsockname()[1])
+
+
+class MotoServer:
+    """Start `moto.server` on loopback; stop it (and only it) on exit."""
+
+    def __init__(self, port: int | None = None, region: str = "us-east-1") -> None:
+        self.port = port or free_port()
+        self.region = region
+        self._process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def endpoint(self) -> str:
+        """The URL to put in AWS_ENDPOINT_URL."""
+        return f"http://{HOST}:{self.port}"
+
+    def environment(self) -> dict[str, str]:
+        """The variables that point AWS SDKs (and the worker) at this server."""
+        return {
+            "AWS_ENDPOINT_URL": self.endpoint,
+            "AWS_REGION": self.region,
+            "AWS_DEFAULT_REGION": self.region,
+            **CREDENTIALS,
+        }
+
+    def start(self, timeout_s: float = 20.0) -> MotoServer:
+        """Launch the process and wait until it answers HTTP."""
+        command = [sys.executable, "-m", "moto.server", "-H", HOST, "-p", str(self.port)]
+        env = {**os.environ, "MOTO_CALL_RESET_API": "true"}
+        self._process = subprocess.Popen(
+            command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env
+        )
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            if self._process.poll() is not None:
+                raise MotoServerError(
+                    f"moto server exited with code {self._process.returncode} on port {self.port}"
+                )
+            if self.ready():
+                return self
+            time.sleep(0.1)
+        self.stop()
+        raise MotoServerError(f"moto server did not answer on {self.endpoint} within {timeout_s:.0f}s")
+
+    def ready(self) -> bool:
+        """True when the server answers its own API."""
+        try:
+            with urllib.request.urlopen(f"{self.endpoint}/moto-api/data.json", timeout=1):
+                return True
+        except OSError:
+            return False
+
+    def reset(self) -> None:
+        """Forget every resource (between tests)."""
+        request = urllib.request.Request(f"{self.endpoint}/moto-api/reset", method="POST")
+        with urllib.request.urlopen(request, timeout=10):
+            pass
+
+    def stop(self) -> None:
+        """Terminate the process, killing it if it does not exit promptly."""
+        if self._process is None:
+            return
+        self._process.terminate()
+        try:
+            self._process.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            self._process.kill()
+            self._process.wait()
+        self._process = None
+
+    def __enter__(self) -> MotoServer:
+        return self.start()
+
+    def __exit__(
+        self, kind: type[BaseException] | None, value: BaseException | None, traceback: TracebackType | None
+    ) -> None:
+        self.stop()
