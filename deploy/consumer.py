@@ -1,0 +1,44 @@
+"""`imgpipe worker`: the poller as a long-running process, locally or against real SQS.
+
+The same loop serves the embedded stack and containers on ECS/EC2 that consume the queue
+instead of Lambda. SIGTERM and Ctrl-C stop it after the batch in flight.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import threading
+from types import FrameType
+
+import boto3
+
+from deploy.poller import Poller, PollerConfig
+
+
+def consume(queue_url: str, batch_size: int, window_s: float, timeout_s: float) -> None:
+    """Poll `queue_url` and feed `worker.handler.handler` until signalled."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    os.environ.setdefault("LAMBDA_TASK_ROOT", os.getcwd())  # one event loop for the process, as in Lambda
+    from worker.handler import handler  # the cold start: settings validated here
+
+    session = boto3.Session()
+    sqs = session.client("sqs")
+    arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    stop = threading.Event()
+
+    def request_stop(signum: int, frame: FrameType | None) -> None:
+        stop.set()
+
+    signal.signal(signal.SIGTERM, request_stop)
+    signal.signal(signal.SIGINT, request_stop)
+    config = PollerConfig(
+        queue_url=queue_url,
+        queue_arn=str(arn),
+        region=session.region_name or "us-east-1",
+        batch_size=batch_size,
+        batching_window_s=window_s,
+        function_timeout_s=timeout_s,
+    )
+    Poller(sqs, handler, config).run(stop.is_set)

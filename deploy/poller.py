@@ -1,0 +1,128 @@
+"""Lambda's SQS event source mapping, as a loop: the local stack's consumer and `imgpipe worker`.
+
+Per batch it does what the mapping does: long-poll up to the batch size, keep collecting for the
+batching window, call the handler with a context that runs out at the function timeout, delete
+what succeeded, and leave the rest to reappear after the visibility timeout. If the handler
+raises, overruns its timeout or names a record that is not in the batch, the whole batch stays.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from deploy.esm import LocalContext, lambda_event
+
+Handler = Callable[[dict[str, Any], LocalContext], dict[str, Any]]
+log = logging.getLogger("imgpipe.poller")
+RECEIVE_MAX = 10  # SQS returns at most 10 messages per ReceiveMessage
+
+
+@dataclass(frozen=True)
+class PollerConfig:
+    """The event source mapping's settings (the same names Terraform uses)."""
+
+    queue_url: str
+    queue_arn: str
+    region: str
+    batch_size: int = 10
+    batching_window_s: float = 0.0
+    function_timeout_s: float = 60.0
+    idle_wait_s: int = 2  # long-poll length while idle; bounds how fast a stop is noticed
+
+
+@dataclass(frozen=True)
+class BatchResult:
+    """What happened to one batch."""
+
+    received: int
+    deleted: int
+    left: int
+    reason: str  # "ok", "partial", "raised", "timeout", "invalid response"
+
+
+class Poller:
+    """Feeds one queue to one handler, batch after batch, as one Lambda concurrency slot would."""
+
+    def __init__(self, sqs: Any, handler: Handler, config: PollerConfig) -> None:
+        self.sqs = sqs
+        self.handler = handler
+        self.config = config
+
+    def run(self, should_stop: Callable[[], bool]) -> None:
+        """Poll until `should_stop()` is true; an in-flight batch is always finished first."""
+        while not should_stop():
+            result = self.poll_once()
+            if result is not None and result.reason != "ok":
+                log.warning(
+                    "batch of %d: %s, %d left on the queue", result.received, result.reason, result.left
+                )
+
+    def poll_once(self) -> BatchResult | None:
+        """Receive one batch and process it; None when the queue stayed empty."""
+        messages = self.receive_batch()
+        return self.invoke(messages) if messages else None
+
+    def receive_batch(self) -> list[dict[str, Any]]:
+        """Up to `batch_size` messages: the first long poll, then whatever the window collects."""
+        config = self.config
+        messages = self._receive(min(RECEIVE_MAX, config.batch_size), config.idle_wait_s)
+        window_ends = time.monotonic() + config.batching_window_s
+        while messages and len(messages) < config.batch_size:
+            remaining = window_ends - time.monotonic()
+            if remaining <= 0:
+                break
+            wanted = min(RECEIVE_MAX, config.batch_size - len(messages))
+            messages += self._receive(wanted, min(20, max(1, round(remaining))))
+        return messages
+
+    def _receive(self, count: int, wait_s: int) -> list[dict[str, Any]]:
+        response = self.sqs.receive_message(
+            QueueUrl=self.config.queue_url,
+            MaxNumberOfMessages=count,
+            WaitTimeSeconds=wait_s,
+            AttributeNames=["All"],
+            MessageAttributeNames=["All"],
+        )
+        return list(response.get("Messages", []))
+
+    def invoke(self, messages: list[dict[str, Any]]) -> BatchResult:
+        """Call the handler on one batch and settle each message as Lambda would."""
+        config = self.config
+        event = lambda_event(messages, config.queue_arn, config.region)
+        started = time.monotonic()
+        try:
+            response = self.handler(event, LocalContext(config.function_timeout_s))
+        except Exception:
+            log.exception("handler raised; the whole batch of %d stays on the queue", len(messages))
+            return BatchResult(len(messages), 0, len(messages), "raised")
+        if time.monotonic() - started > config.function_timeout_s:
+            return BatchResult(len(messages), 0, len(messages), "timeout")
+        failed = _failed_ids(response, {m["MessageId"] for m in messages})
+        if failed is None:
+            return BatchResult(len(messages), 0, len(messages), "invalid response")
+        done = [m for m in messages if m["MessageId"] not in failed]
+        self._delete(done)
+        return BatchResult(len(messages), len(done), len(failed), "partial" if failed else "ok")
+
+    def _delete(self, messages: list[dict[str, Any]]) -> None:
+        for start in range(0, len(messages), RECEIVE_MAX):
+            chunk = messages[start : start + RECEIVE_MAX]
+            entries = [{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(chunk)]
+            self.sqs.delete_message_batch(QueueUrl=self.config.queue_url, Entries=entries)
+
+
+def _failed_ids(response: Any, batch_ids: set[str]) -> set[str] | None:
+    """The reported failures, or None when Lambda would fail the whole batch for this response."""
+    if not isinstance(response, dict):
+        return None
+    failures = response.get("batchItemFailures", [])
+    if not isinstance(failures, list):
+        return None
+    ids = {f.get("itemIdentifier") if isinstance(f, dict) else None for f in failures}
+    if None in ids or "" in ids or not ids <= batch_ids:
+        return None
+    return {str(i) for i in ids}

@@ -1,0 +1,133 @@
+"""The embedded local stack: a moto server, the production topology on it, and worker processes
+that consume the queue exactly as Lambda's event source mapping would.
+
+Workers are separate `imgpipe worker` processes (one per core by default), so batches run in
+parallel on every core as concurrent Lambda invocations do; each is a cold start of
+`worker.handler`, and SIGTERM lets each finish its batch before it exits.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import boto3
+
+from deploy.motoserver import MotoServer
+from deploy.poller import PollerConfig
+from deploy.topology import QueueSettings, Topology, provision
+
+DEFAULT_QUEUE = QueueSettings(function_timeout_s=60, batching_window_s=1)
+
+
+@dataclass
+class LocalStack:
+    """Start with `start()`, stop with `stop()`; `environment()` is what a client needs."""
+
+    port: int | None = None
+    workers: int = max(1, os.cpu_count() or 1)
+    queue: QueueSettings = DEFAULT_QUEUE
+    batch_size: int = 10
+    log_dir: Path | None = None
+    server: MotoServer = field(init=False)
+    session: EndpointSession = field(init=False)
+    topology: Topology = field(init=False)
+    _processes: list[subprocess.Popen[bytes]] = field(default_factory=list, init=False)
+
+    def start(self) -> LocalStack:
+        """Start the server, provision the topology, start the workers."""
+        self.server = MotoServer(self.port).start()
+        try:
+            self.session = EndpointSession(self.server)
+            self.topology = provision(self.session, queue=self.queue)
+            self._start_workers()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def environment(self) -> dict[str, str]:
+        """Variables that point the CLI, SDKs and the worker at this stack."""
+        t = self.topology
+        return {
+            **self.server.environment(),
+            "IMGPIPE_INPUT_BUCKET": t.input_bucket,
+            "IMGPIPE_OUTPUT_BUCKET": t.output_bucket,
+            "IMGPIPE_QUEUE_URL": t.queue_url,
+            "IMGPIPE_DLQ_URL": t.dlq_url,
+        }
+
+    def poller_config(self) -> PollerConfig:
+        """The event source mapping settings the workers use."""
+        return PollerConfig(
+            queue_url=self.topology.queue_url,
+            queue_arn=self.topology.queue_arn,
+            region=self.server.region,
+            batch_size=self.batch_size,
+            batching_window_s=self.queue.batching_window_s,
+            function_timeout_s=self.queue.function_timeout_s,
+        )
+
+    def _start_workers(self) -> None:
+        env = {**os.environ, **self.environment(), "LAMBDA_TASK_ROOT": str(Path.cwd())}
+        config = self.poller_config()
+        command = [
+            sys.executable, "-m", "deploy.cli", "worker",
+            "--queue-url", config.queue_url,
+            "--batch-size", str(config.batch_size),
+            "--window", str(config.batching_window_s),
+            "--timeout", str(config.function_timeout_s),
+        ]  # fmt: skip
+        for index in range(self.workers):
+            log = self.log_dir / f"worker-{index}.log" if self.log_dir else None
+            if log is not None:
+                log.parent.mkdir(parents=True, exist_ok=True)
+            sink = log.open("ab") if log is not None else subprocess.DEVNULL
+            self._processes.append(subprocess.Popen(command, env=env, stdout=sink, stderr=subprocess.STDOUT))
+
+    def alive(self) -> bool:
+        """True while every worker process runs."""
+        return all(p.poll() is None for p in self._processes)
+
+    def stop(self) -> None:
+        """Let workers finish their batch and exit, then stop the server; nothing is left running."""
+        for process in self._processes:
+            process.send_signal(signal.SIGTERM)
+        for process in self._processes:
+            try:
+                process.wait(timeout=self.queue.function_timeout_s + 5)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+        self._processes.clear()
+        if hasattr(self, "server"):
+            self.server.stop()
+
+    def __enter__(self) -> LocalStack:
+        return self.start()
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
+
+
+class EndpointSession:
+    """A boto3 session whose clients all use one endpoint, as AWS_ENDPOINT_URL would make them."""
+
+    def __init__(self, server: MotoServer) -> None:
+        env = server.environment()
+        self._session = boto3.Session(
+            region_name=server.region,
+            aws_access_key_id=env["AWS_ACCESS_KEY_ID"],
+            aws_secret_access_key=env["AWS_SECRET_ACCESS_KEY"],
+        )
+        self._endpoint = server.endpoint
+        self.region_name = server.region
+
+    def client(self, name: str) -> Any:
+        """A client for service `name` on the server."""
+        return self._session.client(name, endpoint_url=self._endpoint)
