@@ -77,7 +77,8 @@ class Poller:
                 break
             wanted = min(RECEIVE_MAX, config.batch_size - len(messages))
             messages += self._receive(wanted, min(20, max(1, round(remaining))))
-        return messages
+        # A message whose visibility lapsed inside the window comes back: keep its newest receipt.
+        return list({m["MessageId"]: m for m in messages}.values())
 
     def _receive(self, count: int, wait_s: int) -> list[dict[str, Any]]:
         response = self.sqs.receive_message(
