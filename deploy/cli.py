@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -65,6 +66,15 @@ def aws_errors() -> Iterator[None]:
         raise fail(f"{exc.operation_name} failed: {error.get('Code')}: {error.get('Message', '')}") from exc
     except BotoCoreError as exc:
         raise fail(str(exc)) from exc
+
+
+def _interrupt_on_sigterm() -> None:
+    """Treat SIGTERM like Ctrl-C, so `finally` blocks stop every process this command started."""
+
+    def interrupt(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, interrupt)
 
 
 def _clients() -> tuple[Any, Any]:
@@ -172,6 +182,7 @@ def local_up(
     from deploy.stack import LocalStack
 
     stack = LocalStack(port=port, workers=workers, log_dir=logs)
+    _interrupt_on_sigterm()
     try:
         stack.start()
     except MotoServerError as exc:

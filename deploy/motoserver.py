@@ -55,8 +55,10 @@ class MotoServer:
         """Launch the process and wait until it answers HTTP."""
         command = [sys.executable, "-m", "moto.server", "-H", HOST, "-p", str(self.port)]
         env = {**os.environ, "MOTO_CALL_RESET_API": "true"}
+        # Its own session: a Ctrl-C in the terminal reaches only the parent, which stops the
+        # workers first and this server last, instead of everything dying at once.
         self._process = subprocess.Popen(
-            command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env
+            command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env, start_new_session=True
         )
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:

@@ -88,7 +88,11 @@ class LocalStack:
             if log is not None:
                 log.parent.mkdir(parents=True, exist_ok=True)
             sink = log.open("ab") if log is not None else subprocess.DEVNULL
-            self._processes.append(subprocess.Popen(command, env=env, stdout=sink, stderr=subprocess.STDOUT))
+            self._processes.append(
+                subprocess.Popen(
+                    command, env=env, stdout=sink, stderr=subprocess.STDOUT, start_new_session=True
+                )
+            )
 
     def alive(self) -> bool:
         """True while every worker process runs."""
