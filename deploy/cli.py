@@ -47,7 +47,7 @@ User = Annotated[str, typer.Option("--user", help="userId the uploads belong to"
 
 def fail(message: str, code: int = 1) -> typer.Exit:
     """Print a one-line reason and return the exit to raise."""
-    err.print(f"[red]imgpipe:[/] {message}", highlight=False)
+    err.print(f"[red]imgpipe:[/] {message}", highlight=False, soft_wrap=True)
     return typer.Exit(code)
 
 
@@ -78,10 +78,12 @@ def _interrupt_on_sigterm() -> None:
 
 
 def _clients() -> tuple[Any, Any]:
+    """S3 (SigV4, which KMS uploads and newer buckets require for pre-signed URLs) and SQS clients."""
     import boto3
+    from botocore.config import Config
 
     session = boto3.Session()
-    return session.client("s3"), session.client("sqs")
+    return session.client("s3", config=Config(signature_version="s3v4")), session.client("sqs")
 
 
 @app.command()
@@ -236,8 +238,8 @@ def upload(
         check_user(user)
     except ImgpipeError as exc:
         raise fail(str(exc), 2) from exc
-    s3, _ = _clients()
     with aws_errors(), Progress(console=console) as progress:
+        s3, _ = _clients()
         task = progress.add_task(f"uploading to s3://{bucket}", total=len(files))
         done = upload_all(s3, bucket, files, user, concurrency, lambda _: progress.advance(task))
     console.print(f"uploaded {len(done)} files to s3://{bucket}/uploads/{user}/")
@@ -253,8 +255,8 @@ def presign_upload(
     """A one-hour PUT URL (SSE-KMS, original name in metadata) and the headers to send with it."""
     from deploy.uploads import presign_upload as make
 
-    s3, _ = _clients()
     with aws_errors():
+        s3, _ = _clients()
         try:
             console.print_json(json.dumps(make(s3, bucket, user, filename, kms_key_id)))
         except ImgpipeError as exc:
@@ -270,8 +272,8 @@ def presign_download(
     """A one-hour GET URL for one variant of a processed image."""
     from deploy.uploads import presign_download as make
 
-    s3, _ = _clients()
     with aws_errors():
+        s3, _ = _clients()
         try:
             console.print_json(json.dumps(make(s3, bucket, image_id, variant)))
         except LookupError as exc:
@@ -289,8 +291,8 @@ def status(
 
     if not queue_url or not dlq_url:
         raise fail("set --queue-url and --dlq-url (or IMGPIPE_QUEUE_URL / IMGPIPE_DLQ_URL)", 2)
-    s3, sqs = _clients()
     with aws_errors():
+        s3, sqs = _clients()
         now = snapshot(s3, sqs, output_bucket, queue_url, dlq_url)
     table = Table("what", "count", title="imgpipe status")
     table.add_row("queued", str(now.queue.visible + now.queue.delayed))
