@@ -1,0 +1,204 @@
+"""`imgpipe upload / presign / status` against a real moto server with the provisioned topology."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote
+
+import boto3
+import pytest
+from typer.testing import CliRunner, Result
+
+from deploy import cli
+from deploy.motoserver import MotoServer
+from deploy.status import queue_depth
+from deploy.topology import Topology, provision
+from loadtest import samples
+from shared.keys import manifest_key
+from shared.manifest import Manifest
+
+pytestmark = pytest.mark.integration
+
+runner = CliRunner()
+UPLOAD_KEY = re.compile(r"^uploads/cli/(img_[0-9a-f]{32})\.(jpg|png)$")
+
+
+@dataclass(frozen=True)
+class Aws:
+    """The provisioned topology and clients on the test's moto server."""
+
+    topology: Topology
+    s3: Any
+    sqs: Any
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[MotoServer]:
+    with MotoServer() as running:
+        yield running
+
+
+@pytest.fixture
+def aws(server: MotoServer, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Aws:
+    """A fresh topology, and the environment pointing the CLI (and boto3) at it."""
+    server.reset()
+    for name in list(os.environ):
+        if name.startswith(("AWS_", "IMGPIPE_")):
+            monkeypatch.delenv(name)
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-aws-config"))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "no-aws-credentials"))
+    for name, value in server.environment().items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.chdir(tmp_path)
+    session = boto3.Session(region_name="us-east-1")
+    return Aws(provision(session), session.client("s3"), session.client("sqs"))
+
+
+def invoke(*args: str, env: dict[str, str] | None = None) -> Result:
+    return runner.invoke(cli.app, list(args), env=env, prog_name="imgpipe")
+
+
+def put_manifest(aws: Aws, image_id: str, status: str, variant: bytes | None = None) -> Manifest:
+    """A manifest as the worker writes it (and the variant it names, for complete ones)."""
+    document: dict[str, Any] = {
+        "status": status,
+        "imageId": image_id,
+        "userId": "cli",
+        "source": {"bucket": aws.topology.input_bucket, "key": f"uploads/cli/{image_id}.jpg"},
+        "pipeline": {"configHash": "0123456789abcdef"},
+    }
+    if variant is not None:
+        key = f"processed/cli/{image_id}/small.jpg"
+        aws.s3.put_object(Bucket=aws.topology.output_bucket, Key=key, Body=variant)
+        document["variants"] = [
+            {"name": "small", "key": key, "format": "jpeg", "width": 32, "height": 24,
+             "bytes": len(variant), "sha256": hashlib.sha256(variant).hexdigest()},
+        ]  # fmt: skip
+    else:
+        document["error"] = {"type": "CorruptImage", "message": "jpeg image cannot be decoded"}
+    manifest = Manifest.model_validate(document)
+    aws.s3.put_object(Bucket=aws.topology.output_bucket, Key=manifest_key(image_id), Body=manifest.to_json())
+    return manifest
+
+
+def status_rows(output: str) -> dict[str, int]:
+    """`what -> count` from the status table."""
+    rows = re.findall(r"│\s*([^│]*?)\s*│\s*(\d+)\s*│", output)
+    return {what: int(count) for what, count in rows}
+
+
+def test_upload_puts_every_file_under_the_user_prefix(aws: Aws, tmp_path: Path) -> None:
+    files = samples.write(
+        [
+            samples.Sample("one.jpg", samples.jpeg(samples.photo(64, 48, 1))),
+            samples.Sample("two photo.png", samples.with_alpha(samples.photo(64, 48, 2))),
+        ],
+        tmp_path / "photos",
+    )
+    result = invoke("upload", *map(str, files))
+    assert result.exit_code == 0, result.output
+    assert "uploaded 2 files to s3://imgpipe-input/uploads/cli/" in result.stdout
+    listed = aws.s3.list_objects_v2(Bucket=aws.topology.input_bucket, Prefix="uploads/cli/")
+    keys = [obj["Key"] for obj in listed.get("Contents", [])]
+    assert len(keys) == 2
+    by_name = {}
+    for key in keys:
+        match = UPLOAD_KEY.match(key)
+        assert match, key
+        head = aws.s3.head_object(Bucket=aws.topology.input_bucket, Key=key)
+        name = unquote(head["Metadata"]["original-filename"])
+        assert Path(name).suffix == f".{match[2]}"
+        by_name[name] = aws.s3.get_object(Bucket=aws.topology.input_bucket, Key=key)["Body"].read()
+    assert by_name == {path.name: path.read_bytes() for path in files}
+
+
+def test_upload_to_a_missing_bucket_is_one_line(aws: Aws, tmp_path: Path) -> None:
+    photo = tmp_path / "one.jpg"
+    photo.write_bytes(samples.jpeg(samples.photo(64, 48, 1)))
+    result = invoke("upload", "--bucket", "missing-bucket", str(photo))
+    assert isinstance(result.exception, SystemExit), f"escaped: {result.exception!r}"
+    assert result.exit_code == 1
+    assert "Traceback" not in result.output
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("imgpipe: ")
+    assert "NoSuchBucket" in lines[0]
+
+
+def test_presigned_upload_url_accepts_a_put_with_its_headers(aws: Aws) -> None:
+    result = invoke("presign", "upload", "photo.jpg")
+    assert result.exit_code == 0, result.output
+    grant = json.loads(result.stdout)
+    assert {"url", "key", "headers"} <= grant.keys()
+    assert grant["method"] == "PUT"
+    match = UPLOAD_KEY.match(grant["key"])
+    assert match and match[1] == grant["imageId"] and match[2] == "jpg"
+    body = samples.jpeg(samples.photo(64, 48, 3))
+    request = urllib.request.Request(grant["url"], data=body, method="PUT", headers=grant["headers"])
+    with urllib.request.urlopen(request, timeout=10) as response:
+        assert response.status == 200
+    stored = aws.s3.get_object(Bucket=aws.topology.input_bucket, Key=grant["key"])
+    assert stored["Body"].read() == body
+    assert stored["ContentType"] == "image/jpeg"
+    assert stored["Metadata"] == {"original-filename": "photo.jpg"}
+
+
+def test_presigned_download_url_returns_the_variant(aws: Aws) -> None:
+    variant = samples.jpeg(samples.photo(32, 24, 4))
+    put_manifest(aws, "img_done", "complete", variant)
+    result = invoke("presign", "download", "img_done", "--variant", "small")
+    assert result.exit_code == 0, result.output
+    grant = json.loads(result.stdout)
+    assert grant["key"] == "processed/cli/img_done/small.jpg"
+    with urllib.request.urlopen(grant["url"], timeout=10) as response:
+        assert response.read() == variant
+
+    missing = invoke("presign", "download", "img_nope")
+    assert isinstance(missing.exception, SystemExit), f"escaped: {missing.exception!r}"
+    assert missing.exit_code == 1
+    assert missing.stderr.strip().splitlines() == [
+        "imgpipe: no manifest for image 'img_nope' in bucket 'imgpipe-output'"
+    ]
+
+
+@pytest.mark.parametrize("command", ["upload", "download"])
+def test_presigned_urls_are_sigv4(aws: Aws, command: str) -> None:
+    if command == "upload":
+        result = invoke("presign", "upload", "photo.jpg")
+    else:
+        put_manifest(aws, "img_done", "complete", b"variant bytes")
+        result = invoke("presign", "download", "img_done", "--variant", "small")
+    assert result.exit_code == 0, result.output
+    assert "X-Amz-Algorithm=AWS4-HMAC-SHA256" in json.loads(result.stdout)["url"]
+
+
+def test_status_counts_queue_manifests_and_dlq(aws: Aws) -> None:
+    aws.s3.put_object(Bucket=aws.topology.input_bucket, Key="uploads/cli/img_a.jpg", Body=b"x")
+    put_manifest(aws, "img_done", "complete", b"variant bytes")
+    put_manifest(aws, "img_bad", "failed")
+    aws.sqs.send_message(
+        QueueUrl=aws.topology.dlq_url,
+        MessageBody="{}",
+        MessageAttributes={"imgpipe-error-type": {"DataType": "String", "StringValue": "CorruptImage"}},
+    )
+    depth = queue_depth(aws.sqs, aws.topology.queue_url)
+    assert depth.visible >= 1  # the upload's event (S3 may also have sent its TestEvent)
+    env = {"IMGPIPE_QUEUE_URL": aws.topology.queue_url, "IMGPIPE_DLQ_URL": aws.topology.dlq_url}
+    result = invoke("status", env=env)
+    assert result.exit_code == 0, result.output
+    assert "queued" in result.stdout
+    rows = status_rows(result.stdout)
+    assert rows["queued"] == depth.visible + depth.delayed
+    assert rows["in flight"] == 0
+    assert rows["images complete"] == 1
+    assert rows["images failed"] == 1
+    assert rows["quarantined (DLQ)"] == 1
+    assert rows["CorruptImage"] == 1
