@@ -22,8 +22,6 @@ from deploy.motoserver import MotoServer
 from deploy.poller import PollerConfig
 from deploy.topology import QueueSettings, Topology, provision
 
-DEFAULT_QUEUE = QueueSettings(function_timeout_s=60, batching_window_s=1)
-
 
 @dataclass
 class LocalStack:
@@ -31,8 +29,7 @@ class LocalStack:
 
     port: int | None = None
     workers: int = max(1, os.cpu_count() or 1)
-    queue: QueueSettings = DEFAULT_QUEUE
-    batch_size: int = 10
+    queue: QueueSettings = field(default_factory=QueueSettings)
     log_dir: Path | None = None
     server: MotoServer = field(init=False)
     session: EndpointSession = field(init=False)
@@ -68,7 +65,7 @@ class LocalStack:
             queue_url=self.topology.queue_url,
             queue_arn=self.topology.queue_arn,
             region=self.server.region,
-            batch_size=self.batch_size,
+            batch_size=self.queue.batch_size,
             batching_window_s=self.queue.batching_window_s,
             function_timeout_s=self.queue.function_timeout_s,
         )

@@ -20,16 +20,26 @@ QUEUE_RETENTION_S = 4 * 24 * 3600
 
 @dataclass(frozen=True)
 class QueueSettings:
-    """How the work queue hands records to the worker (mirrors the event source mapping)."""
+    """How the work queue hands records to the worker; defaults equal Terraform's variables."""
 
     function_timeout_s: int = 60
-    batching_window_s: int = 5
+    batching_window_s: int = 1
+    visibility_timeout_s: int = 361
     max_receive_count: int = MAX_RECEIVE_COUNT
+    batch_size: int = 10
 
-    @property
-    def visibility_timeout_s(self) -> int:
-        """AWS's guidance: at least 6x the function timeout plus the batching window."""
-        return 6 * self.function_timeout_s + self.batching_window_s
+    def __post_init__(self) -> None:
+        minimum = 6 * self.function_timeout_s + self.batching_window_s
+        if self.visibility_timeout_s < minimum:
+            raise ValueError(
+                f"visibility timeout {self.visibility_timeout_s}s is below 6 x function timeout"
+                f" + batching window = {minimum}s: records still in flight would be delivered again"
+            )
+
+    @classmethod
+    def for_timeout(cls, function_timeout_s: int, batching_window_s: int = 0) -> QueueSettings:
+        """Settings for another function timeout, with the smallest safe visibility timeout."""
+        return cls(function_timeout_s, batching_window_s, 6 * function_timeout_s + batching_window_s)
 
 
 @dataclass(frozen=True)

@@ -24,7 +24,10 @@ _BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
 class Settings(BaseSettings):
     """Everything the worker reads from `IMGPIPE_*` variables."""
 
-    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, frozen=True, extra="ignore")
+    # Empty values mean "the default": Terraform sets every variable, optional ones to "".
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX, frozen=True, extra="ignore", env_ignore_empty=True
+    )
 
     output_bucket: str = Field(description="bucket that receives variants and manifests")
     dlq_url: str | None = Field(default=None, description="queue that quarantines permanent failures")

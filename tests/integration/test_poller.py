@@ -35,9 +35,7 @@ def aws(moto: MotoServer, monkeypatch: pytest.MonkeyPatch) -> tuple[Any, Topolog
     for name, value in moto.environment().items():
         monkeypatch.setenv(name, value)
     session = boto3.Session(region_name=moto.region)
-    topology = provision(
-        session, prefix="esm", queue=QueueSettings(function_timeout_s=1, batching_window_s=0)
-    )
+    topology = provision(session, prefix="esm", queue=QueueSettings.for_timeout(1))
     sqs = session.client("sqs")
     # Short visibility so redelivery happens within the test (provisioned: 6 s).
     sqs.set_queue_attributes(QueueUrl=topology.queue_url, Attributes={"VisibilityTimeout": "1"})
