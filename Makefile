@@ -5,8 +5,11 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 CORPUS ?=
 PYTEST_ARGS ?=
+ARCH ?= arm64
+# checkov pins its own dependency versions, so it lives in a venv of its own.
+CHECKOV := $(VENV)/checkov/bin/checkov
 
-.PHONY: install demo test lint bench browser clean
+.PHONY: install demo test lint bench browser package clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -19,10 +22,19 @@ install: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/imgpipe demo
 
-lint: $(STAMP)
+$(CHECKOV):
+	$(PYTHON) -m venv $(VENV)/checkov
+	$(VENV)/checkov/bin/python -m pip install --quiet checkov
+
+lint: $(STAMP) $(CHECKOV)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy worker shared
+	$(CHECKOV) --directory deploy/terraform --framework terraform --quiet --compact --skip-download
+
+# The Lambda artifact: dist/imgpipe-lambda-$(ARCH).zip (ARCH=arm64|x86_64|local).
+package: $(STAMP)
+	$(BIN)/python -m deploy.package --arch $(ARCH)
 
 # Headless Chromium opens the demo's contact sheet in the e2e tests (Debian package; needs root
 # to install, which CI has). With it required, a missing browser fails the test, never skips it.

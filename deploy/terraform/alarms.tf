@@ -1,0 +1,54 @@
+# Someone should look when uploads dead-letter, back up, or the worker errors or throttles.
+locals {
+  alarms = {
+    dlq-not-empty = {
+      namespace  = "AWS/SQS"
+      metric     = "ApproximateNumberOfMessagesVisible"
+      dimensions = { QueueName = aws_sqs_queue.dlq.name }
+      statistic  = "Maximum"
+      threshold  = 0
+      about      = "Uploads were quarantined: inspect with `imgpipe status` and redrive once fixed."
+    }
+    oldest-upload-waiting = {
+      namespace  = "AWS/SQS"
+      metric     = "ApproximateAgeOfOldestMessage"
+      dimensions = { QueueName = aws_sqs_queue.work.name }
+      statistic  = "Maximum"
+      threshold  = var.oldest_message_alarm_s
+      about      = "The work queue is backing up faster than the worker drains it."
+    }
+    worker-errors = {
+      namespace  = "AWS/Lambda"
+      metric     = "Errors"
+      dimensions = { FunctionName = aws_lambda_function.worker.function_name }
+      statistic  = "Sum"
+      threshold  = 0
+      about      = "Invocations failed as a whole (init errors, timeouts): whole batches are being retried."
+    }
+    worker-throttles = {
+      namespace  = "AWS/Lambda"
+      metric     = "Throttles"
+      dimensions = { FunctionName = aws_lambda_function.worker.function_name }
+      statistic  = "Sum"
+      threshold  = 0
+      about      = "Invocations were throttled: check account concurrency against max_concurrency."
+    }
+  }
+}
+
+resource "aws_cloudwatch_metric_alarm" "this" {
+  for_each            = local.alarms
+  alarm_name          = "${var.name_prefix}-${each.key}"
+  alarm_description   = each.value.about
+  namespace           = each.value.namespace
+  metric_name         = each.value.metric
+  dimensions          = each.value.dimensions
+  statistic           = each.value.statistic
+  period              = 300
+  evaluation_periods  = 1
+  comparison_operator = "GreaterThanThreshold"
+  threshold           = each.value.threshold
+  treat_missing_data  = "notBreaching"
+  alarm_actions       = var.alarm_actions
+  ok_actions          = var.alarm_actions
+}

@@ -1,0 +1,44 @@
+# A development deployment: `make package`, then `terraform init && terraform apply` here.
+terraform {
+  required_version = ">= 1.9.0"
+  required_providers {
+    aws = {
+      source  = "hashicorp/aws"
+      version = ">= 5.60"
+    }
+  }
+}
+
+variable "region" {
+  description = "AWS region to deploy into."
+  type        = string
+  default     = "us-east-1"
+}
+
+provider "aws" {
+  region = var.region
+  default_tags {
+    tags = {
+      project     = "imgpipe"
+      environment = "dev"
+    }
+  }
+}
+
+module "imgpipe" {
+  source       = "../.."
+  name_prefix  = "imgpipe-dev"
+  package_path = "${path.module}/../../../../dist/imgpipe-lambda-arm64.zip"
+  architecture = "arm64"
+}
+
+output "imgpipe" {
+  description = "Names to export for the imgpipe CLI."
+  value = {
+    IMGPIPE_INPUT_BUCKET  = module.imgpipe.input_bucket
+    IMGPIPE_OUTPUT_BUCKET = module.imgpipe.output_bucket
+    IMGPIPE_QUEUE_URL     = module.imgpipe.queue_url
+    IMGPIPE_DLQ_URL       = module.imgpipe.dlq_url
+    IMGPIPE_KMS_KEY_ID    = module.imgpipe.kms_key_arn
+  }
+}

@@ -1,0 +1,178 @@
+variable "name_prefix" {
+  description = "Prefix of every resource name."
+  type        = string
+  default     = "imgpipe"
+  validation {
+    condition     = can(regex("^[a-z0-9-]{3,24}$", var.name_prefix))
+    error_message = "name_prefix must be 3-24 characters of a-z, 0-9 and -."
+  }
+}
+
+variable "package_path" {
+  description = "The Lambda zip built by `make package` (dist/imgpipe-lambda-<arch>.zip)."
+  type        = string
+}
+
+variable "architecture" {
+  description = "Lambda architecture; must match the package."
+  type        = string
+  default     = "arm64"
+  validation {
+    condition     = contains(["arm64", "x86_64"], var.architecture)
+    error_message = "architecture must be arm64 or x86_64."
+  }
+}
+
+variable "memory_mb" {
+  description = "Lambda memory; CPU share grows with it (1769 MB = one full vCPU)."
+  type        = number
+  default     = 2048
+  validation {
+    condition     = var.memory_mb >= 512 && var.memory_mb <= 10240
+    error_message = "memory_mb must be between 512 and 10240."
+  }
+}
+
+variable "timeout_s" {
+  description = "Lambda timeout in seconds."
+  type        = number
+  default     = 60
+  validation {
+    condition     = var.timeout_s >= 10 && var.timeout_s <= 900
+    error_message = "timeout_s must be between 10 and 900."
+  }
+}
+
+variable "batch_size" {
+  description = "SQS records per invocation."
+  type        = number
+  default     = 10
+  validation {
+    condition     = var.batch_size >= 1 && var.batch_size <= 10000
+    error_message = "batch_size must be between 1 and 10000."
+  }
+}
+
+variable "batching_window_s" {
+  description = "Seconds the event source mapping may wait to fill a batch."
+  type        = number
+  default     = 1
+  validation {
+    condition     = var.batching_window_s >= 0 && var.batching_window_s <= 300
+    error_message = "batching_window_s must be between 0 and 300."
+  }
+}
+
+variable "queue_visibility_timeout_s" {
+  description = "Work queue visibility timeout; AWS requires at least 6x the function timeout plus the batching window."
+  type        = number
+  default     = 361
+  validation {
+    condition     = var.queue_visibility_timeout_s >= 6 * var.timeout_s + var.batching_window_s
+    error_message = "queue_visibility_timeout_s must be at least 6 x timeout_s + batching_window_s, or in-flight records are delivered twice."
+  }
+}
+
+variable "max_receive_count" {
+  description = "Deliveries before SQS moves a record to the DLQ."
+  type        = number
+  default     = 5
+  validation {
+    condition     = var.max_receive_count >= 5
+    error_message = "max_receive_count must be at least 5 so throttling bursts do not dead-letter good uploads."
+  }
+}
+
+variable "max_concurrency" {
+  description = "Event source mapping ScalingConfig.MaximumConcurrency (and the function's reserved concurrency)."
+  type        = number
+  default     = 20
+  validation {
+    condition     = var.max_concurrency >= 2 && var.max_concurrency <= 1000
+    error_message = "max_concurrency must be between 2 and 1000."
+  }
+}
+
+variable "worker_concurrency" {
+  description = "IMGPIPE_CONCURRENCY: records in flight inside one invocation."
+  type        = number
+  default     = 4
+}
+
+variable "max_pixels" {
+  description = "IMGPIPE_MAX_PIXELS: largest image accepted, in pixels."
+  type        = number
+  default     = 100000000
+}
+
+variable "max_bytes" {
+  description = "IMGPIPE_MAX_BYTES: largest upload accepted, in bytes."
+  type        = number
+  default     = 52428800
+}
+
+variable "max_frames" {
+  description = "IMGPIPE_MAX_FRAMES: most frames (pages) accepted in an animation."
+  type        = number
+  default     = 1000
+}
+
+variable "variants_json" {
+  description = "IMGPIPE_VARIANTS: JSON list of variant specs; empty keeps the built-in defaults."
+  type        = string
+  default     = ""
+}
+
+variable "result_topic_arn" {
+  description = "IMGPIPE_RESULT_TOPIC_ARN: SNS topic for ImageProcessed/ImageFailed events; empty for none."
+  type        = string
+  default     = ""
+}
+
+variable "cache_control" {
+  description = "IMGPIPE_CACHE_CONTROL: Cache-Control of every variant."
+  type        = string
+  default     = "public, max-age=31536000, immutable"
+}
+
+variable "record_budget_ms" {
+  description = "IMGPIPE_RECORD_BUDGET_MS: a record is not started with less time than this left."
+  type        = number
+  default     = 15000
+}
+
+variable "log_level" {
+  description = "POWERTOOLS_LOG_LEVEL."
+  type        = string
+  default     = "INFO"
+}
+
+variable "log_retention_days" {
+  description = "CloudWatch Logs retention of the worker's logs."
+  type        = number
+  default     = 30
+}
+
+variable "image_suffixes" {
+  description = "Upload key suffixes that notify the worker (S3 suffix filters are case-sensitive)."
+  type        = list(string)
+  default     = [".jpg", ".JPG", ".jpeg", ".JPEG", ".png", ".PNG", ".webp", ".gif", ".tif", ".tiff", ".heic", ".HEIC", ".heif", ".avif"]
+}
+
+variable "uploads_expire_days" {
+  description = "Days after which original uploads are deleted from the input bucket (0 keeps them)."
+  type        = number
+  default     = 0
+}
+
+variable "oldest_message_alarm_s" {
+  description = "Alarm when the oldest queued upload has waited this long."
+  type        = number
+  default     = 900
+}
+
+variable "alarm_actions" {
+  description = "ARNs (e.g. an SNS topic) notified when an alarm fires."
+  type        = list(string)
+  default     = []
+}

@@ -1,0 +1,233 @@
+"""The Terraform, read with python-hcl2 (no terraform binary, no AWS account needed).
+
+Each test pins an invariant that, if broken, loses uploads or exposes data; and the names the
+code and the infrastructure share are checked to come from one source.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import hcl2
+import pytest
+
+from deploy.topology import DLQ_RETENTION_S, QUEUE_RETENTION_S, QueueSettings
+from shared.settings import ENV_PREFIX, Settings
+
+pytestmark = pytest.mark.unit
+
+ROOT = Path(__file__).resolve().parents[2] / "deploy" / "terraform"
+
+
+def _clean(value: Any) -> Any:
+    """python-hcl2 keeps HCL's quotes on names and strings; strip them and its block markers."""
+    if isinstance(value, dict):
+        return {_clean(k): _clean(v) for k, v in value.items() if k != "__is_block__"}
+    if isinstance(value, list):
+        return [_clean(v) for v in value]
+    if isinstance(value, str) and len(value) >= 2 and value[0] == value[-1] == '"':
+        return value[1:-1]
+    return value
+
+
+def load(folder: Path) -> dict[str, Any]:
+    """Every .tf file of a module: resources[type][name], data[type][name], variables, modules."""
+    merged: dict[str, Any] = {"resource": {}, "data": {}, "variable": {}, "module": {}}
+    for path in sorted(folder.glob("*.tf")):
+        with path.open() as handle:
+            document = _clean(hcl2.load(handle))
+        for kind in ("resource", "data"):
+            for block in document.get(kind, []):
+                for type_, named in block.items():
+                    merged[kind].setdefault(type_, {}).update(named)
+        for kind in ("variable", "module"):
+            for block in document.get(kind, []):
+                merged[kind].update(block)
+    return merged
+
+
+@pytest.fixture(scope="module")
+def tf() -> dict[str, Any]:
+    return load(ROOT)
+
+
+@pytest.fixture(scope="module")
+def bucket_module() -> dict[str, Any]:
+    return load(ROOT / "modules" / "data_bucket")
+
+
+def default(tf: dict[str, Any], name: str) -> Any:
+    return tf["variable"][name]["default"]
+
+
+def block(resource: dict[str, Any], name: str) -> dict[str, Any]:
+    value = resource[name]
+    return value[0] if isinstance(value, list) else value
+
+
+def test_event_source_mapping_reports_partial_batch_failures(tf: dict[str, Any]) -> None:
+    mapping = tf["resource"]["aws_lambda_event_source_mapping"]["work"]
+    assert mapping["function_response_types"] == ["ReportBatchItemFailures"]
+    assert mapping["batch_size"] == "${var.batch_size}"
+    assert mapping["maximum_batching_window_in_seconds"] == "${var.batching_window_s}"
+    assert block(mapping, "scaling_config")["maximum_concurrency"] == "${var.max_concurrency}"
+
+
+def test_visibility_timeout_is_validated_against_timeout_and_window(tf: dict[str, Any]) -> None:
+    variable = tf["variable"]["queue_visibility_timeout_s"]
+    (validation,) = variable["validation"]
+    condition = re.sub(r"\s+", " ", validation["condition"])
+    assert condition == "${var.queue_visibility_timeout_s >= 6 * var.timeout_s + var.batching_window_s}"
+    assert default(tf, "queue_visibility_timeout_s") >= 6 * default(tf, "timeout_s") + default(
+        tf, "batching_window_s"
+    )
+    queue = tf["resource"]["aws_sqs_queue"]["work"]
+    assert queue["visibility_timeout_seconds"] == "${var.queue_visibility_timeout_s}"
+
+
+def test_max_receive_count_is_at_least_five_and_redrives_to_the_dlq(tf: dict[str, Any]) -> None:
+    assert default(tf, "max_receive_count") >= 5
+    (validation,) = tf["variable"]["max_receive_count"]["validation"]
+    assert "var.max_receive_count >= 5" in validation["condition"]
+    redrive = tf["resource"]["aws_sqs_queue"]["work"]["redrive_policy"]
+    assert "deadLetterTargetArn = aws_sqs_queue.dlq.arn" in redrive
+    assert "maxReceiveCount = var.max_receive_count" in redrive
+
+
+def test_dlq_keeps_messages_longer_than_the_work_queue(tf: dict[str, Any]) -> None:
+    queues = tf["resource"]["aws_sqs_queue"]
+    assert queues["dlq"]["message_retention_seconds"] > queues["work"]["message_retention_seconds"]
+
+
+def test_only_the_input_bucket_notifies_and_only_for_uploads(tf: dict[str, Any]) -> None:
+    notifications = tf["resource"]["aws_s3_bucket_notification"]
+    assert list(notifications) == ["uploads"]
+    notification = notifications["uploads"]
+    assert notification["bucket"] == "${module.input_bucket.id}"
+    topic = block(notification["dynamic"][0], "topic")
+    content = block(topic, "content")
+    assert content["filter_prefix"] == "uploads/"
+    assert content["events"] == ["s3:ObjectCreated:*"]
+
+
+def test_topic_accepts_only_the_input_bucket_and_queue_only_the_topic(tf: dict[str, Any]) -> None:
+    documents = tf["data"]["aws_iam_policy_document"]
+    (publish,) = documents["uploads_topic"]["statement"]
+    assert publish["actions"] == ["sns:Publish"]
+    assert {c["variable"]: c["values"] for c in publish["condition"]}["aws:SourceArn"] == [
+        "${module.input_bucket.arn}"
+    ]
+    (send,) = documents["work_queue"]["statement"]
+    assert send["actions"] == ["sqs:SendMessage"]
+    assert send["condition"][0]["values"] == ["${aws_sns_topic.uploads.arn}"]
+    subscription = tf["resource"]["aws_sns_topic_subscription"]["work"]
+    assert subscription["raw_message_delivery"] is True
+
+
+def test_every_bucket_blocks_public_access(tf: dict[str, Any], bucket_module: dict[str, Any]) -> None:
+    flags = ("block_public_acls", "block_public_policy", "ignore_public_acls", "restrict_public_buckets")
+    blocks = [
+        bucket_module["resource"]["aws_s3_bucket_public_access_block"]["this"],
+        tf["resource"]["aws_s3_bucket_public_access_block"]["logs"],
+    ]
+    assert all(b[flag] is True for b in blocks for flag in flags)
+    assert {m["source"] for m in tf["module"].values()} == {"./modules/data_bucket"}
+    assert set(tf["module"]) == {"input_bucket", "output_bucket"}
+
+
+def test_data_is_encrypted_with_the_rotating_key(tf: dict[str, Any], bucket_module: dict[str, Any]) -> None:
+    key = tf["resource"]["aws_kms_key"]["main"]
+    assert key["enable_key_rotation"] is True
+    sse = block(
+        bucket_module["resource"]["aws_s3_bucket_server_side_encryption_configuration"]["this"], "rule"
+    )
+    assert block(sse, "apply_server_side_encryption_by_default")["sse_algorithm"] == "aws:kms"
+    assert sse["bucket_key_enabled"] is True
+    for queue in tf["resource"]["aws_sqs_queue"].values():
+        assert queue["kms_master_key_id"] == "${aws_kms_key.main.arn}"
+    assert tf["resource"]["aws_sns_topic"]["uploads"]["kms_master_key_id"] == "${aws_kms_key.main.arn}"
+
+
+def test_buckets_refuse_plain_http_and_unencrypted_uploads(bucket_module: dict[str, Any]) -> None:
+    statements = {s["sid"]: s for s in bucket_module["data"]["aws_iam_policy_document"]["this"]["statement"]}
+    tls = statements["DenyInsecureTransport"]
+    assert tls["effect"] == "Deny" and tls["condition"][0]["variable"] == "aws:SecureTransport"
+    sse = statements["DenyUnencryptedUploads"]
+    assert sse["effect"] == "Deny" and sse["actions"] == ["s3:PutObject"]
+    assert sse["condition"][0] == {
+        "test": "StringNotEquals",
+        "variable": "s3:x-amz-server-side-encryption",
+        "values": ["aws:kms"],
+    }
+
+
+def test_worker_role_has_no_wildcard_actions_on_data(tf: dict[str, Any]) -> None:
+    statements = tf["data"]["aws_iam_policy_document"]["worker"]["statement"]
+    for statement in statements:
+        assert all("*" not in action for action in statement["actions"]), statement["sid"]
+        if any(a.split(":")[0] in ("s3", "sqs", "kms", "sns", "logs") for a in statement["actions"]):
+            assert "*" not in statement["resources"], statement["sid"]
+    by_sid = {s["sid"]: s for s in statements}
+    assert by_sid["ReadUploads"]["resources"] == ["${module.input_bucket.arn}/uploads/*"]
+    assert by_sid["QuarantineToDlq"]["actions"] == ["sqs:SendMessage"]
+    assert by_sid["QuarantineToDlq"]["resources"] == ["${aws_sqs_queue.dlq.arn}"]
+
+
+def test_alarms_watch_dlq_backlog_errors_and_throttles(tf: dict[str, Any]) -> None:
+    text = (ROOT / "alarms.tf").read_text()
+    for metric in (
+        "ApproximateNumberOfMessagesVisible",
+        "ApproximateAgeOfOldestMessage",
+        "Errors",
+        "Throttles",
+    ):
+        assert f'metric     = "{metric}"' in text
+
+
+def test_terraform_sets_exactly_the_settings_models_variables(tf: dict[str, Any]) -> None:
+    function = tf["resource"]["aws_lambda_function"]["worker"]
+    variables = block(function, "environment")["variables"]
+    imgpipe = {name for name in variables if name.startswith(ENV_PREFIX)}
+    assert imgpipe == {f"{ENV_PREFIX}{field.upper()}" for field in Settings.model_fields}
+    assert function["handler"] == "worker.handler.handler"
+    assert function["runtime"] == "python3.12"
+
+
+def test_local_stack_queue_settings_equal_terraform_defaults(tf: dict[str, Any]) -> None:
+    local = QueueSettings()
+    assert local.function_timeout_s == default(tf, "timeout_s")
+    assert local.batching_window_s == default(tf, "batching_window_s")
+    assert local.visibility_timeout_s == default(tf, "queue_visibility_timeout_s")
+    assert local.max_receive_count == default(tf, "max_receive_count")
+    assert local.batch_size == default(tf, "batch_size")
+    queues = tf["resource"]["aws_sqs_queue"]
+    assert queues["dlq"]["message_retention_seconds"] == DLQ_RETENTION_S
+    assert queues["work"]["message_retention_seconds"] == QUEUE_RETENTION_S
+
+
+def test_worker_defaults_equal_the_settings_defaults(tf: dict[str, Any]) -> None:
+    fields = Settings.model_fields
+    assert default(tf, "max_pixels") == fields["max_pixels"].default
+    assert default(tf, "max_bytes") == fields["max_bytes"].default
+    assert default(tf, "max_frames") == fields["max_frames"].default
+    assert default(tf, "worker_concurrency") == fields["concurrency"].default
+    assert default(tf, "cache_control") == fields["cache_control"].default
+    assert default(tf, "record_budget_ms") == fields["record_budget_ms"].default
+
+
+def test_unsafe_visibility_timeout_is_refused_locally_too() -> None:
+    with pytest.raises(ValueError, match="below 6 x function timeout"):
+        QueueSettings(function_timeout_s=60, batching_window_s=1, visibility_timeout_s=300)
+
+
+def test_dev_environment_uses_the_module_with_the_packaged_artifact() -> None:
+    env = load(ROOT / "envs" / "dev")
+    module = env["module"]["imgpipe"]
+    assert module["source"] == "../.."
+    assert module["package_path"].endswith("dist/imgpipe-lambda-arm64.zip}") or module[
+        "package_path"
+    ].endswith("dist/imgpipe-lambda-arm64.zip")
+    assert json.dumps(module).count("arm64") >= 2
