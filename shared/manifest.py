@@ -78,7 +78,10 @@ class Manifest(_Model):
 
     def covers(self, etag: str | None, version_id: str | None, config_hash: str) -> bool:
         """True when this is a complete result for exactly this source version and configuration."""
-        same_source = (version_id is not None and version_id == self.source.version_id) or (
+        # S3 gives every upload to an unversioned or versioning-suspended bucket the version id
+        # "null", so only a real version id identifies an upload; otherwise the ETag decides.
+        real_version = version_id not in (None, "null")
+        same_source = (real_version and version_id == self.source.version_id) or (
             etag is not None and normalise_etag(etag) == normalise_etag(self.source.etag)
         )
         return self.status == "complete" and same_source and self.pipeline.config_hash == config_hash

@@ -16,7 +16,7 @@ from typing import Any
 import aioboto3
 from aiobotocore.config import AioConfig
 
-from worker.gate import PriorityGate
+from worker.gate import KeyedLocks, PriorityGate
 
 
 @dataclass
@@ -27,6 +27,7 @@ class Clients:
     sqs: Any
     sns: Any
     slots: PriorityGate
+    images: KeyedLocks
 
 
 class AwsClients:
@@ -57,7 +58,9 @@ class AwsClients:
                 await stack.enter_async_context(self._session.client(name, config=self._config))
                 for name in ("s3", "sqs", "sns")
             ]
-            self._clients = Clients(s3=s3, sqs=sqs, sns=sns, slots=PriorityGate(self._concurrency))
+            self._clients = Clients(
+                s3=s3, sqs=sqs, sns=sns, slots=PriorityGate(self._concurrency), images=KeyedLocks()
+            )
             self._loop, self._stack = loop, stack
         return self._clients
 

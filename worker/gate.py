@@ -1,4 +1,4 @@
-"""Admission of records to work: at most N at once, biggest uploads first.
+"""Admission of records to work: at most N at once, biggest uploads first, one per image.
 
 A batch finishes when its slowest record does. Starting the largest images first (longest
 processing time first) leaves the small ones to fill the cores at the end, instead of one big
@@ -57,3 +57,25 @@ class PriorityGate:
     def _release(self) -> None:
         self._free += 1
         self._dispatch()
+
+
+class KeyedLocks:
+    """One lock per key, alive only while someone holds or waits for it."""
+
+    def __init__(self) -> None:
+        self._locks: dict[str, tuple[asyncio.Lock, int]] = {}
+
+    @asynccontextmanager
+    async def hold(self, key: str) -> AsyncIterator[None]:
+        """Exclusive access to `key` for the duration of the block."""
+        lock, users = self._locks.get(key, (asyncio.Lock(), 0))
+        self._locks[key] = (lock, users + 1)
+        try:
+            async with lock:
+                yield
+        finally:
+            lock, users = self._locks[key]
+            if users == 1:
+                del self._locks[key]
+            else:
+                self._locks[key] = (lock, users - 1)

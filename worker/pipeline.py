@@ -62,10 +62,17 @@ async def process_object(ref: ObjectRef, job: Job) -> Outcome:
 
 
 async def _process(ref: ObjectRef, upload: UploadKey, job: Job) -> Outcome:
+    # Records of one batch that name the same imageId run one after the other, so the second
+    # sees the first one's manifest (a duplicate, or another user's image) before doing any work.
+    async with job.clients.images.hold(upload.image_id):
+        return await _process_exclusively(ref, upload, job)
+
+
+async def _process_exclusively(ref: ObjectRef, upload: UploadKey, job: Job) -> Outcome:
     s3, bucket = job.clients.s3, job.settings.output_bucket
-    existing = await retry_step(job.deadline, lambda: storage.read_manifest(s3, bucket, upload.image_id))
-    if existing is not None and existing.source.key != ref.key:
-        raise ImageIdConflict(f"imageId {upload.image_id!r} already belongs to {existing.source.key!r}")
+    stored = await retry_step(job.deadline, lambda: storage.read_manifest(s3, bucket, upload.image_id))
+    existing = stored.manifest
+    _check_owner(existing, ref, upload)
     if existing is not None and existing.covers(ref.etag, ref.version_id, job.config_hash):
         metrics.add_metric(name="DuplicatesSkipped", unit=MetricUnit.Count, value=1)
         await announce(job, "ImageProcessed", existing)  # at least once: the first try may have failed
@@ -92,7 +99,7 @@ async def _process(ref: ObjectRef, upload: UploadKey, job: Job) -> Outcome:
         pipeline=PipelineRecord(config_hash=job.config_hash),
         timings_ms=timings,
     )
-    await retry_step(job.deadline, lambda: write_manifest(manifest, job))
+    await _commit(manifest, stored, ref, upload, job)
     await announce(job, "ImageProcessed", manifest)
     _record_metrics(timings, variants)
     logger.info("image processed", extra={"objectKey": ref.key, "timingsMs": timings})
@@ -148,8 +155,30 @@ async def _write_variants(
     return records
 
 
-async def write_manifest(manifest: Manifest, job: Job) -> None:
-    """Write `metadata/{imageId}/processing-info.json`."""
+def _check_owner(existing: Manifest | None, ref: ObjectRef, upload: UploadKey) -> None:
+    if existing is not None and existing.source.key != ref.key:
+        raise ImageIdConflict(f"imageId {upload.image_id!r} already belongs to {existing.source.key!r}")
+
+
+async def _commit(
+    manifest: Manifest, read: storage.StoredManifest, ref: ObjectRef, upload: UploadKey, job: Job
+) -> None:
+    # Conditional on the manifest read at the start: another invocation that wrote it meanwhile
+    # (the same upload twice, a newer upload, or another user's imageId) wins, and this run
+    # finds out which instead of overwriting it.
+    try:
+        await retry_step(job.deadline, lambda: write_manifest(manifest, job, read.precondition))
+    except Superseded:
+        now = await retry_step(
+            job.deadline,
+            lambda: storage.read_manifest(job.clients.s3, job.settings.output_bucket, upload.image_id),
+        )
+        _check_owner(now.manifest, ref, upload)
+        raise
+
+
+async def write_manifest(manifest: Manifest, job: Job, precondition: dict[str, str] | None = None) -> None:
+    """Write `metadata/{imageId}/processing-info.json`, optionally only if unchanged since read."""
     settings = job.settings
     await storage.put_object(
         job.clients.s3,
@@ -160,6 +189,7 @@ async def write_manifest(manifest: Manifest, job: Job) -> None:
         "no-cache",
         settings.kms_key_id,
         {"config-hash": manifest.pipeline.config_hash},
+        precondition,
     )
 
 

@@ -23,6 +23,17 @@ from worker.runtime import get_runtime
 
 async def handle_record(record: SQSRecord, lambda_context: LambdaContext | None = None) -> str:
     """Handle one SQS record; raise to have it retried."""
+    try:
+        return await _admitted(record, lambda_context)
+    except RetryableError as exc:
+        logger.warning("record left for retry", extra={"messageId": record.message_id, "reason": str(exc)})
+        raise
+    except Exception:
+        logger.exception("record failed unexpectedly; left for retry", extra={"messageId": record.message_id})
+        raise
+
+
+async def _admitted(record: SQSRecord, lambda_context: LambdaContext | None) -> str:
     runtime = get_runtime()
     clients = await runtime.aws.get()
     try:

@@ -7,6 +7,8 @@ import os
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
+import aioboto3
+
 from shared.settings import Settings, load_settings
 from shared.variants import config_hash
 from worker import engine
@@ -33,9 +35,11 @@ def get_runtime() -> Runtime:
     engine.set_threads(1, encoders=cores)
     retries = None if {"AWS_RETRY_MODE", "AWS_MAX_ATTEMPTS"} & set(os.environ) else {"mode": "standard"}
     connections = max(10, settings.concurrency * (len(settings.variants) + 2))
+    # botocore reads only AWS_DEFAULT_REGION; Lambda and the contract also name AWS_REGION.
+    region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
     return Runtime(
         settings=settings,
         config_hash=config_hash(settings.variants),
-        aws=AwsClients(settings.concurrency, connections, retries),
+        aws=AwsClients(settings.concurrency, connections, retries, aioboto3.Session(region_name=region)),
         executor=ThreadPoolExecutor(max_workers=cores, thread_name_prefix="vips"),
     )

@@ -94,8 +94,13 @@ async def put_object(
     cache_control: str,
     kms_key_id: str | None,
     metadata: dict[str, str],
+    precondition: dict[str, str] | None = None,
 ) -> None:
-    """Write one output object, encrypted with SSE-KMS when a key is configured, else SSE-S3."""
+    """Write one output object, encrypted with SSE-KMS when a key is configured, else SSE-S3.
+
+    `precondition` ({"IfMatch": etag} or {"IfNoneMatch": "*"}) makes S3 refuse the write with 412
+    (raised as `Superseded`) when someone else wrote the key since it was read.
+    """
     encryption: dict[str, Any] = (
         {"ServerSideEncryption": "aws:kms", "SSEKMSKeyId": kms_key_id, "BucketKeyEnabled": True}
         if kms_key_id
@@ -110,11 +115,25 @@ async def put_object(
             CacheControl=cache_control,
             Metadata=metadata,
             **encryption,
+            **(precondition or {}),
         )
 
 
-async def read_manifest(s3: Any, bucket: str, image_id: str) -> Manifest | None:
-    """The image's manifest, or None when there is none (or it is unreadable and will be rewritten)."""
+@dataclass(frozen=True)
+class StoredManifest:
+    """What the manifest key holds: the manifest (None if unreadable) and the object's ETag."""
+
+    manifest: Manifest | None
+    etag: str | None
+
+    @property
+    def precondition(self) -> dict[str, str]:
+        """The condition that makes a write fail if someone else wrote the key since this read."""
+        return {"IfMatch": self.etag} if self.etag else {"IfNoneMatch": "*"}
+
+
+async def read_manifest(s3: Any, bucket: str, image_id: str) -> StoredManifest:
+    """The image's manifest and its ETag; both None when there is none yet."""
     key = manifest_key(image_id)
     try:
         with aws_errors(f"GetObject s3://{bucket}/{key}"):
@@ -122,11 +141,12 @@ async def read_manifest(s3: Any, bucket: str, image_id: str) -> Manifest | None:
             async with response["Body"] as body:
                 raw = await body.read()
     except SourceMissing:
-        return None
+        return StoredManifest(None, None)
+    etag = normalise_etag(response.get("ETag"))
     try:
-        return Manifest.model_validate_json(raw)
+        return StoredManifest(Manifest.model_validate_json(raw), etag)
     except ValidationError:
-        return None
+        return StoredManifest(None, etag)  # unreadable: rewritten by the next complete run
 
 
 async def send_to_dlq(sqs: Any, queue_url: str, body: str, attributes: dict[str, str]) -> None:
