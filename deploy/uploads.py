@@ -17,10 +17,9 @@ from typing import Any
 from urllib.parse import quote
 
 from shared.errors import InvalidKey
-from shared.keys import WATERMARKED_USER, manifest_key
+from shared.keys import IMAGE_SUFFIXES, WATERMARKED_USER, manifest_key
 from shared.manifest import Manifest
 
-IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".gif", ".tif", ".tiff", ".heic", ".heif", ".avif"}
 PRESIGN_EXPIRY_S = 3600
 _ID = re.compile(r"^[A-Za-z0-9_-]{1,128}$")
 

@@ -23,10 +23,10 @@ from rich.console import Console
 from rich.table import Table
 
 from loadtest import bench_handler, samples
+from shared.keys import IMAGE_SUFFIXES
 from shared.limits import Limits
 from shared.variants import DEFAULT_VARIANTS
 
-SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".gif", ".tif", ".tiff", ".heic", ".heif", ".avif"}
 RESIZED = DEFAULT_VARIANTS[1:]
 STRATEGIES = {
     "engine": "engine, 4 resized, 1 thread",
@@ -102,9 +102,9 @@ def _corpus(folder: Path | None, scratch: Path) -> list[Path]:
         return samples.write(samples.bench_set(), scratch)
     if not folder.is_dir():
         raise SystemExit(f"bench: corpus folder not found: {folder}")
-    files = sorted(p for p in folder.iterdir() if p.suffix.lower() in SUFFIXES)
+    files = sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
     if not files:
-        raise SystemExit(f"bench: no images ({', '.join(sorted(SUFFIXES))}) in {folder}")
+        raise SystemExit(f"bench: no images ({', '.join(sorted(IMAGE_SUFFIXES))}) in {folder}")
     return files
 
 

@@ -15,6 +15,10 @@ WATERMARKED_USER = "watermarked"
 _ID = r"[A-Za-z0-9_-]{1,128}"
 _UPLOAD = re.compile(rf"^uploads/(?P<user>{_ID})/(?P<image>{_ID})\.(?P<ext>[A-Za-z0-9]{{1,10}})$")
 EXTENSIONS = {"jpeg": "jpg", "webp": "webp", "avif": "avif", "png": "png"}
+# File suffixes taken for images when collecting files (content still decides the format).
+IMAGE_SUFFIXES = frozenset(
+    {".jpg", ".jpeg", ".png", ".webp", ".gif", ".tif", ".tiff", ".heic", ".heif", ".avif"}
+)
 
 
 @dataclass(frozen=True)
