@@ -8,6 +8,8 @@ failed.
 
 from __future__ import annotations
 
+import re
+
 from aws_lambda_powertools.metrics import single_metric
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
@@ -21,6 +23,14 @@ from worker.events import ObjectRef
 from worker.pipeline import Job, announce, write_manifest
 
 MAX_REASON = 1000
+# Characters SQS accepts in a String attribute; anything else (control characters from a
+# hostile key, say) would make SendMessage fail and the quarantine with it.
+_NOT_SQS_TEXT = re.compile("[^\x09\x0a\x0d\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+
+def attribute_text(value: str) -> str:
+    """`value` with every character SQS refuses in attributes replaced by U+FFFD."""
+    return _NOT_SQS_TEXT.sub("\ufffd", value)
 
 
 async def quarantine(record: SQSRecord, error: PermanentError, ref: ObjectRef | None, job: Job) -> None:
@@ -39,6 +49,7 @@ async def quarantine(record: SQSRecord, error: PermanentError, ref: ObjectRef | 
     }
     if ref is not None:
         attributes["imgpipe-object-key"] = ref.key
+    attributes = {name: attribute_text(value) for name, value in attributes.items()}
     await retry_step(job.deadline, lambda: storage.send_to_dlq(job.clients.sqs, dlq, record.body, attributes))
     with single_metric(
         name="ImagesFailed", unit=MetricUnit.Count, value=1, namespace=metrics.namespace

@@ -1,0 +1,119 @@
+"""The real wiring: S3 upload -> SNS -> SQS -> the event Lambda builds -> handler -> output bucket."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+
+import pytest
+from PIL import Image
+
+from shared.variants import DEFAULT_VARIANTS
+from tests.fixtures import images
+from tests.integration.conftest import DEFAULT_CACHE_CONTROL, REGION, VARIANT_NAMES, Stack
+
+pytestmark = pytest.mark.integration
+
+SOURCE_SIZE = (1400, 1000)
+
+
+def test_upload_arrives_through_sns_and_is_processed(stack: Stack) -> None:
+    body = images.photo_jpeg(*SOURCE_SIZE, seed=11)
+    key = "uploads/user-1/img_0001.jpg"
+    etag = stack.upload(key, body)
+
+    messages = stack.drain(1)
+    event = stack.event(messages)
+
+    # ---- the event has every field of a Lambda SQS record, with real values
+    (record,) = event["Records"]
+    assert set(record) == {
+        "messageId",
+        "receiptHandle",
+        "body",
+        "attributes",
+        "messageAttributes",
+        "md5OfBody",
+        "eventSource",
+        "eventSourceARN",
+        "awsRegion",
+    }
+    assert record["messageId"] == messages[0]["MessageId"] and record["messageId"]
+    assert record["receiptHandle"]
+    assert record["attributes"]["ApproximateReceiveCount"] == "1"
+    assert {"SentTimestamp", "SenderId", "ApproximateFirstReceiveTimestamp"} <= set(record["attributes"])
+    assert record["messageAttributes"] == {}  # raw delivery of an S3 notification carries none
+    assert record["md5OfBody"] == hashlib.md5(record["body"].encode()).hexdigest()
+    assert record["eventSource"] == "aws:sqs"
+    assert record["eventSourceARN"] == stack.topology.queue_arn
+    assert record["awsRegion"] == REGION
+    # raw delivery: the body is the S3 notification itself, not an SNS envelope
+    s3_record = json.loads(record["body"])["Records"][0]
+    assert s3_record["eventSource"] == "aws:s3"
+    assert s3_record["eventName"].startswith("ObjectCreated:")
+    assert s3_record["s3"]["bucket"]["name"] == stack.topology.input_bucket
+    assert s3_record["s3"]["object"]["key"] == "uploads%2Fuser-1%2Fimg_0001.jpg"
+    assert s3_record["s3"]["object"]["eTag"] == etag
+
+    # ---- the handler processes it
+    assert stack.invoke(event) == {"batchItemFailures": []}
+
+    expected = [f"processed/user-1/img_0001/{name}.jpg" for name in VARIANT_NAMES]
+    assert stack.output_keys() == sorted([*expected, "metadata/img_0001/processing-info.json"])
+
+    manifest = stack.manifest("img_0001")
+    assert manifest is not None
+    assert manifest["status"] == "complete"
+    assert manifest["imageId"] == "img_0001"
+    assert manifest["userId"] == "user-1"
+    assert "error" not in manifest
+    source = manifest["source"]
+    assert source["bucket"] == stack.topology.input_bucket
+    assert source["key"] == key
+    assert source["etag"] == etag
+    assert source["bytes"] == len(body)
+    assert (source["format"], source["width"], source["height"]) == ("jpeg", *SOURCE_SIZE)
+    assert [v["name"] for v in manifest["variants"]] == list(VARIANT_NAMES)
+
+    boxes = {spec.name: (spec.width, spec.height, spec.fit) for spec in DEFAULT_VARIANTS}
+    for variant in manifest["variants"]:
+        assert variant["key"] == f"processed/user-1/img_0001/{variant['name']}.jpg"
+        assert variant["format"] == "jpeg"
+        data = stack.read_output(variant["key"])
+        assert hashlib.sha256(data).hexdigest() == variant["sha256"]
+        assert len(data) == variant["bytes"]
+        decoded = Image.open(io.BytesIO(data))
+        assert decoded.format == "JPEG"
+        assert decoded.size == (variant["width"], variant["height"])
+        width, height, fit = boxes[variant["name"]]
+        if width is None:
+            assert decoded.size == SOURCE_SIZE
+        elif fit == "cover":
+            assert decoded.size == (width, height)
+        else:
+            assert height is not None
+            assert decoded.size[0] <= width and decoded.size[1] <= height
+            assert width in decoded.size or height in decoded.size or decoded.size == SOURCE_SIZE
+
+        head = stack.head_output(variant["key"])
+        assert head["ContentType"] == "image/jpeg"
+        assert head["CacheControl"] == DEFAULT_CACHE_CONTROL
+        assert head["ServerSideEncryption"] == "AES256"
+        assert head["Metadata"]["source-etag"] == etag
+        assert head["Metadata"]["config-hash"] == manifest["pipeline"]["configHash"]
+
+    sizes = {v["name"]: (v["width"], v["height"]) for v in manifest["variants"]}
+    assert sizes == {
+        "original": (1400, 1000),
+        "large": (1400, 1000),
+        "medium": (800, 571),
+        "small": (320, 229),
+        "thumbnail": (150, 150),
+    }
+    head = stack.head_output("metadata/img_0001/processing-info.json")
+    assert head["ContentType"] == "application/json"
+    assert head["ServerSideEncryption"] == "AES256"
+
+    # nothing quarantined, and the queue event was the only one
+    assert stack.dlq_messages() == []
