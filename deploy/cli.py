@@ -87,36 +87,6 @@ def _clients() -> tuple[Any, Any]:
 
 
 @app.command()
-def render(
-    paths: Annotated[list[Path], typer.Argument(help="image files or folders")],
-    out: Annotated[Path, typer.Option(help="folder for the variants")] = Path("out"),
-) -> None:
-    """Render the default variants of local files with the engine alone (no AWS involved)."""
-    from deploy.uploads import collect
-    from shared.variants import DEFAULT_VARIANTS
-    from worker import engine
-
-    files = _collect(paths, collect)
-    table = Table("file", "result")
-    failed = 0
-    for path in files:
-        try:
-            result = engine.render(path.read_bytes(), DEFAULT_VARIANTS)
-        except ImgpipeError as exc:
-            failed += 1
-            table.add_row(path.name, f"[red]{exc.error_type}[/]: {exc}")
-            continue
-        folder = out / path.stem
-        folder.mkdir(parents=True, exist_ok=True)
-        for v in result.variants:
-            (folder / f"{v.name}.{'jpg' if v.format == 'jpeg' else v.format}").write_bytes(v.data)
-        table.add_row(path.name, " ".join(f"{v.name}={v.width}x{v.height}" for v in result.variants))
-    console.print(table)
-    if failed == len(files):
-        raise typer.Exit(1)
-
-
-@app.command()
 def demo(
     folder: Annotated[Path | None, typer.Argument(help="photos to use (default: generated samples)")] = None,
     out: Annotated[Path, typer.Option(help="where results and index.html go")] = Path("out"),
@@ -171,6 +141,36 @@ def _demo_summary(result: Any) -> None:
         f"queue: {result.queue.visible} waiting, {result.queue.in_flight} in flight · "
         f"DLQ: {result.dlq.visible} quarantined · contact sheet: [bold]{result.page}[/]"
     )
+
+
+@app.command()
+def render(
+    paths: Annotated[list[Path], typer.Argument(help="image files or folders")],
+    out: Annotated[Path, typer.Option(help="folder for the variants")] = Path("out"),
+) -> None:
+    """Render the default variants of local files with the engine alone (no AWS involved)."""
+    from deploy.uploads import collect
+    from shared.variants import DEFAULT_VARIANTS
+    from worker import engine
+
+    files = _collect(paths, collect)
+    table = Table("file", "result")
+    failed = 0
+    for path in files:
+        try:
+            result = engine.render(path.read_bytes(), DEFAULT_VARIANTS)
+        except ImgpipeError as exc:
+            failed += 1
+            table.add_row(path.name, f"[red]{exc.error_type}[/]: {exc}")
+            continue
+        folder = out / path.stem
+        folder.mkdir(parents=True, exist_ok=True)
+        for v in result.variants:
+            (folder / f"{v.name}.{'jpg' if v.format == 'jpeg' else v.format}").write_bytes(v.data)
+        table.add_row(path.name, " ".join(f"{v.name}={v.width}x{v.height}" for v in result.variants))
+    console.print(table)
+    if failed == len(files):
+        raise typer.Exit(1)
 
 
 @local_app.command("up")
