@@ -38,10 +38,11 @@ package: $(STAMP)
 
 # Headless Chromium opens the demo's contact sheet in the e2e tests (Debian package; needs root
 # to install, which CI has). With it required, a missing browser fails the test, never skips it.
+SUDO := $(if $(filter 0,$(shell id -u)),,sudo -n)
 browser:
 	@command -v chromium >/dev/null 2>&1 || { \
 		echo "installing chromium for the browser tests"; \
-		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+		$(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium >/dev/null; }
 
 test: lint browser
 	IMGPIPE_REQUIRE_BROWSER=1 $(BIN)/python -m pytest -m "not slow" $(PYTEST_ARGS)
