@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from worker.gate import PriorityGate
+from worker.gate import KeyedLocks, PriorityGate
 
 pytestmark = pytest.mark.unit
 
@@ -52,3 +52,20 @@ async def test_a_cancelled_waiter_does_not_leak_its_slot() -> None:
         await waiter
     # The slot is free again: a newcomer gets in at once
     await asyncio.wait_for(_run(gate, 1, [], [0], [0]), timeout=1)
+
+
+async def test_keyed_locks_serialise_one_key_and_leave_others_free() -> None:
+    # Given two holders of key "a" and one of key "b"
+    locks, log = KeyedLocks(), []
+
+    async def hold(key: str, name: str) -> None:
+        async with locks.hold(key):
+            log.append(f"{name} in")
+            await asyncio.sleep(0.01)
+            log.append(f"{name} out")
+
+    await asyncio.gather(hold("a", "a1"), hold("a", "a2"), hold("b", "b1"))
+    # Then the two "a" holders never overlap, "b" ran alongside, and no lock is left behind
+    assert log.index("a1 out") < log.index("a2 in")
+    assert log.index("b1 in") < log.index("a1 out")
+    assert locks._locks == {}
