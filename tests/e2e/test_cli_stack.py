@@ -202,3 +202,59 @@ def test_status_counts_queue_manifests_and_dlq(aws: Aws) -> None:
     assert rows["images failed"] == 1
     assert rows["quarantined (DLQ)"] == 1
     assert rows["CorruptImage"] == 1
+
+
+def _quarantine(aws: Aws, body: str, error_type: str | None, key: str) -> None:
+    attributes = {}
+    if error_type is not None:
+        attributes = {
+            "imgpipe-error-type": {"DataType": "String", "StringValue": error_type},
+            "imgpipe-error-message": {"DataType": "String", "StringValue": f"{error_type} because"},
+            "imgpipe-object-key": {"DataType": "String", "StringValue": key},
+            "imgpipe-failed-at": {"DataType": "String", "StringValue": "2026-11-24T20:00:00.000Z"},
+        }
+    aws.sqs.send_message(QueueUrl=aws.topology.dlq_url, MessageBody=body, MessageAttributes=attributes)
+
+
+def _rows(table: str) -> list[list[str]]:
+    return [[cell.strip() for cell in line.split("│")] for line in table.splitlines() if "│" in line]
+
+
+def _bodies(aws: Aws, url: str) -> list[str]:
+    found: dict[str, str] = {}
+    for _ in range(5):
+        response = aws.sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, VisibilityTimeout=0)
+        found.update((m["MessageId"], m["Body"]) for m in response.get("Messages", []))
+    return sorted(found.values())
+
+
+def test_dlq_stats_list_and_filtered_redrive(aws: Aws, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Given three quarantined messages: two of one error type, one without imgpipe attributes
+    monkeypatch.setenv("IMGPIPE_DLQ_URL", aws.topology.dlq_url)
+    monkeypatch.setenv("IMGPIPE_QUEUE_URL", aws.topology.queue_url)
+    for message in aws.sqs.receive_message(QueueUrl=aws.topology.queue_url, MaxNumberOfMessages=10).get(
+        "Messages", []
+    ):  # the s3:TestEvent the notification configuration sent
+        aws.sqs.delete_message(QueueUrl=aws.topology.queue_url, ReceiptHandle=message["ReceiptHandle"])
+    _quarantine(aws, '{"n": 1}', "ImageTooLarge", "uploads/u1/big1.jpg")
+    _quarantine(aws, '{"n": 2}', "ImageTooLarge", "uploads/u1/big2.jpg")
+    _quarantine(aws, '{"n": 3}', None, "")
+    # When an operator looks (on a wide terminal, so keys are not folded), then redrives one type
+    monkeypatch.setattr(cli.console, "_width", 200)
+    stats = runner.invoke(cli.app, ["dlq", "stats"], terminal_width=200)
+    listing = runner.invoke(cli.app, ["dlq", "list", "--error-type", "ImageTooLarge"], terminal_width=200)
+    moved = runner.invoke(cli.app, ["dlq", "redrive", "--error-type", "ImageTooLarge"], terminal_width=200)
+    # Then the counts and keys were shown, and exactly those two bodies moved back unchanged
+    assert stats.exit_code == 0, stats.output
+    rows = {cells[1]: cells[2] for cells in _rows(stats.output) if len(cells) > 3}
+    assert rows["ImageTooLarge"] == "2" and rows["unknown (exhausted maxReceiveCount)"] == "1"
+    assert listing.exit_code == 0 and "uploads/u1/big1.jpg" in listing.output and "big2" in listing.output
+    assert moved.exit_code == 0 and "moved 2 message(s)" in moved.output
+    assert _bodies(aws, aws.topology.queue_url) == ['{"n": 1}', '{"n": 2}']
+    assert _bodies(aws, aws.topology.dlq_url) == ['{"n": 3}']
+
+
+def test_dlq_commands_need_the_queue_urls(aws: Aws) -> None:
+    result = runner.invoke(cli.app, ["dlq", "redrive"])
+    assert result.exit_code == 2
+    assert "IMGPIPE_DLQ_URL" in result.output
