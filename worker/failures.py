@@ -13,7 +13,7 @@ import re
 from aws_lambda_powertools.metrics import single_metric
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
-from shared.errors import InvalidKey, PermanentError, RetryableError
+from shared.errors import InvalidKey, PermanentError, RetryableError, Superseded
 from shared.keys import is_upload, parse_upload_key
 from shared.manifest import ErrorRecord, Manifest, PipelineRecord, SourceRecord, normalise_etag, now_iso
 from shared.observability import SERVICE, MetricUnit, logger, metrics
@@ -73,6 +73,10 @@ async def _failed_manifest(ref: ObjectRef, error: PermanentError, job: Job) -> M
     if current is not None and ref.etag is not None and current != normalise_etag(ref.etag):
         return None  # a newer upload replaced this one; its own event decides the manifest
     upload = parse_upload_key(ref.key)
+    s3, bucket = job.clients.s3, job.settings.output_bucket
+    stored = await retry_step(job.deadline, lambda: storage.read_manifest(s3, bucket, upload.image_id))
+    if stored.manifest is not None and stored.manifest.source.key != ref.key:
+        return None  # the imageId belongs to another upload: its manifest stays
     manifest = Manifest(
         status="failed",
         image_id=upload.image_id,
@@ -87,5 +91,8 @@ async def _failed_manifest(ref: ObjectRef, error: PermanentError, job: Job) -> M
         error=ErrorRecord(type=error.error_type, message=str(error)[:MAX_REASON]),
         pipeline=PipelineRecord(config_hash=job.config_hash),
     )
-    await retry_step(job.deadline, lambda: write_manifest(manifest, job))
+    try:
+        await retry_step(job.deadline, lambda: write_manifest(manifest, job, stored.precondition))
+    except Superseded:
+        return None  # another run wrote the manifest meanwhile; the DLQ message keeps the reason
     return manifest

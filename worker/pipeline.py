@@ -14,10 +14,10 @@ import hashlib
 import time
 from collections.abc import Awaitable, Sequence
 from concurrent.futures import Executor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Literal
 
-from shared.errors import ImageIdConflict, Superseded
+from shared.errors import ImageIdConflict, RetryableError, Superseded
 from shared.keys import UploadKey, is_upload, manifest_key, parse_upload_key, variant_key
 from shared.manifest import Manifest, PipelineRecord, SourceRecord, VariantRecord
 from shared.observability import MetricUnit, logger, metrics
@@ -28,6 +28,7 @@ from worker.deadline import Deadline, retry_step
 from worker.events import ObjectRef
 
 Status = Literal["processed", "duplicate", "ignored", "superseded"]
+MAX_COMMIT_RACES = 3
 
 
 @dataclass(frozen=True)
@@ -49,33 +50,51 @@ class Outcome:
     key: str
 
 
+class CommitLost(Superseded):
+    """Another run wrote the manifest after this one read it, for a different source version."""
+
+
 async def process_object(ref: ObjectRef, job: Job) -> Outcome:
-    """Produce every variant of `ref` and its manifest, or find it already done."""
+    """Produce every variant of `ref` and its manifest, or find it already done.
+
+    The caller holds the imageId's lock (`Clients.images`) for the whole call.
+    """
     if not is_upload(ref.key):
         return Outcome("ignored", ref.key)
     upload = parse_upload_key(ref.key)
-    try:
-        return await _process(ref, upload, job)
-    except Superseded as exc:
-        logger.info("event superseded by a newer upload", extra={"objectKey": ref.key, "reason": str(exc)})
-        return Outcome("superseded", ref.key)
+    bucket, key = ref.bucket, ref.key
+    rewrite = False
+    for _ in range(MAX_COMMIT_RACES):
+        try:
+            return await _process(ref, upload, job, rewrite)
+        except CommitLost as lost:
+            # Another run committed first, and our variants may have landed over its own. Whoever
+            # loses the commit makes sure the key's *current* upload is what the outputs show.
+            current = await retry_step(
+                job.deadline, lambda: storage.current_etag(job.clients.s3, bucket, key)
+            )
+            if current is None:
+                return _superseded(ref, lost)
+            ref, rewrite = replace(ref, etag=current, version_id=None), True
+        except Superseded as exc:
+            return _superseded(ref, exc)
+    raise RetryableError(
+        f"the manifest of {upload.image_id!r} kept changing during {MAX_COMMIT_RACES} attempts"
+    )
 
 
-async def _process(ref: ObjectRef, upload: UploadKey, job: Job) -> Outcome:
-    # Records of one batch that name the same imageId run one after the other, so the second
-    # sees the first one's manifest (a duplicate, or another user's image) before doing any work.
-    async with job.clients.images.hold(upload.image_id):
-        return await _process_exclusively(ref, upload, job)
+def _superseded(ref: ObjectRef, reason: Exception) -> Outcome:
+    logger.info("event superseded by a newer upload", extra={"objectKey": ref.key, "reason": str(reason)})
+    return Outcome("superseded", ref.key)
 
 
-async def _process_exclusively(ref: ObjectRef, upload: UploadKey, job: Job) -> Outcome:
+async def _process(ref: ObjectRef, upload: UploadKey, job: Job, rewrite: bool) -> Outcome:
     s3, bucket = job.clients.s3, job.settings.output_bucket
     stored = await retry_step(job.deadline, lambda: storage.read_manifest(s3, bucket, upload.image_id))
     existing = stored.manifest
     _check_owner(existing, ref, upload)
-    if existing is not None and existing.covers(ref.etag, ref.version_id, job.config_hash):
+    if not rewrite and existing is not None and existing.covers(ref.etag, ref.version_id, job.config_hash):
         metrics.add_metric(name="DuplicatesSkipped", unit=MetricUnit.Count, value=1)
-        await announce(job, "ImageProcessed", existing)  # at least once: the first try may have failed
         return Outcome("duplicate", ref.key)
     timings: dict[str, float] = {}
     started = time.perf_counter()
@@ -168,13 +187,15 @@ async def _commit(
     # finds out which instead of overwriting it.
     try:
         await retry_step(job.deadline, lambda: write_manifest(manifest, job, read.precondition))
-    except Superseded:
+    except Superseded as exc:
         now = await retry_step(
             job.deadline,
             lambda: storage.read_manifest(job.clients.s3, job.settings.output_bucket, upload.image_id),
         )
         _check_owner(now.manifest, ref, upload)
-        raise
+        if now.manifest is not None and now.manifest.covers(manifest.source.etag, None, job.config_hash):
+            return  # the same source and configuration render the same bytes: already done
+        raise CommitLost(f"manifest of {upload.image_id!r} was rewritten by another run: {exc}") from exc
 
 
 async def write_manifest(manifest: Manifest, job: Job, precondition: dict[str, str] | None = None) -> None:
@@ -205,7 +226,13 @@ async def announce(job: Job, event_type: str, manifest: Manifest) -> None:
         "manifestKey": manifest_key(manifest.image_id),
         "source": manifest.source.model_dump(by_alias=True, exclude_none=True),
     }
-    await retry_step(job.deadline, lambda: storage.publish(job.clients.sns, topic, event_type, detail))
+    # Best effort: the results are already in S3, and a missing or misconfigured topic must not
+    # hold up (or quarantine) images that were processed correctly.
+    try:
+        await retry_step(job.deadline, lambda: storage.publish(job.clients.sns, topic, event_type, detail))
+    except RetryableError as exc:
+        metrics.add_metric(name="AnnounceFailed", unit=MetricUnit.Count, value=1)
+        logger.error("result event not published", extra={"imageId": manifest.image_id, "reason": str(exc)})
 
 
 async def _all(steps: Sequence[Awaitable[Any]]) -> None:

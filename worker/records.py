@@ -8,11 +8,13 @@ and raises when SQS should deliver it again; the batch processor turns that rais
 from __future__ import annotations
 
 import asyncio
+from contextlib import AbstractAsyncContextManager, nullcontext
 
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from shared.errors import MalformedEvent, PermanentError, RetryableError
+from shared.errors import InvalidKey, MalformedEvent, PermanentError, RetryableError
+from shared.keys import is_upload, parse_upload_key
 from shared.observability import MetricUnit, logger, metrics
 from worker.deadline import Deadline
 from worker.events import ObjectRef, parse_body
@@ -62,11 +64,22 @@ async def _admitted(record: SQSRecord, lambda_context: LambdaContext | None) -> 
 async def _handle(record: SQSRecord, refs: list[ObjectRef], job: Job) -> str:
     statuses: list[str] = []
     for ref in refs:
-        try:
-            statuses.append((await process_object(ref, job)).status)
-        except PermanentError as exc:
-            await quarantine(record, exc, ref, job)
-            statuses.append("quarantined")
+        # Work on one imageId, success or quarantine, runs one record at a time, so the second
+        # sees the first's manifest (a duplicate, or another user's image) before doing anything.
+        async with _image_lock(ref, job):
+            try:
+                statuses.append((await process_object(ref, job)).status)
+            except PermanentError as exc:
+                await quarantine(record, exc, ref, job)
+                statuses.append("quarantined")
     summary = ",".join(statuses) or "ignored"
     logger.debug("record handled", extra={"messageId": record.message_id, "outcome": summary})
     return summary
+
+
+def _image_lock(ref: ObjectRef, job: Job) -> AbstractAsyncContextManager[None]:
+    try:
+        image_id = parse_upload_key(ref.key).image_id if is_upload(ref.key) else None
+    except InvalidKey:
+        image_id = None
+    return job.clients.images.hold(image_id) if image_id else nullcontext()
