@@ -34,27 +34,31 @@ class Source:
 
 
 @contextmanager
-def aws_errors(action: str) -> Iterator[None]:
-    """Translate AWS and network failures of `action` into the error taxonomy."""
+def aws_errors(action: str, s3_object: bool = False) -> Iterator[None]:
+    """Translate AWS and network failures of `action` into the error taxonomy.
+
+    Only an S3 object request (`s3_object`) can mean "the object is gone" (404) or "it changed"
+    (412); the same codes from SQS or SNS (a deleted queue or topic) are configuration problems.
+    """
     try:
         yield
     except ImgpipeError:
         raise
     except ClientError as exc:
-        raise classify(exc, action) from exc
+        raise classify(exc, action, s3_object) from exc
     except (BotoCoreError, HttpClientError, TimeoutError, ConnectionError) as exc:
         raise RetryableError(f"{action}: {type(exc).__name__}: {exc}") from exc
 
 
-def classify(exc: ClientError, action: str) -> ImgpipeError:
+def classify(exc: ClientError, action: str, s3_object: bool = True) -> ImgpipeError:
     """What a `ClientError` means for the record: gone, superseded, or worth retrying."""
     error = exc.response.get("Error", {})
     code = str(error.get("Code", "Unknown"))
     status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
     message = f"{action}: {code} (HTTP {status}): {error.get('Message', '')}".rstrip(": ")
-    if code in _MISSING:
+    if s3_object and code in _MISSING:
         return SourceMissing(message)
-    if code in _PRECONDITION:
+    if s3_object and code in _PRECONDITION:
         return Superseded(message)
     # Throttling, 5xx and also AccessDenied: a permission fix must not cost the upload, so it is
     # retried and, if it persists, reaches the DLQ through the queue's own redrive policy.
@@ -64,7 +68,7 @@ def classify(exc: ClientError, action: str) -> ImgpipeError:
 async def read_source(s3: Any, bucket: str, key: str, etag: str | None, max_bytes: int) -> Source:
     """Read an upload once, only if it is still the version the event announced."""
     options = {"IfMatch": etag} if etag else {}
-    with aws_errors(f"GetObject s3://{bucket}/{key}"):
+    with aws_errors(f"GetObject s3://{bucket}/{key}", s3_object=True):
         response = await s3.get_object(Bucket=bucket, Key=key, **options)
         size = int(response.get("ContentLength") or 0)
         if size > max_bytes:
@@ -78,7 +82,7 @@ async def read_source(s3: Any, bucket: str, key: str, etag: str | None, max_byte
 async def current_etag(s3: Any, bucket: str, key: str) -> str | None:
     """The ETag the key has now, or None when it was deleted."""
     try:
-        with aws_errors(f"HeadObject s3://{bucket}/{key}"):
+        with aws_errors(f"HeadObject s3://{bucket}/{key}", s3_object=True):
             response = await s3.head_object(Bucket=bucket, Key=key)
     except SourceMissing:
         return None
@@ -106,7 +110,7 @@ async def put_object(
         if kms_key_id
         else {"ServerSideEncryption": "AES256"}
     )
-    with aws_errors(f"PutObject s3://{bucket}/{key}"):
+    with aws_errors(f"PutObject s3://{bucket}/{key}", s3_object=True):
         await s3.put_object(
             Bucket=bucket,
             Key=key,
@@ -136,7 +140,7 @@ async def read_manifest(s3: Any, bucket: str, image_id: str) -> StoredManifest:
     """The image's manifest and its ETag; both None when there is none yet."""
     key = manifest_key(image_id)
     try:
-        with aws_errors(f"GetObject s3://{bucket}/{key}"):
+        with aws_errors(f"GetObject s3://{bucket}/{key}", s3_object=True):
             response = await s3.get_object(Bucket=bucket, Key=key)
             async with response["Body"] as body:
                 raw = await body.read()
