@@ -48,24 +48,37 @@ class AwsClients:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._clients: Clients | None = None
         self._stack: AsyncExitStack | None = None
+        self._building: asyncio.Task[Clients] | None = None
 
     async def get(self) -> Clients:
-        """Clients bound to the running event loop."""
+        """Clients bound to the running event loop (built once, however many records ask at once)."""
         loop = asyncio.get_running_loop()
-        if self._clients is None or self._loop is not loop:
-            stack = AsyncExitStack()
-            s3, sqs, sns = [
-                await stack.enter_async_context(self._session.client(name, config=self._config))
-                for name in ("s3", "sqs", "sns")
-            ]
-            self._clients = Clients(
-                s3=s3, sqs=sqs, sns=sns, slots=PriorityGate(self._concurrency), images=KeyedLocks()
-            )
-            self._loop, self._stack = loop, stack
+        if self._clients is not None and self._loop is loop:
+            return self._clients
+        if self._building is None or self._building.get_loop() is not loop or _failed(self._building):
+            # Every record of the first batch asks at once; with credentials fetched over the
+            # network (ECS, EC2) each would otherwise build its own clients, gate and locks.
+            self._building = loop.create_task(self._build(loop))
+        return await asyncio.shield(self._building)
+
+    async def _build(self, loop: asyncio.AbstractEventLoop) -> Clients:
+        stack = AsyncExitStack()
+        s3, sqs, sns = [
+            await stack.enter_async_context(self._session.client(name, config=self._config))
+            for name in ("s3", "sqs", "sns")
+        ]
+        self._clients = Clients(
+            s3=s3, sqs=sqs, sns=sns, slots=PriorityGate(self._concurrency), images=KeyedLocks()
+        )
+        self._loop, self._stack = loop, stack
         return self._clients
 
     async def close(self) -> None:
         """Close the clients of the running loop (for long-running consumers shutting down)."""
         if self._stack is not None and self._loop is asyncio.get_running_loop():
             await self._stack.aclose()
-        self._clients = self._stack = self._loop = None
+        self._clients = self._stack = self._loop = self._building = None
+
+
+def _failed(task: asyncio.Task[Clients]) -> bool:
+    return task.done() and (task.cancelled() or task.exception() is not None)
