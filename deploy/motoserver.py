@@ -72,6 +72,10 @@ class MotoServer:
         self.stop()
         raise MotoServerError(f"moto server did not answer on {self.endpoint} within {timeout_s:.0f}s")
 
+    def running(self) -> bool:
+        """True while the server process is alive."""
+        return self._process is not None and self._process.poll() is None
+
     def ready(self) -> bool:
         """True when the server answers its own API."""
         try:

@@ -14,6 +14,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from botocore.exceptions import BotoCoreError, ClientError
+
 from deploy.esm import LocalContext, lambda_event
 
 Handler = Callable[[dict[str, Any], LocalContext], dict[str, Any]]
@@ -54,8 +56,17 @@ class Poller:
 
     def run(self, should_stop: Callable[[], bool]) -> None:
         """Poll until `should_stop()` is true; an in-flight batch is always finished first."""
+        failures = 0
         while not should_stop():
-            result = self.poll_once()
+            try:
+                result = self.poll_once()
+            except (BotoCoreError, ClientError) as exc:
+                # Like the event source mapping, keep polling through SQS hiccups, backing off.
+                failures += 1
+                log.warning("polling failed (%s); retrying", exc)
+                time.sleep(min(30.0, 0.5 * 2**failures))
+                continue
+            failures = 0
             if result is not None and result.reason != "ok":
                 log.warning(
                     "batch of %d: %s, %d left on the queue", result.received, result.reason, result.left
@@ -113,7 +124,10 @@ class Poller:
         for start in range(0, len(messages), RECEIVE_MAX):
             chunk = messages[start : start + RECEIVE_MAX]
             entries = [{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(chunk)]
-            self.sqs.delete_message_batch(QueueUrl=self.config.queue_url, Entries=entries)
+            response = self.sqs.delete_message_batch(QueueUrl=self.config.queue_url, Entries=entries)
+            for failed in response.get("Failed", []):
+                # It comes back after the visibility timeout; the manifest makes it a duplicate.
+                log.warning("could not delete a processed message: %s", failed.get("Message", failed))
 
 
 def _failed_ids(response: Any, batch_ids: set[str]) -> set[str] | None:

@@ -92,8 +92,8 @@ class LocalStack:
             )
 
     def alive(self) -> bool:
-        """True while every worker process runs."""
-        return all(p.poll() is None for p in self._processes)
+        """True while the server and every worker process run."""
+        return self.server.running() and all(p.poll() is None for p in self._processes)
 
     def stop(self) -> None:
         """Let workers finish their batch and exit, then stop the server; nothing is left running."""
