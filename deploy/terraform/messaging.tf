@@ -87,16 +87,15 @@ resource "aws_sns_topic_subscription" "work" {
   depends_on           = [aws_sqs_queue_policy.work]
 }
 
+# Prefix only, no suffix filters: S3 matches suffixes case-sensitively, so `.JPG` or `.Webp`
+# uploads would never be announced. The worker decides by content and quarantines non-images
+# with the reason, which is better than silence.
 resource "aws_s3_bucket_notification" "uploads" {
   bucket = module.input_bucket.id
-  dynamic "topic" {
-    for_each = toset(var.image_suffixes)
-    content {
-      topic_arn     = aws_sns_topic.uploads.arn
-      events        = ["s3:ObjectCreated:*"]
-      filter_prefix = "uploads/"
-      filter_suffix = topic.value
-    }
+  topic {
+    topic_arn     = aws_sns_topic.uploads.arn
+    events        = ["s3:ObjectCreated:*"]
+    filter_prefix = "uploads/"
   }
   depends_on = [aws_sns_topic_policy.uploads]
 }

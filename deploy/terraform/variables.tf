@@ -153,12 +153,6 @@ variable "log_retention_days" {
   default     = 30
 }
 
-variable "image_suffixes" {
-  description = "Upload key suffixes that notify the worker (S3 suffix filters are case-sensitive)."
-  type        = list(string)
-  default     = [".jpg", ".JPG", ".jpeg", ".JPEG", ".png", ".PNG", ".webp", ".gif", ".tif", ".tiff", ".heic", ".HEIC", ".heif", ".avif"]
-}
-
 variable "uploads_expire_days" {
   description = "Days after which original uploads are deleted from the input bucket (0 keeps them)."
   type        = number

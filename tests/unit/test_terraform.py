@@ -107,10 +107,11 @@ def test_only_the_input_bucket_notifies_and_only_for_uploads(tf: dict[str, Any])
     assert list(notifications) == ["uploads"]
     notification = notifications["uploads"]
     assert notification["bucket"] == "${module.input_bucket.id}"
-    topic = block(notification["dynamic"][0], "topic")
-    content = block(topic, "content")
-    assert content["filter_prefix"] == "uploads/"
-    assert content["events"] == ["s3:ObjectCreated:*"]
+    (topic,) = notification["topic"]
+    assert topic["filter_prefix"] == "uploads/"
+    assert "filter_suffix" not in topic  # S3 suffixes are case-sensitive: `.JPG` would be missed
+    assert topic["events"] == ["s3:ObjectCreated:*"]
+    assert topic["topic_arn"] == "${aws_sns_topic.uploads.arn}"
 
 
 def test_topic_accepts_only_the_input_bucket_and_queue_only_the_topic(tf: dict[str, Any]) -> None:
