@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import functools
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -118,13 +118,22 @@ def probe(data: bytes, limits: Limits) -> SourceInfo:
         return _inspect(_open(data, fmt), fmt, len(data), limits)
 
 
+class RenderCancelled(RuntimeError):
+    """`should_stop` asked the render to stop (its caller gave up, e.g. at a deadline)."""
+
+
 def render(
     data: bytes,
     specs: Sequence[VariantSpec],
     limits: Limits | None = None,
     background: Rgb = (255, 255, 255),
+    should_stop: Callable[[], bool] = lambda: False,
 ) -> RenderResult:
-    """Make every variant in `specs` from one source; raises a `PermanentError` for bad input."""
+    """Make every variant in `specs` from one source; raises a `PermanentError` for bad input.
+
+    `should_stop` is asked before each variant: a thread cannot be interrupted, so a caller that
+    gave up can at least keep the rest of the work from running on.
+    """
     started = time.perf_counter()
     limits = limits or Limits()
     fmt = sniff_format(data, limits)
@@ -140,18 +149,25 @@ def render(
         if sum(plan.source == -1 for plan in plans) > 1:
             base = base.copy_memory()
         timings["probe"] = _ms(started)
-        renditions = _render_plans(base, plans, transposed, background, timings)
+        renditions = _render_plans(base, plans, transposed, background, timings, should_stop)
     timings["total"] = _ms(started)
     by_name = {r.name: r for r in renditions}
     return RenderResult(info, tuple(by_name[spec.name] for spec in specs), timings)
 
 
 def _render_plans(
-    base: pyvips.Image, plans: list[VariantPlan], transposed: bool, background: Rgb, timings: dict[str, float]
+    base: pyvips.Image,
+    plans: list[VariantPlan],
+    transposed: bool,
+    background: Rgb,
+    timings: dict[str, float],
+    should_stop: Callable[[], bool],
 ) -> list[Rendition]:
     images: list[pyvips.Image] = []
     encodes: list[Future[Rendition] | None] = []
     for index, plan in enumerate(plans):
+        if should_stop():
+            raise RenderCancelled(f"stopped before variant {plan.spec.name!r}")
         if plan.twin >= 0:  # identical output: encoded once, below
             images.append(images[plan.twin])
             encodes.append(None)

@@ -10,7 +10,9 @@ record handler, which quarantines them.
 from __future__ import annotations
 
 import asyncio
+import functools
 import hashlib
+import threading
 import time
 from collections.abc import Awaitable, Sequence
 from concurrent.futures import Executor
@@ -128,7 +130,17 @@ async def _process(ref: ObjectRef, upload: UploadKey, job: Job, rewrite: bool) -
 async def _render(data: bytes, job: Job) -> engine.RenderResult:
     loop = asyncio.get_running_loop()
     settings = job.settings
-    return await loop.run_in_executor(job.executor, engine.render, data, settings.variants, settings.limits)
+    given_up = threading.Event()
+    work = functools.partial(
+        engine.render, data, settings.variants, settings.limits, should_stop=given_up.is_set
+    )
+    try:
+        return await loop.run_in_executor(job.executor, work)
+    except asyncio.CancelledError:
+        # Cut off at the deadline: a render still queued never starts, one running stops at its
+        # next variant instead of holding a core (and memory) into the next invocation.
+        given_up.set()
+        raise
 
 
 async def _ensure_current(ref: ObjectRef, source: storage.Source, job: Job) -> None:

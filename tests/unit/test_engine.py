@@ -754,3 +754,17 @@ def _opaque_rgba_png() -> bytes:
     buffer = io.BytesIO()
     image.save(buffer, "PNG")
     return buffer.getvalue()
+
+
+def test_a_render_stops_at_the_next_variant_once_asked_to() -> None:
+    # Given a caller that gives up after the first variant
+    asked = []
+
+    def should_stop() -> bool:
+        asked.append(True)
+        return len(asked) > 1
+
+    # When rendering the default set, then the render stops instead of making the other four
+    with pytest.raises(engine.RenderCancelled, match="stopped before variant"):
+        engine.render(images.photo_jpeg(800, 600), DEFAULT_VARIANTS, should_stop=should_stop)
+    assert len(asked) == 2
