@@ -6,6 +6,8 @@ instead of Lambda. SIGTERM and Ctrl-C stop it after the batch in flight.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 import os
 import signal
@@ -41,4 +43,16 @@ def consume(queue_url: str, batch_size: int, window_s: float, timeout_s: float) 
         batching_window_s=window_s,
         function_timeout_s=timeout_s,
     )
-    Poller(sqs, handler, config).run(stop.is_set)
+    try:
+        Poller(sqs, handler, config).run(stop.is_set)
+    finally:
+        _close_clients()
+
+
+def _close_clients() -> None:
+    # The handler's clients live on the event loop powertools keeps for the process (as in
+    # Lambda); close their connections before exiting instead of leaving them to the GC.
+    from worker.runtime import get_runtime
+
+    with contextlib.suppress(RuntimeError):
+        asyncio.get_event_loop().run_until_complete(get_runtime().aws.close())
