@@ -1,26 +1,22 @@
 """The `imgpipe` command: the operator's and the new user's way in.
 
-Expected failures (an unreachable endpoint, a missing bucket, a bad path) end in a one-line
-reason and a non-zero exit, never a traceback.
+This module holds the local commands (demo, render, the local stack, the worker); the ones that
+work with a deployed pipeline are in `deploy.cli_ops`, the shared pieces in `deploy.cli_common`.
 """
 
 from __future__ import annotations
 
-import json
 import os
-import signal
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from botocore.exceptions import BotoCoreError, ClientError, EndpointConnectionError, NoCredentialsError
-from rich.console import Console
 from rich.progress import Progress
 from rich.table import Table
 
+from deploy import cli_ops
+from deploy.cli_common import QueueUrl, aws_errors, collect_files, console, err, fail, interrupt_on_sigterm
 from shared.errors import ImgpipeError
 
 app = typer.Typer(
@@ -30,62 +26,9 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 local_app = typer.Typer(help="The embedded local stack (moto server + workers).", no_args_is_help=True)
-presign_app = typer.Typer(help="Pre-signed URLs for browser uploads and downloads.", no_args_is_help=True)
-dlq_app = typer.Typer(help="Inspect and redrive quarantined uploads.", no_args_is_help=True)
 app.add_typer(local_app, name="local")
-app.add_typer(presign_app, name="presign")
-app.add_typer(dlq_app, name="dlq")
-console = Console()
-err = Console(stderr=True)
 
-InputBucket = Annotated[str, typer.Option("--bucket", envvar="IMGPIPE_INPUT_BUCKET", help="input bucket")]
-OutputBucket = Annotated[
-    str, typer.Option("--output-bucket", envvar="IMGPIPE_OUTPUT_BUCKET", help="output bucket")
-]
-QueueUrl = Annotated[str, typer.Option("--queue-url", envvar="IMGPIPE_QUEUE_URL", help="work queue URL")]
-DlqUrl = Annotated[str, typer.Option("--dlq-url", envvar="IMGPIPE_DLQ_URL", help="dead-letter queue URL")]
-User = Annotated[str, typer.Option("--user", help="userId the uploads belong to")]
-
-
-def fail(message: str, code: int = 1) -> typer.Exit:
-    """Print a one-line reason and return the exit to raise."""
-    err.print(f"[red]imgpipe:[/] {message}", highlight=False, soft_wrap=True)
-    return typer.Exit(code)
-
-
-@contextmanager
-def aws_errors() -> Iterator[None]:
-    """Turn the AWS failures a user can cause into one-line reasons."""
-    try:
-        yield
-    except EndpointConnectionError as exc:
-        hint = " (is `imgpipe local up` running?)" if os.environ.get("AWS_ENDPOINT_URL") else ""
-        raise fail(f"cannot reach {exc.kwargs.get('endpoint_url', 'the AWS endpoint')}{hint}") from exc
-    except NoCredentialsError as exc:
-        raise fail("no AWS credentials: set AWS_PROFILE or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY") from exc
-    except ClientError as exc:
-        error = exc.response.get("Error", {})
-        raise fail(f"{exc.operation_name} failed: {error.get('Code')}: {error.get('Message', '')}") from exc
-    except BotoCoreError as exc:
-        raise fail(str(exc)) from exc
-
-
-def _interrupt_on_sigterm() -> None:
-    """Treat SIGTERM like Ctrl-C, so `finally` blocks stop every process this command started."""
-
-    def interrupt(signum: int, frame: object) -> None:
-        raise KeyboardInterrupt
-
-    signal.signal(signal.SIGTERM, interrupt)
-
-
-def _clients() -> tuple[Any, Any]:
-    """S3 (SigV4, which KMS uploads and newer buckets require for pre-signed URLs) and SQS clients."""
-    import boto3
-    from botocore.config import Config
-
-    session = boto3.Session()
-    return session.client("s3", config=Config(signature_version="s3v4")), session.client("sqs")
+__all__ = ["app", "console", "err", "main"]
 
 
 @app.command()
@@ -104,7 +47,7 @@ def demo(
         console.print("generating sample photos: one EXIF-rotated, one with alpha, two that must be refused")
         files = samples.write(samples.demo_set(), out / "samples")
     else:
-        files = _collect([folder], collect)
+        files = collect_files([folder], collect)
     console.print(
         f"starting the local stack (moto server, S3 → SNS → SQS, {workers or os.cpu_count()} workers)"
     )
@@ -155,7 +98,7 @@ def render(
     from shared.variants import DEFAULT_VARIANTS
     from worker import engine
 
-    files = _collect(paths, collect)
+    files = collect_files(paths, collect)
     table = Table("file", "result")
     failed = 0
     for path in files:
@@ -186,7 +129,7 @@ def local_up(
     from deploy.stack import LocalStack
 
     stack = LocalStack(port=port, workers=workers, log_dir=logs)
-    _interrupt_on_sigterm()
+    interrupt_on_sigterm()
     try:
         stack.start()
     except MotoServerError as exc:
@@ -225,156 +168,7 @@ def worker(
             raise fail(str(exc)) from exc
 
 
-@app.command()
-def upload(
-    paths: Annotated[list[Path], typer.Argument(help="image files or folders")],
-    bucket: InputBucket = "imgpipe-input",
-    user: User = "cli",
-    concurrency: Annotated[int, typer.Option(min=1, max=256, help="uploads in flight")] = 16,
-) -> None:
-    """Upload files (folders recursively) to uploads/USER/img_<uuid>.<ext> with a progress bar."""
-    from deploy.uploads import check_user, collect, upload_all
-
-    files = _collect(paths, collect)
-    try:
-        check_user(user)
-    except ImgpipeError as exc:
-        raise fail(str(exc), 2) from exc
-    with aws_errors(), Progress(console=console) as progress:
-        s3, _ = _clients()
-        task = progress.add_task(f"uploading to s3://{bucket}", total=len(files))
-        done = upload_all(s3, bucket, files, user, concurrency, lambda _: progress.advance(task))
-    console.print(f"uploaded {len(done)} files to s3://{bucket}/uploads/{user}/")
-
-
-@presign_app.command("upload")
-def presign_upload(
-    filename: Annotated[str, typer.Argument(help="the file name the browser will upload")],
-    bucket: InputBucket = "imgpipe-input",
-    user: User = "cli",
-    kms_key_id: Annotated[str | None, typer.Option(envvar="IMGPIPE_KMS_KEY_ID", help="SSE-KMS key")] = None,
-) -> None:
-    """A one-hour PUT URL (SSE-KMS, original name in metadata) and the headers to send with it."""
-    from deploy.uploads import presign_upload as make
-
-    with aws_errors():
-        s3, _ = _clients()
-        try:
-            console.print_json(json.dumps(make(s3, bucket, user, filename, kms_key_id)))
-        except ImgpipeError as exc:
-            raise fail(str(exc), 2) from exc
-
-
-@presign_app.command("download")
-def presign_download(
-    image_id: Annotated[str, typer.Argument(help="the imageId (img_...)")],
-    variant: Annotated[str, typer.Option(help="variant name")] = "large",
-    bucket: OutputBucket = "imgpipe-output",
-) -> None:
-    """A one-hour GET URL for one variant of a processed image."""
-    from deploy.uploads import presign_download as make
-
-    with aws_errors():
-        s3, _ = _clients()
-        try:
-            console.print_json(json.dumps(make(s3, bucket, image_id, variant)))
-        except LookupError as exc:
-            raise fail(str(exc)) from exc
-
-
-@app.command()
-def status(
-    output_bucket: OutputBucket = "imgpipe-output",
-    queue_url: QueueUrl = "",
-    dlq_url: DlqUrl = "",
-) -> None:
-    """Queue depth, in flight, DLQ by error type, images complete and failed."""
-    from deploy.status import snapshot
-
-    if not queue_url or not dlq_url:
-        raise fail("set --queue-url and --dlq-url (or IMGPIPE_QUEUE_URL / IMGPIPE_DLQ_URL)", 2)
-    with aws_errors():
-        s3, sqs = _clients()
-        now = snapshot(s3, sqs, output_bucket, queue_url, dlq_url)
-    table = Table("what", "count", title="imgpipe status")
-    table.add_row("queued", str(now.queue.visible + now.queue.delayed))
-    table.add_row("in flight", str(now.queue.in_flight))
-    table.add_row("images complete", str(now.manifests.get("complete", 0)))
-    table.add_row("images failed", str(now.manifests.get("failed", 0)))
-    table.add_row("quarantined (DLQ)", str(now.dlq.visible + now.dlq.in_flight))
-    for error_type, count in now.dlq_by_error.most_common():
-        table.add_row(f"  {error_type}", str(count))
-    console.print(table)
-    if now.sampled:
-        console.print("(manifest counts sampled from the first 10,000)")
-
-
-@dlq_app.command("stats")
-def dlq_stats(dlq_url: DlqUrl = "") -> None:
-    """Quarantined messages by error type."""
-    from collections import Counter
-
-    from deploy.dlq import peek
-
-    if not dlq_url:
-        raise fail("set --dlq-url (or IMGPIPE_DLQ_URL)", 2)
-    with aws_errors():
-        _, sqs = _clients()
-        messages = peek(sqs, dlq_url)
-    table = Table("error type", "messages", "latest", title=f"DLQ: {len(messages)} messages")
-    for error_type, count in Counter(m.error_type for m in messages).most_common():
-        latest = max((m.failed_at for m in messages if m.error_type == error_type), default="")
-        table.add_row(error_type, str(count), latest or "-")
-    console.print(table)
-
-
-@dlq_app.command("list")
-def dlq_list(
-    dlq_url: DlqUrl = "",
-    error_type: Annotated[str | None, typer.Option(help="only this error type")] = None,
-    limit: Annotated[int, typer.Option(min=1, max=1000, help="most messages to show")] = 50,
-) -> None:
-    """Quarantined messages: object key, error type, reason, when; nothing is removed."""
-    from deploy.dlq import peek
-
-    if not dlq_url:
-        raise fail("set --dlq-url (or IMGPIPE_DLQ_URL)", 2)
-    with aws_errors():
-        _, sqs = _clients()
-        messages = [m for m in peek(sqs, dlq_url) if error_type in (None, m.error_type)][:limit]
-    table = Table("object key", "error type", "reason", "failed at", title=f"{len(messages)} quarantined")
-    for m in messages:
-        table.add_row(m.object_key or m.message_id, m.error_type, m.reason or "-", m.failed_at or "-")
-    console.print(table)
-
-
-@dlq_app.command("redrive")
-def dlq_redrive(
-    dlq_url: DlqUrl = "",
-    queue_url: QueueUrl = "",
-    error_type: Annotated[str | None, typer.Option(help="only messages with this error type")] = None,
-    limit: Annotated[int | None, typer.Option(min=1, help="most messages to move")] = None,
-) -> None:
-    """Send quarantined messages, bodies unchanged, back to the work queue (after fixing the cause)."""
-    from deploy.dlq import redrive
-
-    if not dlq_url or not queue_url:
-        raise fail("set --dlq-url and --queue-url (or IMGPIPE_DLQ_URL / IMGPIPE_QUEUE_URL)", 2)
-    with aws_errors(), Progress(console=console, transient=True) as progress:
-        task = progress.add_task("redriving", total=None)
-        _, sqs = _clients()
-        moved = redrive(sqs, dlq_url, queue_url, error_type, limit, lambda _: progress.advance(task))
-    console.print(f"moved {moved} message(s) back to {queue_url}")
-
-
-def _collect(paths: list[Path], collect: Any) -> list[Path]:
-    try:
-        files: list[Path] = collect(paths)
-    except FileNotFoundError as exc:
-        raise fail(str(exc), 2) from exc
-    if not files:
-        raise fail(f"no image files in {', '.join(map(str, paths))}", 2)
-    return files
+cli_ops.register(app)
 
 
 def main() -> None:

@@ -48,7 +48,7 @@ def run(
 ) -> DemoResult:
     """Upload `files` through the local stack and collect every result into `out`."""
     out.mkdir(parents=True, exist_ok=True)
-    stack = LocalStack(log_dir=out / "logs", **({"workers": workers} if workers else {}))
+    stack = LocalStack(log_dir=out / "logs", workers=workers or LocalStack.workers)
     with stack:
         started = time.monotonic()
         s3, sqs = stack.session.client("s3"), stack.session.client("sqs")

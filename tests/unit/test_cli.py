@@ -14,7 +14,7 @@ import pytest
 from PIL import Image
 from typer.testing import CliRunner, Result
 
-from deploy import cli
+from deploy import cli, cli_ops
 from deploy.motoserver import free_port
 from loadtest import samples
 
@@ -27,10 +27,13 @@ COMMANDS: dict[tuple[str, ...], Callable[..., Any]] = {
     ("demo",): cli.demo,
     ("local", "up"): cli.local_up,
     ("worker",): cli.worker,
-    ("upload",): cli.upload,
-    ("presign", "upload"): cli.presign_upload,
-    ("presign", "download"): cli.presign_download,
-    ("status",): cli.status,
+    ("upload",): cli_ops.upload,
+    ("presign", "upload"): cli_ops.presign_upload,
+    ("presign", "download"): cli_ops.presign_download,
+    ("status",): cli_ops.status,
+    ("dlq", "stats"): cli_ops.dlq_stats,
+    ("dlq", "list"): cli_ops.dlq_list,
+    ("dlq", "redrive"): cli_ops.dlq_redrive,
 }
 
 

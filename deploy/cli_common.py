@@ -1,0 +1,80 @@
+"""What every `imgpipe` command shares: the consoles, one-line failures, AWS clients, options.
+
+Expected failures (an unreachable endpoint, a missing bucket, a bad path) end in a one-line
+reason and a non-zero exit, never a traceback.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from botocore.exceptions import BotoCoreError, ClientError, EndpointConnectionError, NoCredentialsError
+from rich.console import Console
+
+console = Console()
+err = Console(stderr=True)
+
+InputBucket = Annotated[str, typer.Option("--bucket", envvar="IMGPIPE_INPUT_BUCKET", help="input bucket")]
+OutputBucket = Annotated[
+    str, typer.Option("--output-bucket", envvar="IMGPIPE_OUTPUT_BUCKET", help="output bucket")
+]
+QueueUrl = Annotated[str, typer.Option("--queue-url", envvar="IMGPIPE_QUEUE_URL", help="work queue URL")]
+DlqUrl = Annotated[str, typer.Option("--dlq-url", envvar="IMGPIPE_DLQ_URL", help="dead-letter queue URL")]
+User = Annotated[str, typer.Option("--user", help="userId the uploads belong to")]
+
+
+def fail(message: str, code: int = 1) -> typer.Exit:
+    """Print a one-line reason and return the exit to raise."""
+    err.print(f"[red]imgpipe:[/] {message}", highlight=False, soft_wrap=True)
+    return typer.Exit(code)
+
+
+@contextmanager
+def aws_errors() -> Iterator[None]:
+    """Turn the AWS failures a user can cause into one-line reasons."""
+    try:
+        yield
+    except EndpointConnectionError as exc:
+        hint = " (is `imgpipe local up` running?)" if os.environ.get("AWS_ENDPOINT_URL") else ""
+        raise fail(f"cannot reach {exc.kwargs.get('endpoint_url', 'the AWS endpoint')}{hint}") from exc
+    except NoCredentialsError as exc:
+        raise fail("no AWS credentials: set AWS_PROFILE or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY") from exc
+    except ClientError as exc:
+        error = exc.response.get("Error", {})
+        raise fail(f"{exc.operation_name} failed: {error.get('Code')}: {error.get('Message', '')}") from exc
+    except BotoCoreError as exc:
+        raise fail(str(exc)) from exc
+
+
+def interrupt_on_sigterm() -> None:
+    """Treat SIGTERM like Ctrl-C, so `finally` blocks stop every process this command started."""
+
+    def interrupt(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, interrupt)
+
+
+def clients() -> tuple[Any, Any]:
+    """S3 (SigV4, which KMS uploads and newer buckets require for pre-signed URLs) and SQS clients."""
+    import boto3
+    from botocore.config import Config
+
+    session = boto3.Session()
+    return session.client("s3", config=Config(signature_version="s3v4")), session.client("sqs")
+
+
+def collect_files(paths: list[Path], collect: Callable[[list[Path]], list[Path]]) -> list[Path]:
+    try:
+        files = collect(paths)
+    except FileNotFoundError as exc:
+        raise fail(str(exc), 2) from exc
+    if not files:
+        raise fail(f"no image files in {', '.join(map(str, paths))}", 2)
+    return files
