@@ -143,7 +143,10 @@ def dlq_list(
     with aws_errors():
         _, sqs = clients()
         messages = [m for m in peek(sqs, dlq_url) if error_type in (None, m.error_type)][:limit]
-    table = Table("object key", "error type", "reason", "failed at", title=f"{len(messages)} quarantined")
+    table = Table(title=f"{len(messages)} quarantined")
+    table.add_column("object key", overflow="fold")  # operators copy it whole
+    for column in ("error type", "reason", "failed at"):
+        table.add_column(column)
     for m in messages:
         table.add_row(m.object_key or m.message_id, m.error_type, m.reason or "-", m.failed_at or "-")
     console.print(table)
