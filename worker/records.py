@@ -25,6 +25,7 @@ from worker.runtime import get_runtime
 
 async def handle_record(record: SQSRecord, lambda_context: LambdaContext | None = None) -> str:
     """Handle one SQS record; raise to have it retried."""
+    metrics.add_metric(name="RecordsReceived", unit=MetricUnit.Count, value=1)
     try:
         return await _admitted(record, lambda_context)
     except RetryableError as exc:
