@@ -7,10 +7,10 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
+from deploy.dlq import peek
 from shared.keys import METADATA_PREFIX
 from shared.manifest import Manifest
 
-DLQ_SAMPLE = 1000
 MANIFEST_SAMPLE = 10_000
 
 
@@ -46,20 +46,9 @@ def queue_depth(sqs: Any, url: str) -> QueueDepth:
     return QueueDepth(visible, in_flight, delayed)
 
 
-def dlq_errors(sqs: Any, url: str, limit: int = DLQ_SAMPLE) -> Counter[str]:
+def dlq_errors(sqs: Any, url: str) -> Counter[str]:
     """Quarantined messages by `imgpipe-error-type`, peeked without hiding them."""
-    seen: dict[str, str] = {}
-    while len(seen) < limit:
-        messages = sqs.receive_message(
-            QueueUrl=url, MaxNumberOfMessages=10, VisibilityTimeout=0, MessageAttributeNames=["All"]
-        ).get("Messages", [])
-        fresh = [m for m in messages if m["MessageId"] not in seen]
-        if not fresh:
-            break
-        for message in fresh:
-            attribute = message.get("MessageAttributes", {}).get("imgpipe-error-type", {})
-            seen[message["MessageId"]] = attribute.get("StringValue", "unknown (not quarantined by imgpipe)")
-    return Counter(seen.values())
+    return Counter(message.error_type for message in peek(sqs, url))
 
 
 def manifest_counts(s3: Any, bucket: str, limit: int = MANIFEST_SAMPLE) -> tuple[Counter[str], bool]:
