@@ -59,6 +59,7 @@ def plan_variants(upright: Size, specs: Sequence[VariantSpec]) -> list[VariantPl
     sized = [(spec, *plan_variant(upright, spec)) for spec in specs]
     sized.sort(key=lambda item: item[1].width * item[1].height, reverse=True)
     plans: list[VariantPlan] = []
+    first_with_output: dict[tuple[Size, Size, VariantSpec], int] = {}
     for spec, scaled, final in sized:
         candidates = [
             i
@@ -66,17 +67,11 @@ def plan_variants(upright: Size, specs: Sequence[VariantSpec]) -> list[VariantPl
             if p.scaled == p.final and p.spec.watermark is None and p.final.covers(scaled)
         ]
         source = min(candidates, key=lambda i: plans[i].final.width, default=-1)
-        twin = next((i for i, p in enumerate(plans) if _same_output(p, spec, scaled, final)), -1)
-        plans.append(VariantPlan(spec, scaled, final, source, twin))
+        # Specs that differ only in name (and in box size, once the sizes agree) render the same bytes.
+        output = (scaled, final, spec.model_copy(update={"name": "", "width": None, "height": None}))
+        twin = first_with_output.setdefault(output, len(plans))
+        plans.append(VariantPlan(spec, scaled, final, source, twin if twin < len(plans) else -1))
     return plans
-
-
-def _same_output(plan: VariantPlan, spec: VariantSpec, scaled: Size, final: Size) -> bool:
-    # Specs that differ only in name (and in box size, when neither scales) render identical bytes.
-    render_fields = {"name", "width", "height"}
-    return (plan.scaled, plan.final) == (scaled, final) and plan.spec.model_dump(
-        exclude=render_fields
-    ) == spec.model_dump(exclude=render_fields)
 
 
 def load_shrink(stored: Size, plans: Sequence[VariantPlan], transposed: bool) -> int:
