@@ -56,7 +56,9 @@ class VariantSpec(BaseModel):
     width: int | None = Field(default=None, ge=1, le=16384)
     height: int | None = Field(default=None, ge=1, le=16384)
     fit: Fit = "inside"
-    format: Format = "auto"
+    # JPEG by default (DESIGN.md: "JPEG quality 85"), so a variant's key is known without reading
+    # the manifest; `auto` (WebP where there is alpha) is one setting away in IMGPIPE_VARIANTS.
+    format: Format = "jpeg"
     quality: int = Field(default=85, ge=1, le=100)
     crop: Literal["centre", "attention"] = "centre"
     watermark: Watermark | None = None

@@ -168,9 +168,21 @@ def test_record_cut_off_at_the_deadline_is_reported_without_a_manifest(stack: St
     assert stack.dlq_messages() == []
 
 
-def test_alpha_upload_gets_webp_variants_with_their_content_type(stack: Stack) -> None:
+@pytest.mark.parametrize(
+    ("variants", "fmt", "suffix", "content_type"),
+    [
+        (None, "jpeg", "jpg", "image/jpeg"),
+        ('[{"name": "large", "width": 64, "height": 64, "format": "auto"}]', "webp", "webp", "image/webp"),
+    ],
+    ids=["defaults-jpeg", "auto-webp"],
+)
+def test_alpha_upload_variants_carry_their_format_and_content_type(
+    stack: Stack, variants: str | None, fmt: str, suffix: str, content_type: str
+) -> None:
     import hashlib
 
+    if variants is not None:
+        stack.configure(IMGPIPE_VARIANTS=variants)
     ((etag, message),) = stack.upload_and_receive([("uploads/u1/logo.png", images.rgba_png())]).values()
 
     assert stack.process([message]) == {"batchItemFailures": []}
@@ -179,10 +191,10 @@ def test_alpha_upload_gets_webp_variants_with_their_content_type(stack: Stack) -
     assert manifest is not None and manifest["status"] == "complete"
     assert (manifest["source"]["format"], manifest["source"]["etag"]) == ("png", etag)
     for variant in manifest["variants"]:
-        assert variant["format"] == "webp"
-        assert variant["key"] == f"processed/u1/logo/{variant['name']}.webp"
+        assert variant["format"] == fmt
+        assert variant["key"] == f"processed/u1/logo/{variant['name']}.{suffix}"
         head = stack.head_output(variant["key"])
-        assert head["ContentType"] == "image/webp"
+        assert head["ContentType"] == content_type
         assert hashlib.sha256(stack.read_output(variant["key"])).hexdigest() == variant["sha256"]
     assert stack.output_keys("processed/") == sorted(v["key"] for v in manifest["variants"])
 

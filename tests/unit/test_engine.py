@@ -738,15 +738,26 @@ def test_auto_picks_jpeg_when_the_alpha_band_is_opaque_everywhere(fixture) -> No
     # Given sources that decode with an alpha band: a GIF (always) and an RGBA PNG made opaque
     source = fixture() if fixture is images.animated_gif else _opaque_rgba_png()
     # When rendered with format auto, then the alpha band is dropped and JPEG chosen
-    rendition = render_one(source, VariantSpec(name="v", width=64, height=64))
+    rendition = render_one(source, VariantSpec(name="v", width=64, height=64, format="auto"))
     assert rendition.format == "jpeg"
     assert decode(rendition.data).mode == "RGB"
 
 
 def test_auto_keeps_webp_when_some_pixel_is_transparent() -> None:
-    rendition = render_one(images.rgba_png(), VariantSpec(name="v", width=64, height=64))
+    rendition = render_one(images.rgba_png(), VariantSpec(name="v", width=64, height=64, format="auto"))
     assert rendition.format == "webp"
     assert decode(rendition.data).mode == "RGBA"
+
+
+def test_default_variants_flatten_alpha_into_jpeg() -> None:
+    # Given an upload with transparency and the default variants (JPEG, DESIGN.md)
+    result = engine.render(images.rgba_png(), DEFAULT_VARIANTS)
+    # Then every variant is a JPEG whose transparent half is the white background
+    assert {r.format for r in result.variants} == {"jpeg"}
+    output = decode(result.variants[0].data)
+    opaque, clear = _rgba_points()
+    assert near(output.getpixel(clear), (255, 255, 255), 10)
+    assert near(output.getpixel(opaque), images.RGBA_OPAQUE, 10)
 
 
 def _opaque_rgba_png() -> bytes:

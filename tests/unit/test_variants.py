@@ -85,7 +85,7 @@ def test_spec_defaults_and_immutability() -> None:
         None,
         None,
         "inside",
-        "auto",
+        "jpeg",
         85,
         "centre",
         None,
@@ -145,11 +145,11 @@ def test_watermark_needs_exactly_one_source(fields: dict) -> None:
 def test_default_variants() -> None:
     table = [(s.name, s.width, s.height, s.fit, s.format, s.watermark) for s in DEFAULT_VARIANTS]
     assert table == [
-        ("original", None, None, "inside", "auto", None),
-        ("large", 1600, 1600, "inside", "auto", None),
-        ("medium", 800, 800, "inside", "auto", None),
-        ("small", 320, 320, "inside", "auto", None),
-        ("thumbnail", 150, 150, "cover", "auto", None),
+        ("original", None, None, "inside", "jpeg", None),
+        ("large", 1600, 1600, "inside", "jpeg", None),
+        ("medium", 800, 800, "inside", "jpeg", None),
+        ("small", 320, 320, "inside", "jpeg", None),
+        ("thumbnail", 150, 150, "cover", "jpeg", None),
     ]
     assert validate_variants(DEFAULT_VARIANTS) == DEFAULT_VARIANTS
 
@@ -188,7 +188,7 @@ def test_config_hash_is_short_hex_and_deterministic() -> None:
 
 def test_config_hash_ignores_how_defaults_were_spelled() -> None:
     assert config_hash([VariantSpec(name="v")]) == config_hash(
-        [VariantSpec(name="v", fit="inside", format="auto", quality=85, crop="centre")]
+        [VariantSpec(name="v", fit="inside", format="jpeg", quality=85, crop="centre")]
     )
 
 
