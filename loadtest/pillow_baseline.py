@@ -2,9 +2,10 @@
 
 It does the same job as the engine's four resized default variants, the way a careful Pillow
 user would: `draft()` so libjpeg decodes at a reduced scale, one decode, EXIF transpose, ICC to
-sRGB only when a non-sRGB profile is embedded, alpha kept for WebP, then each smaller size
-resized from the previous one with the engine's reducing gap (Pillow's `thumbnail()` default),
-JPEG Q85 without `optimize`, WebP at the engine's effort: the same job at the same settings.
+sRGB only when a non-sRGB profile is embedded, then each smaller size resized from the previous
+one with the engine's reducing gap (Pillow's `thumbnail()` default), alpha flattened onto white
+for JPEG and kept for WebP, JPEG Q85 without `optimize`, WebP at the engine's effort: the same
+job at the same settings.
 """
 
 from __future__ import annotations
@@ -21,8 +22,8 @@ from worker.icc import is_srgb
 _SRGB = ImageCms.createProfile("sRGB")
 
 
-def render(data: bytes, specs: Sequence[VariantSpec]) -> list[tuple[str, int, int, int]]:
-    """Encode every variant; returns (name, width, height, bytes) per variant."""
+def render(data: bytes, specs: Sequence[VariantSpec]) -> list[tuple[str, int, int, bytes]]:
+    """Encode every variant; returns (name, width, height, encoded bytes) per variant."""
     image = Image.open(io.BytesIO(data))
     upright = _upright_size(image)
     largest = max((plan_variant(upright, spec)[0] for spec in specs), key=lambda s: s.width)
@@ -40,7 +41,7 @@ def render(data: bytes, specs: Sequence[VariantSpec]) -> list[tuple[str, int, in
         if final != scaled:
             left, top = (scaled.width - final.width) // 2, (scaled.height - final.height) // 2
             out = current.crop((left, top, left + final.width, top + final.height))
-        results.append((spec.name, *out.size, len(_encode(out, spec))))
+        results.append((spec.name, *out.size, _encode(out, spec)))
     return results
 
 
@@ -77,6 +78,10 @@ def _encode(image: Image.Image, spec: VariantSpec) -> bytes:
     has_alpha = "A" in image.getbands()
     fmt = spec.format if spec.format != "auto" else ("webp" if has_alpha else "jpeg")
     if fmt == "jpeg":
+        if has_alpha:  # flattened onto white, as the engine does by default
+            flat = Image.new(image.mode[:-1] if image.mode == "LA" else "RGB", image.size, "white")
+            flat.paste(image, mask=image.getchannel("A"))
+            image = flat
         image = image.convert("RGB") if image.mode not in ("RGB", "L") else image
         image.save(buffer, "JPEG", quality=spec.quality, optimize=False)
     else:
