@@ -12,6 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+import pyvips
 from PIL import Image, ImageChops, ImageCms, ImageStat
 
 from shared.errors import CorruptImage, ImageTooLarge, PermanentError, UnsupportedFormat
@@ -304,6 +305,50 @@ def test_scaled_alpha_keeps_transparent_colour_out_of_the_edge() -> None:
     # Then every visible pixel is still green: premultiplied scaling, no blue bleed, no darkening
     for pixel in (p for p in row if p[3] >= 8):
         assert near(pixel, images.RGBA_OPAQUE, 40), row
+
+
+def test_flattening_before_scaling_matches_flattening_the_scaled_image() -> None:
+    # Given green | transparent-blue scaled down 4x, so the edge is partly transparent
+    jpeg = VariantSpec(name="v", width=32, format="jpeg")
+    keeps_alpha = VariantSpec(name="w", width=16, format="png")
+    # When flattened once before scaling (every output JPEG) and after scaling (a PNG is wanted too)
+    (first,) = engine.render(images.rgba_png(), [jpeg]).variants
+    after, _ = engine.render(images.rgba_png(), [jpeg, keeps_alpha]).variants
+    early, late = decode(first.data), decode(after.data)
+    # Then the pictures agree, the partly transparent edge included
+    assert early.size == late.size == (32, 24)
+    row = [(x, 12) for x in range(32)]
+    assert all(near(early.getpixel(xy), late.getpixel(xy), 6) for xy in row), (
+        [early.getpixel(xy) for xy in row],
+        [late.getpixel(xy) for xy in row],
+    )
+
+
+def _rgba_with(mode_16bit: bool, profile: bytes | None) -> bytes:
+    image = pyvips.Image.new_from_buffer(images.rgba_png(), "")
+    if mode_16bit:
+        image = (image.cast("ushort") * 257).cast("ushort").copy(interpretation="rgb16")
+    if profile is not None:
+        image = image.copy()
+        image.set_type(pyvips.GValue.blob_type, "icc-profile-data", profile)
+    return bytes(image.pngsave_buffer(keep="icc" if profile is not None else "none"))
+
+
+@pytest.mark.parametrize(
+    ("sixteen", "profile"), [(True, None), (False, "p3")], ids=["16-bit", "display-p3-profile"]
+)
+@pytest.mark.parametrize("background", [(255, 255, 255), (200, 60, 30)])  # the latter differs in P3
+def test_alpha_that_needs_converting_still_flattens_onto_the_background(
+    sixteen: bool, profile: str | None, background: RGB
+) -> None:
+    # Given RGBA sources whose values change before encoding (16-bit, or a non-sRGB profile)
+    data = _rgba_with(sixteen, images.icc_profile(profile) if profile else None)
+    # When every variant is JPEG
+    spec = VariantSpec(name="v", width=64, format="jpeg")
+    output = decode(render_one(data, spec, background=background).data)
+    # Then the transparent half is the background, exactly as asked, not scaled or converted
+    width, height = output.size
+    assert near(output.getpixel((3 * width // 4, height // 2)), background, 10)
 
 
 def test_grey_alpha_flattens_onto_a_coloured_background() -> None:
