@@ -60,8 +60,19 @@ class VariantSpec(BaseModel):
     # the manifest; `auto` (WebP where there is alpha) is one setting away in IMGPIPE_VARIANTS.
     format: Format = "jpeg"
     quality: int = Field(default=85, ge=1, le=100)
+    background: str = Field(
+        default="#ffffff",
+        pattern=r"^#[0-9a-fA-F]{6}$",
+        description="colour under transparent pixels for formats without alpha (JPEG), #rrggbb",
+    )
     crop: Literal["centre", "attention"] = "centre"
     watermark: Watermark | None = None
+
+    @property
+    def background_rgb(self) -> tuple[int, int, int]:
+        """`background` as (red, green, blue), 0-255."""
+        value = int(self.background[1:], 16)
+        return (value >> 16, (value >> 8) & 0xFF, value & 0xFF)
 
     @model_validator(mode="after")
     def _cover_needs_box(self) -> VariantSpec:

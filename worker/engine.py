@@ -126,7 +126,6 @@ def render(
     data: bytes,
     specs: Sequence[VariantSpec],
     limits: Limits | None = None,
-    background: Rgb = (255, 255, 255),
     should_stop: Callable[[], bool] = lambda: False,
 ) -> RenderResult:
     """Make every variant in `specs` from one source; raises a `PermanentError` for bad input.
@@ -147,11 +146,11 @@ def render(
         shrink = load_shrink(stored, plans, transposed) if fmt in ("jpeg", "webp") else 1
         base = header if shrink == 1 else _open(data, fmt, shrink)
         if _flattens_first(base, plans):
-            base = _flatten(base, background)
+            base = _flatten(base, plans[0].spec.background_rgb)
         if sum(plan.source == -1 for plan in plans) > 1:
             base = base.copy_memory()
         timings["probe"] = _ms(started)
-        renditions = _render_plans(base, plans, transposed, background, timings, should_stop)
+        renditions = _render_plans(base, plans, transposed, timings, should_stop)
     timings["total"] = _ms(started)
     by_name = {r.name: r for r in renditions}
     return RenderResult(info, tuple(by_name[spec.name] for spec in specs), timings)
@@ -161,7 +160,6 @@ def _render_plans(
     base: pyvips.Image,
     plans: list[VariantPlan],
     transposed: bool,
-    background: Rgb,
     timings: dict[str, float],
     should_stop: Callable[[], bool],
 ) -> list[Rendition]:
@@ -186,7 +184,7 @@ def _render_plans(
         if any(later.source == index for later in plans):
             image = image.copy_memory()
         images.append(image)
-        encodes.append(_submit(image, plan.spec, background, started, timings))
+        encodes.append(_submit(image, plan.spec, started, timings))
     renditions: list[Rendition] = []
     for plan, encode in zip(plans, encodes, strict=True):
         done = encode.result() if encode is not None else renditions[plan.twin]
@@ -195,10 +193,10 @@ def _render_plans(
 
 
 def _submit(
-    image: pyvips.Image, spec: VariantSpec, background: Rgb, started: float, timings: dict[str, float]
+    image: pyvips.Image, spec: VariantSpec, started: float, timings: dict[str, float]
 ) -> Future[Rendition]:
     def encode() -> Rendition:
-        rendition = _encode(image, spec, background)
+        rendition = _encode(image, spec)
         timings[f"variant.{spec.name}"] = _ms(started)
         return rendition
 
@@ -254,14 +252,15 @@ def _scale(image: pyvips.Image, target: Size) -> pyvips.Image:
 
 
 def _flattens_first(image: pyvips.Image, plans: list[VariantPlan]) -> bool:
-    # When every output is JPEG, flattening once before scaling gives the same picture ("over" a
-    # background commutes with a linear resize) and spares the premultiplied resize of a fourth
-    # band per variant. Only for 8-bit input without a colour transform ahead, where the
+    # When every output is JPEG on one background, flattening once before scaling gives the same
+    # picture ("over" a background commutes with a linear resize) and spares the premultiplied
+    # resize of a fourth band per variant. Only for 8-bit input without a colour transform ahead, where the
     # background's values mean the same before and after.
     return (
         image.hasalpha()
         and image.format == "uchar"
         and all(plan.spec.format == "jpeg" for plan in plans)
+        and len({plan.spec.background_rgb for plan in plans}) == 1
         and not _needs_transform(image)
     )
 
@@ -354,11 +353,11 @@ def _watermark_image(path: Path) -> pyvips.Image:
         return image.copy_memory()
 
 
-def _encode(image: pyvips.Image, spec: VariantSpec, background: Rgb) -> Rendition:
+def _encode(image: pyvips.Image, spec: VariantSpec) -> Rendition:
     fmt = spec.format if spec.format != "auto" else ("webp" if image.hasalpha() else "jpeg")
     options: dict[str, object] = {"keep": "none"}
     if fmt == "jpeg":
-        image = _flatten(image, background) if image.hasalpha() else image
+        image = _flatten(image, spec.background_rgb) if image.hasalpha() else image
         options.update(Q=spec.quality, optimize_coding=False)
     elif fmt == "webp":
         options.update(Q=spec.quality, effort=WEBP_EFFORT)

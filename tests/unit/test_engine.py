@@ -285,9 +285,27 @@ def test_alpha_is_kept_by_formats_that_have_it(fmt: str, expected: str) -> None:
     assert output.getpixel(clear)[3] <= 5
 
 
+def _hex(colour: RGB) -> str:
+    return "#{:02x}{:02x}{:02x}".format(*colour)
+
+
+def test_each_variant_flattens_onto_its_own_background() -> None:
+    # Given two JPEG variants of one transparent upload with different backgrounds
+    specs = [
+        VariantSpec(name="white", width=64, format="jpeg"),
+        VariantSpec(name="black", width=32, format="jpeg", background="#000000"),
+    ]
+    # When rendered together, then each shows its own colour under the transparent half
+    for rendition, expected in zip(engine.render(images.rgba_png(), specs).variants, [255, 0], strict=True):
+        output = decode(rendition.data)
+        width, height = output.size
+        assert near(output.getpixel((3 * width // 4, height // 2)), (expected,) * 3, 10), rendition.name
+
+
 @pytest.mark.parametrize("background", [(255, 255, 255), (255, 0, 0), (0, 0, 0)])
 def test_jpeg_flattens_alpha_onto_the_background(background: RGB) -> None:
-    rendition = render_one(images.rgba_png(), VariantSpec(name="v", format="jpeg"), background=background)
+    spec = VariantSpec(name="v", format="jpeg", background=_hex(background))
+    rendition = render_one(images.rgba_png(), spec)
     output = decode(rendition.data)
     opaque, clear = _rgba_points()
     assert rendition.format == "jpeg" and output.mode == "RGB"
@@ -344,8 +362,8 @@ def test_alpha_that_needs_converting_still_flattens_onto_the_background(
     # Given RGBA sources whose values change before encoding (16-bit, or a non-sRGB profile)
     data = _rgba_with(sixteen, images.icc_profile(profile) if profile else None)
     # When every variant is JPEG
-    spec = VariantSpec(name="v", width=64, format="jpeg")
-    output = decode(render_one(data, spec, background=background).data)
+    spec = VariantSpec(name="v", width=64, format="jpeg", background=_hex(background))
+    output = decode(render_one(data, spec).data)
     # Then the transparent half is the background, exactly as asked, not scaled or converted
     width, height = output.size
     assert near(output.getpixel((3 * width // 4, height // 2)), background, 10)
@@ -359,7 +377,7 @@ def test_grey_alpha_flattens_onto_a_coloured_background() -> None:
     grey.save(buffer, "PNG")
     # When flattened to JPEG onto red
     output = decode(
-        render_one(buffer.getvalue(), VariantSpec(name="v", format="jpeg"), background=(255, 0, 0)).data
+        render_one(buffer.getvalue(), VariantSpec(name="v", format="jpeg", background="#ff0000")).data
     )
     # Then the transparent half shows red (it comes out white: 255 taken as a grey level)
     assert near(rgb_at(output, (48, 24)), (255, 0, 0), 30), rgb_at(output, (48, 24))

@@ -58,6 +58,9 @@ def test_valid_specs(fields: dict) -> None:
         ({"name": "f", "fit": "fill"}, "fit"),
         ({"name": "c", "crop": "entropy"}, "crop"),
         ({"name": "x", "colour": "red"}, "colour"),
+        ({"name": "b", "background": "white"}, "background"),
+        ({"name": "b", "background": "#fff"}, "background"),
+        ({"name": "b", "background": "#gg0000"}, "background"),
     ],
 )
 def test_invalid_spec_fields(fields: dict, field: str) -> None:
@@ -90,9 +93,17 @@ def test_spec_defaults_and_immutability() -> None:
         "centre",
         None,
     )
+    assert spec.background_rgb == (255, 255, 255)
     with pytest.raises(ValidationError):
         spec.width = 10  # type: ignore[misc]
     assert hash(spec) == hash(VariantSpec(name="v"))
+
+
+@pytest.mark.parametrize(
+    ("text", "rgb"), [("#000000", (0, 0, 0)), ("#FF8000", (255, 128, 0)), ("#0a0b0c", (10, 11, 12))]
+)
+def test_background_parses_to_rgb(text: str, rgb: tuple[int, int, int]) -> None:
+    assert VariantSpec(name="v", background=text).background_rgb == rgb
 
 
 # --------------------------------------------------------------------------- Watermark
