@@ -179,6 +179,10 @@ def _report(console: Console, runs: dict[str, list[Run]], mean_mp: float, memory
             f"{rate[name] / rate['pillow']:.2f}x",
         )
     console.print(table)
+    per_round = ", ".join(
+        f"{e.rate / p.rate:.2f}x" for e, p in zip(runs["engine"], runs["pillow"], strict=True)
+    )
+    console.print(f"engine vs pillow round by round (the spread is this machine's noise): {per_round}")
     console.print(
         f"largest image {memory.largest.name} ({memory.largest_mp:.1f} MP), full set, fresh process: "
         f"{memory.largest_run.seconds[0] * 1000:.0f} ms, peak RSS {memory.largest_run.rss_mb:.0f} MB"
