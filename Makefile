@@ -48,7 +48,7 @@ test: lint browser
 	IMGPIPE_REQUIRE_BROWSER=1 $(BIN)/python -m pytest -m "not slow" $(PYTEST_ARGS)
 
 bench: $(STAMP)
-	$(BIN)/python -m loadtest.bench $(if $(CORPUS),--corpus $(CORPUS))
+	$(BIN)/python -m loadtest.bench $(if $(CORPUS),--corpus $(CORPUS)) $(if $(FORMAT),--format $(FORMAT))
 
 clean:
 	rm -rf $(VENV) out dist .pytest_cache .mypy_cache .ruff_cache

@@ -25,9 +25,9 @@ from rich.table import Table
 from loadtest import bench_handler, samples
 from shared.keys import IMAGE_SUFFIXES
 from shared.limits import Limits
-from shared.variants import DEFAULT_VARIANTS
+from shared.variants import DEFAULT_VARIANTS, Format, VariantSpec
 
-RESIZED = DEFAULT_VARIANTS[1:]
+FORMATS = ("jpeg", "webp", "auto", "png", "avif")
 STRATEGIES = {
     "engine": "engine, 4 resized, 1 thread",
     "full": "engine, full set, 1 thread",
@@ -53,32 +53,40 @@ class Run:
         return self.images / sum(self.seconds)
 
 
-def _renderer(strategy: str) -> Callable[[bytes], object]:
+def variants(fmt: Format | None) -> tuple[VariantSpec, ...]:
+    """The default variants, every one encoded as `fmt` when given (the defaults are JPEG)."""
+    if fmt is None:
+        return DEFAULT_VARIANTS
+    return tuple(spec.model_copy(update={"format": fmt}) for spec in DEFAULT_VARIANTS)
+
+
+def _renderer(strategy: str, specs: tuple[VariantSpec, ...]) -> Callable[[bytes], object]:
+    resized = specs[1:]  # all but `original`
     if strategy == "pillow":
         from loadtest import pillow_baseline
 
-        return lambda data: pillow_baseline.render(data, RESIZED)
+        return lambda data: pillow_baseline.render(data, resized)
     from worker import engine
 
     engine.set_threads(1)
-    specs = RESIZED if strategy == "engine" else DEFAULT_VARIANTS
-    return lambda data: engine.render(data, specs)
+    chosen = resized if strategy == "engine" else specs
+    return lambda data: engine.render(data, chosen)
 
 
-def child(strategy: str, files: list[str]) -> None:
+def child(strategy: str, files: list[str], fmt: Format | None = None) -> None:
     """Time one strategy over `files` and print the figures as JSON (runs in a fresh process)."""
+    specs = variants(fmt)
     if strategy == "handler":
-        seconds = bench_handler.through_handler([Path(f) for f in files])
+        seconds = bench_handler.through_handler([Path(f) for f in files], specs)
     elif strategy == "parallel":
-        seconds = bench_handler.engine_parallel([Path(f).read_bytes() for f in files])
+        seconds = bench_handler.engine_parallel([Path(f).read_bytes() for f in files], specs)
     else:
-        seconds = _sequential(strategy, [Path(f).read_bytes() for f in files])
+        seconds = _sequential(_renderer(strategy, specs), [Path(f).read_bytes() for f in files])
     rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(json.dumps({"images": len(files), "seconds": seconds, "rss_mb": rss_mb}))
 
 
-def _sequential(strategy: str, inputs: list[bytes]) -> list[float]:
-    render = _renderer(strategy)
+def _sequential(render: Callable[[bytes], object], inputs: list[bytes]) -> list[float]:
     render(inputs[0])  # warm-up: library initialisation is not per-image work
     seconds = []
     for data in inputs:
@@ -88,8 +96,9 @@ def _sequential(strategy: str, inputs: list[bytes]) -> list[float]:
     return seconds
 
 
-def _spawn(strategy: str, files: list[Path]) -> Run:
+def _spawn(strategy: str, files: list[Path], fmt: Format | None) -> Run:
     command = [sys.executable, "-m", "loadtest.bench", "--child", strategy, *map(str, files)]
+    command += ["--format", fmt] if fmt else []
     done = subprocess.run(command, capture_output=True, text=True, check=False)
     if done.returncode != 0:
         raise SystemExit(f"bench: {strategy} failed:\n{done.stderr.strip()}")
@@ -121,22 +130,28 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--corpus", type=Path, help="folder of images (default: generated photos)")
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument(
+        "--format", choices=FORMATS, help="encode every variant in this format (default: the defaults', JPEG)"
+    )
     parser.add_argument("--child", choices=sorted(STRATEGIES), help=argparse.SUPPRESS)
     parser.add_argument("files", nargs="*", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child:
-        child(args.child, args.files)
+        child(args.child, args.files, args.format)
         return
     console = Console(width=120)
     with tempfile.TemporaryDirectory(prefix="imgpipe-bench-") as scratch:
         files = _corpus(args.corpus, Path(scratch))
         megapixels = _megapixels(files)
-        console.print(f"corpus: {len(files)} images, {sum(megapixels):.1f} MP, {args.rounds} rounds")
+        console.print(
+            f"corpus: {len(files)} images, {sum(megapixels):.1f} MP, {args.rounds} rounds, "
+            f"format {args.format or 'as the defaults (jpeg)'}"
+        )
         runs: dict[str, list[Run]] = {name: [] for name in STRATEGIES}
         for round_number in range(1, args.rounds + 1):
             for name in STRATEGIES:
                 console.print(f"  round {round_number}/{args.rounds}: {STRATEGIES[name]}", style="dim")
-                runs[name].append(_spawn(name, files))
+                runs[name].append(_spawn(name, files, args.format))
         by_size = sorted(range(len(files)), key=megapixels.__getitem__, reverse=True)
         console.print(
             "  memory: largest image, full set, fresh process; batch of 10 largest via handler", style="dim"
@@ -144,8 +159,8 @@ def main(argv: list[str] | None = None) -> None:
         memory = Memory(
             files[by_size[0]],
             megapixels[by_size[0]],
-            _spawn("full", [files[by_size[0]]]),
-            _spawn("handler", [files[i] for i in by_size[:BATCH]]),
+            _spawn("full", [files[by_size[0]]], args.format),
+            _spawn("handler", [files[i] for i in by_size[:BATCH]], args.format),
         )
     _report(console, runs, sum(megapixels) / len(megapixels), memory)
 

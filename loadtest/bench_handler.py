@@ -7,31 +7,32 @@ Uploads and queue draining are setup, not timed: the clock runs only around hand
 
 from __future__ import annotations
 
+import json
 import os
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from shared.variants import DEFAULT_VARIANTS
+from shared.variants import VariantSpec
 
 BATCH_SIZE = 10
 
 
-def engine_parallel(inputs: list[bytes]) -> list[float]:
-    """Full default set over `inputs`, one image per core as the worker runs it; one wall time."""
+def engine_parallel(inputs: list[bytes], specs: tuple[VariantSpec, ...]) -> list[float]:
+    """Every variant of `specs` over `inputs`, one image per core as the worker runs it; one wall time."""
     from worker import engine
 
     engine.set_threads(1, encoders=os.cpu_count() or 1)
     with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
-        list(pool.map(lambda data: engine.render(data, DEFAULT_VARIANTS), inputs[:1]))  # warm-up
+        list(pool.map(lambda data: engine.render(data, specs), inputs[:1]))  # warm-up
         started = time.perf_counter()
-        list(pool.map(lambda data: engine.render(data, DEFAULT_VARIANTS), inputs))
+        list(pool.map(lambda data: engine.render(data, specs), inputs))
         return [time.perf_counter() - started]
 
 
-def through_handler(files: list[Path]) -> list[float]:
-    """Upload `files`, then time the handler over batches of 10; one wall time per batch."""
+def through_handler(files: list[Path], specs: tuple[VariantSpec, ...]) -> list[float]:
+    """Upload `files`, then time the handler making `specs` over batches of 10; one wall time per batch."""
     import boto3
 
     from deploy.esm import LocalContext, lambda_event
@@ -45,6 +46,7 @@ def through_handler(files: list[Path]) -> list[float]:
         os.environ.update(
             IMGPIPE_OUTPUT_BUCKET=topology.output_bucket,
             IMGPIPE_DLQ_URL=topology.dlq_url,
+            IMGPIPE_VARIANTS=json.dumps([s.model_dump(mode="json", exclude_defaults=True) for s in specs]),
             LAMBDA_TASK_ROOT="/tmp",
         )
         s3, sqs = session.client("s3"), session.client("sqs")

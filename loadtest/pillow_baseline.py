@@ -24,7 +24,7 @@ _SRGB = ImageCms.createProfile("sRGB")
 
 def render(data: bytes, specs: Sequence[VariantSpec]) -> list[tuple[str, int, int, bytes]]:
     """Encode every variant; returns (name, width, height, encoded bytes) per variant."""
-    image = Image.open(io.BytesIO(data))
+    image: Image.Image = Image.open(io.BytesIO(data))
     upright = _upright_size(image)
     largest = max((plan_variant(upright, spec)[0] for spec in specs), key=lambda s: s.width)
     if image.format == "JPEG":
@@ -60,7 +60,9 @@ def _to_srgb(image: Image.Image) -> Image.Image:
         source = ImageCms.ImageCmsProfile(io.BytesIO(profile)) if profile else None
         if source is not None:
             mode = "RGBA" if "A" in image.getbands() else "RGB"
-            return ImageCms.profileToProfile(image, source, _SRGB, outputMode=mode)
+            converted = ImageCms.profileToProfile(image, source, _SRGB, outputMode=mode)
+            assert converted is not None  # None only with inPlace=True
+            return converted
         return image.convert("RGB")
     if image.mode not in ("RGB", "RGBA", "L", "LA"):
         return image.convert("RGBA" if "A" in image.getbands() else "RGB")

@@ -1,0 +1,65 @@
+"""`make bench`: its options and the mistakes a user can make with them."""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from loadtest import bench
+from shared.variants import DEFAULT_VARIANTS
+from tests.fixtures import images
+
+
+def test_variants_default_to_the_workers_defaults() -> None:
+    assert bench.variants(None) == DEFAULT_VARIANTS
+
+
+@pytest.mark.parametrize("fmt", ["webp", "auto"])
+def test_format_changes_only_the_format(fmt: str) -> None:
+    chosen = bench.variants(fmt)  # type: ignore[arg-type]
+    assert [s.format for s in chosen] == [fmt] * len(DEFAULT_VARIANTS)
+    assert [s.model_copy(update={"format": "jpeg"}) for s in chosen] == list(DEFAULT_VARIANTS)
+
+
+def test_a_child_times_every_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # Given two photos, one with transparency
+    files = [tmp_path / "a.jpg", tmp_path / "b.png"]
+    files[0].write_bytes(images.photo_jpeg(400, 300))
+    files[1].write_bytes(images.rgba_png())
+    # When a child process's work runs for the engine with format auto
+    bench.child("engine", [str(f) for f in files], "auto")
+    # Then it reports one timing per file
+    figures = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert figures["images"] == 2 and len(figures["seconds"]) == 2
+    assert all(s > 0 for s in figures["seconds"]) and figures["rss_mb"] > 0
+
+
+@pytest.mark.parametrize(("fmt", "expected"), [(None, "jpeg"), ("auto", "webp"), ("png", "png")])
+def test_both_sides_encode_the_chosen_format(fmt: str | None, expected: str) -> None:
+    specs = bench.variants(fmt)  # type: ignore[arg-type]
+    engine_result = bench._renderer("engine", specs)(images.rgba_png())
+    pillow_result = bench._renderer("pillow", specs)(images.rgba_png())
+    assert {r.format for r in engine_result.variants} == {expected}  # type: ignore[attr-defined]
+    assert {Image.open(io.BytesIO(out)).format.lower() for *_, out in pillow_result} == {expected}  # type: ignore[attr-defined]
+
+
+def test_a_missing_corpus_folder_is_named(tmp_path: Path) -> None:
+    with pytest.raises(SystemExit, match="corpus folder not found: .*nowhere"):
+        bench.main(["--corpus", str(tmp_path / "nowhere")])
+
+
+def test_a_corpus_without_images_says_which_suffixes_count(tmp_path: Path) -> None:
+    (tmp_path / "notes.txt").write_text("no images here")
+    with pytest.raises(SystemExit, match=r"no images \(.*\.jpg.*\) in"):
+        bench.main(["--corpus", str(tmp_path)])
+
+
+def test_an_unknown_format_is_refused_with_the_choices(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exited:
+        bench.main(["--format", "gif"])
+    assert exited.value.code == 2
+    assert "invalid choice: 'gif'" in capsys.readouterr().err
