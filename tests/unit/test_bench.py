@@ -63,3 +63,11 @@ def test_an_unknown_format_is_refused_with_the_choices(capsys: pytest.CaptureFix
         bench.main(["--format", "gif"])
     assert exited.value.code == 2
     assert "invalid choice: 'gif'" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("rounds", ["0", "-1", "two"])
+def test_rounds_must_be_a_positive_whole_number(rounds: str, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exited:
+        bench.main(["--rounds", rounds])
+    assert exited.value.code == 2
+    assert f"must be a whole number of at least 1, not '{rounds}'" in capsys.readouterr().err
