@@ -32,7 +32,8 @@ def _decode_text(tag: bytes) -> str | None:
     if tag[:4] == b"mluc" and len(tag) >= 28:
         length = int.from_bytes(tag[20:24], "big")
         offset = int.from_bytes(tag[24:28], "big")
-        return tag[offset : offset + length].decode("utf-16-be", errors="replace")
+        # Some writers count a terminating NUL into the record ("sRGB\0"): cut there, as for v2.
+        return tag[offset : offset + length].decode("utf-16-be", errors="replace").split("\x00", 1)[0]
     return None
 
 

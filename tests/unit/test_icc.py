@@ -90,6 +90,13 @@ def test_profile_description_synthetic(data: bytes, expected: str | None) -> Non
     assert profile_description(data) == expected
 
 
+def test_v4_description_stops_at_the_first_nul() -> None:
+    # sharp's Landscape_9.jpg fixture carries an "sRGB" v4 profile whose record counts the NUL
+    described = profile([(b"desc", mluc(("enUS", "sRGB\x00")))])
+    assert profile_description(described) == "sRGB"
+    assert is_srgb(described)
+
+
 def test_v2_description_stops_at_the_first_nul() -> None:
     tag = b"desc" + b"\x00" * 4 + struct.pack(">I", 16) + b"sRGB\x00garbage!!!\x00\x00\x00"
     assert profile_description(profile([(b"desc", tag)])) == "sRGB"
