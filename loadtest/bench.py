@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import resource
 import statistics
 import subprocess
@@ -48,6 +49,7 @@ class Run:
     images: int
     seconds: list[float]
     rss_mb: float
+    cores: int
 
     @property
     def rate(self) -> float:
@@ -85,7 +87,8 @@ def child(strategy: str, files: list[str], fmt: Format | None = None) -> None:
     else:
         seconds = _sequential(_renderer(strategy, specs), [Path(f).read_bytes() for f in files])
     rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(json.dumps({"images": len(files), "seconds": seconds, "rss_mb": rss_mb}))
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    print(json.dumps({"images": len(files), "seconds": seconds, "rss_mb": rss_mb, "cores": cores}))
 
 
 def _sequential(render: Callable[[bytes], object], inputs: list[bytes]) -> list[float]:
@@ -98,14 +101,33 @@ def _sequential(render: Callable[[bytes], object], inputs: list[bytes]) -> list[
     return seconds
 
 
-def _spawn(strategy: str, files: list[Path], fmt: Format | None) -> Run:
+def _spawn(strategy: str, files: list[Path], fmt: Format | None, pin: bool = True) -> Run:
     command = [sys.executable, "-m", "loadtest.bench", "--child", strategy, *map(str, files)]
     command += ["--format", fmt] if fmt else []
-    done = subprocess.run(command, capture_output=True, text=True, check=False)
+    core = one_core() if pin and strategy in SEQUENTIAL else None
+    done = subprocess.run(
+        command,
+        capture_output=True,
+        text=True,
+        check=False,
+        preexec_fn=(lambda: os.sched_setaffinity(0, {core})) if core is not None else None,
+    )
     if done.returncode != 0:
         raise SystemExit(f"bench: {strategy} failed:\n{done.stderr.strip()}")
     figures = json.loads(done.stdout.strip().splitlines()[-1])
-    return Run(figures["images"], figures["seconds"], figures["rss_mb"])
+    return Run(figures["images"], figures["seconds"], figures["rss_mb"], figures["cores"])
+
+
+def one_core() -> int | None:
+    """The core the one-thread strategies are held to, or None where affinity cannot be set.
+
+    "One thread each" then means one core each: Pillow is a single thread either way, while a
+    libvips pipeline at concurrency 1 hands strips between its worker and its writer thread,
+    and the scheduler spreading those over both cores only adds cross-core wake-ups and noise.
+    """
+    if not hasattr(os, "sched_setaffinity"):
+        return None
+    return min(os.sched_getaffinity(0))
 
 
 def _positive(text: str) -> int:
@@ -141,6 +163,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--format", choices=FORMATS, help="encode every variant in this format (default: the defaults', JPEG)"
     )
+    parser.add_argument(
+        "--no-pin",
+        dest="pin",
+        action="store_false",
+        help="let the one-thread strategies' processes use every core (default: one core each)",
+    )
     parser.add_argument("--child", choices=sorted(STRATEGIES), help=argparse.SUPPRESS)
     parser.add_argument("files", nargs="*", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -151,15 +179,17 @@ def main(argv: list[str] | None = None) -> None:
     with tempfile.TemporaryDirectory(prefix="imgpipe-bench-") as scratch:
         files = _corpus(args.corpus, Path(scratch))
         megapixels = _megapixels(files)
+        core = one_core() if args.pin else None
         console.print(
             f"corpus: {len(files)} images, {sum(megapixels):.1f} MP, {args.rounds} rounds, "
-            f"format {args.format or 'as the defaults (jpeg)'}"
+            f"format {args.format or 'as the defaults (jpeg)'}, one-thread strategies "
+            + (f"held to core {core}" if core is not None else "free to use every core")
         )
         runs: dict[str, list[Run]] = {name: [] for name in STRATEGIES}
         for round_number in range(1, args.rounds + 1):
             for name in STRATEGIES:
                 console.print(f"  round {round_number}/{args.rounds}: {STRATEGIES[name]}", style="dim")
-                runs[name].append(_spawn(name, files, args.format))
+                runs[name].append(_spawn(name, files, args.format, args.pin))
         by_size = sorted(range(len(files)), key=megapixels.__getitem__, reverse=True)
         console.print(
             "  memory: largest image, full set, fresh process; batch of 10 largest via handler", style="dim"
@@ -167,7 +197,7 @@ def main(argv: list[str] | None = None) -> None:
         memory = Memory(
             files[by_size[0]],
             megapixels[by_size[0]],
-            _spawn("full", [files[by_size[0]]], args.format),
+            _spawn("full", [files[by_size[0]]], args.format, args.pin),
             _spawn("handler", [files[i] for i in by_size[:BATCH]], args.format),
         )
     _report(console, runs, sum(megapixels) / len(megapixels), memory)
@@ -185,7 +215,8 @@ class Memory:
 
 def _report(console: Console, runs: dict[str, list[Run]], mean_mp: float, memory: Memory) -> None:
     table = Table(title="imgpipe benchmark (medians over rounds)")
-    for column in ("strategy", "images/s", "MP/s", "median ms", "p95 ms", "peak RSS MB", "vs pillow"):
+    columns = ("strategy", "cores", "images/s", "MP/s", "median ms", "p95 ms", "peak RSS MB", "vs pillow")
+    for column in columns:
         table.add_column(column, justify="left" if column == "strategy" else "right")
     rate = {name: statistics.median(r.rate for r in rs) for name, rs in runs.items()}
     for name, rs in runs.items():
@@ -194,6 +225,7 @@ def _report(console: Console, runs: dict[str, list[Run]], mean_mp: float, memory
         sequential = name in SEQUENTIAL
         table.add_row(
             STRATEGIES[name],
+            str(max(r.cores for r in rs)),
             f"{rate[name]:.2f}",
             f"{rate[name] * mean_mp:.1f}",
             f"{statistics.median(per_image):.1f}" if sequential else "-",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -71,3 +72,17 @@ def test_rounds_must_be_a_positive_whole_number(rounds: str, capsys: pytest.Capt
         bench.main(["--rounds", rounds])
     assert exited.value.code == 2
     assert f"must be a whole number of at least 1, not '{rounds}'" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(("pin", "expected"), [(True, 1), (False, None)], ids=["pinned", "free"])
+def test_one_thread_children_get_one_core_unless_told_otherwise(
+    tmp_path: Path, pin: bool, expected: int | None
+) -> None:
+    # Given one small photo
+    photo = tmp_path / "a.jpg"
+    photo.write_bytes(images.photo_jpeg(320, 240))
+    # When a one-thread strategy runs in its child process
+    run = bench._spawn("pillow", [photo], None, pin)
+    # Then the child could use exactly one core when pinned, all of ours when not
+    assert run.images == 1
+    assert run.cores == (expected or len(os.sched_getaffinity(0)))
