@@ -17,6 +17,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pyvips
 
@@ -239,23 +240,34 @@ def _inspect(header: pyvips.Image, fmt: SourceFormat, size: int, limits: Limits)
     )
 
 
+def _op(name: str, *args: object, **options: object) -> Any:
+    """Run the libvips operation `name`. Every call goes through here, not `image.name(...)`.
+
+    pyvips resolves `image.resize` by probing for a property of that name, and a miss clears
+    libvips' process-wide error buffer: with renders on several threads, a failing one then
+    lost its reason ("unable to copy to memory" instead of "premature end of JPEG image").
+    """
+    return pyvips.Operation.call(name, *args, **options)
+
+
 def _scale(image: pyvips.Image, target: Size) -> pyvips.Image:
     if (image.width, image.height) == (target.width, target.height):
         return image
     hscale, vscale = target.width / image.width, target.height / image.height
     if not image.hasalpha():
-        return image.resize(hscale, vscale=vscale, gap=RESIZE_GAP)
+        return _op("resize", image, hscale, vscale=vscale, gap=RESIZE_GAP)
     # Scaling straight alpha bleeds transparent pixels' colour into the edges. Premultiplying
     # in 8 bits (as Pillow does) keeps the resize in uchar, 3x faster than libvips' float path.
-    premultiplied = image.premultiply().cast(image.format)
-    return premultiplied.resize(hscale, vscale=vscale, gap=RESIZE_GAP).unpremultiply().cast(image.format)
+    premultiplied = _op("cast", _op("premultiply", image), image.format)
+    scaled = _op("resize", premultiplied, hscale, vscale=vscale, gap=RESIZE_GAP)
+    return _op("cast", _op("unpremultiply", scaled), image.format)
 
 
 def _flattens_first(image: pyvips.Image, plans: list[VariantPlan]) -> bool:
     # When every output is JPEG on one background, flattening once before scaling gives the same
     # picture ("over" a background commutes with a linear resize) and spares the premultiplied
-    # resize of a fourth band per variant. Only for 8-bit input without a colour transform ahead, where the
-    # background's values mean the same before and after.
+    # resize of a fourth band per variant. Only for 8-bit input without a colour transform
+    # ahead, where the background's values mean the same before and after.
     return (
         image.hasalpha()
         and image.format == "uchar"
@@ -271,9 +283,9 @@ def _without_opaque_alpha(image: pyvips.Image) -> pyvips.Image:
     if not image.hasalpha():
         return image
     image = image.copy_memory()
-    alpha = image.extract_band(image.bands - 1)
+    alpha = _op("extract_band", image, image.bands - 1)
     opaque = 65535 if image.format == "ushort" else 255
-    return image.extract_band(0, n=image.bands - 1) if alpha.min() >= opaque else image
+    return _op("extract_band", image, 0, n=image.bands - 1) if _op("min", alpha) >= opaque else image
 
 
 def _needs_transform(image: pyvips.Image) -> bool:
@@ -284,15 +296,15 @@ def _needs_transform(image: pyvips.Image) -> bool:
 
 def _upright_srgb(image: pyvips.Image) -> pyvips.Image:
     if image.interpretation == "cmyk":
-        image = image.icc_transform("srgb", embedded=True, input_profile="cmyk")
+        image = _op("icc_transform", image, "srgb", embedded=True, input_profile="cmyk")
     elif _needs_transform(image):
-        image = image.icc_transform("srgb", embedded=True)
+        image = _op("icc_transform", image, "srgb", embedded=True)
     if image.format != "uchar":
-        image = image.colourspace("srgb" if image.bands >= 3 else "b-w")
-        image = image.cast("uchar") if image.format != "uchar" else image
+        image = _op("colourspace", image, "srgb" if image.bands >= 3 else "b-w")
+        image = _op("cast", image, "uchar") if image.format != "uchar" else image
     if _int_field(image, "orientation", 1) != 1:
         # Rotating reads pixels out of order, which a sequential decode cannot serve.
-        image = image.copy_memory().autorot()
+        image = _op("autorot", image.copy_memory())
     return image
 
 
@@ -302,19 +314,19 @@ def _crop(image: pyvips.Image, plan: VariantPlan) -> pyvips.Image:
     width, height = plan.final.width, plan.final.height
     if plan.spec.crop == "attention":
         # smartcrop reads the image more than once, which a sequential decode cannot serve.
-        return image.copy_memory().smartcrop(width, height, interesting="attention")
-    return image.crop((image.width - width) // 2, (image.height - height) // 2, width, height)
+        return _op("smartcrop", image.copy_memory(), width, height, interesting="attention")
+    return _op("crop", image, (image.width - width) // 2, (image.height - height) // 2, width, height)
 
 
 def _watermark(image: pyvips.Image, mark: Watermark) -> pyvips.Image:
     opaque = not image.hasalpha()
     if image.bands < 3:
-        image = image.colourspace("srgb")
+        image = _op("colourspace", image, "srgb")
     overlay = _overlay(mark, max(1, round(image.width * mark.scale)), max(1, image.height // 4))
     x, y = _position(mark.gravity, image, overlay)
-    marked = image.composite2(overlay, "over", x=x, y=y).cast(image.format)
+    marked = _op("cast", _op("composite2", image, overlay, "over", x=x, y=y), image.format)
     # composite2 always adds alpha; an opaque photo must stay opaque (and JPEG under `auto`).
-    return marked.extract_band(0, n=marked.bands - 1) if opaque else marked
+    return _op("extract_band", marked, 0, n=marked.bands - 1) if opaque else marked
 
 
 def _position(gravity: str, image: pyvips.Image, overlay: pyvips.Image) -> tuple[int, int]:
@@ -333,15 +345,16 @@ def _position(gravity: str, image: pyvips.Image, overlay: pyvips.Image) -> tuple
 
 def _overlay(mark: Watermark, width: int, height: int) -> pyvips.Image:
     if mark.text is not None:
-        alpha = pyvips.Image.text(mark.text, width=width, height=height, font="sans bold")
-        colour = alpha.new_from_image([255, 255, 255]).copy(interpretation="srgb")
-        return colour.bandjoin((alpha * mark.opacity).cast("uchar"))
+        alpha = _op("text", mark.text, width=width, height=height, font="sans bold")
+        white = _op("black", alpha.width, alpha.height, bands=3)
+        colour = _op("copy", _op("linear", white, [1.0], [255.0], uchar=True), interpretation="srgb")
+        return _op("bandjoin", [colour, _op("linear", alpha, [mark.opacity], [0.0], uchar=True)])
     assert mark.image is not None
     picture = _watermark_image(mark.image)
-    picture = picture.resize(min(1.0, width / picture.width, height / picture.height))
+    picture = _op("resize", picture, min(1.0, width / picture.width, height / picture.height))
     if not picture.hasalpha():
-        picture = picture.bandjoin(255)
-    return (picture * [1, 1, 1, mark.opacity]).cast("uchar")
+        picture = _op("bandjoin_const", picture, [255.0])
+    return _op("linear", picture, [1.0, 1.0, 1.0, mark.opacity], [0.0], uchar=True)
 
 
 @functools.lru_cache(maxsize=8)
@@ -349,8 +362,7 @@ def _watermark_image(path: Path) -> pyvips.Image:
     data = path.read_bytes()
     fmt = sniff_format(data, Limits())
     with _decoding(fmt):
-        image = _open(data, fmt).colourspace("srgb")
-        return image.copy_memory()
+        return _op("colourspace", _open(data, fmt), "srgb").copy_memory()
 
 
 def _encode(image: pyvips.Image, spec: VariantSpec) -> Rendition:
@@ -369,8 +381,9 @@ def _encode(image: pyvips.Image, spec: VariantSpec) -> Rendition:
 
 def _flatten(image: pyvips.Image, background: Rgb) -> pyvips.Image:
     if image.bands == 2 and len(set(background)) > 1:
-        image = image.colourspace("srgb")  # a coloured background needs colour channels
-    return image.flatten(background=list(background[: image.bands - 1])).cast(image.format)
+        image = _op("colourspace", image, "srgb")  # a coloured background needs colour channels
+    flat = _op("flatten", image, background=list(background[: image.bands - 1]))
+    return _op("cast", flat, image.format)
 
 
 @contextmanager

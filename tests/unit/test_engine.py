@@ -6,7 +6,9 @@ the encoder and decoder of one library cannot hide itself.
 
 from __future__ import annotations
 
+import ctypes
 import io
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -842,3 +844,66 @@ def test_a_render_stops_at_the_next_variant_once_asked_to() -> None:
     with pytest.raises(engine.RenderCancelled, match="stopped before variant"):
         engine.render(images.photo_jpeg(800, 600), DEFAULT_VARIANTS, should_stop=should_stop)
     assert len(asked) == 2
+
+
+# --------------------------------------------------------------------------- error reasons across threads
+
+
+def _libvips() -> ctypes.CDLL:
+    with open("/proc/self/maps") as maps:
+        path = next(line.split()[-1] for line in maps if "libvips" in line and ".so" in line)
+    return ctypes.CDLL(path)
+
+
+def _error_buffer() -> str:
+    return pyvips.ffi.string(pyvips.vips_lib.vips_error_buffer()).decode()
+
+
+def test_a_render_leaves_libvips_error_buffer_alone(tmp_path: Path) -> None:
+    # libvips keeps one error buffer per process. A render on one thread that cleared it would
+    # wipe the reason of a render failing on another ("unable to copy to memory" instead of
+    # "premature end of JPEG image"), so the engine must never clear it on a successful path.
+    mark = tmp_path / "mark.png"
+    mark.write_bytes(images.watermark_png())
+    sources = [images.photo_jpeg(), images.rgba_png(), images.cmyk_jpeg(True), images.oriented_jpeg(6)]
+    specs = [
+        *DEFAULT_VARIANTS,
+        VariantSpec(name="a", width=100, height=100, fit="cover", crop="attention"),
+        VariantSpec(name="w", width=200, format="webp", watermark=Watermark(text="imgpipe")),
+        VariantSpec(name="i", width=200, format="auto", watermark=Watermark(image=mark)),
+    ]
+    # Given another thread's error waiting in the buffer
+    pyvips.vips_lib.vips_error_clear()
+    _libvips().vips_error(b"elsewhere", b"%s", b"another thread's reason")
+    try:
+        # When renders of every kind succeed
+        for source in sources:
+            engine.render(source, specs)
+        # Then that reason is still there for its own thread to report
+        assert "another thread's reason" in _error_buffer()
+    finally:
+        pyvips.vips_lib.vips_error_clear()
+
+
+def test_a_failing_render_keeps_its_reason_while_others_run() -> None:
+    # Given good renders running on another thread
+    stop = threading.Event()
+
+    def others() -> None:
+        while not stop.is_set():
+            engine.render(images.photo_jpeg(640, 480), DEFAULT_VARIANTS)
+
+    thread = threading.Thread(target=others)
+    thread.start()
+    try:
+        # When a truncated JPEG fails again and again meanwhile
+        reasons = set()
+        for _ in range(20):
+            with pytest.raises(CorruptImage) as failed:
+                engine.render(images.truncated_jpeg(), DEFAULT_VARIANTS)
+            reasons.add(str(failed.value))
+    finally:
+        stop.set()
+        thread.join()
+    # Then every failure names the decoder's reason
+    assert reasons == {"jpeg image cannot be decoded: VipsJpeg: premature end of JPEG image"}
