@@ -380,7 +380,11 @@ def _encode(image: pyvips.Image, spec: VariantSpec) -> Rendition:
 
 
 def _flatten(image: pyvips.Image, background: Rgb) -> pyvips.Image:
-    if image.bands == 2 and len(set(background)) > 1:
+    colour = 1 if image.bands <= 2 else 3
+    if image.bands > colour + 1:  # extra samples between colour and alpha, as TIFFs may carry
+        colour_bands = _op("extract_band", image, 0, n=colour)
+        image = _op("bandjoin", [colour_bands, _op("extract_band", image, image.bands - 1)])
+    if colour == 1 and len(set(background)) > 1:
         image = _op("colourspace", image, "srgb")  # a coloured background needs colour channels
     flat = _op("flatten", image, background=list(background[: image.bands - 1]))
     return _op("cast", flat, image.format)

@@ -344,6 +344,48 @@ def test_flattening_before_scaling_matches_flattening_the_scaled_image() -> None
     )
 
 
+def _flatten_calls(monkeypatch: pytest.MonkeyPatch) -> list[tuple[int, int, int]]:
+    calls: list[tuple[int, int, int]] = []
+    real = engine._flatten
+
+    def spy(image, background):
+        calls.append((image.width, image.height, image.bands))
+        return real(image, background)
+
+    monkeypatch.setattr(engine, "_flatten", spy)
+    return calls
+
+
+def test_all_jpeg_outputs_flatten_the_decoded_image_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    calls = _flatten_calls(monkeypatch)
+    # When every variant is JPEG, then the unscaled source is flattened once, before any resize
+    specs = [VariantSpec(name=n, width=w, format="jpeg") for n, w in (("a", 64), ("b", 32), ("c", 16))]
+    engine.render(images.rgba_png(), specs)
+    assert calls == [(*images.RGBA_SIZE, 4)]
+
+
+def test_mixed_outputs_flatten_each_jpeg_variant_after_scaling(monkeypatch: pytest.MonkeyPatch) -> None:
+    calls = _flatten_calls(monkeypatch)
+    # When one variant keeps alpha, then only the JPEG ones are flattened, each at its own size
+    specs = [VariantSpec(name="a", width=64, format="jpeg"), VariantSpec(name="b", width=32, format="png")]
+    engine.render(images.rgba_png(), specs)
+    assert calls == [(64, 48, 4)]
+
+
+@pytest.mark.parametrize("fmt", ["jpeg", "auto", "png"])
+def test_extra_samples_between_colour_and_alpha(fmt: str) -> None:
+    # Given RGB + an extra sample + alpha (5 bands), right half transparent
+    rendition = render_one(images.rgb_extra_alpha_tiff(), VariantSpec(name="v", width=64, format=fmt))
+    output = decode(rendition.data)
+    opaque, clear = (16, 24), (48, 24)
+    # Then the colour survives and the transparent half is white (JPEG) or transparent
+    assert near(output.getpixel(opaque), images.RGBA_OPAQUE, 10)
+    if rendition.format == "jpeg":
+        assert near(output.getpixel(clear), (255, 255, 255), 10)
+    else:
+        assert output.mode == "RGBA" and output.getpixel(clear)[3] <= 5
+
+
 def _rgba_with(mode_16bit: bool, profile: bytes | None) -> bytes:
     image = pyvips.Image.new_from_buffer(images.rgba_png(), "")
     if mode_16bit:
