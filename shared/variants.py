@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 Fit = Literal["inside", "cover"]
 Format = Literal["jpeg", "webp", "avif", "png", "auto"]
@@ -67,6 +67,11 @@ class VariantSpec(BaseModel):
     )
     crop: Literal["centre", "attention"] = "centre"
     watermark: Watermark | None = None
+
+    @field_validator("background")
+    @classmethod
+    def _lower_case(cls, value: str) -> str:
+        return value.lower()  # "#FFFFFF" and "#ffffff" are one colour and one config hash
 
     @property
     def background_rgb(self) -> tuple[int, int, int]:

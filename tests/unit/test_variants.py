@@ -99,6 +99,12 @@ def test_spec_defaults_and_immutability() -> None:
     assert hash(spec) == hash(VariantSpec(name="v"))
 
 
+def test_background_is_one_colour_whatever_its_case() -> None:
+    upper, lower = VariantSpec(name="v", background="#FFAA00"), VariantSpec(name="v", background="#ffaa00")
+    assert upper.background == "#ffaa00"
+    assert config_hash([upper]) == config_hash([lower])
+
+
 @pytest.mark.parametrize(
     ("text", "rgb"), [("#000000", (0, 0, 0)), ("#FF8000", (255, 128, 0)), ("#0a0b0c", (10, 11, 12))]
 )
