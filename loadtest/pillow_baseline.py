@@ -32,6 +32,9 @@ def render(data: bytes, specs: Sequence[VariantSpec]) -> list[tuple[str, int, in
         target = largest.transposed() if transposed else largest
         image.draft(image.mode if image.mode != "CMYK" else "CMYK", (target.width, target.height))
     image = _to_srgb(ImageOps.exif_transpose(image))
+    backgrounds = {spec.background_rgb for spec in specs}
+    if "A" in image.getbands() and all(s.format == "jpeg" for s in specs) and len(backgrounds) == 1:
+        image = _flatten(image, backgrounds.pop())  # once, before resizing, as the engine does
     results = []
     current = image
     for spec in sorted(specs, key=lambda s: -(s.width or 10**9)):
@@ -65,7 +68,9 @@ def _to_srgb(image: Image.Image) -> Image.Image:
             return converted
         return image.convert("RGB")
     if image.mode not in ("RGB", "RGBA", "L", "LA"):
-        return image.convert("RGBA" if "A" in image.getbands() else "RGB")
+        # A palette's transparent entry (GIF, PNG tRNS) becomes alpha, as libvips decodes it.
+        transparent = "A" in image.getbands() or "transparency" in image.info
+        return image.convert("RGBA" if transparent else "RGB")
     return image
 
 
@@ -80,12 +85,16 @@ def _encode(image: Image.Image, spec: VariantSpec) -> bytes:
     has_alpha = "A" in image.getbands()
     fmt = spec.format if spec.format != "auto" else ("webp" if has_alpha else "jpeg")
     if fmt == "jpeg":
-        if has_alpha:  # flattened onto white, as the engine does by default
-            flat = Image.new(image.mode[:-1] if image.mode == "LA" else "RGB", image.size, "white")
-            flat.paste(image, mask=image.getchannel("A"))
-            image = flat
+        image = _flatten(image, spec.background_rgb) if has_alpha else image
         image = image.convert("RGB") if image.mode not in ("RGB", "L") else image
         image.save(buffer, "JPEG", quality=spec.quality, optimize=False)
     else:
         image.save(buffer, fmt.upper(), quality=spec.quality, method=WEBP_EFFORT)
     return buffer.getvalue()
+
+
+def _flatten(image: Image.Image, background: tuple[int, int, int]) -> Image.Image:
+    grey = image.mode == "LA" and len(set(background)) == 1
+    flat = Image.new("L" if grey else "RGB", image.size, background[0] if grey else background)
+    flat.paste(image.convert("LA" if grey else "RGBA"), mask=image.getchannel("A"))
+    return flat

@@ -20,6 +20,7 @@ SOURCES: dict[str, Callable[[], bytes]] = {
     "panorama": images.panorama_jpeg,
     "cmyk": lambda: images.cmyk_jpeg(True),
     "alpha": images.rgba_png,
+    "gif": images.animated_gif,
     "tiny": images.tiny_jpeg,
 }
 
@@ -48,6 +49,37 @@ def test_baseline_flattens_alpha_onto_white_for_jpeg() -> None:
     assert all(abs(c - 255) <= 10 for c in output.getpixel((3 * width // 4, height // 2)))
 
 
+@pytest.mark.parametrize(("colour", "rgb"), [("#ffffff", (255, 255, 255)), ("#ff0000", (255, 0, 0))])
+@pytest.mark.parametrize("jpeg_only", [True, False], ids=["flattened-first", "flattened-per-variant"])
+def test_baseline_flattens_onto_the_variants_background(
+    colour: str, rgb: tuple[int, ...], jpeg_only: bool
+) -> None:
+    specs = [VariantSpec(name="v", width=64, format="jpeg", background=colour)]
+    if not jpeg_only:
+        specs.append(VariantSpec(name="w", width=32, format="png"))
+    (_, _, _, out), *_ = pillow_baseline.render(images.rgba_png(), specs)
+    output = _decode(out)
+    width, height = output.size
+    assert all(
+        abs(c - e) <= 10 for c, e in zip(output.getpixel((3 * width // 4, height // 2)), rgb, strict=True)
+    )
+
+
 def test_baseline_keeps_alpha_for_auto() -> None:
     (_, _, _, out), *_ = pillow_baseline.render(images.rgba_png(), [VariantSpec(name="v", format="auto")])
     assert _decode(out).mode == "RGBA"
+
+
+def test_baseline_treats_a_palette_transparent_entry_as_alpha() -> None:
+    # Given a palette PNG whose right half uses the transparent entry (hidden colour: blue)
+    image = Image.new("P", (64, 48), 1)
+    image.putpalette([30, 180, 60, 0, 0, 255] + [0] * 762)
+    image.paste(0, (0, 0, 32, 48))
+    buffer = io.BytesIO()
+    image.save(buffer, "PNG", transparency=1)
+    # When both render a JPEG, then both show white there, not the hidden blue
+    spec = [VariantSpec(name="v", width=32)]
+    (_, _, _, theirs), *_ = pillow_baseline.render(buffer.getvalue(), spec)
+    ours = engine.render(buffer.getvalue(), spec).variants[0].data
+    for out in (theirs, ours):
+        assert all(c >= 245 for c in _decode(out).convert("RGB").getpixel((24, 12)))
