@@ -39,7 +39,7 @@ def test_a_child_times_every_file(tmp_path: Path, capsys: pytest.CaptureFixture[
     assert all(s > 0 for s in figures["seconds"]) and figures["rss_mb"] > 0
 
 
-@pytest.mark.parametrize(("fmt", "expected"), [(None, "jpeg"), ("auto", "webp"), ("png", "png")])
+@pytest.mark.parametrize(("fmt", "expected"), [(None, "jpeg"), ("auto", "webp"), ("webp", "webp")])
 def test_both_sides_encode_the_chosen_format(fmt: str | None, expected: str) -> None:
     specs = bench.variants(fmt)  # type: ignore[arg-type]
     engine_result = bench._renderer("engine", specs)(images.rgba_png())
@@ -59,11 +59,12 @@ def test_a_corpus_without_images_says_which_suffixes_count(tmp_path: Path) -> No
         bench.main(["--corpus", str(tmp_path)])
 
 
-def test_an_unknown_format_is_refused_with_the_choices(capsys: pytest.CaptureFixture[str]) -> None:
+@pytest.mark.parametrize("fmt", ["gif", "png", "avif"])
+def test_a_format_the_baseline_cannot_match_is_refused(fmt: str, capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit) as exited:
-        bench.main(["--format", "gif"])
+        bench.main(["--format", fmt])
     assert exited.value.code == 2
-    assert "invalid choice: 'gif'" in capsys.readouterr().err
+    assert f"invalid choice: '{fmt}'" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize("rounds", ["0", "-1", "two"])
@@ -86,3 +87,19 @@ def test_one_thread_children_get_one_core_unless_told_otherwise(
     # Then the child could use exactly one core when pinned, all of ours when not
     assert run.images == 1
     assert run.cores == (expected or len(os.sched_getaffinity(0)))
+
+
+def test_engine_and_pillow_swap_places_every_other_round() -> None:
+    assert bench._order(1)[:2] == ["engine", "pillow"]
+    assert bench._order(2)[:2] == ["pillow", "engine"]
+    assert sorted(bench._order(2)) == sorted(bench.STRATEGIES)
+
+
+def test_the_headline_ratio_pairs_each_round() -> None:
+    # Given a machine that slows down in round 2 for both sides alike
+    def run(seconds: float) -> bench.Run:
+        return bench.Run(images=10, seconds=[seconds], rss_mb=1, cores=1)
+
+    runs = {"engine": [run(1.0), run(2.0), run(1.0)], "pillow": [run(1.6), run(3.2), run(1.7)]}
+    # Then each round's own ratio counts: 1.6, 1.6 and 1.7
+    assert bench.paired_ratio(runs) == pytest.approx((1.6, 1.6))
