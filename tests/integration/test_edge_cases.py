@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import io
 import json
 import time
 from typing import Any
 
 import pytest
+from PIL import Image
 
 from tests.fixtures import images
 from tests.integration.conftest import Fault, Stack, failed_ids, redelivered
@@ -195,7 +197,12 @@ def test_alpha_upload_variants_carry_their_format_and_content_type(
         assert variant["key"] == f"processed/u1/logo/{variant['name']}.{suffix}"
         head = stack.head_output(variant["key"])
         assert head["ContentType"] == content_type
-        assert hashlib.sha256(stack.read_output(variant["key"])).hexdigest() == variant["sha256"]
+        stored = stack.read_output(variant["key"])
+        assert hashlib.sha256(stored).hexdigest() == variant["sha256"]
+        # the transparent right half: white under the JPEG defaults, still transparent under auto
+        picture = Image.open(io.BytesIO(stored))
+        clear = picture.getpixel((3 * picture.width // 4, picture.height // 2))
+        assert clear[3] <= 5 if fmt == "webp" else all(c >= 245 for c in clear), clear
     assert stack.output_keys("processed/") == sorted(v["key"] for v in manifest["variants"])
 
 
