@@ -31,8 +31,8 @@ from shared.variants import DEFAULT_VARIANTS, Format, VariantSpec
 
 # The formats the Pillow baseline encodes at the engine's settings (PNG and AVIF it would not).
 FORMATS = ("jpeg", "webp", "auto")
-# Run in this order every round: the two sides of the headline ratio back to back, so a change in
-# the shared machine's load between them is as small as it can be.
+# The two sides of the headline ratio first and back to back (in swapped order every other
+# round, see _order), so a change in the shared machine's load between them is as small as it can be.
 STRATEGIES = {
     "engine": "engine, 4 resized, 1 thread",
     "pillow": "Pillow draft(), 4 resized, 1 thread",
@@ -143,9 +143,14 @@ def _order(round_number: int) -> list[str]:
     return names if round_number % 2 else [names[1], names[0], *names[2:]]
 
 
+def round_ratios(runs: dict[str, list[Run]]) -> list[float]:
+    """Engine/Pillow ratio of each round, from that round's two runs."""
+    return [e.rate / p.rate for e, p in zip(runs["engine"], runs["pillow"], strict=True)]
+
+
 def paired_ratio(runs: dict[str, list[Run]]) -> tuple[float, float]:
-    """Median and lowest engine/Pillow ratio over rounds, each from one round's two runs."""
-    ratios = [e.rate / p.rate for e, p in zip(runs["engine"], runs["pillow"], strict=True)]
+    """Median and lowest of the rounds' engine/Pillow ratios."""
+    ratios = round_ratios(runs)
     return statistics.median(ratios), min(ratios)
 
 
@@ -254,9 +259,7 @@ def _report(console: Console, runs: dict[str, list[Run]], mean_mp: float, memory
             f"{rate[name] / rate['pillow']:.2f}x",
         )
     console.print(table)
-    per_round = ", ".join(
-        f"{e.rate / p.rate:.2f}x" for e, p in zip(runs["engine"], runs["pillow"], strict=True)
-    )
+    per_round = ", ".join(f"{ratio:.2f}x" for ratio in round_ratios(runs))
     median_ratio, lowest = paired_ratio(runs)
     console.print(f"engine vs pillow round by round (the spread is this machine's noise): {per_round}")
     console.print(f"engine vs pillow, median of the rounds: {median_ratio:.2f}x (lowest {lowest:.2f}x)")
