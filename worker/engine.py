@@ -295,10 +295,10 @@ def _needs_transform(image: pyvips.Image) -> bool:
 
 
 def _upright_srgb(image: pyvips.Image) -> pyvips.Image:
-    if image.interpretation == "cmyk":
-        image = _op("icc_transform", image, "srgb", embedded=True, input_profile="cmyk")
-    elif _needs_transform(image):
-        image = _op("icc_transform", image, "srgb", embedded=True)
+    if _needs_transform(image):
+        # libvips' own CMYK profile stands in when a CMYK file embeds none
+        fallback = {"input_profile": "cmyk"} if image.interpretation == "cmyk" else {}
+        image = _op("icc_transform", image, "srgb", embedded=True, **fallback)
     if image.format != "uchar":
         image = _op("colourspace", image, "srgb" if image.bands >= 3 else "b-w")
         image = _op("cast", image, "uchar") if image.format != "uchar" else image
