@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+import secrets
+import time
 from dataclasses import dataclass
 
 from shared.errors import InvalidKey
@@ -48,10 +50,27 @@ def parse_upload_key(key: str) -> UploadKey:
     return UploadKey(match["user"], match["image"], match["ext"].lower())
 
 
-def variant_key(upload: UploadKey, variant: str, fmt: str, watermarked: bool = False) -> str:
-    """Where one variant is written; watermarked variants live under `processed/watermarked/`."""
-    user = f"{WATERMARKED_USER}/{upload.user_id}" if watermarked else upload.user_id
-    return f"{PROCESSED_PREFIX}{user}/{upload.image_id}/{variant}.{EXTENSIONS[fmt]}"
+def new_render_id() -> str:
+    """A fresh id for one run's outputs: UTC time to the second (sortable), then 32 random bits."""
+    return time.strftime("%Y%m%dT%H%M%SZ", time.gmtime()) + "-" + secrets.token_hex(4)
+
+
+def image_prefixes(user_id: str, image_id: str) -> tuple[str, str]:
+    """The two prefixes under which an image's variants live (plain and watermarked)."""
+    return (
+        f"{PROCESSED_PREFIX}{user_id}/{image_id}/",
+        f"{PROCESSED_PREFIX}{WATERMARKED_USER}/{user_id}/{image_id}/",
+    )
+
+
+def variant_key(upload: UploadKey, render_id: str, variant: str, fmt: str, watermarked: bool = False) -> str:
+    """Where one render's variant is written: a key no other run writes, so it is never overwritten.
+
+    `processed/{userId}/{imageId}/{renderId}/{variant}.{ext}`; watermarked variants live under
+    `processed/watermarked/`. Clients find the current render through the manifest.
+    """
+    plain, watermark = image_prefixes(upload.user_id, upload.image_id)
+    return f"{watermark if watermarked else plain}{render_id}/{variant}.{EXTENSIONS[fmt]}"
 
 
 def manifest_key(image_id: str) -> str:

@@ -1,7 +1,8 @@
 """The manifest: written last, so its presence with status `complete` means every variant is in place.
 
 Its source ETag/version and config hash are what make a repeated event a duplicate: the worker
-never keys on the SQS messageId, which a redrive changes.
+never keys on the SQS messageId, which a redrive changes. It is the pointer that commits one
+render: variants live under keys of their own render (`pipeline.renderId`), never overwritten.
 """
 
 from __future__ import annotations
@@ -52,10 +53,13 @@ class ErrorRecord(_Model):
 
 
 class PipelineRecord(_Model):
-    """Which code and configuration produced the results."""
+    """Which code, configuration and run produced the results."""
 
     version: str = PIPELINE_VERSION
     config_hash: str = Field(alias="configHash")
+    # The run that wrote this manifest; for a complete one also the key segment of its variants.
+    # A run recognises its own commit by it (a retried write whose first attempt landed).
+    render_id: str | None = Field(default=None, alias="renderId")
 
 
 class Manifest(_Model):

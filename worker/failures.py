@@ -13,14 +13,16 @@ import re
 from aws_lambda_powertools.metrics import single_metric
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
-from shared.errors import InvalidKey, PermanentError, RetryableError, Superseded
-from shared.keys import is_upload, parse_upload_key
+from shared.errors import InvalidKey, PermanentError, RetryableError
+from shared.keys import is_upload, new_render_id, parse_upload_key
 from shared.manifest import ErrorRecord, Manifest, PipelineRecord, SourceRecord, normalise_etag, now_iso
 from shared.observability import SERVICE, MetricUnit, logger, metrics
 from worker import storage
+from worker.announce import announce
+from worker.commit import commit, read_stored, remove_replaced
 from worker.deadline import retry_step
 from worker.events import ObjectRef
-from worker.pipeline import Job, announce, write_manifest
+from worker.job import Job
 
 MAX_REASON = 1000
 # Characters SQS accepts in a String attribute; anything else (control characters from a
@@ -35,7 +37,7 @@ def attribute_text(value: str) -> str:
 
 async def quarantine(record: SQSRecord, error: PermanentError, ref: ObjectRef | None, job: Job) -> None:
     """Record the failure, then move the message to the DLQ; the record then counts as handled."""
-    manifest = await _failed_manifest(ref, error, job) if ref is not None else None
+    failed = await _failed_manifest(ref, error, job) if ref is not None else None
     dlq = job.settings.dlq_url
     if dlq is None:
         # Without a DLQ the queue's own redrive policy is the only safe place left.
@@ -50,7 +52,9 @@ async def quarantine(record: SQSRecord, error: PermanentError, ref: ObjectRef | 
     if ref is not None:
         attributes["imgpipe-object-key"] = ref.key
     attributes = {name: attribute_text(value) for name, value in attributes.items()}
+    job.progress.at("sending to the DLQ")
     await retry_step(job.deadline, lambda: storage.send_to_dlq(job.clients.sqs, dlq, record.body, attributes))
+    job.progress.settle()
     with single_metric(
         name="ImagesFailed", unit=MetricUnit.Count, value=1, namespace=metrics.namespace
     ) as metric:
@@ -60,21 +64,26 @@ async def quarantine(record: SQSRecord, error: PermanentError, ref: ObjectRef | 
         "quarantined",
         extra={"objectKey": ref.key if ref else None, "errorType": error.error_type, "reason": str(error)},
     )
-    if manifest is not None:
+    if failed is not None:
+        manifest, replaced = failed
         await announce(job, "ImageFailed", manifest)
+        await remove_replaced(manifest, replaced, job)
 
 
-async def _failed_manifest(ref: ObjectRef, error: PermanentError, job: Job) -> Manifest | None:
+async def _failed_manifest(
+    ref: ObjectRef, error: PermanentError, job: Job
+) -> tuple[Manifest, Manifest | None] | None:
+    """Commit a `failed` manifest; returns it and the manifest it replaced, or None if not written."""
     if isinstance(error, InvalidKey) or not is_upload(ref.key):
         return None  # no trustworthy imageId, or it belongs to someone else
+    job.progress.at("recording the failure")
     current = await retry_step(
         job.deadline, lambda: storage.current_etag(job.clients.s3, ref.bucket, ref.key)
     )
     if current is not None and ref.etag is not None and current != normalise_etag(ref.etag):
         return None  # a newer upload replaced this one; its own event decides the manifest
     upload = parse_upload_key(ref.key)
-    s3, bucket = job.clients.s3, job.settings.output_bucket
-    stored = await retry_step(job.deadline, lambda: storage.read_manifest(s3, bucket, upload.image_id))
+    stored = await read_stored(job, upload.image_id)
     if stored.manifest is not None and stored.manifest.source.key != ref.key:
         return None  # the imageId belongs to another upload: its manifest stays
     manifest = Manifest(
@@ -89,10 +98,9 @@ async def _failed_manifest(ref: ObjectRef, error: PermanentError, job: Job) -> M
             bytes=ref.size,
         ),
         error=ErrorRecord(type=error.error_type, message=str(error)[:MAX_REASON]),
-        pipeline=PipelineRecord(config_hash=job.config_hash),
+        pipeline=PipelineRecord(config_hash=job.config_hash, render_id=new_render_id()),
     )
-    try:
-        await retry_step(job.deadline, lambda: write_manifest(manifest, job, stored.precondition))
-    except Superseded:
-        return None  # another run wrote the manifest meanwhile; the DLQ message keeps the reason
-    return manifest
+    # A run that loses the write to another run's reads again: it still writes over an older
+    # upload's result, never over another key's or a newer upload's (the DLQ keeps the reason).
+    committed = await commit(manifest, stored, ref, job)
+    return (manifest, committed.replaced) if committed.written else None

@@ -19,15 +19,18 @@ from shared.observability import MetricUnit, logger, metrics
 from worker.deadline import Deadline
 from worker.events import ObjectRef, parse_body
 from worker.failures import quarantine
-from worker.pipeline import Job, process_object
-from worker.runtime import get_runtime
+from worker.job import Job
+from worker.pipeline import process_object
+from worker.runtime import Runtime, get_runtime
 
 
-async def handle_record(record: SQSRecord, lambda_context: LambdaContext | None = None) -> str:
-    """Handle one SQS record; raise to have it retried."""
+async def handle_record(
+    record: SQSRecord, lambda_context: LambdaContext | None = None, runtime: Runtime | None = None
+) -> str:
+    """Handle one SQS record; raise to have it retried. `runtime` defaults to the process's own."""
     metrics.add_metric(name="RecordsReceived", unit=MetricUnit.Count, value=1)
     try:
-        return await _admitted(record, lambda_context)
+        return await _admitted(record, lambda_context, runtime or get_runtime())
     except RetryableError as exc:
         logger.warning("record left for retry", extra={"messageId": record.message_id, "reason": str(exc)})
         raise
@@ -36,8 +39,7 @@ async def handle_record(record: SQSRecord, lambda_context: LambdaContext | None 
         raise
 
 
-async def _admitted(record: SQSRecord, lambda_context: LambdaContext | None) -> str:
-    runtime = get_runtime()
+async def _admitted(record: SQSRecord, lambda_context: LambdaContext | None, runtime: Runtime) -> str:
     clients = await runtime.aws.get()
     try:
         refs, malformed = parse_body(record.body), None
@@ -59,7 +61,13 @@ async def _admitted(record: SQSRecord, lambda_context: LambdaContext | None) -> 
                     return "quarantined"
                 return await _handle(record, refs, job)
         except TimeoutError as exc:
-            raise RetryableError("stopped at the invocation deadline; the manifest was not written") from exc
+            if job.progress.settled >= max(1, len(refs)):
+                # Committed (or quarantined) already; only best-effort follow-ups were cut short.
+                logger.warning("deadline after the outcome was stored", extra={"step": job.progress.step})
+                return "settled"
+            raise RetryableError(
+                f"stopped at the invocation deadline while {job.progress.step}; left for redelivery"
+            ) from exc
 
 
 async def _handle(record: SQSRecord, refs: list[ObjectRef], job: Job) -> str:
@@ -69,7 +77,10 @@ async def _handle(record: SQSRecord, refs: list[ObjectRef], job: Job) -> str:
         # sees the first's manifest (a duplicate, or another user's image) before doing anything.
         async with _image_lock(ref, job):
             try:
-                statuses.append((await process_object(ref, job)).status)
+                outcome = await process_object(ref, job)
+                if outcome.status != "processed":
+                    job.progress.settle()  # nothing left to do for it (processed settles at its commit)
+                statuses.append(outcome.status)
             except PermanentError as exc:
                 await quarantine(record, exc, ref, job)
                 statuses.append("quarantined")

@@ -27,7 +27,12 @@ class Runtime:
 
 @functools.cache
 def get_runtime() -> Runtime:
-    """Build the runtime on first use; raises `ConfigError` naming a bad variable."""
+    """The process's runtime, built on first use; raises `ConfigError` naming a bad variable."""
+    return build_runtime()
+
+
+def build_runtime() -> Runtime:
+    """A runtime of its own (clients, locks, pool): what one Lambda instance holds."""
     settings = load_settings()
     cores = os.cpu_count() or 1
     # One image per core, each on one libvips thread: a batch keeps every core busy without

@@ -110,17 +110,33 @@ async def put_object(
         if kms_key_id
         else {"ServerSideEncryption": "AES256"}
     )
-    with aws_errors(f"PutObject s3://{bucket}/{key}", s3_object=True):
-        await s3.put_object(
-            Bucket=bucket,
-            Key=key,
-            Body=body,
-            ContentType=content_type,
-            CacheControl=cache_control,
-            Metadata=metadata,
-            **encryption,
-            **(precondition or {}),
+    try:
+        with aws_errors(f"PutObject s3://{bucket}/{key}", s3_object=True):
+            await s3.put_object(
+                Bucket=bucket,
+                Key=key,
+                Body=body,
+                ContentType=content_type,
+                CacheControl=cache_control,
+                Metadata=metadata,
+                **encryption,
+                **(precondition or {}),
+            )
+    except SourceMissing as exc:
+        # Only an IfMatch write can meet 404: the object read before was deleted since, which
+        # is a change like any other (an operator clearing metadata/ to force a reprocess).
+        raise Superseded(str(exc)) from exc
+
+
+async def delete_objects(s3: Any, bucket: str, keys: list[str]) -> list[str]:
+    """Delete `keys` (up to 1,000) in one request; returns the keys S3 could not delete."""
+    if not keys:
+        return []
+    with aws_errors(f"DeleteObjects s3://{bucket} ({len(keys)} keys)"):
+        response = await s3.delete_objects(
+            Bucket=bucket, Delete={"Objects": [{"Key": key} for key in keys], "Quiet": True}
         )
+    return [str(error.get("Key")) for error in response.get("Errors", [])]
 
 
 @dataclass(frozen=True)

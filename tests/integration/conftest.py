@@ -279,8 +279,14 @@ class Stack:
                 Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(batch)],
             )
 
-    def assert_consistent(self, image_id: str, user_id: str, etag: str) -> dict[str, Any]:
-        """A complete manifest for `etag` whose variants are exactly the stored objects, byte for byte."""
+    def assert_consistent(
+        self, image_id: str, user_id: str, etag: str, orphans_allowed: bool = False
+    ) -> dict[str, Any]:
+        """A complete manifest for `etag` whose variants are exactly the stored objects, byte for byte.
+
+        `orphans_allowed`: other renders may be left under the image's prefix (a run that died
+        after its writes leaves one no manifest lists; `imgpipe` sweeps them).
+        """
         manifest = self.manifest(image_id)
         assert manifest is not None, f"no manifest for {image_id}"
         assert manifest["status"] == "complete", manifest
@@ -288,8 +294,15 @@ class Stack:
         names = tuple(v["name"] for v in manifest["variants"])
         assert sorted(names) == sorted(VARIANT_NAMES)
         keys = [v["key"] for v in manifest["variants"]]
-        assert keys == [f"processed/{user_id}/{image_id}/{v['name']}.jpg" for v in manifest["variants"]]
-        assert self.output_keys(f"processed/{user_id}/{image_id}/") == sorted(keys)
+        render = manifest["pipeline"]["renderId"]
+        assert keys == [
+            f"processed/{user_id}/{image_id}/{render}/{v['name']}.jpg" for v in manifest["variants"]
+        ]
+        stored = self.output_keys(f"processed/{user_id}/{image_id}/")
+        if orphans_allowed:
+            assert set(keys) <= set(stored)
+        else:  # only the committed render is left: superseded and losing renders were removed
+            assert stored == sorted(keys)
         for variant in manifest["variants"]:
             data = self.read_output(variant["key"])
             assert hashlib.sha256(data).hexdigest() == variant["sha256"], variant["name"]

@@ -194,7 +194,8 @@ def test_alpha_upload_variants_carry_their_format_and_content_type(
     assert (manifest["source"]["format"], manifest["source"]["etag"]) == ("png", etag)
     for variant in manifest["variants"]:
         assert variant["format"] == fmt
-        assert variant["key"] == f"processed/u1/logo/{variant['name']}.{suffix}"
+        render = manifest["pipeline"]["renderId"]
+        assert variant["key"] == f"processed/u1/logo/{render}/{variant['name']}.{suffix}"
         head = stack.head_output(variant["key"])
         assert head["ContentType"] == content_type
         stored = stack.read_output(variant["key"])

@@ -40,50 +40,6 @@ def _once(action: Any) -> Any:
     return fail
 
 
-def test_the_current_upload_wins_when_an_older_run_commits_first(stack: Stack) -> None:
-    # Given v2 of a key whose run finds no manifest, and v1's run committing just before v2's
-    ((_, event1),) = stack.upload_and_receive([(KEY, images.photo_jpeg(640, 480, seed=1))]).values()
-    assert stack.process([event1]) == {"batchItemFailures": []}
-    v1_results = _snapshot(stack, "")
-    for key in v1_results:
-        stack.s3.delete_object(Bucket=stack.topology.output_bucket, Key=key)
-    ((etag2, event2),) = stack.upload_and_receive([(KEY, images.photo_jpeg(480, 640, seed=2))]).values()
-    manifest_url = f"/{stack.topology.output_bucket}/{_manifest_key('race')}"
-    stack.inject(
-        Fault("PutObject", lambda url: manifest_url in url, fail=_once(lambda: _restore(stack, v1_results)))
-    )
-    # When v2's record is processed
-    response = stack.process([event2])
-    # Then it is not acknowledged as superseded: the outputs describe v2, consistently
-    assert response == {"batchItemFailures": []}
-    stack.assert_consistent("race", "u1", etag2)
-    assert stack.dlq_messages() == []
-
-
-def test_a_stale_run_that_overwrote_newer_variants_repairs_them(stack: Stack) -> None:
-    # Given v2's complete results, and a v1 run that passed its freshness check before v2 existed
-    v1, v2 = images.photo_jpeg(640, 480, seed=3), images.photo_jpeg(480, 640, seed=4)
-    ((etag1, event1),) = stack.upload_and_receive([(KEY, v1)]).values()
-    ((etag2, event2),) = stack.upload_and_receive([(KEY, v2)]).values()
-    assert stack.process([event2]) == {"batchItemFailures": []}
-    v2_results = _snapshot(stack, "")
-    for key in v2_results:
-        stack.s3.delete_object(Bucket=stack.topology.output_bucket, Key=key)
-    assert stack.upload(KEY, v1) == etag1  # the key holds v1 again while v1's run checks it
-
-    def v2_lands_and_commits() -> None:
-        stack.upload(KEY, v2)
-        _restore(stack, v2_results)
-
-    variants_url = f"/{stack.topology.output_bucket}/processed/u1/race/"
-    stack.inject(Fault("PutObject", lambda url: variants_url in url, fail=_once(v2_lands_and_commits)))
-    # When v1's stale run writes its variants over v2's, then loses the manifest commit
-    response = stack.process([event1])
-    # Then it reprocesses the key's current upload, so the outputs are v2's again, byte for byte
-    assert response == {"batchItemFailures": []}
-    stack.assert_consistent("race", "u1", etag2)
-
-
 def test_a_missing_result_topic_does_not_fail_a_processed_image(stack: Stack) -> None:
     stack.configure(IMGPIPE_RESULT_TOPIC_ARN="arn:aws:sns:us-east-1:123456789012:deleted-topic")
     ((etag, message),) = stack.upload_and_receive(

@@ -59,11 +59,11 @@ def test_upload_arrives_through_sns_and_is_processed(stack: Stack) -> None:
     # ---- the handler processes it
     assert stack.invoke(event) == {"batchItemFailures": []}
 
-    expected = [f"processed/user-1/img_0001/{name}.jpg" for name in VARIANT_NAMES]
-    assert stack.output_keys() == sorted([*expected, "metadata/img_0001/processing-info.json"])
-
     manifest = stack.manifest("img_0001")
     assert manifest is not None
+    render = manifest["pipeline"]["renderId"]
+    expected = [f"processed/user-1/img_0001/{render}/{name}.jpg" for name in VARIANT_NAMES]
+    assert stack.output_keys() == sorted([*expected, "metadata/img_0001/processing-info.json"])
     assert manifest["status"] == "complete"
     assert manifest["imageId"] == "img_0001"
     assert manifest["userId"] == "user-1"
@@ -78,7 +78,7 @@ def test_upload_arrives_through_sns_and_is_processed(stack: Stack) -> None:
 
     boxes = {spec.name: (spec.width, spec.height, spec.fit) for spec in DEFAULT_VARIANTS}
     for variant in manifest["variants"]:
-        assert variant["key"] == f"processed/user-1/img_0001/{variant['name']}.jpg"
+        assert variant["key"] == f"processed/user-1/img_0001/{render}/{variant['name']}.jpg"
         assert variant["format"] == "jpeg"
         data = stack.read_output(variant["key"])
         assert hashlib.sha256(data).hexdigest() == variant["sha256"]
