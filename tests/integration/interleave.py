@@ -89,10 +89,15 @@ class Instance:
                 raise result  # a Crash takes the whole invocation down
         return [r["messageId"] for r, res in zip(records, results, strict=True) if isinstance(res, Exception)]
 
-    async def close(self) -> None:
-        """Unhook, close the clients and stop the pool."""
+    def unhook(self) -> None:
+        """Remove every hook registered with `hook`."""
         for client, event, handler in self._hooks:
             client.meta.events.unregister(event, handler)
+        self._hooks.clear()
+
+    async def close(self) -> None:
+        """Unhook, close the clients and stop the pool."""
+        self.unhook()
         await self.runtime.aws.close()
         self.runtime.executor.shutdown(wait=True)
 
