@@ -1,16 +1,17 @@
 """Worker settings: read from the environment once, validated once, passed down as values.
 
 A wrong value stops the cold start with an error naming the variable, rather than failing
-every record later with something obscure.
+every record later with something obscure. Values that are each valid but cannot work together
+(a record budget longer than the function timeout) are refused the same way, naming both.
 """
 
 from __future__ import annotations
 
 import json
 import re
-from typing import Annotated, Any
+from typing import Annotated, Any, Self
 
-from pydantic import Field, ValidationError, field_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from shared.errors import ConfigError
@@ -19,15 +20,48 @@ from shared.variants import DEFAULT_VARIANTS, VariantSpec, validate_variants
 
 ENV_PREFIX = "IMGPIPE_"
 _BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
+# The margin the worker keeps after its last record (worker.deadline.SAFETY_S; shared cannot
+# import worker, so tests/unit/test_config_budget.py pins the two equal).
+SAFETY_S = 0.5
 
 
-class Settings(BaseSettings):
-    """Everything the worker reads from `IMGPIPE_*` variables."""
+def shortest_timeout_s(record_budget_ms: int) -> float:
+    """The shortest function timeout in which a record with this budget can be started at all."""
+    return record_budget_ms / 1000 + SAFETY_S
+
+
+class Timing(BaseSettings):
+    """The two settings that must agree: a record's budget and the invocation's timeout.
+
+    On their own so that the CLI, which starts workers with a timeout, checks the budget the
+    workers will read without needing the rest of their configuration.
+    """
 
     # Empty values mean "the default": Terraform sets every variable, optional ones to "".
     model_config = SettingsConfigDict(
         env_prefix=ENV_PREFIX, frozen=True, extra="ignore", env_ignore_empty=True
     )
+
+    record_budget_ms: int = Field(default=15_000, ge=100, description="time a record needs to be started")
+    function_timeout_s: float | None = Field(
+        default=None, ge=1, le=900, description="the function timeout; unchecked when unset"
+    )
+
+    @model_validator(mode="after")
+    def _budget_fits_timeout(self) -> Self:
+        timeout = self.function_timeout_s
+        if timeout is not None and timeout < shortest_timeout_s(self.record_budget_ms):
+            raise ValueError(
+                f"{ENV_PREFIX}RECORD_BUDGET_MS={self.record_budget_ms} does not fit"
+                f" {ENV_PREFIX}FUNCTION_TIMEOUT_S={timeout:g}: a record is started only with its budget"
+                f" plus {SAFETY_S:g} s left, so none would ever start; raise the timeout to at least"
+                f" {shortest_timeout_s(self.record_budget_ms):g} s or lower the budget"
+            )
+        return self
+
+
+class Settings(Timing):
+    """Everything the worker reads from `IMGPIPE_*` variables."""
 
     output_bucket: str = Field(description="bucket that receives variants and manifests")
     dlq_url: str | None = Field(default=None, description="queue that quarantines permanent failures")
@@ -39,7 +73,6 @@ class Settings(BaseSettings):
     concurrency: int = Field(default=4, ge=1, le=64, description="records in flight per invocation")
     result_topic_arn: str | None = Field(default=None, description="SNS topic for ImageProcessed/ImageFailed")
     cache_control: str = "public, max-age=31536000, immutable"
-    record_budget_ms: int = Field(default=15_000, ge=100, description="time a record needs to be started")
 
     @field_validator("output_bucket")
     @classmethod
@@ -74,10 +107,26 @@ def load_settings(**overrides: Any) -> Settings:
     try:
         return Settings(**overrides)
     except ValidationError as exc:
-        problems = []
-        for error in exc.errors():
-            field = str(error["loc"][0]) if error["loc"] else "?"
-            variable = f"{ENV_PREFIX}{field.upper()}"
-            message = "is required" if error["type"] == "missing" else error["msg"]
-            problems.append(f"{variable} {message}")
-        raise ConfigError("invalid configuration: " + "; ".join(problems)) from exc
+        raise ConfigError("invalid configuration: " + "; ".join(_problems(exc))) from exc
+
+
+def load_timing(**overrides: Any) -> Timing:
+    """Read and validate only the record budget and function timeout (see `Timing`)."""
+    try:
+        return Timing(**overrides)
+    except ValidationError as exc:
+        raise ConfigError("invalid configuration: " + "; ".join(_problems(exc))) from exc
+
+
+def _problems(exc: ValidationError) -> list[str]:
+    problems = []
+    for error in exc.errors():
+        if not error["loc"]:
+            # A check across fields: its message names every variable involved.
+            cause = error.get("ctx", {}).get("error")
+            problems.append(str(cause) if cause is not None else error["msg"])
+            continue
+        variable = f"{ENV_PREFIX}{str(error['loc'][0]).upper()}"
+        message = "is required" if error["type"] == "missing" else error["msg"]
+        problems.append(f"{variable} {message}")
+    return problems

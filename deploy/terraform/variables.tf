@@ -139,6 +139,16 @@ variable "record_budget_ms" {
   description = "IMGPIPE_RECORD_BUDGET_MS: a record is not started with less time than this left."
   type        = number
   default     = 15000
+  validation {
+    condition     = var.record_budget_ms >= 100
+    error_message = "record_budget_ms must be at least 100, or the worker refuses its cold start."
+  }
+  # The worker starts a record only with its budget plus a 0.5 s safety margin left
+  # (worker.deadline.SAFETY_S); a budget that does not fit the timeout starts no record, ever.
+  validation {
+    condition     = var.record_budget_ms / 1000 + 0.5 <= var.timeout_s
+    error_message = "record_budget_ms / 1000 + 0.5 s must fit timeout_s, or no record is ever started (every upload ends in the DLQ with no reason): raise timeout_s or lower record_budget_ms."
+  }
 }
 
 variable "log_level" {

@@ -37,6 +37,7 @@ resource "aws_lambda_function" "worker" {
       IMGPIPE_RESULT_TOPIC_ARN     = var.result_topic_arn
       IMGPIPE_CACHE_CONTROL        = var.cache_control
       IMGPIPE_RECORD_BUDGET_MS     = tostring(var.record_budget_ms)
+      IMGPIPE_FUNCTION_TIMEOUT_S   = tostring(var.timeout_s) # checked against the budget at cold start
       POWERTOOLS_SERVICE_NAME      = var.name_prefix
       POWERTOOLS_METRICS_NAMESPACE = var.name_prefix
       POWERTOOLS_LOG_LEVEL         = var.log_level

@@ -36,6 +36,7 @@ def test_valid_environment_loads(env: pytest.MonkeyPatch) -> None:
     assert settings.concurrency == 8
     assert [(v.name, v.width, v.height, v.fit) for v in settings.variants] == [("thumb", 100, 100, "cover")]
     assert settings.record_budget_ms == 15_000
+    assert settings.function_timeout_s is None  # unset: nothing to check the budget against
     assert settings.dlq_url is None and settings.kms_key_id is None
 
 
@@ -96,4 +97,46 @@ def test_every_bad_variable_is_named_at_once(env: pytest.MonkeyPatch) -> None:
 def test_cold_start_fails_with_the_config_error(env: pytest.MonkeyPatch) -> None:
     env.setenv("IMGPIPE_CONCURRENCY", "0")
     with pytest.raises(ConfigError, match="IMGPIPE_CONCURRENCY"):
+        get_runtime()
+
+
+@pytest.mark.parametrize(
+    ("budget_ms", "timeout_s"), [("15000", "10"), ("15000", "15.4"), ("1000", "1")], ids=str
+)
+def test_budget_longer_than_the_timeout_names_both(
+    env: pytest.MonkeyPatch, budget_ms: str, timeout_s: str
+) -> None:
+    # Given a record budget that, with the 0.5 s margin, does not fit the function timeout
+    env.setenv("IMGPIPE_RECORD_BUDGET_MS", budget_ms)
+    env.setenv("IMGPIPE_FUNCTION_TIMEOUT_S", timeout_s)
+    # When the settings are loaded
+    with pytest.raises(ConfigError) as caught:
+        load_settings()
+    # Then the one reason names both variables with their values, and no "?" for a missing field name
+    message = str(caught.value)
+    assert f"IMGPIPE_RECORD_BUDGET_MS={budget_ms}" in message
+    assert f"IMGPIPE_FUNCTION_TIMEOUT_S={float(timeout_s):g}" in message
+    assert "?" not in message and "Value error" not in message
+
+
+@pytest.mark.parametrize(("budget_ms", "timeout_s"), [("15000", "15.5"), ("15000", "60"), ("500", "1")])
+def test_budget_that_fits_the_timeout_loads(env: pytest.MonkeyPatch, budget_ms: str, timeout_s: str) -> None:
+    env.setenv("IMGPIPE_RECORD_BUDGET_MS", budget_ms)
+    env.setenv("IMGPIPE_FUNCTION_TIMEOUT_S", timeout_s)
+    settings = load_settings()
+    assert (settings.record_budget_ms, settings.function_timeout_s) == (int(budget_ms), float(timeout_s))
+
+
+@pytest.mark.parametrize("value", ["0", "901", "soon"])
+def test_invalid_function_timeout_is_named(env: pytest.MonkeyPatch, value: str) -> None:
+    env.setenv("IMGPIPE_FUNCTION_TIMEOUT_S", value)
+    with pytest.raises(ConfigError, match="IMGPIPE_FUNCTION_TIMEOUT_S"):
+        load_settings()
+
+
+def test_cold_start_refuses_a_budget_that_does_not_fit(env: pytest.MonkeyPatch) -> None:
+    env.setenv("IMGPIPE_FUNCTION_TIMEOUT_S", "10")
+    with pytest.raises(
+        ConfigError, match="IMGPIPE_RECORD_BUDGET_MS=15000 does not fit IMGPIPE_FUNCTION_TIMEOUT_S=10"
+    ):
         get_runtime()

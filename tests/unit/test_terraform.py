@@ -15,7 +15,7 @@ import hcl2
 import pytest
 
 from deploy.topology import DLQ_RETENTION_S, QUEUE_RETENTION_S, QueueSettings
-from shared.settings import ENV_PREFIX, Settings
+from shared.settings import ENV_PREFIX, SAFETY_S, Settings
 
 pytestmark = pytest.mark.unit
 
@@ -195,6 +195,31 @@ def test_terraform_sets_exactly_the_settings_models_variables(tf: dict[str, Any]
     assert imgpipe == {f"{ENV_PREFIX}{field.upper()}" for field in Settings.model_fields}
     assert function["handler"] == "worker.handler.handler"
     assert function["runtime"] == "python3.12"
+
+
+def test_worker_is_told_its_timeout(tf: dict[str, Any]) -> None:
+    # Given the function's environment
+    function = tf["resource"]["aws_lambda_function"]["worker"]
+    variables = block(function, "environment")["variables"]
+    # Then the worker sees the timeout it runs under and the budget, both from the variables
+    assert function["timeout"] == "${var.timeout_s}"
+    assert variables[f"{ENV_PREFIX}FUNCTION_TIMEOUT_S"] == "${tostring(var.timeout_s)}"
+    assert variables[f"{ENV_PREFIX}RECORD_BUDGET_MS"] == "${tostring(var.record_budget_ms)}"
+
+
+def test_a_budget_that_does_not_fit_the_timeout_is_refused_at_plan_time(tf: dict[str, Any]) -> None:
+    # Given the record budget's validations
+    validations = tf["variable"]["record_budget_ms"]["validation"]
+    conditions = [re.sub(r"\s+", " ", v["condition"]) for v in validations]
+    # Then one compares it with the timeout using the worker's own safety margin
+    fits = f"${{var.record_budget_ms / 1000 + {SAFETY_S:g} <= var.timeout_s}}"
+    assert fits in conditions
+    message = validations[conditions.index(fits)]["error_message"]
+    assert "record_budget_ms" in message and "timeout_s" in message
+    # And the worker's lower bound is Terraform's too, and the defaults fit each other
+    assert "${var.record_budget_ms >= 100}" in conditions
+    assert Settings.model_fields["record_budget_ms"].metadata[0].ge == 100
+    assert default(tf, "record_budget_ms") / 1000 + SAFETY_S <= default(tf, "timeout_s")
 
 
 def test_local_stack_queue_settings_equal_terraform_defaults(tf: dict[str, Any]) -> None:
