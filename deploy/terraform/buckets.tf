@@ -97,12 +97,18 @@ resource "aws_s3_bucket_lifecycle_configuration" "output" {
       days_after_initiation = 1
     }
   }
+  # The worker deletes superseded variant sets and replaces manifests; versioning keeps what they
+  # replaced for a week (a mistaken delete can be undone), then the versions and their delete
+  # markers go.
   rule {
-    id     = "expire-overwritten-variants"
+    id     = "expire-superseded-versions"
     status = "Enabled"
     filter {}
     noncurrent_version_expiration {
       noncurrent_days = 7
+    }
+    expiration {
+      expired_object_delete_marker = true
     }
   }
   rule {

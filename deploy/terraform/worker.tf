@@ -98,6 +98,14 @@ data "aws_iam_policy_document" "worker" {
     resources = ["${module.output_bucket.arn}/processed/*", "${module.output_bucket.arn}/metadata/*"]
   }
   statement {
+    # Variants are render-scoped and never overwritten; a superseded set is deleted once the new
+    # manifest commits. Manifests are never deleted, and without DeleteObjectVersion a delete
+    # only adds a marker: the bucket's lifecycle expires what it hides.
+    sid       = "DeleteSupersededVariants"
+    actions   = ["s3:DeleteObject"]
+    resources = ["${module.output_bucket.arn}/processed/*"]
+  }
+  statement {
     sid       = "ConsumeWorkQueue"
     actions   = ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes", "sqs:ChangeMessageVisibility"]
     resources = [aws_sqs_queue.work.arn]

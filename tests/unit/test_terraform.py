@@ -177,6 +177,44 @@ def test_worker_role_has_no_wildcard_actions_on_data(tf: dict[str, Any]) -> None
     assert by_sid["QuarantineToDlq"]["resources"] == ["${aws_sqs_queue.dlq.arn}"]
 
 
+def test_worker_may_delete_variants_but_nothing_else(tf: dict[str, Any]) -> None:
+    # Given the worker role's statements
+    statements = tf["data"]["aws_iam_policy_document"]["worker"]["statement"]
+    # When the ones that may delete are picked out
+    deleting = [s for s in statements if any("Delete" in a for a in s["actions"] if a.startswith("s3:"))]
+    # Then one statement deletes (current versions only) and only under processed/ of the output bucket
+    assert [(s["actions"], s["resources"]) for s in deleting] == [
+        (["s3:DeleteObject"], ["${module.output_bucket.arn}/processed/*"])
+    ]
+    # And reads and writes stay as they were
+    by_sid = {s["sid"]: s for s in statements}
+    assert by_sid["WriteResults"]["actions"] == ["s3:GetObject", "s3:PutObject"]
+    assert by_sid["WriteResults"]["resources"] == [
+        "${module.output_bucket.arn}/processed/*",
+        "${module.output_bucket.arn}/metadata/*",
+    ]
+
+
+def test_output_bucket_expires_what_deletes_and_replacements_leave(
+    tf: dict[str, Any], bucket_module: dict[str, Any]
+) -> None:
+    # Given the output bucket is versioned, so a delete or a replacement leaves a noncurrent version
+    versioning = bucket_module["resource"]["aws_s3_bucket_versioning"]["this"]
+    assert block(versioning, "versioning_configuration")["status"] == "Enabled"
+    # When its lifecycle rules are read
+    lifecycle = tf["resource"]["aws_s3_bucket_lifecycle_configuration"]["output"]
+    assert lifecycle["bucket"] == "${module.output_bucket.id}"
+    rules = {rule["id"]: rule for rule in lifecycle["rule"]}
+    # Then an enabled rule over the whole bucket (so processed/ too) expires noncurrent versions
+    # and the delete markers left alone once they have gone
+    expiring = [r for r in rules.values() if "noncurrent_version_expiration" in r]
+    (rule,) = expiring
+    assert rule["status"] == "Enabled"
+    assert block(rule, "filter") == {}
+    assert 1 <= block(rule, "noncurrent_version_expiration")["noncurrent_days"] <= 30
+    assert block(rule, "expiration") == {"expired_object_delete_marker": True}
+
+
 def test_alarms_watch_dlq_backlog_errors_and_throttles(tf: dict[str, Any]) -> None:
     text = (ROOT / "alarms.tf").read_text()
     for metric in (
