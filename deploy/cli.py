@@ -39,6 +39,7 @@ def demo(
 ) -> None:
     """Run the whole pipeline locally on sample photos and write a contact sheet to OUT/index.html."""
     from deploy import demo as demo_run
+    from deploy.consumer import TimeoutTooShort
     from deploy.uploads import collect
 
     if folder is None:
@@ -62,6 +63,8 @@ def demo(
                 on_result=lambda n: progress.advance(processed, n),
                 workers=workers,
             )
+        except TimeoutTooShort as exc:
+            raise fail(str(exc), 2) from exc
         except demo_run.DemoError as exc:
             raise fail(str(exc)) from exc
     _demo_summary(result)
@@ -123,15 +126,21 @@ def local_up(
     port: Annotated[int | None, typer.Option(help="port for the moto server (default: a free one)")] = None,
     workers: Annotated[int, typer.Option(help="worker processes")] = max(1, os.cpu_count() or 1),
     logs: Annotated[Path, typer.Option(help="folder for worker logs")] = Path("out/logs"),
+    timeout: Annotated[int, typer.Option(min=1, max=900, help="the workers' function timeout, seconds")] = 60,
 ) -> None:
     """Start the moto server, create the topology, run workers until Ctrl-C."""
+    from deploy.consumer import TimeoutTooShort
     from deploy.motoserver import MotoServerError
     from deploy.stack import LocalStack
+    from deploy.topology import QueueSettings
 
-    stack = LocalStack(port=port, workers=workers, log_dir=logs)
+    queue = QueueSettings.for_timeout(timeout, QueueSettings().batching_window_s)
+    stack = LocalStack(port=port, workers=workers, log_dir=logs, queue=queue)
     interrupt_on_sigterm()
     try:
         stack.start()
+    except TimeoutTooShort as exc:
+        raise fail(str(exc), 2) from exc
     except MotoServerError as exc:
         raise fail(str(exc)) from exc
     try:
@@ -159,11 +168,13 @@ def worker(
     timeout: Annotated[float, typer.Option(min=1, max=900, help="function timeout, seconds")] = 60.0,
 ) -> None:
     """Consume the queue like Lambda's event source mapping (local stack, ECS or EC2)."""
-    from deploy.consumer import consume
+    from deploy.consumer import TimeoutTooShort, consume
 
     with aws_errors():
         try:
             consume(queue_url, batch_size, window, timeout)
+        except TimeoutTooShort as exc:
+            raise fail(str(exc), 2) from exc
         except ImgpipeError as exc:
             raise fail(str(exc)) from exc
 

@@ -18,6 +18,7 @@ from typing import Any
 
 import boto3
 
+from deploy.consumer import check_timeout
 from deploy.motoserver import MotoServer
 from deploy.poller import PollerConfig
 from deploy.topology import QueueSettings, Topology, provision
@@ -37,7 +38,12 @@ class LocalStack:
     _processes: list[subprocess.Popen[bytes]] = field(default_factory=list, init=False)
 
     def start(self) -> LocalStack:
-        """Start the server, provision the topology, start the workers."""
+        """Start the server, provision the topology, start the workers.
+
+        A function timeout the workers' record budget does not fit is refused first
+        (`TimeoutTooShort`), before anything is started.
+        """
+        check_timeout(self.queue.function_timeout_s)
         self.server = MotoServer(self.port).start()
         try:
             self.session = EndpointSession(self.server)

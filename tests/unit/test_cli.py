@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import inspect
 import os
+import socket
 import subprocess
 import sys
 from collections.abc import Callable
@@ -186,6 +187,44 @@ def test_render_of_a_folder_without_images_exits_2(tmp_path: Path) -> None:
     (tmp_path / "empty" / "notes.txt").write_text("not an image")
     assert_failure(invoke("render", "empty", "--out", "out"), 2, "no image files in empty")
     assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize(
+    ("timeout", "budget_ms"),
+    [("1", None), ("15", None), ("10", "9600")],
+    ids=["1s-default-budget", "15s-default-budget", "10s-9600ms"],
+)
+def test_worker_refuses_a_timeout_the_record_budget_does_not_fit(
+    monkeypatch: pytest.MonkeyPatch, timeout: str, budget_ms: str | None
+) -> None:
+    # Given a record budget (15 s by default) and a function timeout shorter than it plus 0.5 s
+    monkeypatch.delenv("LAMBDA_TASK_ROOT", raising=False)
+    if budget_ms is not None:
+        monkeypatch.setenv("IMGPIPE_RECORD_BUDGET_MS", budget_ms)
+    # When the worker is started with that timeout (an endpoint nothing listens on: it must not get there)
+    result = invoke("worker", "--queue-url", f"http://127.0.0.1:{free_port()}/q", "--timeout", timeout)
+    # Then it is a usage error naming the option and the variable, and the process was left as it was
+    line = assert_failure(result, 2, f"--timeout {timeout} ", "IMGPIPE_RECORD_BUDGET_MS")
+    assert f"IMGPIPE_RECORD_BUDGET_MS={budget_ms or 15000}" in line
+    assert "IMGPIPE_FUNCTION_TIMEOUT_S" not in os.environ and "LAMBDA_TASK_ROOT" not in os.environ
+
+
+def test_worker_with_an_invalid_record_budget_names_the_variable(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("IMGPIPE_RECORD_BUDGET_MS", "fifteen seconds")
+    result = invoke("worker", "--queue-url", f"http://127.0.0.1:{free_port()}/q")
+    assert_failure(result, 1, "IMGPIPE_RECORD_BUDGET_MS")
+
+
+def test_local_up_refuses_a_timeout_the_record_budget_does_not_fit(tmp_path: Path) -> None:
+    # Given the default record budget (15 s) and a free port for the server
+    port = free_port()
+    # When the local stack is asked for 10 s workers
+    result = invoke("local", "up", "--port", str(port), "--timeout", "10", "--logs", "logs")
+    # Then it is refused as a usage error before anything started: no server, no worker logs
+    assert_failure(result, 2, "--timeout 10 ", "IMGPIPE_RECORD_BUDGET_MS=15000")
+    with pytest.raises(OSError), socket.create_connection(("127.0.0.1", port), timeout=0.5):
+        pass
+    assert not (tmp_path / "logs").exists()
 
 
 def test_console_script_failure_has_no_traceback(tmp_path: Path) -> None:
