@@ -2,10 +2,10 @@
 
 identify the key -> skip if a complete manifest already covers this version and configuration
 -> read the source once (only the announced version) -> render every variant and its sha256 off
-the event loop -> make sure the upload was not replaced or deleted meanwhile -> write all
-variants under keys of this render -> commit the manifest (`worker.commit`) -> remove the render
-it replaced. Transient failures are retried per step; permanent ones propagate to the record
-handler, which quarantines them.
+the event loop -> write all variants under keys of this render -> commit the manifest
+(`worker.commit`) -> remove the render it replaced -> check the key still holds the upload the
+manifest describes, and catch up with a newer one if not. Transient failures are retried per
+step; permanent ones propagate to the record handler, which quarantines them.
 """
 
 from __future__ import annotations
@@ -16,31 +16,33 @@ import hashlib
 import threading
 import time
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Literal
 
-from shared.errors import ImageIdConflict, PermanentError, SourceMissing, Superseded
+from shared.errors import ImageIdConflict, PermanentError, RetryableError, SourceMissing, Superseded
 from shared.keys import UploadKey, is_upload, new_render_id, parse_upload_key, variant_key
 from shared.limits import Limits
 from shared.manifest import Manifest, PipelineRecord, SourceRecord, VariantRecord
 from shared.observability import MetricUnit, logger, metrics
 from shared.variants import VariantSpec
 from worker import engine, storage
-from worker.announce import announce
 from worker.commit import Commit, commit, read_stored, remove_replaced, remove_variants
 from worker.deadline import retry_step
 from worker.events import ObjectRef
 from worker.job import Job
 
 Status = Literal["processed", "duplicate", "ignored", "superseded"]
+MAX_CATCH_UPS = 3
 
 
 @dataclass(frozen=True)
 class Outcome:
-    """How one object ended, when it did not fail."""
+    """How one object ended, when it did not fail; `etag` is the upload the manifest describes."""
 
     status: Status
     key: str
+    etag: str | None = None
+    manifest: Manifest | None = None  # the manifest this run committed, to announce
 
 
 @dataclass(frozen=True)
@@ -52,17 +54,34 @@ class Rendered:
 
 
 async def process_object(ref: ObjectRef, job: Job) -> Outcome:
-    """Produce every variant of `ref` and its manifest, or find it already done.
+    """Produce every variant of `ref` and its manifest, or find it already done; then make sure
+    the manifest describes the key's current upload before the record may be acknowledged.
 
     The caller holds the imageId's lock (`Clients.images`) for the whole call.
     """
     if not is_upload(ref.key):
         return Outcome("ignored", ref.key)
-    try:
-        return await _process(ref, parse_upload_key(ref.key), job)
-    except Superseded as exc:
-        logger.info("event superseded by a newer upload", extra={"objectKey": ref.key, "reason": str(exc)})
-        return Outcome("superseded", ref.key)
+    upload = parse_upload_key(ref.key)
+    bucket, key = ref.bucket, ref.key
+    for _ in range(MAX_CATCH_UPS):
+        try:
+            outcome = await _process(ref, upload, job)
+        except Superseded as exc:
+            # Nothing was written: the newer upload's event (or whoever committed) answers for it.
+            logger.info("event superseded by a newer upload", extra={"objectKey": key, "reason": str(exc)})
+            return Outcome("superseded", key)
+        job.progress.at("checking the upload is still current")
+        now = await retry_step(job.deadline, lambda: storage.current_etag(job.clients.s3, bucket, key))
+        if now == outcome.etag:
+            return outcome
+        if now is None:
+            raise SourceMissing(f"s3://{bucket}/{key} was deleted while it was processed")
+        # The key holds a newer upload than the result left in place. Its own event may already
+        # have been acknowledged, as a duplicate of a manifest this run (or a stale one) replaced
+        # since: so this run brings the results up to date before it may be acknowledged.
+        logger.info("catching up with a newer upload", extra={"objectKey": key, "etag": now})
+        ref = replace(ref, etag=now, version_id=None)
+    raise RetryableError(f"s3://{ref.bucket}/{ref.key} kept changing during {MAX_CATCH_UPS} attempts")
 
 
 async def _process(ref: ObjectRef, upload: UploadKey, job: Job) -> Outcome:
@@ -70,7 +89,7 @@ async def _process(ref: ObjectRef, upload: UploadKey, job: Job) -> Outcome:
     stored = await read_stored(job, upload.image_id)
     _check_owner(stored.manifest, ref, upload)
     if stored.manifest is not None and stored.manifest.covers(ref.etag, ref.version_id, job.config_hash):
-        return _duplicate(ref)
+        return _duplicate(ref, stored.manifest)
     timings: dict[str, float] = {}
     started = time.perf_counter()
     job.progress.at("reading the source")
@@ -81,10 +100,8 @@ async def _process(ref: ObjectRef, upload: UploadKey, job: Job) -> Outcome:
     timings["fetch"] = _ms(started)
     job.progress.at("rendering")
     rendered = await _render(source.data, job)
-    timings.update(
-        {"render": rendered.result.timings_ms["total"], "probe": rendered.result.timings_ms["probe"]}
-    )
-    await _ensure_current(ref, source, job)
+    spent = rendered.result.timings_ms
+    timings.update({"render": spent["total"], "probe": spent["probe"]})
     render_id = new_render_id()
     variants = _variant_records(rendered, upload, render_id, job)
     started = time.perf_counter()
@@ -101,18 +118,16 @@ async def _process(ref: ObjectRef, upload: UploadKey, job: Job) -> Outcome:
     )
     committed = await _commit_or_discard(manifest, stored, ref, job)
     if not committed.written:
-        return _duplicate(ref)
-    job.progress.settle()
+        return _duplicate(ref, committed.kept)
     _record_metrics(timings, variants)
     logger.info("image processed", extra={"objectKey": ref.key, "timingsMs": timings})
-    await announce(job, "ImageProcessed", manifest)
     await remove_replaced(manifest, committed.replaced, job)
-    return Outcome("processed", ref.key)
+    return Outcome("processed", ref.key, manifest.source.etag, manifest)
 
 
-def _duplicate(ref: ObjectRef) -> Outcome:
+def _duplicate(ref: ObjectRef, existing: Manifest | None) -> Outcome:
     metrics.add_metric(name="DuplicatesSkipped", unit=MetricUnit.Count, value=1)
-    return Outcome("duplicate", ref.key)
+    return Outcome("duplicate", ref.key, existing.source.etag if existing else None)
 
 
 def _render_and_digest(
@@ -134,17 +149,6 @@ async def _render(data: bytes, job: Job) -> Rendered:
         # next variant instead of holding a core (and memory) into the next invocation.
         given_up.set()
         raise
-
-
-async def _ensure_current(ref: ObjectRef, source: storage.Source, job: Job) -> None:
-    # The render took a while; if the key was overwritten since, the newer upload's own event
-    # will produce its results; if it was deleted, there is nothing left to describe.
-    job.progress.at("checking the upload is still current")
-    now = await retry_step(job.deadline, lambda: storage.current_etag(job.clients.s3, ref.bucket, ref.key))
-    if now is None:
-        raise SourceMissing(f"s3://{ref.bucket}/{ref.key} was deleted while it was processed")
-    if now != source.etag:
-        raise Superseded(f"s3://{ref.bucket}/{ref.key} changed from {source.etag} to {now} during processing")
 
 
 def _variant_records(rendered: Rendered, upload: UploadKey, render_id: str, job: Job) -> list[VariantRecord]:

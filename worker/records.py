@@ -16,6 +16,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from shared.errors import InvalidKey, MalformedEvent, PermanentError, RetryableError
 from shared.keys import is_upload, parse_upload_key
 from shared.observability import MetricUnit, logger, metrics
+from worker.announce import announce
 from worker.deadline import Deadline
 from worker.events import ObjectRef, parse_body
 from worker.failures import quarantine
@@ -78,8 +79,9 @@ async def _handle(record: SQSRecord, refs: list[ObjectRef], job: Job) -> str:
         async with _image_lock(ref, job):
             try:
                 outcome = await process_object(ref, job)
-                if outcome.status != "processed":
-                    job.progress.settle()  # nothing left to do for it (processed settles at its commit)
+                job.progress.settle()  # durable: what follows is best effort
+                if outcome.manifest is not None:
+                    await announce(job, "ImageProcessed", outcome.manifest)
                 statuses.append(outcome.status)
             except PermanentError as exc:
                 await quarantine(record, exc, ref, job)
