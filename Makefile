@@ -34,7 +34,7 @@ lint: $(STAMP) $(CHECKOV)
 
 # The Lambda artifact: dist/imgpipe-lambda-$(ARCH).zip (ARCH=arm64|x86_64|local).
 package: $(STAMP)
-	$(BIN)/python -m deploy.package --arch $(ARCH)
+	$(BIN)/python -m deploy.packaging.lambda_zip --arch $(ARCH)
 
 # Headless Chromium opens the demo's contact sheet in the e2e tests (Debian package; needs root
 # to install, which CI has). With it required, a missing browser fails the test, never skips it.

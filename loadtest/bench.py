@@ -24,7 +24,8 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
-from loadtest import bench_handler, samples
+from deploy.local import samples
+from loadtest import bench_handler
 from shared.keys import IMAGE_SUFFIXES
 from shared.limits import Limits
 from shared.variants import DEFAULT_VARIANTS, Format, VariantSpec

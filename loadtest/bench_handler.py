@@ -35,9 +35,9 @@ def through_handler(files: list[Path], specs: tuple[VariantSpec, ...]) -> list[f
     """Upload `files`, then time the handler making `specs` over batches of 10; one wall time per batch."""
     import boto3
 
-    from deploy.esm import LocalContext, lambda_event
-    from deploy.motoserver import MotoServer
-    from deploy.topology import provision
+    from deploy.local.esm import LocalContext, lambda_event
+    from deploy.local.motoserver import MotoServer
+    from deploy.local.topology import provision
 
     with MotoServer() as server:
         os.environ.update(server.environment())

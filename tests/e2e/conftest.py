@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from deploy import demo
+from deploy.local import demo
 from tests.e2e.support import DemoInputs, write_demo_inputs
 
 DEMO_WORKERS = 2
@@ -16,7 +16,7 @@ DEMO_WORKERS = 2
 
 @dataclass(frozen=True)
 class DemoRun:
-    """A finished `deploy.demo.run` with its inputs and how long it took."""
+    """A finished `deploy.local.demo.run` with its inputs and how long it took."""
 
     inputs: DemoInputs
     out: Path

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from loadtest import samples
+from deploy.local import samples
 
 VARIANT_NAMES = ("original", "large", "medium", "small", "thumbnail")
 CHROMIUM = Path("/usr/bin/chromium")

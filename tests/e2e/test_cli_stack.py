@@ -18,10 +18,10 @@ import pytest
 from typer.testing import CliRunner, Result
 
 from deploy import cli
-from deploy.motoserver import MotoServer
-from deploy.status import queue_depth
-from deploy.topology import Topology, provision
-from loadtest import samples
+from deploy.local import samples
+from deploy.local.motoserver import MotoServer
+from deploy.local.topology import Topology, provision
+from deploy.ops.status import queue_depth
 from shared.keys import manifest_key
 from shared.manifest import Manifest
 

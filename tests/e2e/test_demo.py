@@ -1,4 +1,4 @@
-"""`deploy.demo.run` end to end: moto server, S3 -> SNS -> SQS, worker processes, contact sheet."""
+"""`deploy.local.demo.run` end to end: moto server, S3 -> SNS -> SQS, worker processes, contact sheet."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from urllib.parse import urlsplit
 import pytest
 from PIL import Image, ImageChops, ImageStat
 
-from deploy.motoserver import free_port
+from deploy.local.motoserver import free_port
 from shared.manifest import Manifest
 from shared.variants import DEFAULT_VARIANTS
 from tests.e2e.conftest import DemoRun

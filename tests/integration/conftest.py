@@ -2,7 +2,7 @@
 
 Every test talks to the worker exactly as Lambda does: objects are put into the input bucket, moto
 delivers S3 -> SNS -> SQS, the test receives the messages and hands the event built by
-`deploy.esm.lambda_event` to `worker.handler.handler` with a `LocalContext`.
+`deploy.local.esm.lambda_event` to `worker.handler.handler` with a `LocalContext`.
 
 `LAMBDA_TASK_ROOT` is set, so powertools runs every invocation on the current event loop, as in a
 Lambda container; the harness owns that loop (one per test), so fault-injection hooks can be
@@ -26,9 +26,9 @@ import boto3
 import pytest
 from aiobotocore.awsrequest import AioAWSResponse
 
-from deploy.esm import LocalContext, lambda_event
-from deploy.motoserver import MotoServer
-from deploy.topology import Topology, provision
+from deploy.local.esm import LocalContext, lambda_event
+from deploy.local.motoserver import MotoServer
+from deploy.local.topology import Topology, provision
 from shared.keys import manifest_key
 from worker.runtime import get_runtime
 
@@ -363,7 +363,7 @@ def s3_event_body(bucket: str, key: str, etag: str | None, size: int = 1) -> str
 
 
 def sqs_record(body: str, queue_arn: str, message_id: str | None = None) -> dict[str, Any]:
-    """One Lambda SQS record built by hand (same shape as `deploy.esm.lambda_event`)."""
+    """One Lambda SQS record built by hand (same shape as `deploy.local.esm.lambda_event`)."""
     now = str(int(time.time() * 1000))
     return {
         "messageId": message_id or str(uuid.uuid4()),

@@ -22,7 +22,7 @@ from urllib.parse import unquote
 
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
-from deploy.esm import LocalContext
+from deploy.local.esm import LocalContext
 from shared.manifest import Manifest
 from tests.integration.conftest import SLOW_DOWN, Stack, error_response
 from worker.records import handle_record

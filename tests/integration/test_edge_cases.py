@@ -136,7 +136,7 @@ def test_sns_envelope_without_raw_delivery_is_unwrapped(stack: Stack) -> None:
     assert envelope["Type"] == "Notification" and envelope["TopicArn"] == stack.topology.topic_arn
     assert "uploads%2Fu1%2Fwrapped.jpg" in envelope["Message"]
 
-    from deploy.esm import lambda_event
+    from deploy.local.esm import lambda_event
 
     response = stack.invoke(lambda_event([message], arn, stack.server.region))
 

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from deploy.package import LAMBDA_UNZIPPED_LIMIT, build
+from deploy.packaging.lambda_zip import LAMBDA_UNZIPPED_LIMIT, build
 
 pytestmark = pytest.mark.integration
 

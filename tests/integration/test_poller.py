@@ -15,10 +15,10 @@ from typing import Any
 import boto3
 import pytest
 
-from deploy.esm import LocalContext
-from deploy.motoserver import MotoServer
-from deploy.poller import Poller, PollerConfig
-from deploy.topology import QueueSettings, Topology, provision
+from deploy.local.esm import LocalContext
+from deploy.local.motoserver import MotoServer
+from deploy.local.poller import Poller, PollerConfig
+from deploy.local.topology import QueueSettings, Topology, provision
 
 pytestmark = pytest.mark.integration
 

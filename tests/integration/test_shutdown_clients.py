@@ -23,11 +23,10 @@ from typing import Any
 import boto3
 import pytest
 
-from deploy import consumer
-from deploy.motoserver import MotoServer
-from deploy.poller import Poller
-from deploy.topology import QueueSettings, Topology, provision
-from loadtest import samples
+from deploy.local import consumer, samples
+from deploy.local.motoserver import MotoServer
+from deploy.local.poller import Poller
+from deploy.local.topology import QueueSettings, Topology, provision
 from worker.runtime import get_runtime
 
 pytestmark = pytest.mark.integration

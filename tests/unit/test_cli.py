@@ -15,26 +15,29 @@ import pytest
 from PIL import Image
 from typer.testing import CliRunner, Result
 
-from deploy import cli, cli_ops
-from deploy.motoserver import free_port
-from loadtest import samples
+from deploy import cli
+from deploy.cli import dlq as cli_dlq
+from deploy.cli import local as cli_local
+from deploy.cli import pipeline as cli_pipeline
+from deploy.local import samples
+from deploy.local.motoserver import free_port
 
 pytestmark = pytest.mark.unit
 
 runner = CliRunner()
 
 COMMANDS: dict[tuple[str, ...], Callable[..., Any]] = {
-    ("render",): cli.render,
-    ("demo",): cli.demo,
-    ("local", "up"): cli.local_up,
-    ("worker",): cli.worker,
-    ("upload",): cli_ops.upload,
-    ("presign", "upload"): cli_ops.presign_upload,
-    ("presign", "download"): cli_ops.presign_download,
-    ("status",): cli_ops.status,
-    ("dlq", "stats"): cli_ops.dlq_stats,
-    ("dlq", "list"): cli_ops.dlq_list,
-    ("dlq", "redrive"): cli_ops.dlq_redrive,
+    ("render",): cli_local.render,
+    ("demo",): cli_local.demo,
+    ("local", "up"): cli_local.local_up,
+    ("worker",): cli_local.worker,
+    ("upload",): cli_pipeline.upload,
+    ("presign", "upload"): cli_pipeline.presign_upload,
+    ("presign", "download"): cli_pipeline.presign_download,
+    ("status",): cli_pipeline.status,
+    ("dlq", "stats"): cli_dlq.dlq_stats,
+    ("dlq", "list"): cli_dlq.dlq_list,
+    ("dlq", "redrive"): cli_dlq.dlq_redrive,
 }
 
 
@@ -234,7 +237,7 @@ def test_console_script_failure_has_no_traceback(tmp_path: Path) -> None:
         capture_output=True,
         text=True,
         cwd=tmp_path,
-        env={**os.environ, "PYTHONPATH": str(Path(cli.__file__).resolve().parents[1])},
+        env={**os.environ, "PYTHONPATH": str(Path(cli.__file__).resolve().parents[2])},
         timeout=60,
     )
     assert completed.returncode == 2, completed.stderr

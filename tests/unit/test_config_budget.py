@@ -15,9 +15,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from deploy.consumer import TimeoutTooShort, check_timeout
-from deploy.stack import LocalStack
-from deploy.topology import QueueSettings
+from deploy.local.consumer import TimeoutTooShort, check_timeout
+from deploy.local.stack import LocalStack
+from deploy.local.topology import QueueSettings
 from shared.errors import ConfigError
 from shared.settings import SAFETY_S, load_timing
 from worker import deadline

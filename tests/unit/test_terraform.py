@@ -14,7 +14,7 @@ from typing import Any
 import hcl2
 import pytest
 
-from deploy.topology import DLQ_RETENTION_S, QUEUE_RETENTION_S, QueueSettings
+from deploy.local.topology import DLQ_RETENTION_S, QUEUE_RETENTION_S, QueueSettings
 from shared.settings import ENV_PREFIX, SAFETY_S, Settings
 
 pytestmark = pytest.mark.unit

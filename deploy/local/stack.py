@@ -18,10 +18,10 @@ from typing import Any
 
 import boto3
 
-from deploy.consumer import check_timeout
-from deploy.motoserver import MotoServer
-from deploy.poller import PollerConfig
-from deploy.topology import QueueSettings, Topology, provision
+from deploy.local.consumer import check_timeout
+from deploy.local.motoserver import MotoServer
+from deploy.local.poller import PollerConfig
+from deploy.local.topology import QueueSettings, Topology, provision
 
 
 @dataclass

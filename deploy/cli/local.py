@@ -1,8 +1,4 @@
-"""The `imgpipe` command: the operator's and the new user's way in.
-
-This module holds the local commands (demo, render, the local stack, the worker); the ones that
-work with a deployed pipeline are in `deploy.cli_ops`, the shared pieces in `deploy.cli_common`.
-"""
+"""`imgpipe demo | render | local up | worker`: the commands that run things on this machine."""
 
 from __future__ import annotations
 
@@ -15,35 +11,24 @@ import typer
 from rich.progress import Progress
 from rich.table import Table
 
-from deploy import cli_ops
-from deploy.cli_common import QueueUrl, aws_errors, collect_files, console, err, fail, interrupt_on_sigterm
+from deploy.cli.common import QueueUrl, aws_errors, collect_files, console, fail, interrupt_on_sigterm
 from shared.errors import ImgpipeError
 
-app = typer.Typer(
-    help="imgpipe: every uploaded image turned into web-ready size variants, with libvips.",
-    no_args_is_help=True,
-    add_completion=False,
-    pretty_exceptions_enable=False,
-)
 local_app = typer.Typer(help="The embedded local stack (moto server + workers).", no_args_is_help=True)
-app.add_typer(local_app, name="local")
-
-__all__ = ["app", "console", "err", "main"]
 
 
-@app.command()
 def demo(
     folder: Annotated[Path | None, typer.Argument(help="photos to use (default: generated samples)")] = None,
     out: Annotated[Path, typer.Option(help="where results and index.html go")] = Path("out"),
     workers: Annotated[int | None, typer.Option(help="worker processes (default: one per core)")] = None,
 ) -> None:
     """Run the whole pipeline locally on sample photos and write a contact sheet to OUT/index.html."""
-    from deploy import demo as demo_run
-    from deploy.consumer import TimeoutTooShort
-    from deploy.uploads import collect
+    from deploy.local import demo as demo_run
+    from deploy.local.consumer import TimeoutTooShort
+    from deploy.ops.uploads import collect
 
     if folder is None:
-        from loadtest import samples
+        from deploy.local import samples
 
         console.print("generating sample photos: one EXIF-rotated, one with alpha, two that must be refused")
         files = samples.write(samples.demo_set(), out / "samples")
@@ -91,13 +76,12 @@ def _demo_summary(result: Any) -> None:
     )
 
 
-@app.command()
 def render(
     paths: Annotated[list[Path], typer.Argument(help="image files or folders")],
     out: Annotated[Path, typer.Option(help="folder for the variants")] = Path("out"),
 ) -> None:
     """Render the default variants of local files with the engine alone (no AWS involved)."""
-    from deploy.uploads import collect
+    from deploy.ops.uploads import collect
     from shared.variants import DEFAULT_VARIANTS
     from worker import engine
 
@@ -129,10 +113,10 @@ def local_up(
     timeout: Annotated[int, typer.Option(min=1, max=900, help="the workers' function timeout, seconds")] = 60,
 ) -> None:
     """Start the moto server, create the topology, run workers until Ctrl-C."""
-    from deploy.consumer import TimeoutTooShort
-    from deploy.motoserver import MotoServerError
-    from deploy.stack import LocalStack
-    from deploy.topology import QueueSettings
+    from deploy.local.consumer import TimeoutTooShort
+    from deploy.local.motoserver import MotoServerError
+    from deploy.local.stack import LocalStack
+    from deploy.local.topology import QueueSettings
 
     queue = QueueSettings.for_timeout(timeout, QueueSettings().batching_window_s)
     stack = LocalStack(port=port, workers=workers, log_dir=logs, queue=queue)
@@ -160,7 +144,6 @@ def local_up(
         stack.stop()
 
 
-@app.command()
 def worker(
     queue_url: QueueUrl,
     batch_size: Annotated[int, typer.Option(min=1, max=10_000, help="records per invocation")] = 10,
@@ -168,7 +151,7 @@ def worker(
     timeout: Annotated[float, typer.Option(min=1, max=900, help="function timeout, seconds")] = 60.0,
 ) -> None:
     """Consume the queue like Lambda's event source mapping (local stack, ECS or EC2)."""
-    from deploy.consumer import TimeoutTooShort, consume
+    from deploy.local.consumer import TimeoutTooShort, consume
 
     with aws_errors():
         try:
@@ -179,13 +162,9 @@ def worker(
             raise fail(str(exc)) from exc
 
 
-cli_ops.register(app)
-
-
-def main() -> None:
-    """Console-script entry point."""
-    app()
-
-
-if __name__ == "__main__":
-    main()
+def register(app: typer.Typer) -> None:
+    """Add the local commands to the app."""
+    app.command()(demo)
+    app.command()(render)
+    app.command()(worker)
+    app.add_typer(local_app, name="local")

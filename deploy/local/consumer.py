@@ -21,7 +21,7 @@ from types import FrameType
 
 import boto3
 
-from deploy.poller import Poller, PollerConfig
+from deploy.local.poller import Poller, PollerConfig
 from shared.errors import ConfigError
 from shared.settings import ENV_PREFIX, SAFETY_S, load_timing, shortest_timeout_s
 

@@ -13,10 +13,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from deploy import contact_sheet
-from deploy.stack import LocalStack
-from deploy.status import QueueDepth, queue_depth
-from deploy.uploads import Uploaded, read_manifest, upload_all
+from deploy.local import contact_sheet
+from deploy.local.stack import LocalStack
+from deploy.ops.status import QueueDepth, queue_depth
+from deploy.ops.uploads import Uploaded, read_manifest, upload_all
 from shared.manifest import Manifest
 
 DEMO_USER = "demo"

@@ -1,4 +1,4 @@
-"""`imgpipe upload | status | presign | dlq`: working with a deployed (or local) pipeline."""
+"""`imgpipe upload | status | presign`: working with a deployed (or local) pipeline."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import typer
 from rich.progress import Progress
 from rich.table import Table
 
-from deploy.cli_common import (
+from deploy.cli.common import (
     DlqUrl,
     InputBucket,
     OutputBucket,
@@ -25,7 +25,6 @@ from deploy.cli_common import (
 from shared.errors import ImgpipeError
 
 presign_app = typer.Typer(help="Pre-signed URLs for browser uploads and downloads.", no_args_is_help=True)
-dlq_app = typer.Typer(help="Inspect and redrive quarantined uploads.", no_args_is_help=True)
 
 
 def upload(
@@ -35,7 +34,7 @@ def upload(
     concurrency: Annotated[int, typer.Option(min=1, max=256, help="uploads in flight")] = 16,
 ) -> None:
     """Upload files (folders recursively) to uploads/USER/img_<uuid>.<ext> with a progress bar."""
-    from deploy.uploads import check_user, collect, upload_all
+    from deploy.ops.uploads import check_user, collect, upload_all
 
     files = collect_files(paths, collect)
     try:
@@ -57,7 +56,7 @@ def presign_upload(
     kms_key_id: Annotated[str | None, typer.Option(envvar="IMGPIPE_KMS_KEY_ID", help="SSE-KMS key")] = None,
 ) -> None:
     """A one-hour PUT URL (SSE-KMS, original name in metadata) and the headers to send with it."""
-    from deploy.uploads import presign_upload as make
+    from deploy.ops.uploads import presign_upload as make
 
     with aws_errors():
         s3, _ = clients()
@@ -74,7 +73,7 @@ def presign_download(
     bucket: OutputBucket = "imgpipe-output",
 ) -> None:
     """A one-hour GET URL for one variant of a processed image."""
-    from deploy.uploads import presign_download as make
+    from deploy.ops.uploads import presign_download as make
 
     with aws_errors():
         s3, _ = clients()
@@ -90,7 +89,7 @@ def status(
     dlq_url: DlqUrl = "",
 ) -> None:
     """Queue depth, in flight, DLQ by error type, images complete and failed."""
-    from deploy.status import snapshot
+    from deploy.ops.status import snapshot
 
     if not queue_url or not dlq_url:
         raise fail("set --queue-url and --dlq-url (or IMGPIPE_QUEUE_URL / IMGPIPE_DLQ_URL)", 2)
@@ -110,70 +109,8 @@ def status(
         console.print("(manifest counts sampled from the first 10,000)")
 
 
-@dlq_app.command("stats")
-def dlq_stats(dlq_url: DlqUrl = "") -> None:
-    """Quarantined messages by error type."""
-    from collections import Counter
-
-    from deploy.dlq import peek
-
-    if not dlq_url:
-        raise fail("set --dlq-url (or IMGPIPE_DLQ_URL)", 2)
-    with aws_errors():
-        _, sqs = clients()
-        messages = peek(sqs, dlq_url)
-    table = Table("error type", "messages", "latest", title=f"DLQ: {len(messages)} messages")
-    for error_type, count in Counter(m.error_type for m in messages).most_common():
-        latest = max((m.failed_at for m in messages if m.error_type == error_type), default="")
-        table.add_row(error_type, str(count), latest or "-")
-    console.print(table)
-
-
-@dlq_app.command("list")
-def dlq_list(
-    dlq_url: DlqUrl = "",
-    error_type: Annotated[str | None, typer.Option(help="only this error type")] = None,
-    limit: Annotated[int, typer.Option(min=1, max=1000, help="most messages to show")] = 50,
-) -> None:
-    """Quarantined messages: object key, error type, reason, when; nothing is removed."""
-    from deploy.dlq import peek
-
-    if not dlq_url:
-        raise fail("set --dlq-url (or IMGPIPE_DLQ_URL)", 2)
-    with aws_errors():
-        _, sqs = clients()
-        messages = [m for m in peek(sqs, dlq_url) if error_type in (None, m.error_type)][:limit]
-    table = Table(title=f"{len(messages)} quarantined")
-    table.add_column("object key", overflow="fold")  # operators copy it whole
-    for column in ("error type", "reason", "failed at"):
-        table.add_column(column)
-    for m in messages:
-        table.add_row(m.object_key or m.message_id, m.error_type, m.reason or "-", m.failed_at or "-")
-    console.print(table)
-
-
-@dlq_app.command("redrive")
-def dlq_redrive(
-    dlq_url: DlqUrl = "",
-    queue_url: QueueUrl = "",
-    error_type: Annotated[str | None, typer.Option(help="only messages with this error type")] = None,
-    limit: Annotated[int | None, typer.Option(min=1, help="most messages to move")] = None,
-) -> None:
-    """Send quarantined messages, bodies unchanged, back to the work queue (after fixing the cause)."""
-    from deploy.dlq import redrive
-
-    if not dlq_url or not queue_url:
-        raise fail("set --dlq-url and --queue-url (or IMGPIPE_DLQ_URL / IMGPIPE_QUEUE_URL)", 2)
-    with aws_errors(), Progress(console=console, transient=True) as progress:
-        task = progress.add_task("redriving", total=None)
-        _, sqs = clients()
-        moved = redrive(sqs, dlq_url, queue_url, error_type, limit, lambda _: progress.advance(task))
-    console.print(f"moved {moved} message(s) back to {queue_url}")
-
-
 def register(app: typer.Typer) -> None:
     """Add these commands to the `imgpipe` app."""
     app.command()(upload)
     app.command()(status)
     app.add_typer(presign_app, name="presign")
-    app.add_typer(dlq_app, name="dlq")

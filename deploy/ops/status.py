@@ -7,7 +7,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
-from deploy.dlq import peek
+from deploy.ops.dlq import peek
 from shared.keys import METADATA_PREFIX
 from shared.manifest import Manifest
 

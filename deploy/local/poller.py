@@ -16,7 +16,7 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from deploy.esm import LocalContext, lambda_event
+from deploy.local.esm import LocalContext, lambda_event
 
 Handler = Callable[[dict[str, Any], LocalContext], dict[str, Any]]
 log = logging.getLogger("imgpipe.poller")

@@ -20,7 +20,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 CODE = ("worker", "shared")
-CLI_ONLY = {"typer", "rich"}
+CLI_ONLY = {"typer", "rich", "pillow"}
 # Published only as an sdist that builds a pure-Python (py3-none-any) wheel: installed without
 # the platform pin, after its binary dependency (cffi) came in with the pinned ones.
 PURE_SDISTS = {"pyvips": "cffi>=1.0"}
@@ -86,7 +86,7 @@ def _zip(tree: Path, target: Path) -> None:
 
 
 def main() -> None:
-    """Command line: `python -m deploy.package [--arch arm64|x86_64|local] [--out dist]`."""
+    """Command line: `python -m deploy.packaging.lambda_zip [--arch arm64|x86_64|local] [--out dist]`."""
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--arch", choices=[*PLATFORMS, "local"], default="arm64")
     parser.add_argument("--out", type=Path, default=ROOT / "dist")

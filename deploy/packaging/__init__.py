@@ -1,0 +1,1 @@
+"""Packaging: the Lambda artifact (`lambda_zip`)."""
