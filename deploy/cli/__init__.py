@@ -1,7 +1,7 @@
 """The `imgpipe` command: the operator's and the new user's way in.
 
 Thin commands only, one module per group: `local` (demo, render, the local stack, the worker),
-`pipeline` (upload, status, presign), `dlq`; the shared pieces are in `common`. The work they
+`pipeline` (upload, presign), `status`, `dlq`; the shared pieces are in `common`. The work they
 call lives in `deploy.local` and `deploy.ops`.
 """
 
@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import typer
 
-from deploy.cli import dlq, local, pipeline
+from deploy.cli import dlq, local, pipeline, status
 from deploy.cli.common import console, err
 
 app = typer.Typer(
@@ -18,7 +18,7 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-for group in (local, pipeline, dlq):
+for group in (local, pipeline, status, dlq):
     group.register(app)
 
 __all__ = ["app", "console", "err", "main"]

@@ -1,4 +1,4 @@
-"""`imgpipe upload | status | presign`: working with a deployed (or local) pipeline."""
+"""`imgpipe upload | presign`: putting images into a deployed (or local) pipeline and getting them out."""
 
 from __future__ import annotations
 
@@ -8,13 +8,10 @@ from typing import Annotated
 
 import typer
 from rich.progress import Progress
-from rich.table import Table
 
 from deploy.cli.common import (
-    DlqUrl,
     InputBucket,
     OutputBucket,
-    QueueUrl,
     User,
     aws_errors,
     clients,
@@ -83,34 +80,7 @@ def presign_download(
             raise fail(str(exc)) from exc
 
 
-def status(
-    output_bucket: OutputBucket = "imgpipe-output",
-    queue_url: QueueUrl = "",
-    dlq_url: DlqUrl = "",
-) -> None:
-    """Queue depth, in flight, DLQ by error type, images complete and failed."""
-    from deploy.ops.status import snapshot
-
-    if not queue_url or not dlq_url:
-        raise fail("set --queue-url and --dlq-url (or IMGPIPE_QUEUE_URL / IMGPIPE_DLQ_URL)", 2)
-    with aws_errors():
-        s3, sqs = clients()
-        now = snapshot(s3, sqs, output_bucket, queue_url, dlq_url)
-    table = Table("what", "count", title="imgpipe status")
-    table.add_row("queued", str(now.queue.visible + now.queue.delayed))
-    table.add_row("in flight", str(now.queue.in_flight))
-    table.add_row("images complete", str(now.manifests.get("complete", 0)))
-    table.add_row("images failed", str(now.manifests.get("failed", 0)))
-    table.add_row("quarantined (DLQ)", str(now.dlq.visible + now.dlq.in_flight))
-    for error_type, count in now.dlq_by_error.most_common():
-        table.add_row(f"  {error_type}", str(count))
-    console.print(table)
-    if now.sampled:
-        console.print("(manifest counts sampled from the first 10,000)")
-
-
 def register(app: typer.Typer) -> None:
     """Add these commands to the `imgpipe` app."""
     app.command()(upload)
-    app.command()(status)
     app.add_typer(presign_app, name="presign")

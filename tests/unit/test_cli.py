@@ -19,6 +19,7 @@ from deploy import cli
 from deploy.cli import dlq as cli_dlq
 from deploy.cli import local as cli_local
 from deploy.cli import pipeline as cli_pipeline
+from deploy.cli import status as cli_status
 from deploy.local import samples
 from deploy.local.motoserver import free_port
 
@@ -34,7 +35,7 @@ COMMANDS: dict[tuple[str, ...], Callable[..., Any]] = {
     ("upload",): cli_pipeline.upload,
     ("presign", "upload"): cli_pipeline.presign_upload,
     ("presign", "download"): cli_pipeline.presign_download,
-    ("status",): cli_pipeline.status,
+    ("status",): cli_status.status,
     ("dlq", "stats"): cli_dlq.dlq_stats,
     ("dlq", "list"): cli_dlq.dlq_list,
     ("dlq", "redrive"): cli_dlq.dlq_redrive,
