@@ -31,6 +31,7 @@ class SourceRecord(_Model):
     width: int | None = None
     height: int | None = None
     orientation: int | None = None
+    original_filename: str | None = Field(default=None, alias="originalFilename")
 
 
 class VariantRecord(_Model):

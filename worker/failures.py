@@ -25,6 +25,7 @@ from worker.events import ObjectRef
 from worker.job import Job
 
 MAX_REASON = 1000
+REDRIVE_COUNT = "imgpipe-redrive-count"
 # Characters SQS accepts in a String attribute; anything else (control characters from a
 # hostile key, say) would make SendMessage fail and the quarantine with it.
 _NOT_SQS_TEXT = re.compile("[^\x09\x0a\x0d\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
@@ -37,7 +38,8 @@ def attribute_text(value: str) -> str:
 
 async def quarantine(record: SQSRecord, error: PermanentError, ref: ObjectRef | None, job: Job) -> None:
     """Record the failure, then move the message to the DLQ; the record then counts as handled."""
-    failed = await _failed_manifest(ref, error, job) if ref is not None else None
+    now = await _head(ref, job) if ref is not None else None
+    failed = await _failed_manifest(ref, now, error, job) if ref is not None else None
     dlq = job.settings.dlq_url
     if dlq is None:
         # Without a DLQ the queue's own redrive policy is the only safe place left.
@@ -51,6 +53,10 @@ async def quarantine(record: SQSRecord, error: PermanentError, ref: ObjectRef | 
     }
     if ref is not None:
         attributes["imgpipe-object-key"] = ref.key
+    if now is not None and now.original_filename:
+        attributes["imgpipe-original-filename"] = now.original_filename
+    if redrives := _string_attribute(record, REDRIVE_COUNT):
+        attributes[REDRIVE_COUNT] = redrives  # the redrive's poison-loop guard counts on
     attributes = {name: attribute_text(value) for name, value in attributes.items()}
     job.progress.at("sending to the DLQ")
     await retry_step(job.deadline, lambda: storage.send_to_dlq(job.clients.sqs, dlq, record.body, attributes))
@@ -70,16 +76,26 @@ async def quarantine(record: SQSRecord, error: PermanentError, ref: ObjectRef | 
         await remove_replaced(manifest, replaced, job)
 
 
+def _string_attribute(record: SQSRecord, name: str) -> str | None:
+    value = record.raw_event.get("messageAttributes", {}).get(name) or {}
+    text = value.get("stringValue")
+    return str(text) if text else None
+
+
+async def _head(ref: ObjectRef, job: Job) -> storage.Head | None:
+    if not is_upload(ref.key):
+        return None
+    job.progress.at("recording the failure")
+    return await retry_step(job.deadline, lambda: storage.head(job.clients.s3, ref.bucket, ref.key))
+
+
 async def _failed_manifest(
-    ref: ObjectRef, error: PermanentError, job: Job
+    ref: ObjectRef, now: storage.Head | None, error: PermanentError, job: Job
 ) -> tuple[Manifest, Manifest | None] | None:
     """Commit a `failed` manifest; returns it and the manifest it replaced, or None if not written."""
     if isinstance(error, InvalidKey) or not is_upload(ref.key):
         return None  # no trustworthy imageId, or it belongs to someone else
-    job.progress.at("recording the failure")
-    current = await retry_step(
-        job.deadline, lambda: storage.current_etag(job.clients.s3, ref.bucket, ref.key)
-    )
+    current = now.etag if now is not None else None
     if current is not None and ref.etag is not None and current != normalise_etag(ref.etag):
         return None  # a newer upload replaced this one; its own event decides the manifest
     upload = parse_upload_key(ref.key)
@@ -96,6 +112,7 @@ async def _failed_manifest(
             version_id=ref.version_id,
             etag=normalise_etag(ref.etag),
             bytes=ref.size,
+            original_filename=now.original_filename if now is not None else None,
         ),
         error=ErrorRecord(type=error.error_type, message=str(error)[:MAX_REASON]),
         pipeline=PipelineRecord(config_hash=job.config_hash, render_id=new_render_id()),

@@ -240,6 +240,7 @@ def _source_record(ref: ObjectRef, source: storage.Source, info: engine.SourceIn
         width=info.width,
         height=info.height,
         orientation=info.orientation,
+        original_filename=source.original_filename,
     )
 
 

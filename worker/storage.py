@@ -7,10 +7,11 @@ The only module that speaks the AWS API: above it, failures are `RetryableError`
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import unquote
 
 from aiohttp import ClientError as HttpClientError
 from botocore.exceptions import BotoCoreError, ClientError
@@ -21,16 +22,33 @@ from shared.keys import manifest_key
 from shared.manifest import Manifest, normalise_etag
 
 _MISSING = {"NoSuchKey", "404", "NotFound"}
+ORIGINAL_FILENAME = "original-filename"  # object metadata `imgpipe upload` and pre-signed PUTs set
+MAX_FILENAME = 255
 _PRECONDITION = {"PreconditionFailed", "412"}
 
 
 @dataclass(frozen=True)
 class Source:
-    """The bytes of an upload and the version they came from."""
+    """The bytes of an upload, the version they came from, and the name the user gave the file."""
 
     data: bytes
     etag: str | None
     version_id: str | None
+    original_filename: str | None = None
+
+
+@dataclass(frozen=True)
+class Head:
+    """What HeadObject says about an upload now."""
+
+    etag: str | None
+    original_filename: str | None
+
+
+def original_filename(metadata: Mapping[str, str] | None) -> str | None:
+    """The uploader's file name from object metadata (URL-quoted there), or None."""
+    raw = (metadata or {}).get(ORIGINAL_FILENAME)
+    return unquote(raw)[:MAX_FILENAME] if raw else None
 
 
 @contextmanager
@@ -76,17 +94,28 @@ async def read_source(s3: Any, bucket: str, key: str, etag: str | None, max_byte
             raise ImageTooLarge(f"object is {size} bytes, over the limit of {max_bytes}")
         async with response["Body"] as body:
             data = await body.read()
-    return Source(data, normalise_etag(response.get("ETag")), response.get("VersionId"))
+    return Source(
+        data,
+        normalise_etag(response.get("ETag")),
+        response.get("VersionId"),
+        original_filename(response.get("Metadata")),
+    )
 
 
-async def current_etag(s3: Any, bucket: str, key: str) -> str | None:
-    """The ETag the key has now, or None when it was deleted."""
+async def head(s3: Any, bucket: str, key: str) -> Head | None:
+    """The key's ETag and original filename now, or None when it was deleted."""
     try:
         with aws_errors(f"HeadObject s3://{bucket}/{key}", s3_object=True):
             response = await s3.head_object(Bucket=bucket, Key=key)
     except SourceMissing:
         return None
-    return normalise_etag(response.get("ETag"))
+    return Head(normalise_etag(response.get("ETag")), original_filename(response.get("Metadata")))
+
+
+async def current_etag(s3: Any, bucket: str, key: str) -> str | None:
+    """The ETag the key has now, or None when it was deleted."""
+    now = await head(s3, bucket, key)
+    return now.etag if now is not None else None
 
 
 async def put_object(
