@@ -18,7 +18,7 @@ import tomllib
 import zipfile
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 CODE = ("worker", "shared")
 CLI_ONLY = {"typer", "rich", "pillow"}
 # Published only as an sdist that builds a pure-Python (py3-none-any) wheel: installed without
