@@ -36,8 +36,13 @@ def attribute_text(value: str) -> str:
     return _NOT_SQS_TEXT.sub("\ufffd", value)
 
 
-async def quarantine(record: SQSRecord, error: PermanentError, ref: ObjectRef | None, job: Job) -> None:
-    """Record the failure, then move the message to the DLQ; the record then counts as handled."""
+async def quarantine(record: SQSRecord, error: PermanentError, ref: ObjectRef | None, job: Job) -> str | None:
+    """Record the failure, then move the message to the DLQ; the record then counts as handled.
+
+    Returns the ETag of a newer upload the key holds once the failed manifest is in place (it
+    may have been acknowledged as a duplicate of the manifest this one replaced, so the caller
+    catches up with it before the record counts as handled), else None.
+    """
     now = await _head(ref, job) if ref is not None else None
     failed = await _failed_manifest(ref, now, error, job) if ref is not None else None
     dlq = job.settings.dlq_url
@@ -60,7 +65,9 @@ async def quarantine(record: SQSRecord, error: PermanentError, ref: ObjectRef | 
     attributes = {name: attribute_text(value) for name, value in attributes.items()}
     job.progress.at("sending to the DLQ")
     await retry_step(job.deadline, lambda: storage.send_to_dlq(job.clients.sqs, dlq, record.body, attributes))
-    job.progress.settle()
+    newer = await _newer_upload(ref, failed, job)
+    if newer is None:
+        job.progress.settle()  # a redelivery would send a second DLQ message
     with single_metric(
         name="ImagesFailed", unit=MetricUnit.Count, value=1, namespace=metrics.namespace
     ) as metric:
@@ -74,6 +81,16 @@ async def quarantine(record: SQSRecord, error: PermanentError, ref: ObjectRef | 
         manifest, replaced = failed
         await announce(job, "ImageFailed", manifest)
         await remove_replaced(manifest, replaced, job)
+    return newer
+
+
+async def _newer_upload(
+    ref: ObjectRef | None, failed: tuple[Manifest, Manifest | None] | None, job: Job
+) -> str | None:
+    if ref is None or failed is None:
+        return None
+    now = await retry_step(job.deadline, lambda: storage.current_etag(job.clients.s3, ref.bucket, ref.key))
+    return now if now is not None and now != failed[0].source.etag else None
 
 
 def _string_attribute(record: SQSRecord, name: str) -> str | None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 from contextlib import AbstractAsyncContextManager, nullcontext
+from dataclasses import replace
 
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -21,7 +22,7 @@ from worker.deadline import Deadline
 from worker.events import ObjectRef, parse_body
 from worker.failures import quarantine
 from worker.job import Job
-from worker.pipeline import process_object
+from worker.pipeline import MAX_CATCH_UPS, process_object
 from worker.runtime import Runtime, get_runtime
 
 
@@ -77,18 +78,28 @@ async def _handle(record: SQSRecord, refs: list[ObjectRef], job: Job) -> str:
         # Work on one imageId, success or quarantine, runs one record at a time, so the second
         # sees the first's manifest (a duplicate, or another user's image) before doing anything.
         async with _image_lock(ref, job):
-            try:
-                outcome = await process_object(ref, job)
-                job.progress.settle()  # durable: what follows is best effort
-                if outcome.manifest is not None:
-                    await announce(job, "ImageProcessed", outcome.manifest)
-                statuses.append(outcome.status)
-            except PermanentError as exc:
-                await quarantine(record, exc, ref, job)
-                statuses.append("quarantined")
+            statuses.append(await _settle(record, ref, job))
     summary = ",".join(statuses) or "ignored"
     logger.debug("record handled", extra={"messageId": record.message_id, "outcome": summary})
     return summary
+
+
+async def _settle(record: SQSRecord, ref: ObjectRef, job: Job) -> str:
+    for _ in range(MAX_CATCH_UPS):
+        try:
+            outcome = await process_object(ref, job)
+        except PermanentError as exc:
+            newer = await quarantine(record, exc, ref, job)
+            if newer is None:
+                return "quarantined"
+            # The failed manifest replaced what a newer upload was acknowledged against: catch up.
+            ref = replace(ref, etag=newer, version_id=None)
+            continue
+        job.progress.settle()  # durable: what follows is best effort
+        if outcome.manifest is not None:
+            await announce(job, "ImageProcessed", outcome.manifest)
+        return outcome.status
+    raise RetryableError(f"s3://{ref.bucket}/{ref.key} kept changing during {MAX_CATCH_UPS} attempts")
 
 
 def _image_lock(ref: ObjectRef, job: Job) -> AbstractAsyncContextManager[None]:

@@ -240,3 +240,35 @@ def test_a_deadline_right_after_the_dlq_send_leaves_one_dlq_entry(
     # Then the record counts as handled, so no redelivery quarantines it a second time
     assert _run(stack, scenario()) == []
     assert dlq_reasons(stack) == [("uploads/u1/broken.jpg", "CorruptImage")]
+
+
+@pytest.mark.parametrize("second", ["good", "corrupt"])
+def test_a_stale_commit_over_an_aba_duplicate_is_caught_up_before_acknowledging(
+    stack: Stack, instance: Callable[[], Instance], second: str
+) -> None:
+    # Given v1's complete results, then an upload (good or corrupt) whose run A is paused at its
+    # manifest write while v1's bytes are uploaded again and instance B acknowledges that event
+    # as a duplicate of v1's manifest (same ETag)
+    a, b = instance(), instance()
+    v1 = images.photo_jpeg(640, 480, seed=8)
+    ((etag1, event1),) = stack.upload_and_receive([(KEY, v1)]).values()
+    assert _run(stack, b.run([event1])) == []
+    body = images.photo_jpeg(480, 640, seed=9) if second == "good" else images.truncated_jpeg()
+    ((_, event2),) = stack.upload_and_receive([(KEY, body)]).values()
+
+    async def v1_again_is_a_duplicate() -> None:
+        assert stack.upload(KEY, v1) == etag1
+        assert await b.run(stack.drain(1)) == []
+
+    async def scenario() -> list[str]:
+        hook = Before(_output(stack, "metadata/"), v1_again_is_a_duplicate)
+        await a.hook("s3", "before-send.s3.PutObject", hook)
+        return await a.run([event2])
+
+    # When A's manifest (complete, or failed) lands over v1's after that
+    assert _run(stack, scenario()) == []
+
+    # Then A saw the key hold v1 again and brought the results back to it before acknowledging
+    assert invariant_violations(stack) == []
+    stack.assert_consistent("race", "u1", etag1)
+    assert dlq_reasons(stack) == ([] if second == "good" else [(KEY, "CorruptImage")])
