@@ -112,10 +112,10 @@ async def crash() -> tuple[int, bytes]:
     raise Crash
 
 
-def manifests(stack: Stack) -> dict[str, Manifest]:
-    """Every manifest in the output bucket, by imageId."""
+def manifests(stack: Stack, image_id: str = "") -> dict[str, Manifest]:
+    """Every manifest in the output bucket (or that of `image_id`), by imageId."""
     found = {}
-    for key in stack.output_keys("metadata/"):
+    for key in stack.output_keys(f"metadata/{image_id}/" if image_id else "metadata/"):
         manifest = Manifest.model_validate_json(stack.read_output(key))
         found[manifest.image_id] = manifest
     return found
@@ -130,11 +130,12 @@ def current_etag(stack: Stack, key: str) -> str | None:
     return str(head["ETag"]).strip('"')
 
 
-def invariant_violations(stack: Stack) -> list[str]:
-    """What breaks the invariant: complete manifests whose variants are not their listed bytes,
-    or that do not describe their key's current upload. Reads every listed variant back."""
+def invariant_violations(stack: Stack, image_id: str = "") -> list[str]:
+    """What breaks the invariant: complete manifests (every one, or `image_id`'s) whose variants
+    are not their listed bytes, or that do not describe their key's current upload. Reads every
+    listed variant back."""
     problems = []
-    for image_id, manifest in manifests(stack).items():
+    for image_id, manifest in manifests(stack, image_id).items():
         if manifest.status != "complete":
             continue
         now = current_etag(stack, manifest.source.key)
