@@ -135,20 +135,20 @@ def invariant_violations(stack: Stack, image_id: str = "") -> list[str]:
     are not their listed bytes, or that do not describe their key's current upload. Reads every
     listed variant back."""
     problems = []
-    for image_id, manifest in manifests(stack, image_id).items():
+    for name, manifest in manifests(stack, image_id).items():
         if manifest.status != "complete":
             continue
         now = current_etag(stack, manifest.source.key)
         if now != manifest.source.etag:
-            problems.append(f"{image_id}: manifest is for {manifest.source.etag}, key holds {now}")
+            problems.append(f"{name}: manifest is for {manifest.source.etag}, key holds {now}")
         for variant in manifest.variants:
             try:
                 data = stack.read_output(variant.key)
             except stack.s3.exceptions.NoSuchKey:
-                problems.append(f"{image_id}: {variant.key} is missing")
+                problems.append(f"{name}: {variant.key} is missing")
                 continue
             if hashlib.sha256(data).hexdigest() != variant.sha256:
-                problems.append(f"{image_id}: {variant.key} does not hash to its listed sha256")
+                problems.append(f"{name}: {variant.key} does not hash to its listed sha256")
     return problems
 
 
