@@ -17,6 +17,7 @@ import typer
 from botocore.exceptions import BotoCoreError, ClientError, EndpointConnectionError, NoCredentialsError
 from rich.console import Console
 from rich.markup import escape
+from typer.core import TyperArgument, TyperCommand, TyperGroup, TyperOption
 
 console = Console()
 err = Console(stderr=True)
@@ -29,13 +30,59 @@ CONNECT_TIMEOUT_S = 2
 MAX_ATTEMPTS = 2
 MAX_CONNECTIONS = 64
 
-InputBucket = Annotated[str, typer.Option("--bucket", envvar="IMGPIPE_INPUT_BUCKET", help="input bucket")]
-OutputBucket = Annotated[
-    str, typer.Option("--output-bucket", envvar="IMGPIPE_OUTPUT_BUCKET", help="output bucket")
+InputBucket = Annotated[
+    str, typer.Option("--bucket", envvar="IMGPIPE_INPUT_BUCKET", metavar="BUCKET", help="input bucket")
 ]
-QueueUrl = Annotated[str, typer.Option("--queue-url", envvar="IMGPIPE_QUEUE_URL", help="work queue URL")]
-DlqUrl = Annotated[str, typer.Option("--dlq-url", envvar="IMGPIPE_DLQ_URL", help="dead-letter queue URL")]
-User = Annotated[str, typer.Option("--user", help="userId the uploads belong to")]
+OutputBucket = Annotated[
+    str,
+    typer.Option("--output-bucket", envvar="IMGPIPE_OUTPUT_BUCKET", metavar="BUCKET", help="output bucket"),
+]
+QueueUrl = Annotated[
+    str, typer.Option("--queue-url", envvar="IMGPIPE_QUEUE_URL", metavar="URL", help="work queue URL")
+]
+DlqUrl = Annotated[
+    str, typer.Option("--dlq-url", envvar="IMGPIPE_DLQ_URL", metavar="URL", help="dead-letter queue URL")
+]
+User = Annotated[str, typer.Option("--user", metavar="USER", help="userId the uploads belong to")]
+
+
+class Command(TyperCommand):
+    """A command whose help names things instead of typing them: `--json`, not `--json <bool>`;
+    `PATH...`, not `<list[Path]>`. Typer 0.29 labels every parameter with its Python type."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        for param in self.params:
+            _bare(param)
+
+    def get_help_option(self, ctx: Any) -> Any:
+        """Typer's help option, without its `<bool>` label."""
+        return _bare(super().get_help_option(ctx))
+
+
+class Group(TyperGroup):
+    """A command group whose `--help` option has no `<bool>` label either."""
+
+    def get_help_option(self, ctx: Any) -> Any:
+        """Typer's help option, without its `<bool>` label."""
+        return _bare(super().get_help_option(ctx))
+
+
+class _NamedArgument(TyperArgument):
+    """An argument shown by its metavar alone (`PATH...`), without a type column."""
+
+    def display_type_rich(self, ctx: Any) -> str | None:
+        return None if self.metavar else super().display_type_rich(ctx)
+
+
+def _bare(param: Any) -> Any:
+    if isinstance(param, TyperOption) and param.is_flag and param.metavar is None:
+        param.metavar = ""  # a flag takes no value: nothing to show after its name
+    elif type(param) is TyperArgument:
+        if param.metavar is None:
+            param.metavar = (param.name or "value").upper()
+        param.__class__ = _NamedArgument  # same state, other display methods
+    return param
 
 
 def fail(message: str, code: int = 1) -> typer.Exit:

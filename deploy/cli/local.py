@@ -11,14 +11,27 @@ import typer
 from rich.progress import Progress
 from rich.table import Table
 
-from deploy.cli.common import QueueUrl, aws_errors, collect_files, console, fail, interrupt_on_sigterm
+from deploy.cli.common import (
+    Command,
+    Group,
+    QueueUrl,
+    aws_errors,
+    collect_files,
+    console,
+    fail,
+    interrupt_on_sigterm,
+)
 from shared.errors import ImgpipeError
 
-local_app = typer.Typer(help="The embedded local stack (moto server + workers).", no_args_is_help=True)
+local_app = typer.Typer(
+    cls=Group, help="The embedded local stack (moto server + workers).", no_args_is_help=True
+)
 
 
 def demo(
-    folder: Annotated[Path | None, typer.Argument(help="photos to use (default: generated samples)")] = None,
+    folder: Annotated[
+        Path | None, typer.Argument(help="photos to use (default: generated samples)", metavar="FOLDER")
+    ] = None,
     out: Annotated[Path, typer.Option(help="where results and index.html go")] = Path("out"),
     workers: Annotated[int | None, typer.Option(help="worker processes (default: one per core)")] = None,
 ) -> None:
@@ -77,7 +90,7 @@ def _demo_summary(result: Any) -> None:
 
 
 def render(
-    paths: Annotated[list[Path], typer.Argument(help="image files or folders")],
+    paths: Annotated[list[Path], typer.Argument(help="image files or folders", metavar="PATH")],
     out: Annotated[Path, typer.Option(help="folder for the variants")] = Path("out"),
 ) -> None:
     """Render the default variants of local files with the engine alone (no AWS involved)."""
@@ -105,7 +118,7 @@ def render(
         raise typer.Exit(1)
 
 
-@local_app.command("up")
+@local_app.command("up", cls=Command)
 def local_up(
     port: Annotated[int | None, typer.Option(help="port for the moto server (default: a free one)")] = None,
     workers: Annotated[int, typer.Option(help="worker processes")] = max(1, os.cpu_count() or 1),
@@ -164,7 +177,7 @@ def worker(
 
 def register(app: typer.Typer) -> None:
     """Add the local commands to the app."""
-    app.command()(demo)
-    app.command()(render)
-    app.command()(worker)
+    app.command(cls=Command)(demo)
+    app.command(cls=Command)(render)
+    app.command(cls=Command)(worker)
     app.add_typer(local_app, name="local")

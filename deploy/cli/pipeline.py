@@ -10,6 +10,8 @@ import typer
 from rich.progress import Progress
 
 from deploy.cli.common import (
+    Command,
+    Group,
     InputBucket,
     OutputBucket,
     User,
@@ -21,11 +23,13 @@ from deploy.cli.common import (
 )
 from shared.errors import ImgpipeError
 
-presign_app = typer.Typer(help="Pre-signed URLs for browser uploads and downloads.", no_args_is_help=True)
+presign_app = typer.Typer(
+    cls=Group, help="Pre-signed URLs for browser uploads and downloads.", no_args_is_help=True
+)
 
 
 def upload(
-    paths: Annotated[list[Path], typer.Argument(help="image files or folders")],
+    paths: Annotated[list[Path], typer.Argument(help="image files or folders", metavar="PATH")],
     bucket: InputBucket = "imgpipe-input",
     user: User = "cli",
     concurrency: Annotated[int, typer.Option(min=1, max=256, help="uploads in flight")] = 16,
@@ -45,9 +49,11 @@ def upload(
     console.print(f"uploaded {len(done)} files to s3://{bucket}/uploads/{user}/")
 
 
-@presign_app.command("upload")
+@presign_app.command("upload", cls=Command)
 def presign_upload(
-    filename: Annotated[str, typer.Argument(help="the file name the browser will upload")],
+    filename: Annotated[
+        str, typer.Argument(help="the file name the browser will upload", metavar="FILENAME")
+    ],
     bucket: InputBucket = "imgpipe-input",
     user: User = "cli",
     kms_key_id: Annotated[str | None, typer.Option(envvar="IMGPIPE_KMS_KEY_ID", help="SSE-KMS key")] = None,
@@ -63,9 +69,9 @@ def presign_upload(
             raise fail(str(exc), 2) from exc
 
 
-@presign_app.command("download")
+@presign_app.command("download", cls=Command)
 def presign_download(
-    image_id: Annotated[str, typer.Argument(help="the imageId (img_...)")],
+    image_id: Annotated[str, typer.Argument(help="the imageId (img_...)", metavar="IMAGE_ID")],
     variant: Annotated[str, typer.Option(help="variant name")] = "large",
     bucket: OutputBucket = "imgpipe-output",
 ) -> None:
@@ -82,5 +88,5 @@ def presign_download(
 
 def register(app: typer.Typer) -> None:
     """Add these commands to the `imgpipe` app."""
-    app.command()(upload)
+    app.command(cls=Command)(upload)
     app.add_typer(presign_app, name="presign")

@@ -1,0 +1,91 @@
+"""`--help` names things instead of typing them: no `<bool>` after a flag, no `<list[Path]>`.
+
+Typer 0.29 labels every parameter with its Python type; the CLI's `Command` and `Group` classes
+(deploy.cli.common) drop the label where it says nothing a user can act on.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+import typer
+
+from deploy import cli
+from deploy.cli.common import Command, Group
+from tests.unit.test_cli import flat, invoke
+
+pytestmark = pytest.mark.unit
+
+TYPE_LABELS = ("<bool>", "<list[")
+# Groups and commands built outside deploy/cli/{common,local,pipeline,maintenance}.py, which do not
+# use Command/Group yet: the root app (deploy/cli/__init__.py) and the DLQ and status commands.
+NOT_YET = {(), ("status",), ("dlq",)}
+
+
+def command_paths(command: Any, path: tuple[str, ...] = ()) -> Iterator[tuple[str, ...]]:
+    """Every command and group of the app, as the words that reach it."""
+    yield path
+    for name, sub in getattr(command, "commands", {}).items():
+        yield from command_paths(sub, (*path, name))
+
+
+ALL = list(command_paths(typer.main.get_command(cli.app)))
+OWNED = [p for p in ALL if p and not any(p[: len(other)] == other for other in NOT_YET if other)]
+
+
+def test_every_command_is_checked() -> None:
+    """An empty list would make the help check pass without looking at anything."""
+    names = {" ".join(p) for p in OWNED}
+    assert {"render", "upload", "local", "local up", "presign upload"} <= names
+
+
+@pytest.mark.parametrize("path", OWNED, ids=" ".join)
+def test_help_has_no_python_type_labels(path: tuple[str, ...]) -> None:
+    # Given a command of the app
+    # When its help is shown
+    result = invoke(*path, "--help")
+    # Then it shows names (PATH, BUCKET) and bare flags, never a Python type
+    assert result.exit_code == 0, result.output
+    for label in TYPE_LABELS:
+        assert label not in result.stdout, f"{' '.join(path)} --help shows {label}:\n{result.stdout}"
+
+
+@pytest.mark.parametrize(
+    ("path", "shown"),
+    [(("render",), "{PATH}..."), (("upload",), "--bucket BUCKET"), (("presign", "upload"), "{FILENAME}"),
+     (("presign", "download"), "{IMAGE_ID}"), (("local", "up"), "--logs <path>")],
+    ids=["render", "upload", "presign-upload", "presign-download", "local-up"],
+)  # fmt: skip
+def test_help_names_what_an_argument_or_option_takes(path: tuple[str, ...], shown: str) -> None:
+    result = invoke(*path, "--help")
+    assert shown in flat(result.stdout)
+
+
+def test_the_check_sees_a_type_label_where_typer_adds_one() -> None:
+    """The test above can fail: typer's own classes do show the labels."""
+    # Given an app built with typer's default classes, and the same with ours
+    plain, ours = typer.Typer(), typer.Typer(cls=Group)
+    for app, cls in ((plain, None), (ours, Command)):
+
+        @app.command(cls=cls)
+        def run(paths: list[str], dry_run: bool = False) -> None:
+            """Run."""
+
+        @app.command(cls=cls)
+        def other() -> None:
+            """Other."""
+
+    # When each shows its help
+    texts = [typer.testing.CliRunner().invoke(app, ["run", "--help"]).stdout for app in (plain, ours)]
+    # Then only typer's shows them
+    assert all(label in texts[0] for label in TYPE_LABELS)
+    assert not any(label in texts[1] for label in TYPE_LABELS)
+
+
+@pytest.mark.parametrize("path", sorted(NOT_YET), ids=lambda p: " ".join(p) or "imgpipe")
+@pytest.mark.xfail(reason="built outside this module's files; pass cls=Command / cls=Group", strict=False)
+def test_help_of_the_rest_of_the_app_has_no_type_labels(path: tuple[str, ...]) -> None:
+    result = invoke(*path, "--help")
+    assert not any(label in result.stdout for label in TYPE_LABELS)
