@@ -8,16 +8,20 @@ from __future__ import annotations
 
 import os
 import signal
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from botocore.exceptions import BotoCoreError, ClientError, EndpointConnectionError, NoCredentialsError
 from rich.console import Console
 from rich.markup import escape
+from rich.progress import Progress
 from typer.core import TyperArgument, TyperCommand, TyperGroup, TyperOption
+
+if TYPE_CHECKING:
+    from deploy.ops.uploads import Selection
 
 console = Console()
 err = Console(stderr=True)
@@ -44,6 +48,7 @@ DlqUrl = Annotated[
     str, typer.Option("--dlq-url", envvar="IMGPIPE_DLQ_URL", metavar="URL", help="dead-letter queue URL")
 ]
 User = Annotated[str, typer.Option("--user", metavar="USER", help="userId the uploads belong to")]
+Json = Annotated[bool, typer.Option("--json", help="print one JSON document (shape in the help above)")]
 
 
 class Command(TyperCommand):
@@ -83,6 +88,11 @@ def _bare(param: Any) -> Any:
             param.metavar = (param.name or "value").upper()
         param.__class__ = _NamedArgument  # same state, other display methods
     return param
+
+
+def say(text: str) -> None:
+    """One line of plain text on stdout, never wrapped (a piped summary stays one line)."""
+    console.print(text, markup=False, highlight=False, soft_wrap=True)
 
 
 def fail(message: str, code: int = 1) -> typer.Exit:
@@ -149,11 +159,24 @@ def clients() -> tuple[Any, Any]:
     return s3, session.client("sqs", config=config)
 
 
-def collect_files(paths: list[Path], collect: Callable[[list[Path]], list[Path]]) -> list[Path]:
+def progress(enabled: bool = True) -> Progress:
+    """A progress bar on stderr, so stdout carries only the command's output (tables or JSON)."""
+    # Off when stderr is not a terminal: a CI log gets the summary, not bar frames.
+    return Progress(console=err, transient=True, disable=not (enabled and err.is_terminal))
+
+
+def collect_files(paths: list[Path]) -> Selection:
+    """The image files named or found in folders, and the skipped ones; a missing path or no
+    image at all is a usage error."""
+    from deploy.ops.uploads import select
+
     try:
-        files = collect(paths)
+        selection = select(paths)
     except FileNotFoundError as exc:
         raise fail(str(exc), 2) from exc
-    if not files:
-        raise fail(f"no image files in {', '.join(map(str, paths))}", 2)
-    return files
+    if not selection.files:
+        skipped = "; ".join(f"{s.path}: {s.reason}" for s in selection.skipped[:3])
+        more = f" and {len(selection.skipped) - 3} more" if len(selection.skipped) > 3 else ""
+        reason = f" (skipped {skipped}{more})" if skipped else ""
+        raise fail(f"no image files in {', '.join(map(str, paths))}{reason}", 2)
+    return selection

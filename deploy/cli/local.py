@@ -38,7 +38,6 @@ def demo(
     """Run the whole pipeline locally on sample photos and write a contact sheet to OUT/index.html."""
     from deploy.local import demo as demo_run
     from deploy.local.consumer import TimeoutTooShort
-    from deploy.ops.uploads import collect
 
     if folder is None:
         from deploy.local import samples
@@ -46,7 +45,7 @@ def demo(
         console.print("generating sample photos: one EXIF-rotated, one with alpha, two that must be refused")
         files = samples.write(samples.demo_set(), out / "samples")
     else:
-        files = collect_files([folder], collect)
+        files = collect_files([folder]).files
     console.print(
         f"starting the local stack (moto server, S3 → SNS → SQS, {workers or os.cpu_count()} workers)"
     )
@@ -94,11 +93,10 @@ def render(
     out: Annotated[Path, typer.Option(help="folder for the variants")] = Path("out"),
 ) -> None:
     """Render the default variants of local files with the engine alone (no AWS involved)."""
-    from deploy.ops.uploads import collect
     from shared.variants import DEFAULT_VARIANTS
     from worker import engine
 
-    files = collect_files(paths, collect)
+    files = collect_files(paths).files
     table = Table("file", "result")
     failed = 0
     for path in files:

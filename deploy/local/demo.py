@@ -16,7 +16,7 @@ from typing import Any
 from deploy.local import contact_sheet
 from deploy.local.stack import LocalStack
 from deploy.ops.status import QueueDepth, queue_depth
-from deploy.ops.uploads import Uploaded, read_manifest, upload_all
+from deploy.ops.uploads import Skipped, Uploaded, read_manifest, upload_all
 from shared.manifest import Manifest
 
 DEMO_USER = "demo"
@@ -42,7 +42,7 @@ class DemoError(RuntimeError):
 def run(
     files: list[Path],
     out: Path,
-    on_upload: Callable[[Uploaded], None] = lambda _: None,
+    on_upload: Callable[[Uploaded | Skipped], None] = lambda _: None,
     on_result: Callable[[int], None] = lambda _: None,
     workers: int | None = None,
 ) -> DemoResult:
@@ -52,12 +52,13 @@ def run(
     with stack:
         started = time.monotonic()
         s3, sqs = stack.session.client("s3"), stack.session.client("sqs")
-        uploads = upload_all(s3, stack.topology.input_bucket, files, DEMO_USER, 8, on_upload)
-        manifests = _wait_for_results(stack, s3, uploads, on_result)
+        done = upload_all(s3, stack.topology.input_bucket, files, DEMO_USER, 8, on_upload)
+        manifests = _wait_for_results(stack, s3, done.uploaded, on_result)
         elapsed = time.monotonic() - started
         entries = [
-            _download(s3, stack.topology.output_bucket, u, manifests.get(u.image_id), out) for u in uploads
-        ]
+            _download(s3, stack.topology.output_bucket, u, manifests.get(u.image_id), out)
+            for u in done.uploaded
+        ] + [contact_sheet.Entry(s.path.name, "-", None, f"not uploaded: {s.reason}") for s in done.skipped]
         queue = _settled(sqs, stack.topology.queue_url)
         dlq = queue_depth(sqs, stack.topology.dlq_url)
     page = contact_sheet.write(out, entries, elapsed)

@@ -1,7 +1,9 @@
 """Getting images in and results out: bulk upload and the pre-signed URL functions.
 
 Uploads get a generated `img_<uuid>` id, so two files with the same name never collide, and carry
-the original file name in object metadata, as the pre-signed upload does for browser clients.
+the original file name (its base name, URL-quoted) in object metadata, as the pre-signed upload
+does for browser clients. Files that cannot be images (by suffix), are empty or unreadable are
+left out and reported with the reason, never silently dropped.
 """
 
 from __future__ import annotations
@@ -11,8 +13,8 @@ import re
 import uuid
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
-from pathlib import Path
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
 from typing import Any
 from urllib.parse import quote
 
@@ -21,7 +23,9 @@ from shared.keys import IMAGE_SUFFIXES, WATERMARKED_USER, manifest_key
 from shared.manifest import Manifest
 
 PRESIGN_EXPIRY_S = 3600
+MAX_FILENAME = 255
 _ID = re.compile(r"^[A-Za-z0-9_-]{1,128}$")
+SUFFIXES = ", ".join(sorted(IMAGE_SUFFIXES))
 
 
 @dataclass(frozen=True)
@@ -31,21 +35,65 @@ class Uploaded:
     path: Path
     key: str
     image_id: str
+    bytes: int = 0
 
 
-def collect(paths: Iterable[Path]) -> list[Path]:
-    """Files named directly plus image files found (recursively) in named folders."""
-    files: list[Path] = []
+@dataclass(frozen=True)
+class Skipped:
+    """A file left out, and why."""
+
+    path: Path
+    reason: str
+
+
+@dataclass(frozen=True)
+class Selection:
+    """What a bulk upload found: files to send, files left out."""
+
+    files: list[Path] = field(default_factory=list)
+    skipped: list[Skipped] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class UploadResult:
+    """What a bulk upload did, in input order."""
+
+    uploaded: list[Uploaded]
+    skipped: list[Skipped]
+
+
+def select(paths: Iterable[Path]) -> Selection:
+    """Every file named or found (recursively) in a named folder, split into uploads and skips."""
+    selection = Selection()
     for path in paths:
         if path.is_dir():
-            files.extend(
-                sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
-            )
+            found = sorted(p for p in path.rglob("*") if not p.is_dir())
         elif path.is_file():
-            files.append(path)
+            found = [path]
         else:
             raise FileNotFoundError(f"no such file or folder: {path}")
-    return files
+        for file in found:
+            reason = skip_reason(file)
+            if reason is None:
+                selection.files.append(file)
+            else:
+                selection.skipped.append(Skipped(file, reason))
+    return selection
+
+
+def skip_reason(path: Path) -> str | None:
+    """Why `path` is not worth uploading, or None when it is."""
+    if path.suffix.lower() not in IMAGE_SUFFIXES:
+        return f"not an image suffix ({path.suffix or 'none'})"
+    try:
+        if not path.is_file():
+            return "not a regular file"
+        with path.open("rb") as file:
+            if not file.read(1):
+                return "empty"
+    except OSError as exc:
+        return f"unreadable: {exc.strerror or exc}"
+    return None
 
 
 def check_user(user: str) -> str:
@@ -70,34 +118,46 @@ def upload_all(
     files: list[Path],
     user: str,
     concurrency: int,
-    on_done: Callable[[Uploaded], None] = lambda _: None,
-) -> list[Uploaded]:
-    """Upload `files` with up to `concurrency` requests in flight; returns them in input order."""
+    on_done: Callable[[Uploaded | Skipped], None] = lambda _: None,
+) -> UploadResult:
+    """Upload `files` with up to `concurrency` requests in flight; results in input order.
+
+    A file that cannot be read any more when its turn comes is skipped with the reason.
+    """
     check_user(user)
 
-    def one(path: Path) -> Uploaded:
+    def one(path: Path) -> Uploaded | Skipped:
         key, image_id = new_key(user, path)
-        s3.put_object(
-            Bucket=bucket,
-            Key=key,
-            Body=path.read_bytes(),
-            ContentType=mimetypes.guess_type(path.name)[0] or "application/octet-stream",
-            Metadata={"original-filename": quote(path.name)},
-        )
-        done = Uploaded(path, key, image_id)
+        try:
+            body = path.read_bytes()
+        except OSError as exc:
+            done: Uploaded | Skipped = Skipped(path, f"unreadable: {exc.strerror or exc}")
+        else:
+            s3.put_object(
+                Bucket=bucket,
+                Key=key,
+                Body=body,
+                ContentType=mimetypes.guess_type(path.name)[0] or "application/octet-stream",
+                Metadata={"original-filename": quote(path.name)},
+            )
+            done = Uploaded(path, key, image_id, len(body))
         on_done(done)
         return done
 
     with ThreadPoolExecutor(max_workers=max(1, concurrency)) as pool:
-        return list(pool.map(one, files))
+        results = list(pool.map(one, files))
+    return UploadResult(
+        [r for r in results if isinstance(r, Uploaded)], [r for r in results if isinstance(r, Skipped)]
+    )
 
 
 def presign_upload(s3: Any, bucket: str, user: str, filename: str, kms_key_id: str | None) -> dict[str, Any]:
     """A PUT URL valid for an hour, and the headers the client must send with it."""
-    key, image_id = new_key(check_user(user), Path(filename))
+    name = check_filename(filename)
+    key, image_id = new_key(check_user(user), Path(name))
     headers = {
-        "Content-Type": mimetypes.guess_type(filename)[0] or "application/octet-stream",
-        "x-amz-meta-original-filename": quote(filename),
+        "Content-Type": mimetypes.guess_type(name)[0] or "application/octet-stream",
+        "x-amz-meta-original-filename": quote(name),
         "x-amz-server-side-encryption": "aws:kms",
     }
     params: dict[str, Any] = {
@@ -111,6 +171,19 @@ def presign_upload(s3: Any, bucket: str, user: str, filename: str, kms_key_id: s
         params["SSEKMSKeyId"] = headers["x-amz-server-side-encryption-aws-kms-key-id"] = kms_key_id
     url = s3.generate_presigned_url("put_object", Params=params, ExpiresIn=PRESIGN_EXPIRY_S)
     return {"url": url, "method": "PUT", "key": key, "imageId": image_id, "headers": headers}
+
+
+def check_filename(filename: str) -> str:
+    """The base name of a browser's file name (`C:\\fakepath\\a.jpg` -> `a.jpg`) if it names an
+    image, else `InvalidKey` saying why not."""
+    name = re.split(r"[/\\]", filename.strip())[-1]
+    if not name:
+        raise InvalidKey(f"{filename!r} names no file: give the file's name, e.g. photo.jpg")
+    if len(name) > MAX_FILENAME:
+        raise InvalidKey(f"file name is {len(name)} characters, over {MAX_FILENAME}")
+    if PurePosixPath(name).suffix.lower() not in IMAGE_SUFFIXES:
+        raise InvalidKey(f"{name!r} has no image suffix (one of {SUFFIXES})")
+    return name
 
 
 def presign_download(s3: Any, bucket: str, image_id: str, variant: str) -> dict[str, Any]:

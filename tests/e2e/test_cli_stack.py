@@ -120,6 +120,77 @@ def test_upload_puts_every_file_under_the_user_prefix(aws: Aws, tmp_path: Path) 
     assert by_name == {path.name: path.read_bytes() for path in files}
 
 
+def test_upload_json_maps_every_file_to_its_image_id_and_says_what_it_skipped(
+    aws: Aws, tmp_path: Path
+) -> None:
+    # Given a folder of photos (two with one name, in two subfolders), an empty one and a note
+    photos = tmp_path / "photos"
+    for sub in ("a", "b"):
+        (photos / sub).mkdir(parents=True)
+    samples.write([samples.Sample("same.jpg", samples.jpeg(samples.photo(64, 48, 1)))], photos / "a")
+    samples.write([samples.Sample("same.jpg", samples.jpeg(samples.photo(48, 64, 2)))], photos / "b")
+    samples.write([samples.Sample("café.png", samples.with_alpha(samples.photo(32, 32, 3)))], photos)
+    (photos / "empty.jpg").write_bytes(b"")
+    (photos / "notes.txt").write_text("not a photo")
+    # When the folder is uploaded with --json
+    result = invoke("upload", "photos", "--user", "alice", "--json")
+    # Then stdout is one document mapping each file to its imageId and key, in the files' order,
+    # and each stored object holds the file's bytes and its base name; the skipped two say why
+    assert result.exit_code == 0, result.output
+    document = json.loads(result.stdout)
+    assert (document["bucket"], document["user"]) == ("imgpipe-input", "alice")
+    assert [u["path"] for u in document["uploaded"]] == [
+        "photos/a/same.jpg",
+        "photos/b/same.jpg",
+        "photos/café.png",
+    ]
+    for entry in document["uploaded"]:
+        assert entry["key"] == f"uploads/alice/{entry['imageId']}{Path(entry['path']).suffix}"
+        stored = aws.s3.get_object(Bucket=aws.topology.input_bucket, Key=entry["key"])
+        assert stored["Body"].read() == (tmp_path / entry["path"]).read_bytes()
+        assert entry["bytes"] == stored["ContentLength"]
+        assert unquote(stored["Metadata"]["original-filename"]) == Path(entry["path"]).name
+    assert len({u["imageId"] for u in document["uploaded"]}) == 3
+    assert document["skipped"] == [
+        {"path": "photos/empty.jpg", "reason": "empty"},
+        {"path": "photos/notes.txt", "reason": "not an image suffix (.txt)"},
+    ]
+
+
+def test_upload_prints_the_mapping_for_people_too(aws: Aws, tmp_path: Path) -> None:
+    # Given one photo and one note
+    photo = tmp_path / "one.jpg"
+    photo.write_bytes(samples.jpeg(samples.photo(64, 48, 1)))
+    (tmp_path / "note.txt").write_text("x")
+    # When both are uploaded without --json
+    result = invoke("upload", "one.jpg", "note.txt")
+    # Then the table shows the file beside its imageId and key, and the skip beside its reason
+    assert result.exit_code == 0, result.output
+    listed = aws.s3.list_objects_v2(Bucket=aws.topology.input_bucket, Prefix="uploads/cli/")["Contents"]
+    (key,) = [obj["Key"] for obj in listed]
+    image_id = Path(key).stem
+    rows = _rows(result.stdout)
+    assert ["", "one.jpg", image_id, key, ""] in rows
+    assert ["", "note.txt", "not an image suffix (.txt)", ""] in rows
+    assert "uploaded 1 files to s3://imgpipe-input/uploads/cli/; skipped 1" in result.stdout
+
+
+def test_presigned_upload_stores_the_base_name_only(aws: Aws) -> None:
+    # Given a browser that sends a whole local path as the file name
+    result = invoke("presign", "upload", "/home/me/Pictures/holiday photo.jpg")
+    assert result.exit_code == 0, result.output
+    grant = json.loads(result.stdout)
+    # When the file is PUT with the granted headers
+    request = urllib.request.Request(
+        grant["url"], data=samples.jpeg(samples.photo(32, 24, 5)), method="PUT", headers=grant["headers"]
+    )
+    with urllib.request.urlopen(request, timeout=10) as response:
+        assert response.status == 200
+    # Then the stored original filename is the base name
+    stored = aws.s3.head_object(Bucket=aws.topology.input_bucket, Key=grant["key"])
+    assert unquote(stored["Metadata"]["original-filename"]) == "holiday photo.jpg"
+
+
 def test_upload_to_a_missing_bucket_is_one_line(aws: Aws, tmp_path: Path) -> None:
     photo = tmp_path / "one.jpg"
     photo.write_bytes(samples.jpeg(samples.photo(64, 48, 1)))
