@@ -1,7 +1,7 @@
 """What every `imgpipe` command shares: the consoles, one-line failures, AWS clients, options.
 
-Expected failures (an unreachable endpoint, a missing bucket, a bad path) end in a one-line
-reason and a non-zero exit, never a traceback.
+Expected failures (an unreachable endpoint, a missing bucket, a bad path, a bad setting) end in
+a one-line reason and a non-zero exit (2 for usage, 1 for failure), never a traceback.
 """
 
 from __future__ import annotations
@@ -20,8 +20,11 @@ from rich.markup import escape
 from rich.progress import Progress
 from typer.core import TyperArgument, TyperCommand, TyperGroup, TyperOption
 
+from shared.errors import ConfigError
+
 if TYPE_CHECKING:
     from deploy.ops.uploads import Selection
+    from shared.settings import Settings
 
 console = Console()
 err = Console(stderr=True)
@@ -157,6 +160,17 @@ def clients() -> tuple[Any, Any]:
     )
     s3 = session.client("s3", config=config.merge(Config(signature_version="s3v4")))
     return s3, session.client("sqs", config=config)
+
+
+def settings(**overrides: Any) -> Settings:
+    """The worker's settings as the environment gives them (IMGPIPE_VARIANTS and the limits), or
+    a usage error naming each bad variable; `overrides` stand in for what the command sets itself."""
+    from shared.settings import load_settings
+
+    try:
+        return load_settings(**{"output_bucket": "imgpipe-output", **overrides})
+    except ConfigError as exc:
+        raise fail(str(exc), 2) from exc
 
 
 def progress(enabled: bool = True) -> Progress:

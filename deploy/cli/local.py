@@ -14,13 +14,17 @@ from rich.table import Table
 from deploy.cli.common import (
     Command,
     Group,
+    Json,
     QueueUrl,
     aws_errors,
     collect_files,
     console,
     fail,
     interrupt_on_sigterm,
+    progress,
+    settings,
 )
+from deploy.cli.output import print_json, show
 from shared.errors import ImgpipeError
 
 local_app = typer.Typer(
@@ -91,29 +95,59 @@ def _demo_summary(result: Any) -> None:
 def render(
     paths: Annotated[list[Path], typer.Argument(help="image files or folders", metavar="PATH")],
     out: Annotated[Path, typer.Option(help="folder for the variants")] = Path("out"),
+    json_output: Json = False,
 ) -> None:
-    """Render the default variants of local files with the engine alone (no AWS involved)."""
-    from shared.variants import DEFAULT_VARIANTS
-    from worker import engine
+    """Render the configured variants of local files with the engine alone (no AWS involved).
 
-    files = collect_files(paths).files
-    table = Table("file", "result")
-    failed = 0
-    for path in files:
-        try:
-            result = engine.render(path.read_bytes(), DEFAULT_VARIANTS)
-        except ImgpipeError as exc:
-            failed += 1
-            table.add_row(path.name, f"[red]{exc.error_type}[/]: {exc}")
-            continue
-        folder = out / path.stem
-        folder.mkdir(parents=True, exist_ok=True)
-        for v in result.variants:
-            (folder / f"{v.name}.{'jpg' if v.format == 'jpeg' else v.format}").write_bytes(v.data)
-        table.add_row(path.name, " ".join(f"{v.name}={v.width}x{v.height}" for v in result.variants))
-    console.print(table)
-    if failed == len(files):
-        raise typer.Exit(1)
+    Variants come from IMGPIPE_VARIANTS (the defaults when unset) and limits from IMGPIPE_MAX_*,
+    as in the worker. Each file gets its own folder under OUT, its path relative to the files'
+    common folder: a/photo.jpg and b/photo.jpg go to OUT/a/photo/ and OUT/b/photo/. Exits 1
+    when any file failed.
+
+    --json prints {"out", "configHash", "rendered", "failed", "files": [{"path", "status":
+    "rendered"|"failed", "folder", "variants": [{"name", "file", "format", "width", "height",
+    "bytes"}], "error": {"type", "message"}|null}], "skipped": [{"path", "reason"}]}.
+    """
+    from deploy.local.render import render_files
+    from shared.variants import config_hash
+
+    config = settings()
+    selection = collect_files(paths)
+    with progress(not json_output) as bar:
+        task = bar.add_task("rendering", total=len(selection.files))
+        outcomes = render_files(
+            selection.files, out, config.variants, config.limits, lambda _: bar.advance(task)
+        )
+    failed = sum(1 for o in outcomes if not o.ok)
+    if json_output:
+        print_json(
+            {
+                "out": str(out),
+                "configHash": config_hash(config.variants),
+                "rendered": len(outcomes) - failed,
+                "failed": failed,
+                "files": [o.to_json() for o in outcomes],
+                "skipped": [{"path": str(s.path), "reason": s.reason} for s in selection.skipped],
+            }
+        )
+    else:
+        _render_table(outcomes, selection.skipped)
+    if failed:
+        raise fail(f"{failed} of {len(outcomes)} files failed")
+
+
+def _render_table(outcomes: list[Any], skipped: list[Any]) -> None:
+    table = Table("file", "folder", "result")
+    for o in outcomes:
+        if o.ok:
+            table.add_row(
+                str(o.path), str(o.folder), " ".join(f"{v.name}={v.width}x{v.height}" for v in o.variants)
+            )
+        else:
+            table.add_row(str(o.path), "-", f"[red]{o.error_type}[/]: {o.error}")
+    for s in skipped:
+        table.add_row(str(s.path), "-", f"skipped: {s.reason}")
+    show(table)
 
 
 @local_app.command("up", cls=Command)
