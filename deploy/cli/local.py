@@ -1,4 +1,9 @@
-"""`imgpipe demo | render | local up | worker`: the commands that run things on this machine."""
+"""`imgpipe demo | render | local up | worker`: the commands that run things on this machine.
+
+Settings the workers would refuse (IMGPIPE_VARIANTS, limits, the record budget) are checked
+here, before anything starts, so a bad one is a usage error naming the variable rather than a
+worker that dies in the background.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +13,6 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.progress import Progress
 from rich.table import Table
 
 from deploy.cli.common import (
@@ -25,11 +29,13 @@ from deploy.cli.common import (
     settings,
 )
 from deploy.cli.output import print_json, show
-from shared.errors import ImgpipeError
+from shared.errors import ConfigError, ImgpipeError
 
 local_app = typer.Typer(
     cls=Group, help="The embedded local stack (moto server + workers).", no_args_is_help=True
 )
+Workers = Annotated[int, typer.Option(help="worker processes, 1 or more")]
+DEFAULT_WORKERS = max(1, os.cpu_count() or 1)
 
 
 def demo(
@@ -41,8 +47,11 @@ def demo(
 ) -> None:
     """Run the whole pipeline locally on sample photos and write a contact sheet to OUT/index.html."""
     from deploy.local import demo as demo_run
-    from deploy.local.consumer import TimeoutTooShort
+    from deploy.local.motoserver import MotoServerError
+    from deploy.local.topology import QueueSettings
 
+    _check_workers(workers)
+    _check_config(QueueSettings())
     if folder is None:
         from deploy.local import samples
 
@@ -53,20 +62,18 @@ def demo(
     console.print(
         f"starting the local stack (moto server, S3 → SNS → SQS, {workers or os.cpu_count()} workers)"
     )
-    with Progress(console=console, transient=True) as progress:
-        uploaded = progress.add_task("uploading", total=len(files))
-        processed = progress.add_task("processing", total=len(files))
+    with progress() as bar:
+        uploaded = bar.add_task("uploading", total=len(files))
+        processed = bar.add_task("processing", total=len(files))
         try:
             result = demo_run.run(
                 files,
                 out,
-                on_upload=lambda _: progress.advance(uploaded),
-                on_result=lambda n: progress.advance(processed, n),
+                on_upload=lambda _: bar.advance(uploaded),
+                on_result=lambda n: bar.advance(processed, n),
                 workers=workers,
             )
-        except TimeoutTooShort as exc:
-            raise fail(str(exc), 2) from exc
-        except demo_run.DemoError as exc:
+        except (demo_run.DemoError, MotoServerError, ImgpipeError, OSError) as exc:
             raise fail(str(exc)) from exc
     _demo_summary(result)
 
@@ -153,23 +160,22 @@ def _render_table(outcomes: list[Any], skipped: list[Any]) -> None:
 @local_app.command("up", cls=Command)
 def local_up(
     port: Annotated[int | None, typer.Option(help="port for the moto server (default: a free one)")] = None,
-    workers: Annotated[int, typer.Option(help="worker processes")] = max(1, os.cpu_count() or 1),
+    workers: Workers = DEFAULT_WORKERS,
     logs: Annotated[Path, typer.Option(help="folder for worker logs")] = Path("out/logs"),
     timeout: Annotated[int, typer.Option(min=1, max=900, help="the workers' function timeout, seconds")] = 60,
 ) -> None:
     """Start the moto server, create the topology, run workers until Ctrl-C."""
-    from deploy.local.consumer import TimeoutTooShort
     from deploy.local.motoserver import MotoServerError
     from deploy.local.stack import LocalStack
     from deploy.local.topology import QueueSettings
 
+    _check_workers(workers)
     queue = QueueSettings.for_timeout(timeout, QueueSettings().batching_window_s)
+    _check_config(queue)
     stack = LocalStack(port=port, workers=workers, log_dir=logs, queue=queue)
     interrupt_on_sigterm()
     try:
         stack.start()
-    except TimeoutTooShort as exc:
-        raise fail(str(exc), 2) from exc
     except MotoServerError as exc:
         raise fail(str(exc)) from exc
     try:
@@ -182,11 +188,26 @@ def local_up(
         console.print("then: imgpipe upload PHOTOS... ; imgpipe status   (Ctrl-C here stops everything)")
         while stack.alive():
             time.sleep(0.5)
-        raise fail(f"a worker process exited; see {logs}/worker-*.log")
+        raise fail(stack.failure())
     except KeyboardInterrupt:
         console.print("stopping: workers finish their batch, then the server stops")
     finally:
         stack.stop()
+
+
+def _check_workers(workers: int | None) -> None:
+    if workers is not None and workers < 1:
+        raise fail(f"--workers must be 1 or more, not {workers}", 2)
+
+
+def _check_config(queue: Any) -> None:
+    """The workers' settings, refused here (exit 2) rather than by a worker dying later."""
+    from deploy.local.stack import check_config
+
+    try:
+        check_config(queue)
+    except ConfigError as exc:  # TimeoutTooShort included: it names --timeout and the budget
+        raise fail(str(exc), 2) from exc
 
 
 def worker(
@@ -196,12 +217,12 @@ def worker(
     timeout: Annotated[float, typer.Option(min=1, max=900, help="function timeout, seconds")] = 60.0,
 ) -> None:
     """Consume the queue like Lambda's event source mapping (local stack, ECS or EC2)."""
-    from deploy.local.consumer import TimeoutTooShort, consume
+    from deploy.local.consumer import consume
 
     with aws_errors():
         try:
             consume(queue_url, batch_size, window, timeout)
-        except TimeoutTooShort as exc:
+        except ConfigError as exc:
             raise fail(str(exc), 2) from exc
         except ImgpipeError as exc:
             raise fail(str(exc)) from exc

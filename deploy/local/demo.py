@@ -73,7 +73,7 @@ def _wait_for_results(
     deadline = time.monotonic() + WAIT_S
     while len(found) < len(uploads):
         if not stack.alive():
-            raise DemoError(f"a worker process exited; see {stack.log_dir}/worker-*.log")
+            raise DemoError(stack.failure())
         if time.monotonic() > deadline:
             missing = [u.path.name for u in uploads if u.image_id not in found]
             raise DemoError(f"no result after {WAIT_S:.0f} s for: {', '.join(missing)}")

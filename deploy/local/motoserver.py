@@ -29,6 +29,18 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
+def port_in_use(port: int) -> bool:
+    """True when the server could not bind `port` on loopback (something else listens there)."""
+    with socket.socket() as probe:
+        # As the server binds: connections lingering in TIME_WAIT do not count as "in use".
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((HOST, port))
+        except OSError:
+            return True
+    return False
+
+
 class MotoServer:
     """Start `moto.server` on loopback; stop it (and only it) on exit."""
 
@@ -52,7 +64,9 @@ class MotoServer:
         }
 
     def start(self, timeout_s: float = 20.0) -> MotoServer:
-        """Launch the process and wait until it answers HTTP."""
+        """Launch the process and wait until it answers HTTP; a port in use is refused first."""
+        if port_in_use(self.port):
+            raise MotoServerError(self._busy())
         command = [sys.executable, "-m", "moto.server", "-H", HOST, "-p", str(self.port)]
         env = {**os.environ, "MOTO_CALL_RESET_API": "true"}
         # Its own session: a Ctrl-C in the terminal reaches only the parent, which stops the
@@ -63,6 +77,8 @@ class MotoServer:
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
             if self._process.poll() is not None:
+                if port_in_use(self.port):  # taken between the check and the server's bind
+                    raise MotoServerError(self._busy())
                 raise MotoServerError(
                     f"moto server exited with code {self._process.returncode} on port {self.port}"
                 )
@@ -71,6 +87,12 @@ class MotoServer:
             time.sleep(0.1)
         self.stop()
         raise MotoServerError(f"moto server did not answer on {self.endpoint} within {timeout_s:.0f}s")
+
+    def _busy(self) -> str:
+        return (
+            f"port {self.port} is already in use on {HOST} (another `imgpipe local up`?);"
+            " stop what listens there, or choose another --port (or none, for a free one)"
+        )
 
     def running(self) -> bool:
         """True while the server process is alive."""

@@ -22,6 +22,31 @@ from deploy.local.consumer import check_timeout
 from deploy.local.motoserver import MotoServer
 from deploy.local.poller import PollerConfig
 from deploy.local.topology import QueueSettings, Topology, provision
+from shared.settings import Settings, load_settings
+
+PREFIX = "imgpipe"
+LOG_TAIL_BYTES = 64 * 1024
+
+
+def check_config(queue: QueueSettings) -> Settings:
+    """The settings every worker will read at its cold start, validated before anything starts.
+
+    Raises `TimeoutTooShort` for a function timeout the record budget does not fit, and
+    `ConfigError` naming each bad IMGPIPE_* variable; the stack sets the buckets, queues and
+    timeout itself, so those stand in for the environment's.
+    """
+    check_timeout(queue.function_timeout_s)
+    return load_settings(output_bucket=f"{PREFIX}-output", function_timeout_s=queue.function_timeout_s)
+
+
+def last_meaningful_line(log: str) -> str | None:
+    """The line of a worker's log that says why it stopped: the last one that is not blank or part
+    of a traceback's frames (an exception's own line, or the worker's `imgpipe: ...` reason)."""
+    for line in reversed(log.splitlines()):
+        text = line.strip()
+        if text and not line[0].isspace() and not text.startswith("Traceback (most recent call last)"):
+            return text
+    return None
 
 
 @dataclass
@@ -40,14 +65,14 @@ class LocalStack:
     def start(self) -> LocalStack:
         """Start the server, provision the topology, start the workers.
 
-        A function timeout the workers' record budget does not fit is refused first
-        (`TimeoutTooShort`), before anything is started.
+        Settings the workers would refuse are refused first (`check_config`), before anything
+        is started.
         """
-        check_timeout(self.queue.function_timeout_s)
+        check_config(self.queue)
         self.server = MotoServer(self.port).start()
         try:
             self.session = EndpointSession(self.server)
-            self.topology = provision(self.session, queue=self.queue)
+            self.topology = provision(self.session, prefix=PREFIX, queue=self.queue)
             self._start_workers()
         except BaseException:
             self.stop()
@@ -100,6 +125,31 @@ class LocalStack:
     def alive(self) -> bool:
         """True while the server and every worker process run."""
         return self.server.running() and all(p.poll() is None for p in self._processes)
+
+    def failure(self) -> str:
+        """Why the stack is not alive, in one line: which process exited and, for a worker, the
+        last meaningful line of its log."""
+        if not self.server.running():
+            return f"the moto server on {self.server.endpoint} exited"
+        for index, process in enumerate(self._processes):
+            code = process.poll()
+            if code is not None and code < 0:
+                return f"worker {index} was killed by signal {-code}{self._log_reason(index)}"
+            if code is not None:
+                return f"worker {index} exited with code {code}{self._log_reason(index)}"
+        return "every process is running"
+
+    def _log_reason(self, index: int) -> str:
+        if self.log_dir is None:
+            return ""
+        log = self.log_dir / f"worker-{index}.log"
+        try:
+            with log.open("rb") as file:
+                file.seek(max(0, log.stat().st_size - LOG_TAIL_BYTES))
+                line = last_meaningful_line(file.read().decode(errors="replace"))
+        except OSError:
+            line = None
+        return f": {line} (see {log})" if line else f"; see {log}"
 
     def stop(self) -> None:
         """Let workers finish their batch and exit, then stop the server; nothing is left running."""

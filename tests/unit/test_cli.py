@@ -214,9 +214,12 @@ def test_worker_refuses_a_timeout_the_record_budget_does_not_fit(
 
 
 def test_worker_with_an_invalid_record_budget_names_the_variable(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Given a record budget that is not a number
     monkeypatch.setenv("IMGPIPE_RECORD_BUDGET_MS", "fifteen seconds")
+    # When a worker is started with it
     result = invoke("worker", "--queue-url", f"http://127.0.0.1:{free_port()}/q")
-    assert_failure(result, 1, "IMGPIPE_RECORD_BUDGET_MS")
+    # Then it is a usage error (a setting is the command's input, as an option is) naming the variable
+    assert_failure(result, 2, "IMGPIPE_RECORD_BUDGET_MS")
 
 
 def test_local_up_refuses_a_timeout_the_record_budget_does_not_fit(tmp_path: Path) -> None:
