@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import typer
 
-from deploy.cli import dlq, local, pipeline, status
+from deploy.cli import dlq, local, maintenance, pipeline, status
 from deploy.cli.common import console, err
 
 app = typer.Typer(
@@ -18,7 +18,7 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-for group in (local, pipeline, status, dlq):
+for group in (local, pipeline, maintenance, status, dlq):
     group.register(app)
 
 __all__ = ["app", "console", "err", "main"]

@@ -18,6 +18,7 @@ from typer.testing import CliRunner, Result
 from deploy import cli
 from deploy.cli import dlq as cli_dlq
 from deploy.cli import local as cli_local
+from deploy.cli import maintenance as cli_maintenance
 from deploy.cli import pipeline as cli_pipeline
 from deploy.cli import status as cli_status
 from deploy.local import samples
@@ -33,6 +34,7 @@ COMMANDS: dict[tuple[str, ...], Callable[..., Any]] = {
     ("local", "up"): cli_local.local_up,
     ("worker",): cli_local.worker,
     ("upload",): cli_pipeline.upload,
+    ("reprocess",): cli_maintenance.reprocess,
     ("presign", "upload"): cli_pipeline.presign_upload,
     ("presign", "download"): cli_pipeline.presign_download,
     ("status",): cli_status.status,
@@ -108,7 +110,7 @@ def test_top_level_help_lists_every_command() -> None:
     assert result.exit_code == 0, result.output
     text = flat(result.stdout)
     assert flat(cli.app.info.help or "") in text
-    for name in ("render", "demo", "local", "worker", "upload", "presign", "status"):
+    for name in ("render", "demo", "local", "worker", "upload", "presign", "status", "reprocess"):
         assert f" {name} " in text, name
 
 

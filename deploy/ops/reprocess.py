@@ -1,0 +1,214 @@
+"""Re-queueing existing uploads as the S3 events the pipeline already understands.
+
+After a variant change (or a fix), existing images are rendered again by sending the work queue
+the `ObjectCreated:Put` event S3 would have sent for each upload, straight to SQS (no SNS, so no
+other subscriber sees a fake upload). The worker keys duplicates on the upload's ETag and the
+variant-config hash, never on the messageId, so an image whose complete manifest covers both
+does no work: re-queueing everything is safe, and `stale` selects exactly what would be rendered.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field, replace
+from typing import Any
+from urllib.parse import quote_plus
+
+from deploy.ops.uploads import read_manifest
+from shared.errors import InvalidKey
+from shared.keys import UPLOAD_PREFIX, parse_upload_key
+from shared.manifest import Manifest, normalise_etag, now_iso
+
+BATCH = 10  # SendMessageBatch takes at most 10 entries
+CHECK_WORKERS = 16
+
+
+@dataclass(frozen=True)
+class Upload:
+    """One upload to re-queue, and why it was chosen."""
+
+    key: str
+    etag: str
+    size: int
+    user_id: str
+    image_id: str
+    reason: str = "requested"
+
+
+@dataclass(frozen=True)
+class Listing:
+    """The uploads under a prefix, and keys there the worker would refuse (never re-queued)."""
+
+    uploads: list[Upload] = field(default_factory=list)
+    invalid: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Failed:
+    """A message SQS did not take."""
+
+    key: str
+    code: str
+    message: str
+
+
+def list_uploads(s3: Any, bucket: str, user: str | None = None) -> Listing:
+    """Every object under `uploads/` (or `uploads/{user}/`), split into uploads and invalid keys."""
+    listing = Listing()
+    prefix = f"{UPLOAD_PREFIX}{user}/" if user else UPLOAD_PREFIX
+    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
+        for obj in page.get("Contents", []):
+            try:
+                parsed = parse_upload_key(obj["Key"])
+            except InvalidKey:
+                listing.invalid.append(obj["Key"])
+                continue
+            etag = normalise_etag(obj.get("ETag")) or ""
+            upload = Upload(obj["Key"], etag, int(obj.get("Size", 0)), parsed.user_id, parsed.image_id)
+            listing.uploads.append(upload)
+    return listing
+
+
+def stale_reason(upload: Upload, manifest: Manifest | None, config_hash: str) -> str | None:
+    """Why the worker would render `upload` again under `config_hash`, or None when it would not."""
+    if manifest is None:
+        return "no manifest"
+    if manifest.source.key != upload.key:
+        return None  # the imageId is another key's: re-queueing would only quarantine it again
+    if normalise_etag(manifest.source.etag) != upload.etag:
+        return "upload changed"
+    if manifest.pipeline.config_hash != config_hash:
+        return "variants changed"
+    return None
+
+
+def only_stale(
+    s3: Any,
+    output_bucket: str,
+    uploads: Sequence[Upload],
+    config_hash: str,
+    on_checked: Callable[[Upload], None] = lambda _: None,
+) -> list[Upload]:
+    """The uploads whose manifest is missing, for another upload, or of another configuration."""
+
+    def check(upload: Upload) -> Upload | None:
+        try:
+            manifest = read_manifest(s3, output_bucket, upload.image_id)
+        except ValueError:  # not a manifest this version can read: let the worker decide
+            return replace(upload, reason="manifest unreadable")
+        finally:
+            on_checked(upload)
+        reason = stale_reason(upload, manifest, config_hash)
+        return replace(upload, reason=reason) if reason else None
+
+    with ThreadPoolExecutor(max_workers=CHECK_WORKERS) as pool:
+        return [u for u in pool.map(check, uploads) if u is not None]
+
+
+def event_body(bucket: str, upload: Upload, region: str) -> str:
+    """The raw S3 notification for `upload`, as S3 would deliver it (key encoded with `+`)."""
+    record = {
+        "eventVersion": "2.1",
+        "eventSource": "aws:s3",
+        "awsRegion": region,
+        "eventTime": now_iso(),
+        "eventName": "ObjectCreated:Put",
+        "userIdentity": {"principalId": "imgpipe-reprocess"},
+        "s3": {
+            "s3SchemaVersion": "1.0",
+            "configurationId": "imgpipe-reprocess",
+            "bucket": {"name": bucket, "arn": f"arn:aws:s3:::{bucket}"},
+            "object": {"key": quote_plus(upload.key), "size": upload.size, "eTag": upload.etag},
+        },
+    }
+    return json.dumps({"Records": [record]})
+
+
+class Pacer:
+    """Holds sends back so that, counted from the first, no more than `rate` go out per second."""
+
+    def __init__(
+        self,
+        rate: float,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.rate, self.clock, self.sleep = rate, clock, sleep
+        self.started: float | None = None
+        self.sent = 0
+
+    def wait(self, count: int) -> None:
+        """Block until `count` more messages may go out."""
+        if self.started is None:
+            self.started = self.clock()
+        delay = self.started + self.sent / self.rate - self.clock()
+        if delay > 0:
+            self.sleep(delay)
+        self.sent += count
+
+
+def send_events(
+    sqs: Any,
+    queue_url: str,
+    bodies: Iterable[tuple[Upload, str]],
+    pacer: Pacer,
+    on_sent: Callable[[int], None] = lambda _: None,
+) -> list[Failed]:
+    """Send every (upload, body) with SendMessageBatch, paced; returns the entries SQS refused."""
+    batch_size = max(1, min(BATCH, int(pacer.rate)))
+    failed: list[Failed] = []
+    pending = list(bodies)
+    for start in range(0, len(pending), batch_size):
+        chunk = pending[start : start + batch_size]
+        pacer.wait(len(chunk))
+        entries = [{"Id": str(i), "MessageBody": body} for i, (_, body) in enumerate(chunk)]
+        response = sqs.send_message_batch(QueueUrl=queue_url, Entries=entries)
+        failed.extend(_refused(response, [upload for upload, _ in chunk]))
+        on_sent(len(chunk))
+    return failed
+
+
+def _refused(response: dict[str, Any], uploads: list[Upload]) -> list[Failed]:
+    """Every entry not reported successful: SQS's failures, and any entry it left unanswered."""
+    done = {entry["Id"] for entry in response.get("Successful", [])}
+    errors = {entry["Id"]: entry for entry in response.get("Failed", [])}
+    refused = []
+    for index, upload in enumerate(uploads):
+        entry_id = str(index)
+        if entry_id in errors:
+            error = errors[entry_id]
+            refused.append(Failed(upload.key, str(error.get("Code")), str(error.get("Message", ""))))
+        elif entry_id not in done:
+            refused.append(Failed(upload.key, "NoResult", "SendMessageBatch did not answer for it"))
+    return refused
+
+
+def report(
+    bucket: str,
+    queue_url: str,
+    user: str | None,
+    config_hash: str | None,
+    rate: float,
+    dry_run: bool,
+    listing: Listing,
+    selected: Sequence[Upload],
+    failed: Sequence[Failed],
+    elapsed_s: float,
+) -> dict[str, Any]:
+    """The `imgpipe reprocess --json` document (see the command's help for its shape)."""
+    return {
+        "bucket": bucket, "queueUrl": queue_url or None, "user": user, "stale": config_hash is not None,
+        "dryRun": dry_run, "configHash": config_hash, "rate": rate, "listed": len(listing.uploads),
+        "selected": len(selected), "queued": 0 if dry_run else len(selected) - len(failed),
+        "elapsedS": round(elapsed_s, 3),
+        "uploads": [
+            {"key": u.key, "imageId": u.image_id, "userId": u.user_id, "etag": u.etag,
+             "bytes": u.size, "reason": u.reason}
+            for u in selected
+        ],
+        "failed": [{"key": f.key, "code": f.code, "message": f.message} for f in failed],
+        "invalidKeys": list(listing.invalid),
+    }  # fmt: skip
