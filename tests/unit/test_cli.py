@@ -35,6 +35,7 @@ COMMANDS: dict[tuple[str, ...], Callable[..., Any]] = {
     ("worker",): cli_local.worker,
     ("upload",): cli_pipeline.upload,
     ("reprocess",): cli_maintenance.reprocess,
+    ("sweep",): cli_maintenance.sweep,
     ("presign", "upload"): cli_pipeline.presign_upload,
     ("presign", "download"): cli_pipeline.presign_download,
     ("status",): cli_status.status,
@@ -110,7 +111,7 @@ def test_top_level_help_lists_every_command() -> None:
     assert result.exit_code == 0, result.output
     text = flat(result.stdout)
     assert flat(cli.app.info.help or "") in text
-    for name in ("render", "demo", "local", "worker", "upload", "presign", "status", "reprocess"):
+    for name in ("render", "demo", "local", "worker", "upload", "presign", "status", "reprocess", "sweep"):
         assert f" {name} " in text, name
 
 

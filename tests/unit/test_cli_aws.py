@@ -131,8 +131,9 @@ def test_only_aws_region_set_is_enough(monkeypatch: pytest.MonkeyPatch, tmp_path
 
 @pytest.mark.parametrize(
     "args",
-    [("upload", "photo.jpg"), ("presign", "download", "img_x"), ("reprocess", "--dry-run")],
-    ids=["upload", "presign-download", "reprocess"],
+    [("upload", "photo.jpg"), ("presign", "download", "img_x"), ("reprocess", "--dry-run"),
+     ("sweep", "--dry-run")],
+    ids=["upload", "presign-download", "reprocess", "sweep"],
 )  # fmt: skip
 def test_a_stopped_stack_fails_in_about_a_second(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path, args: tuple[str, ...]

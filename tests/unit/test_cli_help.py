@@ -38,7 +38,7 @@ OWNED = [p for p in ALL if p and not any(p[: len(other)] == other for other in N
 def test_every_command_is_checked() -> None:
     """An empty list would make the help check pass without looking at anything."""
     names = {" ".join(p) for p in OWNED}
-    assert {"render", "upload", "reprocess", "local", "local up", "presign upload"} <= names
+    assert {"render", "upload", "reprocess", "sweep", "local", "local up", "presign upload"} <= names
 
 
 @pytest.mark.parametrize("path", OWNED, ids=" ".join)
@@ -56,8 +56,8 @@ def test_help_has_no_python_type_labels(path: tuple[str, ...]) -> None:
     ("path", "shown"),
     [(("render",), "{PATH}..."), (("upload",), "--bucket BUCKET"), (("presign", "upload"), "{FILENAME}"),
      (("presign", "download"), "{IMAGE_ID}"), (("local", "up"), "--logs <path>"),
-     (("reprocess",), "--rate N")],
-    ids=["render", "upload", "presign-upload", "presign-download", "local-up", "reprocess"],
+     (("reprocess",), "--rate N"), (("sweep",), "--older-than DURATION")],
+    ids=["render", "upload", "presign-upload", "presign-download", "local-up", "reprocess", "sweep"],
 )  # fmt: skip
 def test_help_names_what_an_argument_or_option_takes(path: tuple[str, ...], shown: str) -> None:
     result = invoke(*path, "--help")

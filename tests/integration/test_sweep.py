@@ -1,0 +1,132 @@
+"""`imgpipe sweep` against the moto server and manifests the real worker wrote: orphan renders,
+legacy fixed keys and variants of images without a manifest go; every listed key stays, byte for
+byte; objects newer than the cut-off and everything after an unreadable manifest stay too."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner
+
+from deploy import cli
+from deploy.ops import sweep
+from tests.fixtures import images
+from tests.integration.conftest import Stack, failed_ids
+
+pytestmark = pytest.mark.integration
+
+runner = CliRunner()
+ORPHANS = {
+    "processed/u1/img_a/20260101T000000Z-0badf00d/large.jpg": "orphan render",
+    "processed/watermarked/u1/img_a/20260101T000000Z-0badf00d/large.jpg": "orphan render",
+    "processed/u1/img_a/large.jpg": "legacy variant",
+    "processed/u1/img_gone/20260101T000000Z-00000000/small.jpg": "no manifest",
+}
+
+
+def processed_images(stack: Stack) -> list[dict[str, Any]]:
+    items = [(f"uploads/u1/{image_id}.jpg", images.photo_jpeg(320, 240, seed=n)) for n, image_id in
+             enumerate(("img_a", "img_b"))]  # fmt: skip
+    messages = [message for _, message in stack.upload_and_receive(items).values()]
+    assert failed_ids(stack.process(messages)) == []
+    manifests = [stack.manifest("img_a"), stack.manifest("img_b")]
+    assert all(m is not None and m["status"] == "complete" for m in manifests)
+    return [m for m in manifests if m is not None]
+
+
+def put_orphans(stack: Stack) -> None:
+    for key in ORPHANS:
+        stack.s3.put_object(Bucket=stack.topology.output_bucket, Key=key, Body=b"garbage " + key.encode())
+
+
+def assert_listed_intact(stack: Stack, manifests: list[dict[str, Any]]) -> None:
+    for manifest in manifests:
+        for variant in manifest["variants"]:
+            data = stack.read_output(variant["key"])
+            assert hashlib.sha256(data).hexdigest() == variant["sha256"], variant["key"]
+
+
+def test_sweep_removes_orphans_and_keeps_every_listed_key(stack: Stack) -> None:
+    # Given two processed images, an orphan render (plain and watermarked), a legacy fixed-key
+    # variant of one of them and a render of an image that has no manifest
+    manifests = processed_images(stack)
+    put_orphans(stack)
+    listed = {v["key"] for m in manifests for v in m["variants"]}
+    # When the sweep runs with everything older than its cut-off (`--older-than 0s`)
+    result = runner.invoke(
+        cli.app, ["sweep", "--output-bucket", stack.topology.output_bucket, "--older-than", "0s", "--yes",
+                  "--json"],
+    )  # fmt: skip
+    # Then exactly the orphans are gone, each for its reason, and every listed key is intact
+    assert result.exit_code == 0, result.output
+    document = json.loads(result.stdout)
+    assert {o["key"]: o["reason"] for o in document["objects"]} == ORPHANS
+    assert document["removed"]["objects"] == len(ORPHANS)
+    listed_bytes = sum(v["bytes"] for m in manifests for v in m["variants"])
+    assert document["kept"] == {
+        "objects": len(listed),
+        "bytes": listed_bytes,
+        "listed": len(listed),
+        "recent": 0,
+    }
+    assert document["manifests"] == 2 and document["failed"] == []
+    assert set(stack.output_keys("processed/")) == listed
+    assert_listed_intact(stack, manifests)
+
+
+def test_sweep_spares_recent_objects_and_a_dry_run_removes_nothing(stack: Stack) -> None:
+    # Given orphans written just now
+    manifests = processed_images(stack)
+    put_orphans(stack)
+    before = stack.output_keys()
+    # When the default sweep (older than 1h) runs, and a dry run with a cut-off in the future
+    recent = runner.invoke(
+        cli.app, ["sweep", "--output-bucket", stack.topology.output_bucket, "--yes", "--json"]
+    )
+    dry = runner.invoke(
+        cli.app, ["sweep", "--output-bucket", stack.topology.output_bucket, "--older-than", "0s", "--dry-run"]
+    )
+    # Then nothing was removed: the orphans are newer than an hour, and a dry run only tells
+    assert recent.exit_code == 0 and dry.exit_code == 0, recent.output + dry.output
+    kept = json.loads(recent.stdout)["kept"]
+    assert kept["recent"] == len(ORPHANS) and json.loads(recent.stdout)["removed"]["objects"] == 0
+    assert f"would remove {len(ORPHANS)} objects" in dry.stdout
+    assert stack.output_keys() == before
+    assert_listed_intact(stack, manifests)
+
+
+def test_an_unreadable_manifest_stops_the_sweep_before_any_delete(stack: Stack) -> None:
+    # Given an orphan and a manifest that is not valid JSON
+    processed_images(stack)
+    put_orphans(stack)
+    bucket = stack.topology.output_bucket
+    stack.s3.put_object(Bucket=bucket, Key="metadata/img_broken/processing-info.json", Body=b"{not json")
+    before = stack.output_keys()
+    # When the sweep runs (directly, with a cut-off an hour in the future)
+    with pytest.raises(sweep.SweepError, match="img_broken"):
+        sweep.read_manifests(stack.s3, bucket)
+    result = runner.invoke(cli.app, ["sweep", "--output-bucket", bucket, "--older-than", "0s", "--yes"])
+    # Then it failed with the manifest's key in one line and removed nothing
+    assert result.exit_code == 1
+    assert "metadata/img_broken/processing-info.json" in result.stderr
+    assert stack.output_keys() == before
+
+
+def test_plan_with_a_later_cutoff_matches_what_the_cli_removes(stack: Stack) -> None:
+    # Given the processed images and orphans, planned with "now" two hours ahead (as the sweep
+    # would see them two hours from now)
+    processed_images(stack)
+    put_orphans(stack)
+    bucket = stack.topology.output_bucket
+    later = datetime.now(UTC) + timedelta(hours=2)
+    # When the plan is computed with the default hour of grace
+    plan = sweep.plan(sweep.read_manifests(stack.s3, bucket), sweep.list_processed(stack.s3, bucket),
+                      later - timedelta(hours=1))  # fmt: skip
+    # Then it removes exactly the orphans, and deleting them reports no error
+    assert {o.stored.key for o in plan.remove} == set(ORPHANS)
+    assert sweep.delete(stack.s3, bucket, plan.remove) == []
+    assert not set(ORPHANS) & set(stack.output_keys())

@@ -1,0 +1,129 @@
+"""`deploy.ops.sweep` on its own: what counts as garbage, what is always kept, how deletes are
+batched and checked, and the command's refusals."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from deploy.ops.sweep import DELETE_BATCH, Orphan, Stored, delete, parse_duration, plan
+from shared.manifest import Manifest
+from tests.unit.test_cli import (
+    assert_failure,
+    hermetic,  # noqa: F401  (autouse: no AWS configuration from the machine)
+    invoke,
+)
+
+pytestmark = pytest.mark.unit
+
+NOW = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
+OLD, NEW = NOW - timedelta(hours=3), NOW - timedelta(minutes=5)
+CUTOFF = NOW - timedelta(hours=1)
+
+
+def manifest(image_id: str, keys: list[str], status: str = "complete") -> Manifest:
+    variants = [
+        {"name": k.rsplit("/", 1)[1].split(".")[0], "key": k, "format": "jpeg", "width": 1, "height": 1,
+         "bytes": 1, "sha256": "0" * 64}
+        for k in keys
+    ]  # fmt: skip
+    return Manifest.model_validate(
+        {"status": status, "imageId": image_id, "userId": "u1", "variants": variants,
+         "source": {"bucket": "in", "key": f"uploads/u1/{image_id}.jpg"}, "pipeline": {"configHash": "h"}}
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("text", "seconds"),
+    [("90s", 90), ("30m", 1800), ("1h", 3600), ("2d", 172800), ("1h30m", 5400), ("45", 45), ("0s", 0),
+     ("1.5h", 5400), (" 2H ", 7200)],
+)  # fmt: skip
+def test_durations(text: str, seconds: float) -> None:
+    assert parse_duration(text) == seconds
+
+
+@pytest.mark.parametrize("text", ["", "h", "1 hour", "-1h", "1w", "1h junk"])
+def test_bad_durations_are_refused(text: str) -> None:
+    with pytest.raises(ValueError, match="not a duration"):
+        parse_duration(text)
+
+
+def test_plan_removes_only_old_unlisted_objects_and_names_their_kind() -> None:
+    # Given two manifests (one failed, listing nothing) and objects of every kind, old and new
+    manifests = [
+        manifest("img_a", ["processed/u1/img_a/r2/large.jpg", "processed/watermarked/u1/img_a/r2/small.jpg"]),
+        manifest("img_f", [], status="failed"),
+    ]
+    stored = [
+        Stored("processed/u1/img_a/r2/large.jpg", 10, OLD),  # listed, old: kept
+        Stored("processed/watermarked/u1/img_a/r2/small.jpg", 10, OLD),  # listed (watermarked): kept
+        Stored("processed/u1/img_a/r1/large.jpg", 20, OLD),  # replaced render left behind
+        Stored("processed/watermarked/u1/img_a/r1/small.jpg", 20, OLD),
+        Stored("processed/u1/img_a/large.jpg", 30, OLD),  # the seed design's fixed key
+        Stored("processed/u1/img_f/r9/large.jpg", 40, OLD),  # a failed image's old render
+        Stored("processed/u1/img_x/r3/large.jpg", 50, OLD),  # no manifest at all
+        Stored("processed/u1/img_a/r3/large.jpg", 60, NEW),  # a render still in flight
+    ]
+    # When the sweep plans with a cut-off an hour ago
+    result = plan(manifests, stored, CUTOFF)
+    # Then listed keys and the recent render stay; everything else goes, each for its reason
+    assert [s.key for s in result.listed] == [stored[0].key, stored[1].key]
+    assert [s.key for s in result.recent] == [stored[7].key]
+    assert [(o.stored.key, o.reason) for o in result.remove] == [
+        (stored[2].key, "orphan render"), (stored[3].key, "orphan render"), (stored[4].key, "legacy variant"),
+        (stored[5].key, "orphan render"), (stored[6].key, "no manifest"),
+    ]  # fmt: skip
+    assert result.manifests == 2
+
+
+def test_a_listed_key_is_kept_however_old() -> None:
+    # Given a listed variant a year old
+    listed = Stored("processed/u1/img_a/large.jpg", 1, NOW - timedelta(days=365))
+    # When planned with a cut-off of now
+    result = plan([manifest("img_a", [listed.key])], [listed], NOW)
+    # Then it is kept: a manifest lists it (here the seed design's fixed key)
+    assert result.remove == [] and result.listed == [listed]
+
+
+class FakeS3:
+    def __init__(self, fail: set[str]) -> None:
+        self.fail = fail
+        self.calls: list[dict[str, Any]] = []
+
+    def delete_objects(self, Bucket: str, Delete: dict[str, Any]) -> dict[str, Any]:  # noqa: N803
+        self.calls.append(Delete)
+        errors = [{"Key": o["Key"], "Code": "AccessDenied", "Message": "no"} for o in Delete["Objects"]
+                  if o["Key"] in self.fail]  # fmt: skip
+        return {"Errors": errors} if errors else {}
+
+
+def test_deletes_go_in_batches_of_1000_and_every_error_is_reported() -> None:
+    # Given 2,500 orphans, two of which S3 refuses to delete
+    orphans = [Orphan(Stored(f"processed/u1/img_x/r/{n}.jpg", 1, OLD), "no manifest") for n in range(2500)]
+    s3 = FakeS3({"processed/u1/img_x/r/5.jpg", "processed/u1/img_x/r/2400.jpg"})
+    # When they are deleted
+    errors = delete(s3, "out", orphans)
+    # Then three quiet requests of at most 1000 keys went out, and both refusals came back
+    assert [len(call["Objects"]) for call in s3.calls] == [DELETE_BATCH, DELETE_BATCH, 500]
+    assert all(call["Quiet"] for call in s3.calls)
+    assert [(e.key, e.code) for e in errors] == [
+        ("processed/u1/img_x/r/5.jpg", "AccessDenied"), ("processed/u1/img_x/r/2400.jpg", "AccessDenied"),
+    ]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("args", "needle"),
+    [
+        ((), "pass --yes"),
+        (("--json",), "pass --yes"),
+        (("--older-than", "soon", "--dry-run"), "--older-than"),
+    ],
+    ids=["no-yes", "json-no-yes", "bad-duration"],
+)
+def test_sweep_usage_errors(args: tuple[str, ...], needle: str) -> None:
+    # Given no terminal to ask on (the test runner's stdin), and no AWS configuration at all
+    # When the sweep is started without consent, or with a bad duration
+    # Then it is refused before any request
+    assert_failure(invoke("sweep", *args), 2, needle)
