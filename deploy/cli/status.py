@@ -2,38 +2,99 @@
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Annotated, Any
+
 import typer
 from rich.table import Table
 
-from deploy.cli.common import DlqUrl, OutputBucket, QueueUrl, aws_errors, clients, console, fail
+from deploy.cli.common import (
+    Command,
+    DlqUrl,
+    Json,
+    OutputBucket,
+    QueueUrl,
+    aws_errors,
+    clients,
+    console,
+    err,
+    fail,
+    interrupt_on_sigterm,
+)
+from deploy.cli.output import print_json, show
+
+if TYPE_CHECKING:
+    from deploy.ops.status import Status
 
 
 def status(
     output_bucket: OutputBucket = "imgpipe-output",
     queue_url: QueueUrl = "",
     dlq_url: DlqUrl = "",
+    json_out: Json = False,
+    watch: Annotated[bool, typer.Option("--watch", help="refresh until Ctrl-C")] = False,
+    interval: Annotated[float, typer.Option(min=1, max=3600, metavar="SECONDS", help="with --watch")] = 5,
 ) -> None:
-    """Queue depth, in flight, DLQ by error type, images complete and failed."""
-    from deploy.ops.status import snapshot
+    """Queue depth, in flight, DLQ by error type, images complete and failed.
 
+    The DLQ is read in full (every message, each hidden for a moment). --json: {"queue": {"visible",
+    "inFlight", "delayed"}, "dlq": {"visible", "inFlight", "delayed", "total", "byErrorType": {TYPE: n},
+    "read": {"seen", "complete", "stoppedBy", "approximateAtStart"}}, "images": {"complete", "failed",
+    "sampled"}}
+    """
     if not queue_url or not dlq_url:
         raise fail("set --queue-url and --dlq-url (or IMGPIPE_QUEUE_URL / IMGPIPE_DLQ_URL)", 2)
+    if watch and json_out:
+        raise fail("--watch is for a terminal; for scripts, run `status --json` when needed", 2)
     with aws_errors():
         s3, sqs = clients()
-        now = snapshot(s3, sqs, output_bucket, queue_url, dlq_url)
+        if watch:
+            return _watch(lambda: _table(_snapshot(s3, sqs, output_bucket, queue_url, dlq_url)), interval)
+        now = _snapshot(s3, sqs, output_bucket, queue_url, dlq_url)
+    if json_out:
+        return print_json(now.as_json())
+    show(_table(now))
+    if now.sampled:
+        console.print("(manifest counts sampled from the first 10,000)")
+    if (warning := now.dlq_read.warning()) is not None:
+        err.print(f"[yellow]imgpipe:[/] DLQ breakdown {warning}", highlight=False, soft_wrap=True)
+
+
+def _snapshot(s3: Any, sqs: Any, bucket: str, queue_url: str, dlq_url: str) -> Status:
+    from deploy.ops.status import snapshot
+
+    return snapshot(s3, sqs, bucket, queue_url, dlq_url)
+
+
+def _table(now: Status) -> Table:
     table = Table("what", "count", title="imgpipe status")
     table.add_row("queued", str(now.queue.visible + now.queue.delayed))
     table.add_row("in flight", str(now.queue.in_flight))
     table.add_row("images complete", str(now.manifests.get("complete", 0)))
     table.add_row("images failed", str(now.manifests.get("failed", 0)))
-    table.add_row("quarantined (DLQ)", str(now.dlq.visible + now.dlq.in_flight))
+    table.add_row("quarantined (DLQ)", str(now.dlq.visible + now.dlq.in_flight + now.dlq.delayed))
     for error_type, count in now.dlq_by_error.most_common():
         table.add_row(f"  {error_type}", str(count))
-    console.print(table)
-    if now.sampled:
-        console.print("(manifest counts sampled from the first 10,000)")
+    if not now.dlq_read.complete:
+        table.caption = "DLQ breakdown " + (now.dlq_read.warning() or "")
+    return table
+
+
+def _watch(render: Callable[[], Table], interval: float) -> None:
+    """Redraw until Ctrl-C (or SIGTERM); either ends the command cleanly, exit 0."""
+    from rich.live import Live
+
+    interrupt_on_sigterm()
+    try:
+        with Live(render(), console=console, auto_refresh=False, transient=False) as live:
+            while True:
+                time.sleep(interval)
+                live.update(render(), refresh=True)
+    except KeyboardInterrupt:
+        return
 
 
 def register(app: typer.Typer) -> None:
     """Add `imgpipe status` to the app."""
-    app.command()(status)
+    app.command(cls=Command)(status)

@@ -1,4 +1,8 @@
-"""`imgpipe status`: where the uploads are — queued, in flight, done, failed, quarantined."""
+"""`imgpipe status`: where the uploads are — queued, in flight, done, failed, quarantined.
+
+The DLQ part is a complete read (every message, through `DlqReader`), not a sample, so its
+breakdown by error type adds up to what is quarantined.
+"""
 
 from __future__ import annotations
 
@@ -7,20 +11,22 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
-from deploy.ops.dlq import peek
+from deploy.ops.dlq import read
+from deploy.ops.dlq_report import QueueDepth, ReadReport, queue_depth
 from shared.keys import METADATA_PREFIX
 from shared.manifest import Manifest
 
 MANIFEST_SAMPLE = 10_000
 
-
-@dataclass(frozen=True)
-class QueueDepth:
-    """SQS's approximate counts for one queue."""
-
-    visible: int
-    in_flight: int
-    delayed: int
+__all__ = [
+    "MANIFEST_SAMPLE",
+    "QueueDepth",
+    "Status",
+    "dlq_errors",
+    "manifest_counts",
+    "queue_depth",
+    "snapshot",
+]
 
 
 @dataclass(frozen=True)
@@ -29,26 +35,38 @@ class Status:
 
     queue: QueueDepth
     dlq: QueueDepth
+    dlq_read: ReadReport
     dlq_by_error: Counter[str] = field(default_factory=Counter)
     manifests: Counter[str] = field(default_factory=Counter)
     sampled: bool = False
 
+    def as_json(self) -> dict[str, Any]:
+        """`{"queue": {"visible", "inFlight", "delayed"}, "dlq": {"visible", "inFlight", "delayed",
+        "total", "byErrorType": {type: n}, "read": {...}}, "images": {"complete", "failed", "sampled"}}`."""
+        return {
+            "queue": _depth(self.queue),
+            "dlq": {
+                **_depth(self.dlq),
+                "total": sum(self.dlq_by_error.values()),
+                "byErrorType": dict(self.dlq_by_error.most_common()),
+                "read": self.dlq_read.as_json(),
+            },
+            "images": {
+                "complete": self.manifests.get("complete", 0),
+                "failed": self.manifests.get("failed", 0),
+                "sampled": self.sampled,
+            },
+        }
 
-def queue_depth(sqs: Any, url: str) -> QueueDepth:
-    """Visible, in-flight and delayed message counts."""
-    names = [
-        "ApproximateNumberOfMessages",
-        "ApproximateNumberOfMessagesNotVisible",
-        "ApproximateNumberOfMessagesDelayed",
-    ]
-    attributes = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=names)["Attributes"]
-    visible, in_flight, delayed = (int(attributes.get(name, 0)) for name in names)
-    return QueueDepth(visible, in_flight, delayed)
+
+def _depth(depth: QueueDepth) -> dict[str, int]:
+    return {"visible": depth.visible, "inFlight": depth.in_flight, "delayed": depth.delayed}
 
 
-def dlq_errors(sqs: Any, url: str) -> Counter[str]:
-    """Quarantined messages by `imgpipe-error-type`, peeked without hiding them."""
-    return Counter(message.error_type for message in peek(sqs, url))
+def dlq_errors(sqs: Any, url: str) -> tuple[Counter[str], ReadReport]:
+    """Every quarantined message by error type (`Exhausted` when SQS moved it), and how the read went."""
+    messages, report = read(sqs, url)
+    return Counter(message.error_type for message in messages), report
 
 
 def manifest_counts(s3: Any, bucket: str, limit: int = MANIFEST_SAMPLE) -> tuple[Counter[str], bool]:
@@ -69,11 +87,7 @@ def manifest_counts(s3: Any, bucket: str, limit: int = MANIFEST_SAMPLE) -> tuple
 
 def snapshot(s3: Any, sqs: Any, output_bucket: str, queue_url: str, dlq_url: str) -> Status:
     """Everything `imgpipe status` shows."""
+    queue = queue_depth(sqs, queue_url)
+    by_error, report = dlq_errors(sqs, dlq_url)
     manifests, sampled = manifest_counts(s3, output_bucket)
-    return Status(
-        queue=queue_depth(sqs, queue_url),
-        dlq=queue_depth(sqs, dlq_url),
-        dlq_by_error=dlq_errors(sqs, dlq_url),
-        manifests=manifests,
-        sampled=sampled,
-    )
+    return Status(queue, report.at_start, report, by_error, manifests, sampled)

@@ -313,12 +313,12 @@ def test_dlq_stats_list_and_filtered_redrive(aws: Aws, monkeypatch: pytest.Monke
     # When an operator looks (on a wide terminal, so keys are not folded), then redrives one type
     monkeypatch.setattr(cli.console, "_width", 200)
     stats = runner.invoke(cli.app, ["dlq", "stats"], terminal_width=200)
-    listing = runner.invoke(cli.app, ["dlq", "list", "--error-type", "ImageTooLarge"], terminal_width=200)
-    moved = runner.invoke(cli.app, ["dlq", "redrive", "--error-type", "ImageTooLarge"], terminal_width=200)
+    listing = runner.invoke(cli.app, ["dlq", "list", "--type", "imagetoolarge"], terminal_width=200)
+    moved = runner.invoke(cli.app, ["dlq", "redrive", "--type", "ImageTooLarge", "--yes"], terminal_width=200)
     # Then the counts and keys were shown, and exactly those two bodies moved back unchanged
     assert stats.exit_code == 0, stats.output
     rows = {cells[1]: cells[2] for cells in _rows(stats.output) if len(cells) > 3}
-    assert rows["ImageTooLarge"] == "2" and rows["unknown (exhausted maxReceiveCount)"] == "1"
+    assert rows["ImageTooLarge"] == "2" and rows["Exhausted"] == "1"
     assert listing.exit_code == 0 and "uploads/u1/big1.jpg" in listing.output and "big2" in listing.output
     assert moved.exit_code == 0 and "moved 2 message(s)" in moved.output
     assert _bodies(aws, aws.topology.queue_url) == ['{"n": 1}', '{"n": 2}']
