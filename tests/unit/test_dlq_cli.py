@@ -165,3 +165,19 @@ def test_each_json_shape_is_in_the_help(command: object) -> None:
     result = invoke(name, "--help")
     assert result.exit_code == 0, result.output
     assert "--json" in result.stdout and '"' in (command.__doc__ or "")  # the shape is documented
+
+
+@pytest.mark.parametrize(
+    "args", [("dlq", "stats"), ("dlq", "list"), ("dlq", "redrive", "--yes"), ("status",)], ids=" ".join
+)
+def test_a_stopped_stack_fails_fast_in_one_line(
+    args: tuple[str, ...], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given AWS_ENDPOINT_URL pointing at a stack that is not running, and botocore's default retries
+    monkeypatch.delenv("AWS_MAX_ATTEMPTS")
+    # When a command that reads the DLQ runs
+    started = time.monotonic()
+    result = runner.invoke(cli.app, list(args), prog_name="imgpipe")
+    # Then it fails in about a second with one line saying what it could not reach
+    assert "cannot reach" in one_line(result, 1)
+    assert time.monotonic() - started < 5
