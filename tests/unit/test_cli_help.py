@@ -19,9 +19,6 @@ from tests.unit.test_cli import flat, invoke
 pytestmark = pytest.mark.unit
 
 TYPE_LABELS = ("<bool>", "<list[")
-# Groups and commands built outside deploy/cli/{common,local,pipeline,maintenance}.py, which do not
-# use Command/Group yet: the root app (deploy/cli/__init__.py) and the DLQ and status commands.
-NOT_YET = {(), ("status",), ("dlq",)}
 
 
 def command_paths(command: Any, path: tuple[str, ...] = ()) -> Iterator[tuple[str, ...]]:
@@ -32,16 +29,27 @@ def command_paths(command: Any, path: tuple[str, ...] = ()) -> Iterator[tuple[st
 
 
 ALL = list(command_paths(typer.main.get_command(cli.app)))
-OWNED = [p for p in ALL if p and not any(p[: len(other)] == other for other in NOT_YET if other)]
+COMMANDS = [path for path in ALL if path]  # every command and sub-group; the root app is below
 
 
 def test_every_command_is_checked() -> None:
     """An empty list would make the help check pass without looking at anything."""
-    names = {" ".join(p) for p in OWNED}
-    assert {"render", "upload", "reprocess", "sweep", "local", "local up", "presign upload"} <= names
+    names = {" ".join(p) for p in COMMANDS}
+    assert {
+        "render",
+        "upload",
+        "reprocess",
+        "sweep",
+        "local",
+        "local up",
+        "presign upload",
+        "status",
+        "dlq",
+        "dlq redrive",
+    } <= names
 
 
-@pytest.mark.parametrize("path", OWNED, ids=" ".join)
+@pytest.mark.parametrize("path", COMMANDS, ids=" ".join)
 def test_help_has_no_python_type_labels(path: tuple[str, ...]) -> None:
     # Given a command of the app
     # When its help is shown
@@ -85,8 +93,9 @@ def test_the_check_sees_a_type_label_where_typer_adds_one() -> None:
     assert not any(label in texts[1] for label in TYPE_LABELS)
 
 
-@pytest.mark.parametrize("path", sorted(NOT_YET), ids=lambda p: " ".join(p) or "imgpipe")
-@pytest.mark.xfail(reason="built outside this module's files; pass cls=Command / cls=Group", strict=False)
-def test_help_of_the_rest_of_the_app_has_no_type_labels(path: tuple[str, ...]) -> None:
-    result = invoke(*path, "--help")
+@pytest.mark.xfail(
+    reason="deploy/cli/__init__.py builds the root app with typer's group class: needs cls=Group", strict=True
+)
+def test_root_help_has_no_type_labels() -> None:
+    result = invoke("--help")
     assert not any(label in result.stdout for label in TYPE_LABELS)
