@@ -10,9 +10,10 @@ from __future__ import annotations
 import typer
 
 from deploy.cli import dlq, local, maintenance, pipeline, status
-from deploy.cli.common import console, err
+from deploy.cli.common import Group, console, err
 
 app = typer.Typer(
+    cls=Group,
     help="imgpipe: every uploaded image turned into web-ready size variants, with libvips.",
     no_args_is_help=True,
     add_completion=False,

@@ -93,9 +93,6 @@ def test_the_check_sees_a_type_label_where_typer_adds_one() -> None:
     assert not any(label in texts[1] for label in TYPE_LABELS)
 
 
-@pytest.mark.xfail(
-    reason="deploy/cli/__init__.py builds the root app with typer's group class: needs cls=Group", strict=True
-)
 def test_root_help_has_no_type_labels() -> None:
     result = invoke("--help")
     assert not any(label in result.stdout for label in TYPE_LABELS)
