@@ -74,7 +74,7 @@ def manifest_counts(s3: Any, bucket: str, limit: int = MANIFEST_SAMPLE) -> tuple
     keys: list[str] = []
     for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=METADATA_PREFIX):
         keys.extend(obj["Key"] for obj in page.get("Contents", []))
-        if len(keys) >= limit:
+        if len(keys) > limit:  # one more than the limit says there were more
             break
 
     def status(key: str) -> str:
@@ -82,7 +82,7 @@ def manifest_counts(s3: Any, bucket: str, limit: int = MANIFEST_SAMPLE) -> tuple
         return Manifest.model_validate_json(body).status
 
     with ThreadPoolExecutor(max_workers=16) as pool:
-        return Counter(pool.map(status, keys[:limit])), len(keys) >= limit
+        return Counter(pool.map(status, keys[:limit])), len(keys) > limit
 
 
 def snapshot(s3: Any, sqs: Any, output_bucket: str, queue_url: str, dlq_url: str) -> Status:
