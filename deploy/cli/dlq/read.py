@@ -1,0 +1,90 @@
+"""`imgpipe dlq stats | list | show`: what is quarantined, whose, and why; nothing moves."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from deploy.cli.common import (
+    DlqUrl,
+    Json,
+    aws_errors,
+    clients,
+    fail,
+    say,
+)
+from deploy.cli.dlq import options as opt
+from deploy.cli.output import print_json
+from deploy.ops import dlq_view as view
+
+
+def dlq_stats(dlq_url: DlqUrl = "", json_out: Json = False) -> None:
+    """Quarantined messages by error type and by user, with the oldest and newest failure.
+
+    --json: {"total", "byErrorType": {TYPE: n}, "byUser": {USER: n}, "oldest", "newest", "read": READ}
+    (messages SQS moved after maxReceiveCount count as Exhausted; oldest/newest are failed-at times).
+    """
+    from deploy.ops.dlq import read
+
+    with aws_errors():
+        messages, report = read(clients()[1], opt.need(dlq_url))
+    stats = view.stats_json(messages)
+    opt.warn(report)
+    if json_out:
+        return print_json({**stats, "read": report.as_json()})
+    by_type = [[t, str(n)] for t, n in stats["byErrorType"].items()]
+    opt.table(f"DLQ: {stats['total']} messages", ("error type", "messages"), by_type)
+    opt.table("by user", ("user", "messages"), [[u, str(n)] for u, n in stats["byUser"].items()])
+    say(f"oldest failure: {stats['oldest'] or '-'}   newest: {stats['newest'] or '-'}")
+
+
+def dlq_list(
+    dlq_url: DlqUrl = "",
+    error_type: opt.Types = None,
+    user: opt.Users = None,
+    older_than: opt.OlderThan = None,
+    limit: Annotated[int, typer.Option(min=1, metavar="N", help="most messages to show")] = 50,
+    json_out: Json = False,
+) -> None:
+    """Quarantined messages, oldest failure first: key, filename, error type, reason, when; nothing moves.
+
+    --json: {"messages": [{"messageId", "objectKey", "user", "originalFilename", "errorType", "reason",
+    "failedAt", "sentAt", "receiveCount", "redriveCount"}], "matched", "shown", "read": READ}
+    """
+    from deploy.ops.dlq import read
+
+    selection = opt.selection(error_type, user, older_than)
+    with aws_errors():
+        messages, report = read(clients()[1], opt.need(dlq_url), selection)
+    shown = messages[:limit]
+    opt.warn(report)
+    if json_out:
+        items = [view.item_json(m) for m in shown]
+        return print_json(
+            {"messages": items, "matched": len(messages), "shown": len(shown), "read": report.as_json()}
+        )
+    title = f"{len(shown)} of {len(messages)} quarantined ({selection.describe()})"
+    opt.table(title, view.LIST_COLUMNS, [view.list_row(m) for m in shown])
+
+
+def dlq_show(
+    message_id: Annotated[str, typer.Argument(metavar="MESSAGE_ID", help="as `dlq list --json` gives it")],
+    dlq_url: DlqUrl = "",
+    json_out: Json = False,
+) -> None:
+    """One quarantined message in full: its attributes, and the body decoded (SNS envelope, S3 event).
+
+    --json: the `dlq list` item plus "sourceQueue", "messageAttributes": {NAME: value}, "attributes"
+    (SQS's), "body" (as stored) and "decoded": {"sns": envelope or null, "event", "records": [{"eventName",
+    "eventTime", "bucket", "key", "size", "eTag", "versionId"}], "error"}
+    """
+    from deploy.ops.dlq import find
+
+    with aws_errors():
+        message, report = find(clients()[1], opt.need(dlq_url), message_id)
+    if message is None:
+        raise fail(f"no message {message_id} in the DLQ (read {report.seen})")
+    if json_out:
+        return print_json(view.show_json(message))
+    opt.table(f"message {message_id}", ("field", "value"), [list(row) for row in view.show_rows(message)])

@@ -1,0 +1,195 @@
+"""`imgpipe dlq redrive | tasks | cancel`: sending quarantined messages back, ours or SQS's move task."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Annotated
+
+import typer
+
+from deploy.cli.common import (
+    DlqUrl,
+    Json,
+    aws_errors,
+    clients,
+    fail,
+    interrupt_on_sigterm,
+    progress,
+    say,
+)
+from deploy.cli.dlq import options as opt
+from deploy.cli.output import print_json
+from deploy.ops import dlq_view as view
+from deploy.ops.dlq import (
+    REDRIVE_LIMIT,
+    DlqReader,
+    RedrivePlan,
+    RedriveResult,
+    Selection,
+)
+
+To = Annotated[
+    str,
+    typer.Option(
+        envvar="IMGPIPE_QUEUE_URL", metavar="QUEUE_URL", help="where to send them (ARN with --native)"
+    ),
+]
+Max = Annotated[int | None, typer.Option("--max", min=1, metavar="N", help="stop after moving this many")]
+Rate = Annotated[str | None, typer.Option(metavar="R/s", help="messages a second at most, e.g. 20/s")]
+DryRun = Annotated[bool, typer.Option("--dry-run", help="show what would move; move nothing")]
+Limit = Annotated[int, typer.Option(min=1, metavar="N", help="hold back messages redriven this many times")]
+Hold = Annotated[
+    int,
+    typer.Option(min=5, max=43200, metavar="SECONDS", help="how long messages read stay hidden (renewed)"),
+]
+Native = Annotated[bool, typer.Option("--native", help="SQS's own move task: AWS only, no filters")]
+
+
+def dlq_redrive(
+    dlq_url: DlqUrl = "",
+    to: To = "",
+    error_type: opt.Types = None,
+    user: opt.Users = None,
+    older_than: opt.OlderThan = None,
+    most: Max = None,
+    rate: Rate = None,
+    dry_run: DryRun = False,
+    force: Annotated[bool, typer.Option("--force", help="move messages past --redrive-limit too")] = False,
+    redrive_limit: Limit = REDRIVE_LIMIT,
+    hold: Hold = 60,
+    native: Native = False,
+    yes: opt.Yes = False,
+    json_out: Json = False,
+) -> None:
+    """Send quarantined messages back (body and attributes unchanged), then delete them from the DLQ.
+
+    Sends first and deletes only what was sent, so a crash duplicates at worst. Without a terminal
+    it needs --yes (or --dry-run). Exit 1 when a message failed. --json: {"dryRun", "to", "selection":
+    {"errorTypes", "users", "olderThanSeconds"}, "max", "ratePerSecond", "redriveLimit", "moved",
+    "wouldMove", "skipped", "heldBack", "failed", "notDeleted", "aborted", "elapsedSeconds",
+    "messages": [`dlq list` items], "failures": [{"messageId", "stage", "reason"}], "read": READ}.
+    With --native: {"taskHandle", "sourceArn", "destinationArn", "maxNumberOfMessagesPerSecond"}.
+    """
+    selection, per_second, dlq_url = (
+        opt.selection(error_type, user, older_than),
+        _rate(rate),
+        opt.need(dlq_url),
+    )
+    if native:
+        filtered = selection != Selection() or most is not None or dry_run or force
+        return _native(dlq_url, to, per_second, filtered, yes, json_out)
+    if not to or to == dlq_url:
+        raise fail("set --to (or IMGPIPE_QUEUE_URL) to the queue to send messages back to (not the DLQ)", 2)
+    plan = RedrivePlan(to, selection, most, per_second, dry_run, force, redrive_limit)
+    result = _redrive(dlq_url, plan, hold, yes, json_out)
+    if json_out:
+        print_json(view.redrive_json(result))
+    else:
+        if dry_run:
+            opt.table("would move", view.LIST_COLUMNS, [view.list_row(m) for m in result.moved])
+        say("\n".join(view.redrive_summary(result)))
+    if not result.ok:
+        first = result.failures[0]["reason"] if result.failures else ""
+        raise fail(result.aborted or f"{len(result.failures)} message(s) not moved, e.g. {first}")
+
+
+def _rate(text: str | None) -> float | None:
+    from deploy.ops.redrive_rate import parse_rate
+
+    try:
+        return parse_rate(text) if text is not None else None
+    except ValueError as exc:
+        raise fail(str(exc), 2) from exc
+
+
+def _redrive(dlq_url: str, plan: RedrivePlan, hold: int, yes: bool, quiet: bool) -> RedriveResult:
+    from deploy.ops.dlq import queue_depth, redrive
+
+    what = f"move {plan.selection.describe()} from the DLQ to {plan.target_url}"
+    if not plan.dry_run:
+        opt.unasked(what, yes)
+    interrupt_on_sigterm()  # a SIGTERM lets holds go, as Ctrl-C does
+    with aws_errors():
+        _, sqs = clients()
+        if not plan.dry_run:
+            visible = queue_depth(sqs, dlq_url).visible
+            opt.confirm(what, min(visible, plan.max_moves or visible), yes)
+        with DlqReader(sqs, dlq_url, hold_s=hold) as reader, _progress(reader, quiet) as tick:
+            result = redrive(sqs, reader, plan, tick)
+    if plan.max_moves is None:
+        opt.warn(result.read)
+    return result
+
+
+@contextmanager
+def _progress(reader: DlqReader, quiet: bool) -> Iterator[Callable[[RedriveResult], None]]:
+    with progress(not quiet) as bar:
+        task = bar.add_task("redriving", total=reader.report.at_start.visible or None)
+
+        def tick(result: RedriveResult) -> None:
+            done = f"moved {len(result.moved)}, held back {result.held_back}, failed {len(result.failures)}"
+            bar.update(task, completed=result.read.seen, description=done)
+
+        yield tick
+
+
+def _native(dlq_url: str, to: str, rate: float | None, filtered: bool, yes: bool, json_out: bool) -> None:
+    from deploy.ops import redrive_native
+
+    if filtered:
+        raise fail("--native moves every message: no --type/--user/--older-than/--max/--dry-run/--force", 2)
+    if rate is not None and not (rate.is_integer() and 1 <= rate <= 500):
+        raise fail("--native takes --rate as a whole number from 1 to 500", 2)
+    what = f"start an SQS move task for every DLQ message to {to or 'their source queues'}"
+    opt.unasked(what, yes)
+    with aws_errors(), _not_here():
+        _, sqs = clients()
+        redrive_native.require_aws(sqs, "StartMessageMoveTask")
+        opt.confirm(what, None, yes)
+        task = redrive_native.start(sqs, dlq_url, to or None, int(rate) if rate else None)
+    if json_out:
+        return print_json(task)
+    say(f"started move task {task['taskHandle']} to {task['destinationArn'] or 'the source queues'}")
+
+
+@contextmanager
+def _not_here() -> Iterator[None]:
+    from deploy.ops.redrive_native import NotAvailable
+
+    try:
+        yield
+    except NotAvailable as exc:
+        raise fail(str(exc)) from exc
+
+
+def dlq_tasks(dlq_url: DlqUrl = "", json_out: Json = False) -> None:
+    """SQS move tasks of the DLQ (`dlq redrive --native`), newest first; AWS only.
+
+    --json: {"tasks": [{"taskHandle", "status", "sourceArn", "destinationArn", "maxNumberOfMessagesPerSecond",
+    "approximateNumberOfMessagesMoved", "approximateNumberOfMessagesToMove", "failureReason", "startedAt"}]}
+    """
+    from deploy.ops import redrive_native
+
+    with aws_errors(), _not_here():
+        found = redrive_native.tasks(clients()[1], opt.need(dlq_url))
+    if json_out:
+        return print_json({"tasks": found})
+    opt.table("move tasks", view.TASK_COLUMNS, [view.task_row(task) for task in found])
+
+
+def dlq_cancel(
+    task_handle: Annotated[str, typer.Argument(metavar="TASK_HANDLE", help="from `dlq tasks`")],
+    json_out: Json = False,
+) -> None:
+    """Stop a running SQS move task; AWS only.
+
+    --json: {"taskHandle", "approximateNumberOfMessagesMoved"}
+    """
+    from deploy.ops import redrive_native
+
+    with aws_errors(), _not_here():
+        stopped = redrive_native.cancel(clients()[1], task_handle)
+    if json_out:
+        return print_json(stopped)
+    say(f"cancelled {task_handle} after ~{stopped['approximateNumberOfMessagesMoved']} message(s)")
