@@ -59,7 +59,8 @@ def consume(queue_url: str, batch_size: int, window_s: float, timeout_s: float) 
         try:
             from worker.handler import handler  # the cold start: settings validated here
 
-            session = boto3.Session()
+            # boto3 reads only AWS_DEFAULT_REGION; Lambda, ECS and the contract also name AWS_REGION.
+            session = boto3.Session(region_name=os.environ.get("AWS_REGION") or None)
             sqs = session.client("sqs")
             attributes = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])
             config = PollerConfig(

@@ -23,6 +23,7 @@ from typer.testing import CliRunner
 
 from deploy import cli
 from deploy.cli import common
+from deploy.cli.dlq import redrive as dlq_redrive_command
 from deploy.ops.status import queue_depth
 from tests.integration.conftest import Stack
 from tests.integration.test_dlq_operator import all_bodies, seed
@@ -77,7 +78,7 @@ def test_a_delete_that_fails_after_the_send_loses_nothing(dlq: Stack, hook: Any)
         sqs.meta.events.register("before-send.sqs.DeleteMessageBatch", hook)
         return s3, sqs
 
-    dlq.monkeypatch.setattr(cli.dlq, "clients", failing_clients)
+    dlq.monkeypatch.setattr(dlq_redrive_command, "clients", failing_clients)
     # When they are redriven
     result = runner.invoke(cli.app, ["dlq", "redrive", "--yes", "--json"], prog_name="imgpipe")
     # Then the command failed, saying so in one line, and reported what was sent but not deleted

@@ -22,6 +22,7 @@ import pytest
 from typer.testing import CliRunner, Result
 
 from deploy import cli
+from deploy.cli.dlq import options as dlq_options
 from deploy.ops.dlq import READ_HOLD_S
 from deploy.ops.status import queue_depth
 from tests.integration.conftest import Stack, s3_event_body
@@ -279,7 +280,7 @@ def test_status_breaks_down_the_whole_dlq(dlq: Stack) -> None:
 def test_an_interactive_redrive_of_many_asks_first(dlq: Stack, monkeypatch: pytest.MonkeyPatch) -> None:
     # Given 30 messages and an operator at a terminal
     seed(dlq, count=30)
-    monkeypatch.setattr(cli.dlq, "_interactive", lambda: True)
+    monkeypatch.setattr(dlq_options, "interactive", lambda: True)
     # When they decline the confirmation
     result = runner.invoke(cli.app, ["dlq", "redrive"], input="n\n", prog_name="imgpipe")
     # Then nothing moved

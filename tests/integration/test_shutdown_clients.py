@@ -76,10 +76,12 @@ def _queue_taken(topology: Topology) -> bool:
         pytest.param(signal.SIGINT, {}, id="ctrl-c"),
         # Empty, powertools runs each batch in its own asyncio.run loop: clients were left behind.
         pytest.param(signal.SIGTERM, {"LAMBDA_TASK_ROOT": ""}, id="sigterm-loop-per-batch"),
+        # Only the contract's AWS_REGION (as a hand-run worker has it): boto3 alone reads neither.
+        pytest.param(signal.SIGTERM, {"AWS_DEFAULT_REGION": None}, id="aws-region-only"),
     ],
 )
 def test_a_stopped_worker_leaves_no_unclosed_session(
-    queue: Topology, tmp_path: Path, stop: signal.Signals, extra_env: dict[str, str]
+    queue: Topology, tmp_path: Path, stop: signal.Signals, extra_env: dict[str, str | None]
 ) -> None:
     # Given an `imgpipe worker` process consuming a queue with an upload on it
     stderr_path = tmp_path / "stderr.log"
@@ -89,7 +91,11 @@ def test_a_stopped_worker_leaves_no_unclosed_session(
         process = subprocess.Popen(
             command,
             cwd=ROOT,
-            env={**os.environ, "POWERTOOLS_LOG_LEVEL": "WARNING", **extra_env},
+            env={
+                name: value
+                for name, value in {**os.environ, "POWERTOOLS_LOG_LEVEL": "WARNING", **extra_env}.items()
+                if value is not None
+            },
             stdout=subprocess.PIPE,
             stderr=stderr,
         )
