@@ -71,7 +71,10 @@ def fresh(path: Path, force: bool) -> None:
 
 
 def table(title: str, columns: tuple[str, ...], rows: list[list[str]]) -> None:
-    table = Table(*columns, title=title)
+    # Fold, never cut: operators copy keys, ids and reasons out of these tables whole.
+    table = Table(title=title)
+    for column in columns:
+        table.add_column(column, overflow="fold")
     for row in rows:
         table.add_row(*row)
     show(table)
