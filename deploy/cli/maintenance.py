@@ -147,10 +147,11 @@ def sweep(
     "objects": [{"key", "bytes", "lastModified", "reason"}], "failed": [{"key", "code", "message"}]}.
     """
     from deploy.ops import sweep as ops
+    from deploy.ops.durations import DurationError, parse_duration
 
     try:
-        seconds = ops.parse_duration(older_than)
-    except ValueError as exc:
+        seconds = parse_duration(older_than)
+    except DurationError as exc:
         raise fail(f"--older-than: {exc}", 2) from exc
     interactive = sys.stdin.isatty() and not json_output
     if not (dry_run or yes or interactive):

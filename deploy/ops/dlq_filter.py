@@ -6,15 +6,12 @@ is refused (listing the known ones) instead of silently selecting nothing.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+from deploy.ops import durations
 from deploy.ops.dlq_message import Quarantined, known_error_types, parse_time
-
-_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
-_DURATION = re.compile(r"(\d+)([smhdw])")
 
 
 class SelectionError(ValueError):
@@ -33,12 +30,11 @@ def canonical_types(names: Iterable[str]) -> frozenset[str]:
 
 
 def parse_duration(text: str) -> timedelta:
-    """`90s`, `15m`, `2h`, `3d`, `1w`, or a sum such as `1h30m`."""
-    cleaned = text.strip().lower()
-    if not cleaned or _DURATION.sub("", cleaned):
-        raise SelectionError(f"not a duration: {text!r} (use a number and a unit: 90s, 15m, 2h, 3d, 1w)")
-    seconds = sum(int(amount) * _UNITS[unit] for amount, unit in _DURATION.findall(cleaned))
-    return timedelta(seconds=seconds)
+    """`90s`, `15m`, `1.5h`, `3d`, `1w`, or a sum such as `1h30m` (see `deploy.ops.durations`)."""
+    try:
+        return timedelta(seconds=durations.parse_duration(text))
+    except durations.DurationError as exc:
+        raise SelectionError(str(exc)) from exc
 
 
 @dataclass(frozen=True)

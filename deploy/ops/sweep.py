@@ -11,7 +11,6 @@ If a manifest cannot be read, nothing is removed.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -24,8 +23,6 @@ from shared.manifest import Manifest
 DELETE_BATCH = 1000  # DeleteObjects takes at most 1000 keys
 READ_WORKERS = 16
 MANIFEST_NAME = "/processing-info.json"
-_DURATION = re.compile(r"(\d+(?:\.\d+)?)([smhd])")
-_UNIT_S = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
 
 class SweepError(RuntimeError):
@@ -66,16 +63,6 @@ class DeleteError:
     key: str
     code: str
     message: str
-
-
-def parse_duration(text: str) -> float:
-    """Seconds in `90s`, `30m`, `1h`, `2d`, `1h30m` or a bare number of seconds; ValueError if not."""
-    value = text.strip().lower()
-    if re.fullmatch(r"\d+(\.\d+)?", value):
-        return float(value)
-    if not value or not re.fullmatch(rf"(?:{_DURATION.pattern})+", value):
-        raise ValueError(f"{text!r} is not a duration such as 90s, 30m, 1h, 2d or 1h30m")
-    return sum(float(amount) * _UNIT_S[unit] for amount, unit in _DURATION.findall(value))
 
 
 def read_manifests(s3: Any, bucket: str, on_read: Callable[[], None] = lambda: None) -> list[Manifest]:

@@ -43,18 +43,10 @@ def message(
     )
 
 
-@pytest.mark.parametrize(
-    ("text", "seconds"),
-    [("90s", 90), ("15m", 900), ("2h", 7200), ("3d", 259200), ("1w", 604800), ("1h30m", 5400), ("2H", 7200)],
-)
-def test_durations(text: str, seconds: int) -> None:
-    assert parse_duration(text) == timedelta(seconds=seconds)
-
-
-@pytest.mark.parametrize("text", ["", "2", "h", "2 hours", "-2h", "2h-", "1.5h"])
-def test_bad_durations_say_what_is_accepted(text: str) -> None:
-    with pytest.raises(SelectionError, match=r"not a duration: .* 90s, 15m, 2h, 3d, 1w"):
-        parse_duration(text)
+def test_a_bad_duration_is_a_selection_error() -> None:
+    with pytest.raises(SelectionError, match=r"not a duration: 'banana'"):
+        parse_duration("banana")
+    assert parse_duration("1.5h") == timedelta(hours=1.5)
 
 
 def test_known_error_types_are_the_permanent_errors_and_exhausted() -> None:

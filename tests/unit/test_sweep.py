@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from deploy.ops.sweep import DELETE_BATCH, Orphan, Stored, delete, parse_duration, plan
+from deploy.ops.sweep import DELETE_BATCH, Orphan, Stored, delete, plan
 from shared.manifest import Manifest
 from tests.unit.test_cli import (
     assert_failure,
@@ -33,21 +33,6 @@ def manifest(image_id: str, keys: list[str], status: str = "complete") -> Manife
         {"status": status, "imageId": image_id, "userId": "u1", "variants": variants,
          "source": {"bucket": "in", "key": f"uploads/u1/{image_id}.jpg"}, "pipeline": {"configHash": "h"}}
     )  # fmt: skip
-
-
-@pytest.mark.parametrize(
-    ("text", "seconds"),
-    [("90s", 90), ("30m", 1800), ("1h", 3600), ("2d", 172800), ("1h30m", 5400), ("45", 45), ("0s", 0),
-     ("1.5h", 5400), (" 2H ", 7200)],
-)  # fmt: skip
-def test_durations(text: str, seconds: float) -> None:
-    assert parse_duration(text) == seconds
-
-
-@pytest.mark.parametrize("text", ["", "h", "1 hour", "-1h", "1w", "1h junk"])
-def test_bad_durations_are_refused(text: str) -> None:
-    with pytest.raises(ValueError, match="not a duration"):
-        parse_duration(text)
 
 
 def test_plan_removes_only_old_unlisted_objects_and_names_their_kind() -> None:
