@@ -9,12 +9,12 @@ ARCH ?= arm64
 # checkov pins its own dependency versions, so it lives in a venv of its own.
 CHECKOV := $(VENV)/checkov/bin/checkov
 
-.PHONY: install demo test lint bench browser package clean
+.PHONY: install demo test lint bench loadtest browser package clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev,loadtest]'
+	$(BIN)/python -m pip install --quiet -e '.[dev,loadtest,load]'
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -49,6 +49,12 @@ test: lint browser
 
 bench: $(STAMP)
 	$(BIN)/python -m loadtest.bench $(if $(CORPUS),--corpus $(CORPUS)) $(if $(FORMAT),--format $(FORMAT))
+
+# A quick burst through the local stack (under three minutes); the last line is the figure.
+# Bigger runs: .venv/bin/python -m loadtest.run --scenario burst --images 1000 --profile full
+LOADTEST_ARGS ?= --scenario burst --images 200 --users 20 --profile small
+loadtest: $(STAMP)
+	$(BIN)/python -m loadtest.run $(LOADTEST_ARGS)
 
 clean:
 	rm -rf $(VENV) out dist .pytest_cache .mypy_cache .ruff_cache

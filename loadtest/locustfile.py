@@ -1,0 +1,139 @@
+"""Clients uploading photos as browsers and phones do: ask for a pre-signed PUT, then PUT the file.
+
+Run by `python -m loadtest.run` (or by hand: `locust -f loadtest/locustfile.py --payloads DIR
+--images N ...`, with AWS_ENDPOINT_URL and IMGPIPE_INPUT_BUCKET / IMGPIPE_OUTPUT_BUCKET set).
+Each upload is tracked to its manifest and reported as request type `e2e`; once every upload has
+ended (or `--drain-timeout` passes) the ledger is written and the run stops itself.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+import boto3
+import gevent
+from locust import HttpUser, constant_throughput, events, task
+from locust.env import Environment
+from locust.exception import StopUser
+
+from deploy.ops.uploads import presign_upload
+from loadtest.payloads import Pool, load
+from loadtest.tracker import Tracker, Upload
+
+POLL_S = 0.5
+USER = "loadtest"
+
+
+@events.init_command_line_parser.add_listener
+def _arguments(parser: Any) -> None:
+    parser.add_argument("--payloads", default="out/loadtest/payloads", help="folder from loadtest.payloads")
+    parser.add_argument("--images", type=int, default=30, help="uploads in all, then the users stop")
+    parser.add_argument("--rate", type=float, default=0.0, help="uploads/s in all (0: as fast as possible)")
+    parser.add_argument(
+        "--drain-timeout", type=float, default=120.0, help="seconds to wait after the last PUT"
+    )
+    parser.add_argument(
+        "--ledger", default="out/loadtest/uploads.jsonl", help="where the uploads are written"
+    )
+
+
+class Plan:
+    """What this run uploads and who follows it; one per test run."""
+
+    def __init__(self, environment: Environment) -> None:
+        options = environment.parsed_options
+        self.options = options
+        self.pool: Pool = load(Path(options.payloads))
+        self.counter = itertools.count()
+        self.images: int = options.images
+        self.finished = 0
+        self.last_put = time.time()
+        s3 = boto3.client("s3")
+        self.s3 = s3
+        self.input_bucket = os.environ["IMGPIPE_INPUT_BUCKET"]
+        self.kms_key = os.environ.get("IMGPIPE_KMS_KEY_ID") or None
+
+        def fire(name: str, ms: float, exc: Exception | None) -> None:
+            environment.events.request.fire(
+                request_type="e2e", name=name, response_time=ms, response_length=0, exception=exc, context={}
+            )
+
+        self.tracker = Tracker(s3, os.environ["IMGPIPE_OUTPUT_BUCKET"], fire)
+
+    def next_index(self) -> int | None:
+        """The next upload's number, or None once all are handed out."""
+        index = next(self.counter)
+        return index if index < self.images else None
+
+    def uploading(self) -> bool:
+        """True while some upload has not finished its PUT."""
+        return self.finished < self.images
+
+
+PLAN: Plan | None = None
+
+
+@events.test_start.add_listener
+def _start(environment: Environment, **_: Any) -> None:
+    global PLAN
+    PLAN = Plan(environment)
+    gevent.spawn(_follow, environment, PLAN)
+
+
+def _follow(environment: Environment, plan: Plan) -> None:
+    """Poll manifests until every upload has ended, then write the ledger and stop the run."""
+    while True:
+        gevent.sleep(POLL_S)
+        plan.tracker.poll()
+        if plan.uploading():
+            continue
+        if not plan.tracker.pending():
+            break
+        if time.time() - plan.last_put > plan.options.drain_timeout:
+            plan.tracker.give_up()
+            break
+    plan.tracker.write(Path(plan.options.ledger))
+    if environment.runner is not None:
+        environment.runner.quit()
+
+
+class Uploader(HttpUser):
+    """A client that uploads one generated photo per task through a pre-signed PUT."""
+
+    host = os.environ.get("AWS_ENDPOINT_URL", "http://127.0.0.1:5000")
+
+    def wait_time(self) -> float:
+        """No pause in a burst; with `--rate`, each user's share of the total rate."""
+        options = self.environment.parsed_options
+        if not options.rate:
+            return 0.0
+        users = max(1, self.environment.runner.user_count if self.environment.runner else 1)
+        pace: float = constant_throughput(options.rate / users)(self)
+        return pace
+
+    @task
+    def upload(self) -> None:
+        """Presign, PUT, and hand the upload to the tracker."""
+        plan = PLAN
+        index = plan.next_index() if plan else None
+        if plan is None or index is None:
+            raise StopUser()
+        name, body = plan.pool.pick(index)
+        try:
+            grant = presign_upload(plan.s3, plan.input_bucket, USER, name, plan.kms_key)
+            started = time.time()
+            with self.client.put(
+                grant["url"], data=body, headers=grant["headers"], name="presigned PUT", catch_response=True
+            ) as response:
+                put_ms = (time.time() - started) * 1000
+                if response.status_code == 200:
+                    plan.tracker.track(Upload(grant["imageId"], grant["key"], name, started, put_ms))
+                else:
+                    response.failure(f"PUT {response.status_code}: {response.text[:200]}")
+        finally:
+            plan.finished += 1
+            plan.last_put = time.time()

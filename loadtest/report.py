@@ -1,0 +1,128 @@
+"""The figures a load run ends with: drain throughput, e2e percentiles, queue samples, the plot."""
+
+from __future__ import annotations
+
+import csv
+import math
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from deploy.ops.dlq_report import queue_depth
+from loadtest.ledger import Ledger
+from loadtest.tracker import Upload
+
+
+def percentile(values: list[float], share: float) -> float:
+    """The nearest-rank percentile (`share` in 0..1) of `values`; 0 for none."""
+    if not values:
+        return 0.0
+    ordered = sorted(values)
+    return ordered[max(0, math.ceil(share * len(ordered)) - 1)]
+
+
+@dataclass(frozen=True)
+class Drain:
+    """How fast the finished uploads came out, from the first PUT to the last manifest."""
+
+    images: int
+    seconds: float
+
+    @property
+    def per_s(self) -> float:
+        """Images per second over the drain."""
+        return self.images / self.seconds if self.seconds > 0 else 0.0
+
+
+def drain(uploads: list[Upload]) -> Drain:
+    """The drain of the uploads that completed (quarantines are cheap and would flatter it)."""
+    done = [u for u in uploads if u.outcome == "complete" and u.e2e_ms is not None]
+    if not done:
+        return Drain(0, 0.0)
+    first = min(u.put_started for u in uploads)
+    last = max(u.put_started + (u.e2e_ms or 0) / 1000 for u in done)
+    return Drain(len(done), last - first)
+
+
+def summary(ledger: Ledger, uploads: list[Upload], rate: Drain, engine_per_s: float) -> str:
+    """The one line a run ends with."""
+    e2e = [u.e2e_ms for u in uploads if u.e2e_ms is not None and u.outcome != "lost"]
+    ratio = rate.per_s / engine_per_s if engine_per_s else 0.0
+    return (
+        f"loadtest: uploaded={ledger.uploaded} complete={ledger.complete} quarantined={ledger.quarantined}"
+        f" lost={len(ledger.lost)} drain_images_per_s={rate.per_s:.2f} e2e_p50_ms={percentile(e2e, 0.5):.0f}"
+        f" e2e_p95_ms={percentile(e2e, 0.95):.0f} drain_vs_engine={ratio:.2f}"
+    )
+
+
+class Sampler(threading.Thread):
+    """Samples the work queue (visible, in flight) and the DLQ every `every_s` into a CSV."""
+
+    FIELDS = ("t_s", "visible", "in_flight", "dlq")
+
+    def __init__(self, sqs: Any, queue_url: str, dlq_url: str, path: Path, every_s: float = 1.0) -> None:
+        super().__init__(daemon=True)
+        self.sqs, self.queue_url, self.dlq_url, self.path, self.every_s = (
+            sqs,
+            queue_url,
+            dlq_url,
+            path,
+            every_s,
+        )
+        self.rows: list[dict[str, float]] = []
+        self._stop_event = threading.Event()
+
+    def run(self) -> None:
+        started = time.monotonic()
+        while not self._stop_event.is_set():
+            try:
+                work, dlq = queue_depth(self.sqs, self.queue_url), queue_depth(self.sqs, self.dlq_url)
+            except Exception:  # noqa: BLE001 - a missed sample must not end the run
+                work = dlq = None
+            if work is not None and dlq is not None:
+                self.rows.append(
+                    {"t_s": round(time.monotonic() - started, 2), "visible": work.visible,
+                     "in_flight": work.in_flight, "dlq": dlq.visible + dlq.in_flight}
+                )  # fmt: skip
+            self._stop_event.wait(self.every_s)
+
+    def finish(self) -> list[dict[str, float]]:
+        """Stop sampling and write the CSV."""
+        self._stop_event.set()
+        self.join(timeout=5)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with self.path.open("w", newline="") as file:
+            writer = csv.DictWriter(file, fieldnames=self.FIELDS)
+            writer.writeheader()
+            writer.writerows(self.rows)
+        return self.rows
+
+
+def plot(samples: list[dict[str, float]], uploads: list[Upload], path: Path) -> Path | None:
+    """Queue and DLQ depth, completions per second and the e2e latency distribution as a PNG."""
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        return None
+    figure, (depth, latency) = plt.subplots(2, 1, figsize=(9, 7))
+    t = [s["t_s"] for s in samples]
+    for name in ("visible", "in_flight", "dlq"):
+        depth.plot(t, [s[name] for s in samples], label=name)
+    depth.set_xlabel("seconds")
+    depth.set_ylabel("messages")
+    depth.legend()
+    done = sorted(u.e2e_ms for u in uploads if u.e2e_ms is not None and u.outcome != "lost")
+    if done:
+        latency.plot([i / len(done) * 100 for i in range(len(done))], done)
+    latency.set_xlabel("percentile of uploads")
+    latency.set_ylabel("PUT -> manifest, ms")
+    figure.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    figure.savefig(path)
+    plt.close(figure)
+    return path

@@ -1,0 +1,141 @@
+"""`python -m loadtest.run`: a locust run through the whole pipeline, then the ledger and the figures.
+
+Starts the local stack (moto server + one worker per core) unless `--target aws`, generates the
+payloads once, runs locust headless as its own process (its CSV and HTML reports go to the out
+folder), samples queue/in-flight/DLQ depth meanwhile, reconciles every upload against the
+buckets and the DLQ, then times the engine alone on the same payloads and cores for the ratio.
+Exits 1 when an upload was lost or a poison file did not end quarantined.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import boto3
+
+from loadtest import payloads, tracker
+from loadtest.ledger import Ledger, reconcile
+from loadtest.report import Sampler, drain, plot, summary
+
+LOCUSTFILE = Path(__file__).with_name("locustfile.py")
+SCENARIOS = {"burst": None, "steady": None, "poison": 0.5}
+ENGINE_MIN_IMAGES = 28
+
+
+def parse(argv: list[str] | None) -> argparse.Namespace:
+    """The command line."""
+    parser = argparse.ArgumentParser(prog="python -m loadtest.run", description=__doc__.splitlines()[0])
+    parser.add_argument("--scenario", choices=sorted(SCENARIOS), default="burst")
+    parser.add_argument("--images", type=int, default=100)
+    parser.add_argument("--users", type=int, default=10)
+    parser.add_argument("--rate", type=float, default=0.0, help="uploads/s for steady (0: burst)")
+    parser.add_argument("--profile", choices=sorted(payloads.PROFILES), default="small")
+    parser.add_argument("--target", choices=["local", "aws"], default="local")
+    parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
+    parser.add_argument("--drain-timeout", type=float, default=120.0)
+    parser.add_argument("--max-seconds", type=int, default=900, help="locust's --run-time bound")
+    parser.add_argument("--out", type=Path, default=Path("out/loadtest"))
+    parser.add_argument("--no-engine", action="store_true", help="skip the engine-only figure")
+    args = parser.parse_args(argv)
+    if args.scenario == "steady" and args.rate <= 0:
+        parser.error("--scenario steady needs --rate R (uploads/s)")
+    return args
+
+
+def locust_command(args: argparse.Namespace, payload_dir: Path, ledger_path: Path) -> list[str]:
+    """locust's own headless runner, bounded by count (the locustfile stops itself) and by time."""
+    rate = args.rate if args.scenario == "steady" else 0.0
+    return [
+        sys.executable, "-m", "locust", "-f", str(LOCUSTFILE), "--headless", "--only-summary",
+        "-u", str(args.users), "-r", str(args.users), "--run-time", f"{args.max_seconds}s",
+        "--stop-timeout", "10", "--exit-code-on-error", "0",
+        "--csv", str(args.out / "locust"), "--html", str(args.out / "locust.html"),
+        "--payloads", str(payload_dir), "--images", str(args.images), "--rate", str(rate),
+        "--drain-timeout", str(args.drain_timeout), "--ledger", str(ledger_path),
+    ]  # fmt: skip
+
+
+def engine_per_s(pool: payloads.Pool, images: int) -> float:
+    """Engine-only full-set images/s, one image per core, on the good payloads the run sent."""
+    from loadtest.bench_handler import engine_parallel
+    from shared.variants import DEFAULT_VARIANTS
+
+    count = max(ENGINE_MIN_IMAGES, min(images, 200))
+    inputs = [data for name, data in pool.first(count * 2) if not payloads.is_poison(name)][:count]
+    (wall,) = engine_parallel(inputs, DEFAULT_VARIANTS)
+    return len(inputs) / wall
+
+
+def drive(args: argparse.Namespace, env: dict[str, str]) -> tuple[Ledger, list[tracker.Upload], list[Any]]:
+    """Generate payloads, run locust with sampling, reconcile; the stack is `env`'s."""
+    payload_dir = payloads.generate(args.out / "payloads", args.profile, SCENARIOS[args.scenario])
+    ledger_path = args.out / "uploads.jsonl"
+    ledger_path.unlink(missing_ok=True)
+    session = boto3.Session(region_name=env.get("AWS_REGION"))
+    s3, sqs = session.client("s3"), session.client("sqs")
+    sampler = Sampler(sqs, env["IMGPIPE_QUEUE_URL"], env["IMGPIPE_DLQ_URL"], args.out / "queues.csv")
+    sampler.start()
+    with (args.out / "locust.log").open("wb") as log:
+        code = subprocess.call(
+            locust_command(args, payload_dir, ledger_path), env=env, stdout=log, stderr=log
+        )
+    samples = sampler.finish()
+    if not ledger_path.exists():
+        raise SystemExit(
+            f"loadtest: locust exited with {code} and wrote no ledger; see {args.out / 'locust.log'}"
+        )
+    uploads = tracker.read(ledger_path)
+    ledger = reconcile(s3, sqs, env["IMGPIPE_OUTPUT_BUCKET"], env["IMGPIPE_DLQ_URL"], uploads, "loadtest")
+    return ledger, uploads, samples
+
+
+def run(args: argparse.Namespace) -> int:
+    """The whole run; the exit code."""
+    args.out.mkdir(parents=True, exist_ok=True)
+    if args.target == "aws":
+        missing = [v for v in ("IMGPIPE_INPUT_BUCKET", "IMGPIPE_OUTPUT_BUCKET", "IMGPIPE_QUEUE_URL",
+                               "IMGPIPE_DLQ_URL") if not os.environ.get(v)]  # fmt: skip
+        if missing:
+            raise SystemExit(f"loadtest: --target aws needs {', '.join(missing)} set")
+        ledger, uploads, samples = drive(args, dict(os.environ))
+    else:
+        from deploy.local.stack import LocalStack
+
+        with LocalStack(workers=args.workers, log_dir=args.out / "logs") as stack:
+            env = {**os.environ, **stack.environment()}
+            os.environ.update(stack.environment())
+            ledger, uploads, samples = drive(args, env)
+    rate = drain(uploads)
+    engine = 0.0 if args.no_engine else engine_per_s(payloads.load(args.out / "payloads"), args.images)
+    picture = plot(samples, uploads, args.out / "loadtest.png")
+    print(f"ledger: uploaded={ledger.uploaded} complete={ledger.complete} quarantined={ledger.quarantined}"
+          f" lost={len(ledger.lost)} duplicate_image_work={ledger.duplicate_work}")  # fmt: skip
+    print(f"drain: {rate.images} images in {rate.seconds:.1f}s; engine alone: {engine:.2f} images/s")
+    print(
+        f"reports: {args.out / 'locust.html'}, {args.out}/locust_stats.csv"
+        + (f", {picture}" if picture else "")
+    )
+    for image_id in ledger.lost[:10]:
+        print(f"lost: {image_id}")
+    for image_id in ledger.poison_not_quarantined[:10]:
+        print(f"poison not quarantined: {image_id}")
+    print(summary(ledger, uploads, rate, engine))
+    return 0 if ledger.ok else 1
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point."""
+    started = time.monotonic()
+    code = run(parse(argv))
+    print(f"loadtest: finished in {time.monotonic() - started:.0f}s", file=sys.stderr)
+    raise SystemExit(code)
+
+
+if __name__ == "__main__":
+    main()

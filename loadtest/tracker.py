@@ -1,0 +1,97 @@
+"""Following each upload to its end: the time from its PUT until its manifest exists.
+
+The manifest (`metadata/{imageId}/processing-info.json`) is written last, `complete` once every
+variant is in place or `failed` when the upload was quarantined, so its `processedAt` is when an
+uploader's image was done. Each outcome is fired as locust request type `e2e` (named `complete`
+or `quarantined`), so p50/p95/p99 sit in locust's own stats, CSV and HTML beside the PUT.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from shared.keys import METADATA_PREFIX, manifest_key
+
+NAMES = {"complete": "complete", "failed": "quarantined"}
+
+
+@dataclass
+class Upload:
+    """One upload as a client saw it, and how it ended."""
+
+    image_id: str
+    key: str
+    payload: str
+    put_started: float  # epoch seconds, when the PUT began
+    put_ms: float
+    outcome: str | None = None  # complete | quarantined | lost
+    e2e_ms: float | None = None
+
+
+def processed_at(text: str) -> float:
+    """Epoch seconds of a manifest's ISO-8601 `processedAt`."""
+    return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
+
+
+class Tracker:
+    """Tracks uploads by imageId and reports each one's end through `fire(name, ms, exc)`."""
+
+    def __init__(self, s3: Any, bucket: str, fire: Callable[[str, float, Exception | None], None]) -> None:
+        self.s3, self.bucket, self.fire = s3, bucket, fire
+        self.uploads: dict[str, Upload] = {}
+
+    def track(self, upload: Upload) -> None:
+        """Follow `upload` until its manifest appears."""
+        self.uploads[upload.image_id] = upload
+
+    def pending(self) -> list[Upload]:
+        """Uploads with no outcome yet."""
+        return [u for u in self.uploads.values() if u.outcome is None]
+
+    def poll(self) -> int:
+        """List the manifests once, settle every pending upload that has one; how many settled."""
+        waiting = {u.image_id: u for u in self.pending()}
+        if not waiting:
+            return 0
+        settled = 0
+        for page in self.s3.get_paginator("list_objects_v2").paginate(
+            Bucket=self.bucket, Prefix=METADATA_PREFIX
+        ):
+            for item in page.get("Contents", []):
+                image_id = item["Key"][len(METADATA_PREFIX) :].split("/", 1)[0]
+                if image_id in waiting and item["Key"] == manifest_key(image_id):
+                    settled += self._settle(waiting.pop(image_id))
+        return settled
+
+    def _settle(self, upload: Upload) -> int:
+        body = self.s3.get_object(Bucket=self.bucket, Key=manifest_key(upload.image_id))["Body"].read()
+        manifest = json.loads(body)
+        upload.outcome = NAMES.get(manifest.get("status"), "unknown")
+        done = processed_at(manifest["processedAt"]) if "processedAt" in manifest else time.time()
+        upload.e2e_ms = max(0.0, (done - upload.put_started) * 1000)
+        self.fire(upload.outcome, upload.e2e_ms, None)
+        return 1
+
+    def give_up(self) -> None:
+        """Mark every pending upload lost, and report it as a failed `e2e` request."""
+        for upload in self.pending():
+            upload.outcome = "lost"
+            self.fire("lost", (time.time() - upload.put_started) * 1000, LookupError(upload.image_id))
+
+    def write(self, path: Path) -> None:
+        """Every tracked upload as JSON lines, for the runner's reconciliation."""
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with path.open("w") as file:
+            for upload in self.uploads.values():
+                file.write(json.dumps(asdict(upload)) + "\n")
+
+
+def read(path: Path) -> list[Upload]:
+    """The uploads `Tracker.write` wrote."""
+    return [Upload(**json.loads(line)) for line in path.read_text().splitlines() if line.strip()]

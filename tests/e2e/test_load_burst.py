@@ -1,0 +1,44 @@
+"""A short locust burst through the whole local stack: every upload must be accounted for."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from loadtest import tracker
+
+pytestmark = [pytest.mark.e2e, pytest.mark.load]
+
+LINE = re.compile(
+    r"^loadtest: uploaded=(?P<uploaded>\d+) complete=(?P<complete>\d+) quarantined=(?P<quarantined>\d+)"
+    r" lost=(?P<lost>\d+) drain_images_per_s=[\d.]+ e2e_p50_ms=\d+ e2e_p95_ms=\d+ drain_vs_engine=[\d.]+$",
+    re.M,
+)
+
+
+def test_a_short_burst_loses_nothing_and_quarantines_every_poison_file(tmp_path: Path) -> None:
+    # Given a local stack started by the runner, and 30 small generated photos (poison among them)
+    command = [sys.executable, "-m", "loadtest.run", "--scenario", "burst", "--images", "30",
+               "--users", "6", "--workers", "2", "--drain-timeout", "60", "--max-seconds", "90",
+               "--out", str(tmp_path)]  # fmt: skip
+    # When locust uploads them all at once through pre-signed PUTs and the run reconciles
+    done = subprocess.run(command, capture_output=True, text=True, timeout=150)
+    # Then it exits 0 with the ledger line: all 30 uploaded, none lost, every one ended
+    assert done.returncode == 0, done.stdout + done.stderr
+    match = LINE.search(done.stdout)
+    assert match, done.stdout
+    counts = {name: int(value) for name, value in match.groupdict().items()}
+    assert counts["uploaded"] == 30 and counts["lost"] == 0
+    assert counts["complete"] + counts["quarantined"] == 30
+    # And every poison file ended quarantined, every good one complete
+    uploads = tracker.read(tmp_path / "uploads.jsonl")
+    assert {u.outcome for u in uploads if u.payload.startswith("poison_")} == {"quarantined"}
+    assert {u.outcome for u in uploads if not u.payload.startswith("poison_")} == {"complete"}
+    # And locust's own reports hold the e2e request type beside the PUT
+    stats = (tmp_path / "locust_stats.csv").read_text()
+    assert "e2e,complete" in stats and "e2e,quarantined" in stats and "PUT,presigned PUT" in stats
+    assert (tmp_path / "locust.html").stat().st_size > 0

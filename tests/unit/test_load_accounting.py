@@ -1,0 +1,83 @@
+"""The load test's own arithmetic: the payload mix, percentiles, the drain and the summary line."""
+
+from __future__ import annotations
+
+import pytest
+
+from loadtest import payloads
+from loadtest.ledger import Ledger
+from loadtest.report import drain, percentile, summary
+from loadtest.tracker import Upload, processed_at
+
+pytestmark = pytest.mark.unit
+
+
+@pytest.mark.parametrize("profile", sorted(payloads.PROFILES))
+def test_a_cycle_holds_every_class_by_weight(profile: str) -> None:
+    # Given the classes of a profile
+    classes = payloads._classes(payloads.PROFILES[profile])
+    # When one cycle of the mix is laid out
+    cycle = payloads.schedule(classes)
+    # Then each class appears exactly its weight's number of times, poison included
+    assert {c.name: cycle.count(c.name) for c in classes} == {c.name: c.weight for c in classes}
+    assert any(payloads.is_poison(name) for name in cycle)
+
+
+@pytest.mark.parametrize("share", [0.0, 0.25, 0.5])
+def test_a_poison_share_sets_the_share_of_poison_uploads(share: float) -> None:
+    # Given the small profile's classes
+    classes = payloads._classes(False)
+    # When the mix asks for `share` poison
+    cycle = payloads.schedule(classes, share)
+    # Then that share of one cycle is poison, to within one file per poison class
+    poison = sum(payloads.is_poison(name) for name in cycle)
+    assert abs(poison / len(cycle) - share) < 2 / len(cycle) + 0.05
+
+
+@pytest.mark.parametrize(
+    ("values", "share", "expected"),
+    [
+        ([], 0.5, 0.0),
+        ([5.0], 0.99, 5.0),
+        ([1, 2, 3, 4], 0.5, 2),
+        ([1, 2, 3, 4], 0.95, 4),
+        (list(range(1, 101)), 0.95, 95),
+    ],
+)
+def test_percentile_is_nearest_rank(values: list[float], share: float, expected: float) -> None:
+    # Given values, When a percentile is taken, Then it is the nearest-rank one
+    assert percentile(values, share) == expected
+
+
+def test_the_drain_runs_from_the_first_put_to_the_last_complete_manifest() -> None:
+    # Given two complete uploads and a quarantined one that ended later
+    uploads = [
+        Upload("a", "k/a", "thumb_320.jpg", put_started=100.0, put_ms=5, outcome="complete", e2e_ms=1000),
+        Upload("b", "k/b", "vga_640.jpg", put_started=101.0, put_ms=5, outcome="complete", e2e_ms=3000),
+        Upload(
+            "c", "k/c", "poison_text.jpg", put_started=102.0, put_ms=5, outcome="quarantined", e2e_ms=9000
+        ),
+    ]
+    # When the drain is measured
+    rate = drain(uploads)
+    # Then it counts the complete images over first PUT -> last complete manifest (4 s)
+    assert (rate.images, rate.seconds, rate.per_s) == (2, 4.0, 0.5)
+
+
+def test_the_summary_line_has_the_documented_shape() -> None:
+    # Given a ledger with a lost image and a drain at half the engine's rate
+    ledger = Ledger(uploaded=3, complete=1, quarantined=1, lost=["x"])
+    uploads = [Upload("a", "k", "thumb_320.jpg", 0.0, 1.0, "complete", 2000.0)]
+    # When the summary is made
+    line = summary(ledger, uploads, drain(uploads), engine_per_s=1.0)
+    # Then it is the one line the issue specifies, and the ledger says the run failed
+    assert line == (
+        "loadtest: uploaded=3 complete=1 quarantined=1 lost=1 drain_images_per_s=0.50"
+        " e2e_p50_ms=2000 e2e_p95_ms=2000 drain_vs_engine=0.50"
+    )
+    assert not ledger.ok
+
+
+def test_processed_at_reads_the_manifest_clock() -> None:
+    # Given the manifest's ISO time, When read, Then it is epoch seconds with milliseconds
+    assert processed_at("1970-01-01T00:00:01.250Z") == 1.25
