@@ -179,18 +179,23 @@ def progress(enabled: bool = True) -> Progress:
     return Progress(console=err, transient=True, disable=not (enabled and err.is_terminal))
 
 
-def collect_files(paths: list[Path]) -> Selection:
-    """The image files named or found in folders, and the skipped ones; a missing path or no
-    image at all is a usage error."""
+def collect_files(paths: list[Path], allow_empty: bool = False) -> Selection:
+    """The image files named or found in folders, and the skipped ones; a missing path or (unless
+    `allow_empty`) no image at all is a usage error."""
     from deploy.ops.uploads import select
 
     try:
         selection = select(paths)
     except FileNotFoundError as exc:
         raise fail(str(exc), 2) from exc
-    if not selection.files:
-        skipped = "; ".join(f"{s.path}: {s.reason}" for s in selection.skipped[:3])
-        more = f" and {len(selection.skipped) - 3} more" if len(selection.skipped) > 3 else ""
-        reason = f" (skipped {skipped}{more})" if skipped else ""
-        raise fail(f"no image files in {', '.join(map(str, paths))}{reason}", 2)
+    if not selection.files and not allow_empty:
+        raise nothing_to_do(paths, selection)
     return selection
+
+
+def nothing_to_do(paths: list[Path], selection: Selection) -> typer.Exit:
+    """The usage error for paths that hold no image file, naming what was skipped and why."""
+    skipped = "; ".join(f"{s.path}: {s.reason}" for s in selection.skipped[:3])
+    more = f" and {len(selection.skipped) - 3} more" if len(selection.skipped) > 3 else ""
+    reason = f" (skipped {skipped}{more})" if skipped else ""
+    return fail(f"no image files in {', '.join(map(str, paths))}{reason}", 2)

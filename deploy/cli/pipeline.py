@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -19,6 +20,7 @@ from deploy.cli.common import (
     clients,
     collect_files,
     fail,
+    nothing_to_do,
     progress,
     say,
 )
@@ -48,28 +50,21 @@ def upload(
     """
     from deploy.ops.uploads import check_user, upload_all
 
-    selection = collect_files(paths)
+    selection = collect_files(paths, allow_empty=json_output)
     try:
         check_user(user)
     except ImgpipeError as exc:
         raise fail(str(exc), 2) from exc
+    if not selection.files:  # only with --json: the document still comes, then the usage error
+        print_json(_upload_document(bucket, user, [], selection.skipped))
+        raise nothing_to_do(paths, selection)
     with aws_errors(), progress() as bar:
         s3, _ = clients()
         task = bar.add_task(f"uploading to s3://{bucket}", total=len(selection.files))
         done = upload_all(s3, bucket, selection.files, user, concurrency, lambda _: bar.advance(task))
     skipped = [*selection.skipped, *done.skipped]
     if json_output:
-        print_json(
-            {
-                "bucket": bucket,
-                "user": user,
-                "uploaded": [
-                    {"path": str(u.path), "imageId": u.image_id, "key": u.key, "bytes": u.bytes}
-                    for u in done.uploaded
-                ],
-                "skipped": [{"path": str(s.path), "reason": s.reason} for s in skipped],
-            }
-        )
+        print_json(_upload_document(bucket, user, done.uploaded, skipped))
         return
     _upload_tables(done.uploaded, skipped)
     say(
@@ -98,7 +93,12 @@ def presign_upload(
     ],
     bucket: InputBucket = "imgpipe-input",
     user: User = "cli",
-    kms_key_id: Annotated[str | None, typer.Option(envvar="IMGPIPE_KMS_KEY_ID", help="SSE-KMS key")] = None,
+    kms_key_id: Annotated[
+        str | None, typer.Option(envvar="IMGPIPE_KMS_KEY_ID", metavar="KEY", help="SSE-KMS key")
+    ] = None,
+    json_output: Annotated[
+        bool, typer.Option("--json", help="the output is always JSON; accepted for scripts")
+    ] = False,
 ) -> None:
     """A one-hour PUT URL (SSE-KMS, original name in metadata) and the headers to send with it.
 
@@ -122,8 +122,11 @@ def presign_upload(
 @presign_app.command("download", cls=Command)
 def presign_download(
     image_id: Annotated[str, typer.Argument(help="the imageId (img_...)", metavar="IMAGE_ID")],
-    variant: Annotated[str, typer.Option(help="variant name")] = "large",
+    variant: Annotated[str, typer.Option(metavar="NAME", help="variant name")] = "large",
     bucket: OutputBucket = "imgpipe-output",
+    json_output: Annotated[
+        bool, typer.Option("--json", help="the output is always JSON; accepted for scripts")
+    ] = False,
 ) -> None:
     """A one-hour GET URL for one variant of a processed image.
 
@@ -144,3 +147,16 @@ def register(app: typer.Typer) -> None:
     """Add these commands to the `imgpipe` app."""
     app.command(cls=Command)(upload)
     app.add_typer(presign_app, name="presign")
+
+
+def _upload_document(
+    bucket: str, user: str, uploaded: Sequence[Any], skipped: Sequence[Any]
+) -> dict[str, Any]:
+    return {
+        "bucket": bucket,
+        "user": user,
+        "uploaded": [
+            {"path": str(u.path), "imageId": u.image_id, "key": u.key, "bytes": u.bytes} for u in uploaded
+        ],
+        "skipped": [{"path": str(s.path), "reason": s.reason} for s in skipped],
+    }
