@@ -86,9 +86,11 @@ class Settings(Timing):
     def _variants_json(cls, value: Any) -> Any:
         if isinstance(value, str):
             try:
-                return json.loads(value)
+                value = json.loads(value)
             except json.JSONDecodeError as exc:
                 raise ValueError(f"not valid JSON ({exc.msg} at position {exc.pos})") from exc
+            if not isinstance(value, list):
+                raise ValueError(f"must be a JSON list of variant specs, not a JSON {type(value).__name__}")
         return value
 
     @field_validator("variants")
@@ -126,7 +128,13 @@ def _problems(exc: ValidationError) -> list[str]:
             cause = error.get("ctx", {}).get("error")
             problems.append(str(cause) if cause is not None else error["msg"])
             continue
-        variable = f"{ENV_PREFIX}{str(error['loc'][0]).upper()}"
-        message = "is required" if error["type"] == "missing" else error["msg"]
-        problems.append(f"{variable} {message}")
+        variable = f"{ENV_PREFIX}{str(error['loc'][0]).upper()}{_path(error['loc'][1:])}"
+        problems.append(
+            f"{variable} is required" if error["type"] == "missing" else f"{variable}: {error['msg']}"
+        )
     return problems
+
+
+def _path(loc: tuple[int | str, ...]) -> str:
+    # Where inside a structured value (IMGPIPE_VARIANTS) the problem is: [0].width, [2].bogus.
+    return "".join(f"[{part}]" if isinstance(part, int) else f".{part}" for part in loc)

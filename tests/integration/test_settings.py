@@ -69,6 +69,22 @@ def test_invalid_variants_are_named(env: pytest.MonkeyPatch, value: str) -> None
         load_settings()
 
 
+@pytest.mark.parametrize(
+    ("value", "where"),
+    [
+        ('[{"name": "x", "width": -5}]', "IMGPIPE_VARIANTS[0].width: "),
+        ('[{"name": "a"}, {"name": "b", "quality": 0}]', "IMGPIPE_VARIANTS[1].quality: "),
+        ('[{"name": "x", "bogus": 1}]', "IMGPIPE_VARIANTS[0].bogus: Extra inputs"),
+        ('{"name": "x"}', "must be a JSON list of variant specs, not a JSON dict"),
+    ],
+)
+def test_a_bad_variant_field_is_named_with_its_place(env: pytest.MonkeyPatch, value: str, where: str) -> None:
+    env.setenv("IMGPIPE_VARIANTS", value)
+    with pytest.raises(ConfigError) as caught:
+        load_settings()
+    assert where in str(caught.value)
+
+
 def test_invalid_variants_json_says_why(env: pytest.MonkeyPatch) -> None:
     env.setenv("IMGPIPE_VARIANTS", "{oops")
     with pytest.raises(ConfigError) as caught:
