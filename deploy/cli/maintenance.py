@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import sys
 import time
+from collections import Counter
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
@@ -65,9 +66,12 @@ def reprocess(
         s3, sqs = clients()
         listing = ops.list_uploads(s3, bucket, user)
         uploads = listing.uploads
+        hashes: Counter[str] = Counter()
         if current is not None:
             task = bar.add_task("reading manifests", total=len(uploads))
-            uploads = ops.only_stale(s3, output_bucket, uploads, current, lambda _: bar.advance(task))
+            uploads = ops.only_stale(s3, output_bucket, uploads, current, lambda _: bar.advance(task), hashes)
+            if hashes and current not in hashes:
+                _warn_foreign_config(current, hashes)
         failed: list[ops.Failed] = []
         if uploads and not dry_run:
             task = bar.add_task(f"queueing at {rate:g}/s", total=len(uploads))
@@ -82,6 +86,21 @@ def reprocess(
         _reprocess_summary(document)
     if failed:
         raise fail(f"{len(failed)} of {len(uploads)} events were not queued: {failed[0].code}")
+
+
+def _warn_foreign_config(current: str, hashes: Counter[str]) -> None:
+    # Events for images the workers rendered under their own configuration are duplicates to
+    # them: a CLI whose IMGPIPE_VARIANTS differs from the deployed one selects work that never
+    # happens, run after run.
+    common, count = hashes.most_common(1)[0]
+    err.print(
+        f"imgpipe: warning: no manifest was rendered under this IMGPIPE_VARIANTS (config {current});"
+        f" {count} were rendered under {common}. If the workers run that configuration, these"
+        " events are duplicates to them: set IMGPIPE_VARIANTS as the workers have it.",
+        highlight=False,
+        markup=False,
+        soft_wrap=True,
+    )
 
 
 def _check_reprocess(rate: float, queue_url: str, user: str | None, dry_run: bool) -> None:

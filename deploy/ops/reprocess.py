@@ -4,13 +4,17 @@ After a variant change (or a fix), existing images are rendered again by sending
 the `ObjectCreated:Put` event S3 would have sent for each upload, straight to SQS (no SNS, so no
 other subscriber sees a fake upload). The worker keys duplicates on the upload's ETag and the
 variant-config hash, never on the messageId, so an image whose complete manifest covers both
-does no work: re-queueing everything is safe, and `stale` selects exactly what would be rendered.
+does no work: re-queueing everything is safe, and `stale` selects what would be rendered *if the
+workers run the configuration the caller gives* (the CLI warns when no manifest was rendered
+under it). Failed uploads are not stale: their failure is the file's, and `dlq redrive` (with its
+poison guard) is their way back.
 """
 
 from __future__ import annotations
 
 import json
 import time
+from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
@@ -80,6 +84,10 @@ def stale_reason(upload: Upload, manifest: Manifest | None, config_hash: str) ->
         return None  # the imageId is another key's: re-queueing would only quarantine it again
     if normalise_etag(manifest.source.etag) != upload.etag:
         return "upload changed"
+    if manifest.status == "failed":
+        # Its failure is the file's, not the variants': it would only be quarantined again, with
+        # a fresh redrive count that hides it from the poison guard. `dlq redrive` is the way back.
+        return None
     if manifest.pipeline.config_hash != config_hash:
         return "variants changed"
     return None
@@ -91,8 +99,13 @@ def only_stale(
     uploads: Sequence[Upload],
     config_hash: str,
     on_checked: Callable[[Upload], None] = lambda _: None,
+    hashes: Counter[str] | None = None,
 ) -> list[Upload]:
-    """The uploads whose manifest is missing, for another upload, or of another configuration."""
+    """The uploads whose manifest is missing, for another upload, or of another configuration.
+
+    `hashes`, when given, counts the configuration hash of every complete manifest read, so the
+    caller can tell when its configuration is not the one the workers render with.
+    """
 
     def check(upload: Upload) -> Upload | None:
         try:
@@ -101,6 +114,8 @@ def only_stale(
             return replace(upload, reason="manifest unreadable")
         finally:
             on_checked(upload)
+        if hashes is not None and manifest is not None and manifest.status == "complete":
+            hashes[manifest.pipeline.config_hash] += 1
         reason = stale_reason(upload, manifest, config_hash)
         return replace(upload, reason=reason) if reason else None
 

@@ -126,3 +126,23 @@ def test_reprocess_of_one_user_dry_run_sends_nothing(stack: Stack) -> None:
         stack.sqs.receive_message(QueueUrl=stack.topology.queue_url, WaitTimeSeconds=1).get("Messages")
         is None
     )
+
+
+def test_stale_with_variants_the_workers_do_not_run_warns(
+    stack: Stack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given images the workers rendered under their configuration, and a CLI shell whose
+    # IMGPIPE_VARIANTS is another one
+    upload_and_process(stack, ("img_w1", "img_w2"), seed=70)
+    monkeypatch.setenv("IMGPIPE_VARIANTS", json.dumps(NEW_VARIANTS))
+    # When a stale reprocess is looked at
+    result = runner.invoke(
+        cli.app,
+        ["reprocess", "--bucket", stack.topology.input_bucket, "--stale", "--dry-run", "--json"],
+    )
+    # Then every image is selected, and a warning says no manifest was rendered under this
+    # configuration, naming the one the workers use
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["selected"] == 2
+    assert "no manifest was rendered under this IMGPIPE_VARIANTS" in result.stderr
+    assert "2 were rendered under" in result.stderr

@@ -62,9 +62,24 @@ def test_the_event_is_what_the_worker_parses(key: str) -> None:
         (manifest(pipeline__configHash="hash-before"), "variants changed"),
         (manifest(source__etag='"ffff"'), "upload changed"),
         (manifest(status="failed", error={"type": "CorruptImage", "message": "x"}), None),
+        # a failure is the file's: under another configuration it would only be quarantined again
+        (
+            manifest(
+                status="failed", error={"type": "CorruptImage", "message": "x"}, pipeline__configHash="old"
+            ),
+            None,
+        ),
         (manifest(source__key="uploads/u2/img_a.png"), None),
     ],
-    ids=["missing", "current", "other-config", "other-upload", "failed-same-config", "another-keys-image"],
+    ids=[
+        "missing",
+        "current",
+        "other-config",
+        "other-upload",
+        "failed-same-config",
+        "failed-other-config",
+        "another-keys-image",
+    ],
 )
 def test_stale_means_the_worker_would_render_it_again(stored: Manifest | None, reason: str | None) -> None:
     assert stale_reason(UPLOAD, stored, "hash-now") == reason
