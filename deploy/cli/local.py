@@ -34,7 +34,7 @@ from shared.errors import ConfigError, ImgpipeError
 local_app = typer.Typer(
     cls=Group, help="The embedded local stack (moto server + workers).", no_args_is_help=True
 )
-Workers = Annotated[int, typer.Option(help="worker processes, 1 or more")]
+Workers = Annotated[int, typer.Option(metavar="N", help="worker processes, 1 or more")]
 DEFAULT_WORKERS = max(1, os.cpu_count() or 1)
 
 
@@ -42,8 +42,10 @@ def demo(
     folder: Annotated[
         Path | None, typer.Argument(help="photos to use (default: generated samples)", metavar="FOLDER")
     ] = None,
-    out: Annotated[Path, typer.Option(help="where results and index.html go")] = Path("out"),
-    workers: Annotated[int | None, typer.Option(help="worker processes (default: one per core)")] = None,
+    out: Annotated[Path, typer.Option(metavar="DIR", help="where results and index.html go")] = Path("out"),
+    workers: Annotated[
+        int | None, typer.Option(metavar="N", help="worker processes (default: one per core)")
+    ] = None,
 ) -> None:
     """Run the whole pipeline locally on sample photos and write a contact sheet to OUT/index.html."""
     from deploy.local import demo as demo_run
@@ -101,7 +103,7 @@ def _demo_summary(result: Any) -> None:
 
 def render(
     paths: Annotated[list[Path], typer.Argument(help="image files or folders", metavar="PATH")],
-    out: Annotated[Path, typer.Option(help="folder for the variants")] = Path("out"),
+    out: Annotated[Path, typer.Option(metavar="DIR", help="folder for the variants")] = Path("out"),
     json_output: Json = False,
 ) -> None:
     """Render the configured variants of local files with the engine alone (no AWS involved).
@@ -159,10 +161,14 @@ def _render_table(outcomes: list[Any], skipped: list[Any]) -> None:
 
 @local_app.command("up", cls=Command)
 def local_up(
-    port: Annotated[int | None, typer.Option(help="port for the moto server (default: a free one)")] = None,
+    port: Annotated[
+        int | None, typer.Option(metavar="PORT", help="port for the moto server (default: a free one)")
+    ] = None,
     workers: Workers = DEFAULT_WORKERS,
-    logs: Annotated[Path, typer.Option(help="folder for worker logs")] = Path("out/logs"),
-    timeout: Annotated[int, typer.Option(min=1, max=900, help="the workers' function timeout, seconds")] = 60,
+    logs: Annotated[Path, typer.Option(metavar="DIR", help="folder for worker logs")] = Path("out/logs"),
+    timeout: Annotated[
+        int, typer.Option(min=1, max=900, metavar="SECONDS", help="the workers' function timeout, 1-900 s")
+    ] = 60,
 ) -> None:
     """Start the moto server, create the topology, run workers until Ctrl-C."""
     from deploy.local.motoserver import MotoServerError
@@ -212,9 +218,15 @@ def _check_config(queue: Any) -> None:
 
 def worker(
     queue_url: QueueUrl,
-    batch_size: Annotated[int, typer.Option(min=1, max=10_000, help="records per invocation")] = 10,
-    window: Annotated[float, typer.Option(min=0, max=300, help="batching window, seconds")] = 0.0,
-    timeout: Annotated[float, typer.Option(min=1, max=900, help="function timeout, seconds")] = 60.0,
+    batch_size: Annotated[
+        int, typer.Option(min=1, max=10_000, metavar="N", help="records per invocation, 1-10000")
+    ] = 10,
+    window: Annotated[
+        float, typer.Option(min=0, max=300, metavar="SECONDS", help="batching window, 0-300 s")
+    ] = 0.0,
+    timeout: Annotated[
+        float, typer.Option(min=1, max=900, metavar="SECONDS", help="function timeout, 1-900 s")
+    ] = 60.0,
 ) -> None:
     """Consume the queue like Lambda's event source mapping (local stack, ECS or EC2)."""
     from deploy.local.consumer import consume

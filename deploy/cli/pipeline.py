@@ -37,7 +37,9 @@ def upload(
     paths: Paths,
     bucket: InputBucket = "imgpipe-input",
     user: User = "cli",
-    concurrency: Annotated[int, typer.Option(min=1, max=256, help="uploads in flight")] = 16,
+    concurrency: Annotated[
+        int, typer.Option(min=1, max=256, metavar="N", help="uploads in flight, 1-256")
+    ] = 16,
     json_output: Json = False,
 ) -> None:
     """Upload files (folders recursively) to uploads/USER/img_<uuid>.<ext>; print each file's imageId.

@@ -18,7 +18,7 @@ from tests.unit.test_cli import flat, invoke
 
 pytestmark = pytest.mark.unit
 
-TYPE_LABELS = ("<bool>", "<list[")
+TYPE_LABELS = ("<bool>", "<list[", "<int>", "<int range>", "<float>", "<float range>", "<path>", "<str>")
 
 
 def command_paths(command: Any, path: tuple[str, ...] = ()) -> Iterator[tuple[str, ...]]:
@@ -63,7 +63,7 @@ def test_help_has_no_python_type_labels(path: tuple[str, ...]) -> None:
 @pytest.mark.parametrize(
     ("path", "shown"),
     [(("render",), "{PATH}..."), (("upload",), "--bucket BUCKET"), (("presign", "upload"), "{FILENAME}"),
-     (("presign", "download"), "{IMAGE_ID}"), (("local", "up"), "--logs <path>"),
+     (("presign", "download"), "{IMAGE_ID}"), (("local", "up"), "--logs DIR"),
      (("reprocess",), "--rate N"), (("sweep",), "--older-than DURATION")],
     ids=["render", "upload", "presign-upload", "presign-download", "local-up", "reprocess", "sweep"],
 )  # fmt: skip
@@ -88,8 +88,8 @@ def test_the_check_sees_a_type_label_where_typer_adds_one() -> None:
 
     # When each shows its help
     texts = [typer.testing.CliRunner().invoke(app, ["run", "--help"]).stdout for app in (plain, ours)]
-    # Then only typer's shows them
-    assert all(label in texts[0] for label in TYPE_LABELS)
+    # Then only typer's shows them (the flag and list labels this tiny app has)
+    assert all(label in texts[0] for label in ("<bool>", "<list["))
     assert not any(label in texts[1] for label in TYPE_LABELS)
 
 
