@@ -146,8 +146,10 @@ def redrive_summary(result: RedriveResult) -> list[str]:
     if plan.dry_run:
         lines = [f"dry run: would move {count} message(s) to {plan.target_url}; nothing was moved"]
     else:
-        pace = f" ({count / result.elapsed_s:.1f}/s)" if count and result.elapsed_s > 0 else ""
-        lines = [f"moved {count} message(s) to {plan.target_url} in {result.elapsed_s:.1f}s{pace}"]
+        # The time covers reading the whole DLQ too, so it is no send rate: --rate caps that.
+        cap = f", sends capped at {plan.rate:g}/s" if plan.rate else ""
+        took = f"{result.elapsed_s:.1f}s (reading included{cap})"
+        lines = [f"moved {count} message(s) to {plan.target_url} in {took}"]
     lines.append(
         f"skipped {result.skipped} (not selected), held back {result.held_back},"
         f" failed {result.count('send')}, sent but not deleted {result.count('delete')}"
