@@ -46,6 +46,22 @@ def drain(uploads: list[Upload]) -> Drain:
     return Drain(len(done), last - first)
 
 
+def drain_after_uploads(uploads: list[Upload]) -> Drain:
+    """The drain once every PUT has ended: the images completed after the last PUT, over the last
+    PUT -> last complete manifest. Not the headline figure (that one, `drain`, keeps the upload
+    phase in, as an uploader sees it); it says what the pipeline does with the cores to itself."""
+    if not uploads:
+        return Drain(0, 0.0)
+    last_put = max(u.put_started + u.put_ms / 1000 for u in uploads)
+    ends = [
+        u.put_started + (u.e2e_ms or 0) / 1000
+        for u in uploads
+        if u.outcome == "complete" and u.e2e_ms is not None
+    ]
+    after = [end for end in ends if end > last_put]
+    return Drain(len(after), max(after) - last_put) if after else Drain(0, 0.0)
+
+
 def summary(ledger: Ledger, uploads: list[Upload], rate: Drain, engine_per_s: float) -> str:
     """The one line a run ends with."""
     e2e = [u.e2e_ms for u in uploads if u.e2e_ms is not None and u.outcome != "lost"]

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import pytest
 
+from deploy.ops.dlq_report import DEPTH_NAMES, queue_depth
 from loadtest import payloads
 from loadtest.ledger import Ledger
-from loadtest.report import drain, percentile, summary
-from loadtest.tracker import Upload, processed_at
+from loadtest.report import drain, drain_after_uploads, percentile, summary
+from loadtest.tracker import MAX_PAUSE_S, POLL_SHARE, Upload, pause_after, processed_at
 
 pytestmark = pytest.mark.unit
 
@@ -81,3 +82,44 @@ def test_the_summary_line_has_the_documented_shape() -> None:
 def test_processed_at_reads_the_manifest_clock() -> None:
     # Given the manifest's ISO time, When read, Then it is epoch seconds with milliseconds
     assert processed_at("1970-01-01T00:00:01.250Z") == 1.25
+
+
+@pytest.mark.parametrize(("took", "expected"), [(0.01, 0.5), (0.2, 1.8), (0.5, 4.5), (3.0, 5.0)])
+def test_the_tracker_polls_at_most_its_share_of_the_time(took: float, expected: float) -> None:
+    # Given a poll that took `took` seconds, When the next pause is set
+    pause = pause_after(took, floor_s=0.5)
+    # Then it is never under the floor nor over the cap, and below the cap polling is at most
+    # POLL_SHARE of poll + pause
+    assert pause == pytest.approx(expected)
+    assert pause == MAX_PAUSE_S or took / (took + pause) <= POLL_SHARE + 1e-9
+
+
+def test_a_queue_depth_is_read_in_one_all_request() -> None:
+    # Given an SQS client that records what it is asked
+    calls: list[list[str]] = []
+
+    class Sqs:
+        def get_queue_attributes(self, QueueUrl: str, AttributeNames: list[str]) -> dict[str, object]:  # noqa: N803
+            calls.append(AttributeNames)
+            return {"Attributes": dict(zip(DEPTH_NAMES, ("7", "3", "1"), strict=True)) | {"Policy": "{}"}}
+
+    # When one queue's depth is read (the sampler's and `imgpipe status`'s way)
+    depth = queue_depth(Sqs(), "http://127.0.0.1:1/q")
+    # Then one request for All gives the visible, in-flight and delayed counts
+    assert calls == [["All"]]
+    assert (depth.visible, depth.in_flight, depth.delayed) == (7, 3, 1)
+
+
+def test_the_drain_after_the_uploads_counts_only_what_ended_after_the_last_put() -> None:
+    # Given an image done during the uploads, one done after them, and a late quarantine
+    uploads = [
+        Upload("a", "k/a", "thumb_320.jpg", put_started=100.0, put_ms=500, outcome="complete", e2e_ms=1000),
+        Upload("b", "k/b", "vga_640.jpg", put_started=101.0, put_ms=1000, outcome="complete", e2e_ms=5000),
+        Upload(
+            "c", "k/c", "poison_text.jpg", put_started=101.5, put_ms=5, outcome="quarantined", e2e_ms=9000
+        ),
+    ]
+    # When the drain after the last PUT (ended at 102 s) is measured
+    rate = drain_after_uploads(uploads)
+    # Then it counts the one complete image that ended after it, over 102 s -> 106 s
+    assert (rate.images, rate.seconds, rate.per_s) == (1, 4.0, 0.25)
