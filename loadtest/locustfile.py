@@ -19,10 +19,11 @@ import gevent
 from locust import HttpUser, constant_throughput, events, task
 from locust.env import Environment
 from locust.exception import StopUser
+from locust.stats import CSV_STATS_INTERVAL_SEC
 
 from deploy.ops.uploads import presign_upload
 from loadtest.payloads import Pool, load
-from loadtest.tracker import Tracker, Upload
+from loadtest.tracker import Tracker, Upload, pause_after
 
 POLL_S = 0.5
 USER = "loadtest"
@@ -86,9 +87,12 @@ def _start(environment: Environment, **_: Any) -> None:
 
 def _follow(environment: Environment, plan: Plan) -> None:
     """Poll manifests until every upload has ended, then write the ledger and stop the run."""
+    pause = POLL_S
     while True:
-        gevent.sleep(POLL_S)
+        gevent.sleep(pause)
+        started = time.monotonic()
         plan.tracker.poll()
+        pause = pause_after(time.monotonic() - started, POLL_S)
         if plan.uploading():
             continue
         if not plan.tracker.pending():
@@ -97,6 +101,9 @@ def _follow(environment: Environment, plan: Plan) -> None:
             plan.tracker.give_up()
             break
     plan.tracker.write(Path(plan.options.ledger))
+    # locust's CSV writer rewrites the stats once a CSV_STATS_INTERVAL_SEC and not again at quit:
+    # without this wait the outcomes settled by the last poll are missing from locust_stats.csv.
+    gevent.sleep(CSV_STATS_INTERVAL_SEC + 0.5)
     if environment.runner is not None:
         environment.runner.quit()
 

@@ -21,7 +21,7 @@ import boto3
 
 from loadtest import payloads, tracker
 from loadtest.ledger import Ledger, reconcile
-from loadtest.report import Sampler, drain, plot, summary
+from loadtest.report import Sampler, drain, drain_after_uploads, plot, summary
 
 LOCUSTFILE = Path(__file__).with_name("locustfile.py")
 SCENARIOS = {"burst": None, "steady": None, "poison": 0.5}
@@ -111,12 +111,15 @@ def run(args: argparse.Namespace) -> int:
             env = {**os.environ, **stack.environment()}
             os.environ.update(stack.environment())
             ledger, uploads, samples = drive(args, env)
-    rate = drain(uploads)
+    rate, settling = drain(uploads), drain_after_uploads(uploads)
     engine = 0.0 if args.no_engine else engine_per_s(payloads.load(args.out / "payloads"), args.images)
     picture = plot(samples, uploads, args.out / "loadtest.png")
     print(f"ledger: uploaded={ledger.uploaded} complete={ledger.complete} quarantined={ledger.quarantined}"
           f" lost={len(ledger.lost)} duplicate_image_work={ledger.duplicate_work}")  # fmt: skip
-    print(f"drain: {rate.images} images in {rate.seconds:.1f}s; engine alone: {engine:.2f} images/s")
+    print(
+        f"drain: {rate.images} images in {rate.seconds:.1f}s; after the last PUT {settling.images} in"
+        f" {settling.seconds:.1f}s ({settling.per_s:.2f}/s); engine alone: {engine:.2f} images/s"
+    )
     print(
         f"reports: {args.out / 'locust.html'}, {args.out}/locust_stats.csv"
         + (f", {picture}" if picture else "")

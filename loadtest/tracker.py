@@ -19,6 +19,12 @@ from typing import Any
 from shared.keys import METADATA_PREFIX, manifest_key
 
 NAMES = {"complete": "complete", "failed": "quarantined"}
+# Listing `metadata/` costs the moto server O(objects in the bucket) per poll, on the cores the
+# workers render on; the figures come from each manifest's `processedAt`, not from when a poll
+# sees it, so polling is held to this share of the tracker's time (it only decides how soon the
+# run notices its end).
+POLL_SHARE = 0.1
+MAX_PAUSE_S = 5.0  # however slow one poll was, the run notices its end within this
 
 
 @dataclass
@@ -32,6 +38,12 @@ class Upload:
     put_ms: float
     outcome: str | None = None  # complete | quarantined | lost
     e2e_ms: float | None = None
+
+
+def pause_after(poll_s: float, floor_s: float) -> float:
+    """How long to wait after a poll that took `poll_s`, so polling takes at most `POLL_SHARE`
+    (never less than `floor_s`, never more than `MAX_PAUSE_S`)."""
+    return min(MAX_PAUSE_S, max(floor_s, poll_s * (1 - POLL_SHARE) / POLL_SHARE))
 
 
 def processed_at(text: str) -> float:

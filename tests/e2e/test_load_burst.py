@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import re
 import subprocess
 import sys
@@ -41,4 +43,7 @@ def test_a_short_burst_loses_nothing_and_quarantines_every_poison_file(tmp_path:
     # And locust's own reports hold the e2e request type beside the PUT
     stats = (tmp_path / "locust_stats.csv").read_text()
     assert "e2e,complete" in stats and "e2e,quarantined" in stats and "PUT,presigned PUT" in stats
+    # And locust's CSV counts every outcome, the last poll's included
+    rows = csv.DictReader(io.StringIO(stats))
+    assert sum(int(r["Request Count"]) for r in rows if r["Type"] == "e2e") == 30
     assert (tmp_path / "locust.html").stat().st_size > 0
