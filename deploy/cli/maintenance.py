@@ -27,6 +27,7 @@ from deploy.cli.common import (
     settings,
 )
 from deploy.cli.output import print_json, show
+from deploy.ops.refused import Refused
 from shared.errors import ImgpipeError
 
 DryRun = Annotated[bool, typer.Option("--dry-run", help="show what would be done; change nothing")]
@@ -72,7 +73,7 @@ def reprocess(
             uploads = ops.only_stale(s3, output_bucket, uploads, current, lambda _: bar.advance(task), hashes)
             if hashes and current not in hashes:
                 _warn_foreign_config(current, hashes)
-        failed: list[ops.Failed] = []
+        failed: list[Refused] = []
         if uploads and not dry_run:
             task = bar.add_task(f"queueing at {rate:g}/s", total=len(uploads))
             bodies = [(u, ops.event_body(bucket, u, sqs.meta.region_name)) for u in uploads]
@@ -185,7 +186,7 @@ def sweep(
     removing = bool(plan.remove) and not dry_run
     if removing and not yes and not _confirm(plan):
         raise fail("cancelled: nothing was removed")
-    failed: list[ops.DeleteError] = []
+    failed: list[Refused] = []
     if removing:
         with aws_errors(), progress(not json_output) as bar:
             task = bar.add_task("removing", total=len(plan.remove))

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 from urllib.parse import quote_plus
 
+from deploy.ops.refused import Refused
 from deploy.ops.uploads import read_manifest
 from shared.errors import InvalidKey
 from shared.keys import UPLOAD_PREFIX, parse_upload_key
@@ -48,15 +49,6 @@ class Listing:
 
     uploads: list[Upload] = field(default_factory=list)
     invalid: list[str] = field(default_factory=list)
-
-
-@dataclass(frozen=True)
-class Failed:
-    """A message SQS did not take."""
-
-    key: str
-    code: str
-    message: str
 
 
 def list_uploads(s3: Any, bucket: str, user: str | None = None) -> Listing:
@@ -171,10 +163,10 @@ def send_events(
     bodies: Iterable[tuple[Upload, str]],
     pacer: Pacer,
     on_sent: Callable[[int], None] = lambda _: None,
-) -> list[Failed]:
+) -> list[Refused]:
     """Send every (upload, body) with SendMessageBatch, paced; returns the entries SQS refused."""
     batch_size = max(1, min(BATCH, int(pacer.rate)))
-    failed: list[Failed] = []
+    failed: list[Refused] = []
     pending = list(bodies)
     for start in range(0, len(pending), batch_size):
         chunk = pending[start : start + batch_size]
@@ -186,7 +178,7 @@ def send_events(
     return failed
 
 
-def _refused(response: dict[str, Any], uploads: list[Upload]) -> list[Failed]:
+def _refused(response: dict[str, Any], uploads: list[Upload]) -> list[Refused]:
     """Every entry not reported successful: SQS's failures, and any entry it left unanswered."""
     done = {entry["Id"] for entry in response.get("Successful", [])}
     errors = {entry["Id"]: entry for entry in response.get("Failed", [])}
@@ -195,9 +187,9 @@ def _refused(response: dict[str, Any], uploads: list[Upload]) -> list[Failed]:
         entry_id = str(index)
         if entry_id in errors:
             error = errors[entry_id]
-            refused.append(Failed(upload.key, str(error.get("Code")), str(error.get("Message", ""))))
+            refused.append(Refused(upload.key, str(error.get("Code")), str(error.get("Message", ""))))
         elif entry_id not in done:
-            refused.append(Failed(upload.key, "NoResult", "SendMessageBatch did not answer for it"))
+            refused.append(Refused(upload.key, "NoResult", "SendMessageBatch did not answer for it"))
     return refused
 
 
@@ -210,7 +202,7 @@ def report(
     dry_run: bool,
     listing: Listing,
     selected: Sequence[Upload],
-    failed: Sequence[Failed],
+    failed: Sequence[Refused],
     elapsed_s: float,
 ) -> dict[str, Any]:
     """The `imgpipe reprocess --json` document (see the command's help for its shape)."""
@@ -224,6 +216,6 @@ def report(
              "bytes": u.size, "reason": u.reason}
             for u in selected
         ],
-        "failed": [{"key": f.key, "code": f.code, "message": f.message} for f in failed],
+        "failed": [f.as_json() for f in failed],
         "invalidKeys": list(listing.invalid),
     }  # fmt: skip

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from deploy.ops.refused import Refused
 from shared.keys import METADATA_PREFIX, PROCESSED_PREFIX, WATERMARKED_USER, image_prefixes
 from shared.manifest import Manifest
 
@@ -54,15 +55,6 @@ class Plan:
     remove: list[Orphan] = field(default_factory=list)
     listed: list[Stored] = field(default_factory=list)
     recent: list[Stored] = field(default_factory=list)
-
-
-@dataclass(frozen=True)
-class DeleteError:
-    """A key DeleteObjects did not delete."""
-
-    key: str
-    code: str
-    message: str
 
 
 def read_manifests(s3: Any, bucket: str, on_read: Callable[[], None] = lambda: None) -> list[Manifest]:
@@ -112,9 +104,9 @@ def _kind(key: str, images: set[str]) -> str:
 
 def delete(
     s3: Any, bucket: str, orphans: Sequence[Orphan], on_deleted: Callable[[int], None] = lambda _: None
-) -> list[DeleteError]:
+) -> list[Refused]:
     """DeleteObjects in batches of 1000; returns every key S3 reported it could not delete."""
-    errors: list[DeleteError] = []
+    errors: list[Refused] = []
     for start in range(0, len(orphans), DELETE_BATCH):
         chunk = orphans[start : start + DELETE_BATCH]
         response = s3.delete_objects(
@@ -122,7 +114,7 @@ def delete(
             Delete={"Objects": [{"Key": orphan.stored.key} for orphan in chunk], "Quiet": True},
         )
         errors.extend(
-            DeleteError(str(e.get("Key")), str(e.get("Code")), str(e.get("Message", "")))
+            Refused(str(e.get("Key")), str(e.get("Code")), str(e.get("Message", "")))
             for e in response.get("Errors", [])
         )
         on_deleted(len(chunk))
@@ -139,7 +131,7 @@ def _list(s3: Any, bucket: str, prefix: str) -> list[Stored]:
 
 
 def report(
-    bucket: str, older_than_s: float, dry_run: bool, plan: Plan, failed: Sequence[DeleteError]
+    bucket: str, older_than_s: float, dry_run: bool, plan: Plan, failed: Sequence[Refused]
 ) -> dict[str, Any]:
     """The `imgpipe sweep --json` document (see the command's help for its shape)."""
     missed = {f.key for f in failed}
@@ -155,5 +147,5 @@ def report(
              "lastModified": o.stored.last_modified.isoformat(), "reason": o.reason}
             for o in plan.remove
         ],
-        "failed": [{"key": f.key, "code": f.code, "message": f.message} for f in failed],
+        "failed": [f.as_json() for f in failed],
     }  # fmt: skip
