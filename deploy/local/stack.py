@@ -4,6 +4,11 @@ that consume the queue exactly as Lambda's event source mapping would.
 Workers are separate `imgpipe worker` processes (one per core by default), so batches run in
 parallel on every core as concurrent Lambda invocations do; each is a cold start of
 `worker.handler`, and SIGTERM lets each finish its batch before it exits.
+
+For chaos runs, `faults` puts a fault-injecting proxy (`deploy.local.faults`) between the
+workers and the server (clients of the stack still reach the server directly), and
+`kill_worker` SIGKILLs a worker mid-batch and starts a fresh one in its place, as Lambda replaces
+a crashed instance: its batch comes back after the visibility timeout.
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ from typing import Any
 import boto3
 
 from deploy.local.consumer import check_timeout
+from deploy.local.faults import FaultPlan, FaultProxy
 from deploy.local.motoserver import MotoServer
 from deploy.local.poller import PollerConfig
 from deploy.local.topology import QueueSettings, Topology, provision
@@ -57,10 +63,13 @@ class LocalStack:
     workers: int = max(1, os.cpu_count() or 1)
     queue: QueueSettings = field(default_factory=QueueSettings)
     log_dir: Path | None = None
+    faults: FaultPlan | None = None
     server: MotoServer = field(init=False)
     session: EndpointSession = field(init=False)
     topology: Topology = field(init=False)
     _processes: list[subprocess.Popen[bytes]] = field(default_factory=list, init=False)
+    fault_proxy: FaultProxy | None = field(default=None, init=False)
+    kills: int = field(default=0, init=False)
 
     def start(self) -> LocalStack:
         """Start the server, provision the topology, start the workers.
@@ -73,6 +82,8 @@ class LocalStack:
         try:
             self.session = EndpointSession(self.server)
             self.topology = provision(self.session, prefix=PREFIX, queue=self.queue)
+            if self.faults is not None:
+                self.fault_proxy = FaultProxy(self.server.endpoint, self.faults).start()
             self._start_workers()
         except BaseException:
             self.stop()
@@ -102,7 +113,13 @@ class LocalStack:
         )
 
     def _start_workers(self) -> None:
+        for index in range(self.workers):
+            self._processes.append(self._spawn(index))
+
+    def _spawn(self, index: int) -> subprocess.Popen[bytes]:
         env = {**os.environ, **self.environment(), "LAMBDA_TASK_ROOT": str(Path.cwd())}
+        if self.fault_proxy is not None:
+            env["AWS_ENDPOINT_URL"] = self.fault_proxy.endpoint
         config = self.poller_config()
         command = [
             sys.executable, "-m", "deploy.cli", "worker",
@@ -111,16 +128,31 @@ class LocalStack:
             "--window", str(config.batching_window_s),
             "--timeout", str(config.function_timeout_s),
         ]  # fmt: skip
-        for index in range(self.workers):
-            log = self.log_dir / f"worker-{index}.log" if self.log_dir else None
-            if log is not None:
-                log.parent.mkdir(parents=True, exist_ok=True)
-            sink = log.open("ab") if log is not None else subprocess.DEVNULL
-            self._processes.append(
-                subprocess.Popen(
-                    command, env=env, stdout=sink, stderr=subprocess.STDOUT, start_new_session=True
-                )
+        log = self.log_dir / f"worker-{index}.log" if self.log_dir else None
+        if log is not None:
+            log.parent.mkdir(parents=True, exist_ok=True)
+        sink = log.open("ab") if log is not None else subprocess.DEVNULL
+        try:
+            return subprocess.Popen(
+                command, env=env, stdout=sink, stderr=subprocess.STDOUT, start_new_session=True
             )
+        finally:
+            if log is not None:
+                sink.close()  # type: ignore[union-attr]  # the child holds its own copy
+
+    def worker_pids(self) -> list[int]:
+        """The process ids of the workers running now, by index."""
+        return [process.pid for process in self._processes]
+
+    def kill_worker(self, index: int) -> int:
+        """SIGKILL worker `index` (mid-batch, nothing finishes) and start a fresh one in its place,
+        as Lambda replaces a crashed instance; returns the killed process's id."""
+        process = self._processes[index]
+        process.send_signal(signal.SIGKILL)
+        process.wait()
+        self.kills += 1
+        self._processes[index] = self._spawn(index)
+        return process.pid
 
     def alive(self) -> bool:
         """True while the server and every worker process run."""
@@ -162,6 +194,9 @@ class LocalStack:
                 process.kill()
                 process.wait()
         self._processes.clear()
+        if self.fault_proxy is not None:
+            self.fault_proxy.stop()
+            self.fault_proxy = None
         if hasattr(self, "server"):
             self.server.stop()
 

@@ -1,0 +1,288 @@
+"""A fault-injecting HTTP proxy in front of the moto server, for chaos runs of the local stack.
+
+Moto never throttles, never fails and never drops a connection, so the worker's retry and commit
+paths would go untested at volume. Workers pointed at this proxy (through the standard
+`AWS_ENDPOINT_URL`, nothing else changes in them) meet, at the configured rates, the failures AWS
+really produces: added latency, 503 SlowDown, 500 InternalError, a connection reset before the
+request lands, and a read timeout *after* it lands (the request is applied, the answer never
+comes: the ambiguous case a commit protocol must survive). Each request is told apart by the
+service in its SigV4 credential scope, so S3, SQS and SNS can be targeted separately; requests
+without one (moto's own API) always pass. The plan can be switched while the proxy runs
+(`PUT /__faults__/plan`), and `GET /__faults__/stats` says what it injected, by service and kind.
+
+Run as `python -m deploy.local.faults --upstream URL --port N --plan 'slowdown=0.03,reset=0.02'`;
+`FaultProxy` starts and stops that process.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import random
+import re
+import socket
+import struct
+import subprocess
+import sys
+import time
+import urllib.request
+from collections import Counter
+from collections.abc import AsyncIterator
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from deploy.local.motoserver import HOST, MotoServerError, free_port
+
+KINDS = ("latency", "slowdown", "error500", "reset", "timeout")
+SERVICES = ("s3", "sqs", "sns")
+CONTROL = "/__faults__"
+_SCOPE = re.compile(r"Credential=[^/]+/\d{8}/[^/]+/([a-z0-9-]+)/aws4_request")
+_HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "content-length", "host", "upgrade"}
+
+
+@dataclass(frozen=True)
+class FaultPlan:
+    """Per-request probabilities of each fault kind (summing to at most 1) and their shapes."""
+
+    rates: dict[str, float] = field(default_factory=dict)
+    services: tuple[str, ...] = SERVICES
+    latency_s: float = 0.5  # latency faults add uniform(0, latency_s)
+    stall_s: float = 2.0  # a timeout holds the answer this long, then drops the connection
+
+    def __post_init__(self) -> None:
+        unknown = set(self.rates) - set(KINDS) or set(self.services) - set(SERVICES)
+        if unknown:
+            raise ValueError(f"unknown fault kind or service {sorted(unknown)}; kinds are {', '.join(KINDS)}")
+        if any(r < 0 for r in self.rates.values()) or sum(self.rates.values()) > 1:
+            raise ValueError(f"fault rates must be >= 0 and sum to at most 1, not {self.rates}")
+
+    @classmethod
+    def parse(cls, text: str, **options: object) -> FaultPlan:
+        """`slowdown=0.03,reset=0.02` (kind=rate pairs; empty for none) as a plan."""
+        pairs = [item.split("=", 1) for item in text.split(",") if item.strip()]
+        if any(len(pair) != 2 for pair in pairs):
+            raise ValueError(f"fault plan {text!r} is not a list of kind=rate pairs")
+        return cls({k.strip(): float(v) for k, v in pairs}, **options)  # type: ignore[arg-type]
+
+    @classmethod
+    def transient(cls, share: float, **options: object) -> FaultPlan:
+        """`share` of requests faulted, spread over every kind (errors weigh more than latency)."""
+        weights = {"latency": 2, "slowdown": 3, "error500": 2, "reset": 2, "timeout": 1}
+        total = sum(weights.values())
+        return cls({k: share * w / total for k, w in weights.items()}, **options)  # type: ignore[arg-type]
+
+    def draw(self, rng: random.Random, service: str | None) -> str | None:
+        """The fault for one request of `service`, or None to pass it through untouched."""
+        if service not in self.services:
+            return None
+        roll = rng.random()
+        for kind in KINDS:
+            roll -= self.rates.get(kind, 0.0)
+            if roll < 0:
+                return kind
+        return None
+
+    def to_json(self) -> dict[str, object]:
+        """The plan as `PUT /__faults__/plan` takes it."""
+        return asdict(self)
+
+
+def service_of(authorization: str | None) -> str | None:
+    """The AWS service a SigV4-signed request is for (`s3`, `sqs`, `sns`), from its credential scope."""
+    match = _SCOPE.search(authorization or "")
+    return match.group(1) if match else None
+
+
+def error_body(service: str, kind: str, json_protocol: bool) -> tuple[int, bytes, str]:
+    """Status, body and content type of the error AWS sends for `kind` in `service`'s protocol."""
+    status, code = (503, "SlowDown" if service == "s3" else "ServiceUnavailable") if kind == "slowdown" \
+        else (500, "InternalError" if service == "s3" else "InternalFailure")  # fmt: skip
+    message = f"injected by deploy.local.faults ({kind})"
+    if json_protocol:
+        return status, json.dumps({"__type": code, "message": message}).encode(), "application/x-amz-json-1.0"
+    error = f"<Error><Type>Receiver</Type><Code>{code}</Code><Message>{message}</Message></Error>"
+    if service == "s3":
+        return status, error.replace("<Type>Receiver</Type>", "").encode(), "application/xml"
+    return status, f"<ErrorResponse>{error}</ErrorResponse>".encode(), "text/xml"
+
+
+def _reset(request: Any) -> None:
+    """Close the client's connection with a TCP RST, as a dropped connection looks to a client."""
+    transport = request.transport
+    if transport is None:
+        return
+    sock = transport.get_extra_info("socket")
+    if sock is not None:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    transport.abort()
+
+
+class _Proxy:
+    """The aiohttp handlers: control endpoints, and every other request proxied or faulted."""
+
+    def __init__(self, upstream: str, plan: FaultPlan, seed: int) -> None:
+        self.upstream, self.plan = upstream, plan
+        self.rng = random.Random(seed)
+        self.requests: Counter[str] = Counter()
+        self.faults: Counter[tuple[str, str]] = Counter()
+        self.receives: Counter[int] = Counter()  # deliveries by ApproximateReceiveCount
+        self.session: Any = None
+
+    async def handle(self, request: Any) -> Any:
+        from aiohttp import web
+
+        if request.path.startswith(CONTROL):
+            return await self.control(request)
+        service = service_of(request.headers.get("Authorization"))
+        self.requests[service or "other"] += 1
+        kind = self.plan.draw(self.rng, service)
+        body = await request.read()
+        if kind is None or kind == "latency":
+            if kind is not None:
+                self.faults[(str(service), kind)] += 1
+                await asyncio.sleep(self.rng.uniform(0, self.plan.latency_s))
+            return await self.forward(request, body)
+        self.faults[(str(service), kind)] += 1
+        if kind in ("slowdown", "error500"):
+            status, text, content_type = error_body(str(service), kind, "X-Amz-Target" in request.headers)
+            return web.Response(status=status, body=text, headers={"Content-Type": content_type})
+        if kind == "timeout":  # applied upstream; the answer is held, then lost
+            await self.forward(request, body)
+            await asyncio.sleep(self.plan.stall_s)
+        _reset(request)
+        return web.Response(status=500)  # never sent: the connection is gone
+
+    async def forward(self, request: Any, body: bytes) -> Any:
+        from aiohttp import web
+        from yarl import URL
+
+        headers = {k: v for k, v in request.headers.items() if k.lower() not in _HOP_BY_HOP}
+        url = URL(self.upstream + request.raw_path, encoded=True)
+        async with self.session.request(request.method, url, headers=headers, data=body) as answer:
+            payload = await answer.read()
+            out = {k: v for k, v in answer.headers.items() if k.lower() not in _HOP_BY_HOP}
+        if request.headers.get("X-Amz-Target") == "AmazonSQS.ReceiveMessage" and answer.status == 200:
+            self.observe_receive(payload)
+        response = web.Response(status=answer.status, body=payload or None, headers=out)
+        if request.method == "HEAD" and "Content-Length" in answer.headers:
+            response.headers["Content-Length"] = answer.headers["Content-Length"]
+        return response
+
+    def observe_receive(self, payload: bytes) -> None:
+        """Count the deliveries a ReceiveMessage answer carries, by receive count: how often the
+        stack made SQS deliver a message again (kills, lost answers, reported failures)."""
+        try:
+            messages = json.loads(payload).get("Messages", [])
+            counts = [int(m.get("Attributes", {}).get("ApproximateReceiveCount", 0)) for m in messages]
+        except (ValueError, AttributeError, TypeError):
+            return
+        self.receives.update(counts)
+
+    async def control(self, request: Any) -> Any:
+        from aiohttp import web
+
+        if request.method == "PUT":
+            self.plan = FaultPlan(**await request.json())
+        return web.json_response({
+            "plan": self.plan.to_json(),
+            "requests": dict(self.requests),
+            "faults": {f"{service}:{kind}": n for (service, kind), n in sorted(self.faults.items())},
+            "receive_counts": {str(count): n for count, n in sorted(self.receives.items())},
+        })  # fmt: skip
+
+    async def session_context(self, app: Any) -> AsyncIterator[None]:
+        from aiohttp import ClientSession, ClientTimeout
+
+        self.session = ClientSession(auto_decompress=False, timeout=ClientTimeout(total=None))
+        yield
+        await self.session.close()
+
+
+def build_app(upstream: str, plan: FaultPlan, seed: int) -> Any:
+    """The aiohttp application of a proxy to `upstream` that follows `plan`."""
+    from aiohttp import web
+
+    proxy = _Proxy(upstream, plan, seed)
+    app = web.Application(client_max_size=1024**3)
+    app.cleanup_ctx.append(proxy.session_context)
+    app.router.add_route("*", "/{tail:.*}", proxy.handle)
+    return app
+
+
+class FaultProxy:
+    """The proxy as a process of its own, on loopback; `endpoint` goes into AWS_ENDPOINT_URL."""
+
+    def __init__(self, upstream: str, plan: FaultPlan, port: int | None = None, seed: int = 13) -> None:
+        self.upstream, self.plan, self.seed = upstream, plan, seed
+        self.port = port or free_port()
+        self._process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def endpoint(self) -> str:
+        """The proxy's URL."""
+        return f"http://{HOST}:{self.port}"
+
+    def start(self, timeout_s: float = 20.0) -> FaultProxy:
+        """Launch the process and wait until its control endpoint answers."""
+        command = [sys.executable, "-m", "deploy.local.faults", "--upstream", self.upstream,
+                   "--port", str(self.port), "--seed", str(self.seed), "--plan-json",
+                   json.dumps(self.plan.to_json())]  # fmt: skip
+        self._process = subprocess.Popen(
+            command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
+        )
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            if self._process.poll() is not None:
+                raise MotoServerError(f"fault proxy exited with code {self._process.returncode}")
+            try:
+                self.stats()
+                return self
+            except OSError:
+                time.sleep(0.1)
+        self.stop()
+        raise MotoServerError(f"fault proxy did not answer on {self.endpoint} within {timeout_s:.0f}s")
+
+    def stats(self) -> dict[str, object]:
+        """What the proxy saw and injected so far."""
+        with urllib.request.urlopen(f"{self.endpoint}{CONTROL}/stats", timeout=5) as answer:
+            return dict(json.load(answer))
+
+    def set_plan(self, plan: FaultPlan) -> None:
+        """Switch the fault plan from the next request on (e.g. none while a run reconciles)."""
+        data = json.dumps(plan.to_json()).encode()
+        request = urllib.request.Request(f"{self.endpoint}{CONTROL}/plan", data=data, method="PUT")
+        with urllib.request.urlopen(request, timeout=5):
+            self.plan = plan
+
+    def stop(self) -> None:
+        """Terminate the process (killing it if it lingers)."""
+        if self._process is None:
+            return
+        self._process.terminate()
+        try:
+            self._process.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            self._process.kill()
+            self._process.wait()
+        self._process = None
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Serve the proxy until terminated."""
+    from aiohttp import web
+
+    parser = argparse.ArgumentParser(prog="python -m deploy.local.faults", description=__doc__.split(".")[0])
+    parser.add_argument("--upstream", required=True)
+    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--seed", type=int, default=13)
+    parser.add_argument("--plan", default="", help="kind=rate pairs, e.g. slowdown=0.03,reset=0.02")
+    parser.add_argument("--plan-json", default=None, help="a whole FaultPlan as JSON")
+    args = parser.parse_args(argv)
+    plan = FaultPlan(**json.loads(args.plan_json)) if args.plan_json else FaultPlan.parse(args.plan)
+    web.run_app(build_app(args.upstream, plan, args.seed), host=HOST, port=args.port, print=None,
+                access_log=None)  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()
