@@ -16,6 +16,7 @@ SourceFormat = Literal["jpeg", "png", "webp", "gif", "heif", "avif", "tiff"]
 
 _HEIF_BRANDS = {b"heic", b"heix", b"heim", b"heis", b"hevc", b"hevx", b"mif1", b"msf1"}
 _AVIF_BRANDS = {b"avif", b"avis"}
+_GENERIC_BRANDS = {b"mif1", b"msf1"}
 
 
 def sniff_format(data: bytes, limits: Limits) -> SourceFormat:
@@ -39,13 +40,25 @@ def _match(data: bytes) -> SourceFormat | None:
         return "webp"
     if data[:6] in (b"GIF87a", b"GIF89a"):
         return "gif"
-    if data[:4] in (b"II*\x00", b"MM\x00*"):
+    # Classic TIFF (42) and BigTIFF (43, 64-bit offsets), either byte order.
+    if data[:4] in (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+"):
         return "tiff"
-    if data[4:8] == b"ftyp" and data[8:12] in _AVIF_BRANDS:
-        return "avif"
-    if data[4:8] == b"ftyp" and data[8:12] in _HEIF_BRANDS:
-        return "heif"
+    if data[4:8] == b"ftyp":
+        return _heif_kind(data)
     return None
+
+
+def _heif_kind(data: bytes) -> SourceFormat | None:
+    # The major brand decides; a generic one (`mif1`, `msf1`) is AVIF when its compatible brands
+    # list `avif` (AV1, decoded by libvips), else HEIF (HEVC, decoded by pi-heif).
+    major = data[8:12]
+    if major in _AVIF_BRANDS:
+        return "avif"
+    if major not in _HEIF_BRANDS:
+        return None
+    size = int.from_bytes(data[:4], "big")
+    compatible = {data[i : i + 4] for i in range(16, min(size, len(data), 256) - 3, 4)}
+    return "avif" if major in _GENERIC_BRANDS and compatible & _AVIF_BRANDS else "heif"
 
 
 def _describe(data: bytes) -> str:

@@ -22,6 +22,8 @@ from shared.limits import Limits
 from shared.variants import DEFAULT_VARIANTS, VariantSpec, Watermark
 from tests.fixtures import images
 from worker import engine
+from worker.engine import colour as engine_colour
+from worker.engine import geometry as engine_geometry
 from worker.geometry import Size, plan_variant
 
 pytestmark = pytest.mark.unit
@@ -90,13 +92,13 @@ def has_no_metadata(rendition: engine.Rendition) -> None:
 def scale_calls(monkeypatch: pytest.MonkeyPatch) -> list[tuple[tuple[int, int], tuple[int, int]]]:
     """Record (input size, target size) of every resize the engine performs."""
     calls: list[tuple[tuple[int, int], tuple[int, int]]] = []
-    real_scale = engine._scale
+    real_scale = engine_geometry.scale
 
     def spy(image, target: Size):
         calls.append(((image.width, image.height), (target.width, target.height)))
         return real_scale(image, target)
 
-    monkeypatch.setattr(engine, "_scale", spy)
+    monkeypatch.setattr(engine_geometry, "scale", spy)
     return calls
 
 
@@ -346,13 +348,13 @@ def test_flattening_before_scaling_matches_flattening_the_scaled_image() -> None
 
 def _flatten_calls(monkeypatch: pytest.MonkeyPatch) -> list[tuple[int, int, int]]:
     calls: list[tuple[int, int, int]] = []
-    real = engine._flatten
+    real = engine_colour.flatten
 
     def spy(image, background):
         calls.append((image.width, image.height, image.bands))
         return real(image, background)
 
-    monkeypatch.setattr(engine, "_flatten", spy)
+    monkeypatch.setattr(engine_colour, "flatten", spy)
     return calls
 
 
@@ -801,7 +803,8 @@ def test_output_formats_decode(fmt: str, pillow_format: str, content_type: str, 
 
 
 def test_quality_setting_reaches_the_encoder() -> None:
-    data = images.photo_jpeg(320, 240)
+    # A PNG: a full-size variant of a web-ready JPEG keeps the upload's own stream instead
+    data = images.photo_png(320, 240)
     low = render_one(data, VariantSpec(name="v", format="jpeg", quality=20))
     high = render_one(data, VariantSpec(name="v", format="jpeg", quality=95))
     assert len(low.data) * 2 < len(high.data)

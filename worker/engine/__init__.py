@@ -1,0 +1,37 @@
+"""The image engine: the only package that imports pyvips (and pi-heif).
+
+Its modules are the pipeline's steps: `load` (sniffed bytes to a header, limits, decode policy,
+`heif` for HEVC), `original` (the lossless original), `geometry` (scale, crop), `colour`
+(sRGB, 8 bits, orientation, alpha), `watermark`, `encode`; `render` runs them in order and
+`reasons` turns a decoder's log into an actionable error.
+"""
+
+from __future__ import annotations
+
+import pyvips
+
+from worker.engine import encode, heif
+from worker.engine.ops import lock_down
+from worker.engine.render import probe, render
+from worker.engine.results import CONTENT_TYPES, RenderCancelled, RenderResult, Rendition, SourceInfo
+
+__all__ = [
+    "CONTENT_TYPES",
+    "RenderCancelled",
+    "RenderResult",
+    "Rendition",
+    "SourceInfo",
+    "probe",
+    "render",
+    "set_threads",
+]
+
+lock_down()
+
+
+def set_threads(threads: int, encoders: int = 0) -> None:
+    """Threads per libvips pipeline (and per HEIF decode), and a pool that encodes one image's
+    variants side by side (`encoders` = 0: on the calling thread)."""
+    pyvips.concurrency_set(threads)
+    heif.set_threads(threads)
+    encode.set_pool(encoders)

@@ -1,0 +1,60 @@
+"""The encode step: one variant's pixels to bytes, on the calling thread or on a shared pool.
+
+A worker running one image per core encodes one image's variants side by side, so the last,
+biggest image of a batch (often encode-bound, like a full-size WebP) uses every core instead of
+one while the others idle.
+"""
+
+from __future__ import annotations
+
+from concurrent.futures import Future, ThreadPoolExecutor
+
+import pyvips
+
+from shared.variants import WEBP_EFFORT, VariantSpec
+from worker.engine import colour
+from worker.engine.ops import ms
+from worker.engine.results import Rendition
+
+_SAVE_SUFFIX = {"jpeg": ".jpg", "webp": ".webp", "avif": ".avif", "png": ".png"}
+_pool: ThreadPoolExecutor | None = None
+
+
+def set_pool(encoders: int) -> None:
+    """Encode on a pool of `encoders` threads; 0 means on the calling thread."""
+    global _pool
+    if _pool is not None:
+        _pool.shutdown(wait=False)
+    _pool = ThreadPoolExecutor(encoders, thread_name_prefix="vips-encode") if encoders > 0 else None
+
+
+def submit(
+    image: pyvips.Image, spec: VariantSpec, started: float, timings: dict[str, float]
+) -> Future[Rendition]:
+    """Encode `image` as `spec` says, recording the variant's time since `started`."""
+
+    def run() -> Rendition:
+        rendition = encode(image, spec)
+        timings[f"variant.{spec.name}"] = ms(started)
+        return rendition
+
+    if _pool is not None:
+        return _pool.submit(run)
+    inline: Future[Rendition] = Future()
+    inline.set_result(run())
+    return inline
+
+
+def encode(image: pyvips.Image, spec: VariantSpec) -> Rendition:
+    """`image` encoded in the spec's format (`auto`: WebP with alpha, else JPEG), metadata stripped."""
+    fmt = spec.format if spec.format != "auto" else ("webp" if image.hasalpha() else "jpeg")
+    options: dict[str, object] = {"keep": "none"}
+    if fmt == "jpeg":
+        image = colour.flatten(image, spec.background_rgb) if image.hasalpha() else image
+        options.update(Q=spec.quality, optimize_coding=False)
+    elif fmt == "webp":
+        options.update(Q=spec.quality, effort=WEBP_EFFORT)
+    elif fmt == "avif":
+        options.update(Q=spec.quality)
+    data = image.write_to_buffer(_SAVE_SUFFIX[fmt], **options)
+    return Rendition(spec.name, fmt, image.width, image.height, data)

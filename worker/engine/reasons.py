@@ -1,0 +1,62 @@
+"""Turn a decoder's error log into the reason an operator can act on, and the right error class.
+
+libvips' error buffer collects every line its loaders wrote while it probed the file, most of
+them noise: "bad seek to N" from libheif probing the source, "unable to call VipsForeignLoad..."
+and "unable to copy to memory" from the layers above the codec. The codec's own line says what
+is wrong, and whether the file is damaged (`CorruptImage`: fix or replace the file) or valid in
+a codec or layout this build cannot decode (`UnsupportedFormat`: convert it, or extend the build).
+"""
+
+from __future__ import annotations
+
+import re
+
+from shared.errors import CorruptImage, PermanentError, UnsupportedFormat
+
+_NOISE = re.compile(
+    r"bad seek|unable to call|unable to copy to memory|unknown pseudo-tag|error in tile|"
+    r"threadpool|^\w+: (load|read) error$|^VipsForeignLoad\w*: |^\w+load(_\w+)?: load error",
+    re.IGNORECASE,
+)
+# Valid files the build cannot decode. Matched on the codec's own words; "Unsupported marker
+# type" (libjpeg) is damage, not a missing codec, so bare "unsupported" is not enough.
+_MISSING_CODEC = re.compile(
+    r"not configured|not been built in|no decoder|unsupported codec|unsupported feature|"
+    r"data precision|unsupported color conversion|bad labq format|unsupported (photometric|"
+    r"sample format|bits|compression|image type)",
+    re.IGNORECASE,
+)
+# What an opaque libvips message means, said so that someone can act on it.
+_REWORDED = {
+    "bad labq format": "CIELab colour is not supported for this file's layout (libvips: bad labq format)",
+}
+_LIMIT = 300
+
+
+def meaningful_line(log: str) -> str | None:
+    """The line of a decoder log that names the problem, or None when every line is noise."""
+    lines = []
+    for raw in log.splitlines():
+        line = raw.strip()
+        if line and not _NOISE.search(line) and line not in lines:
+            lines.append(line)
+    if not lines:
+        return None
+    chosen = next((line for line in lines if _MISSING_CODEC.search(line)), lines[0])
+    for phrase, words in _REWORDED.items():
+        if phrase in chosen.lower():
+            chosen = words
+    return chosen[:_LIMIT]
+
+
+def classify(fmt: str, log: str) -> PermanentError:
+    """The `PermanentError` for a decode of a `fmt` file that failed with `log`."""
+    line = meaningful_line(log)
+    if line is None:
+        return CorruptImage(
+            f"{fmt} image cannot be decoded: the decoder stopped without naming a reason"
+            f" (the file is damaged or not really {fmt})"
+        )
+    if _MISSING_CODEC.search(line) or (fmt in ("heif", "avif") and "unsupported" in line.lower()):
+        return UnsupportedFormat(f"{fmt} file uses a codec or layout this build cannot decode: {line}")
+    return CorruptImage(f"{fmt} image cannot be decoded: {line}")

@@ -1,0 +1,173 @@
+"""One upload's bytes in, every variant's bytes out: the pipeline's steps in order.
+
+The fast path, measured in DESIGN.md and kept honest by `make bench`: decode once with
+shrink-on-load to the smallest size that still covers the largest variant, scale before
+colour-managing and rotating (so those run on the small image), colour-manage only when the
+profile is not already sRGB, then cascade every smaller variant from a larger one held in RAM.
+A web-ready JPEG's `original` is its own stream without metadata (`original`).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future
+from dataclasses import replace
+
+import pyvips
+
+from shared.errors import CorruptImage
+from shared.limits import Limits
+from shared.variants import VariantSpec
+from worker.engine import colour, encode, geometry, load
+from worker.engine.ops import ms, op
+from worker.engine.original import lossless
+from worker.engine.results import RenderCancelled, RenderResult, Rendition, SourceInfo
+from worker.engine.watermark import watermark
+from worker.geometry import Size, VariantPlan, load_shrink, plan_variants
+from worker.sniff import SourceFormat, sniff_format
+
+StopCheck = Callable[[], bool]
+
+
+def probe(data: bytes, limits: Limits) -> SourceInfo:
+    """Read the header and enforce every limit without decoding a pixel."""
+    fmt = sniff_format(data, limits)
+    with load.decoding(fmt):
+        return load.inspect(load.open_source(data, fmt), len(data), limits)
+
+
+def render(
+    data: bytes,
+    specs: Sequence[VariantSpec],
+    limits: Limits | None = None,
+    should_stop: StopCheck = lambda: False,
+) -> RenderResult:
+    """Make every variant in `specs` from one source; raises a `PermanentError` for bad input.
+
+    `should_stop` is asked before each variant: a thread cannot be interrupted, so a caller that
+    gave up can at least keep the rest of the work from running on.
+    """
+    started = time.perf_counter()
+    limits = limits or Limits()
+    fmt = sniff_format(data, limits)
+    try:
+        return _render(data, fmt, specs, limits, should_stop, load.STRICT, started)
+    except CorruptImage as strict:
+        tolerant = load.TOLERANT.get(fmt)
+        if tolerant is None:
+            raise
+        # A warning stopped the strict decode; if nothing worse does, the picture is whole.
+        result = _render(data, fmt, specs, limits, should_stop, tolerant, started)
+        warning = str(strict).split(": ", 1)[-1]
+        return replace(result, warnings=(*result.warnings, warning))
+
+
+def _render(
+    data: bytes,
+    fmt: SourceFormat,
+    specs: Sequence[VariantSpec],
+    limits: Limits,
+    should_stop: StopCheck,
+    fail_on: str,
+    started: float,
+) -> RenderResult:
+    timings: dict[str, float] = {}
+    with load.decoding(fmt):
+        source = load.open_source(data, fmt, fail_on)
+        info = load.inspect(source, len(data), limits)
+        kept = _kept_streams(source, info, specs, timings)
+        rest = [spec for spec in specs if spec.name not in kept]
+        renditions = _render_decoded(source, info, rest, timings, should_stop, started)
+    timings["total"] = ms(started)
+    by_name = {r.name: r for r in [*renditions, *kept.values()]}
+    return RenderResult(info, tuple(by_name[spec.name] for spec in specs), timings, source.warnings)
+
+
+def _kept_streams(
+    source: load.Opened, info: SourceInfo, specs: Sequence[VariantSpec], timings: dict[str, float]
+) -> dict[str, Rendition]:
+    kept = {}
+    for spec in specs:
+        started = time.perf_counter()
+        rendition = lossless(source, info, spec)
+        if rendition is not None:
+            kept[spec.name] = rendition
+            timings[f"variant.{spec.name}"] = ms(started)
+    return kept
+
+
+def _render_decoded(
+    source: load.Opened,
+    info: SourceInfo,
+    specs: list[VariantSpec],
+    timings: dict[str, float],
+    should_stop: StopCheck,
+    started: float,
+) -> list[Rendition]:
+    stored = Size(info.width, info.height)
+    transposed = info.orientation >= 5
+    plans = plan_variants(stored.transposed() if transposed else stored, specs)
+    if not plans:
+        # Every variant kept its stream: still decode it all (at 1/8 scale) so damage is refused.
+        op("avg", load.decoded(source, 8))
+        timings["probe"] = ms(started)
+        return []
+    shrink = load_shrink(stored, plans, transposed) if source.fmt in ("jpeg", "webp") else 1
+    base = load.decoded(source, shrink)
+    if _flattens_first(base, plans):
+        base = colour.flatten(base, plans[0].spec.background_rgb)
+    if sum(plan.source == -1 for plan in plans) > 1 and source.picture is None:
+        base = base.copy_memory()  # a HEIF picture decoded by pi-heif is in memory already
+    timings["probe"] = ms(started)
+    return _render_plans(base, plans, transposed, timings, should_stop)
+
+
+def _render_plans(
+    base: pyvips.Image,
+    plans: list[VariantPlan],
+    transposed: bool,
+    timings: dict[str, float],
+    should_stop: StopCheck,
+) -> list[Rendition]:
+    images: list[pyvips.Image] = []
+    encodes: list[Future[Rendition] | None] = []
+    for index, plan in enumerate(plans):
+        if should_stop():
+            raise RenderCancelled(f"stopped before variant {plan.spec.name!r}")
+        if plan.twin >= 0:  # identical output: encoded once, below
+            images.append(images[plan.twin])
+            encodes.append(None)
+            continue
+        started = time.perf_counter()
+        if plan.source == -1:
+            scaled = geometry.scale(base, plan.scaled.transposed() if transposed else plan.scaled)
+            image = colour.upright_srgb(colour.without_opaque_alpha(scaled))
+        else:
+            image = geometry.scale(images[plan.source], plan.scaled)
+        image = geometry.crop(image, plan)
+        if plan.spec.watermark is not None:
+            image = watermark(image, plan.spec.watermark)
+        if any(later.source == index for later in plans):
+            image = image.copy_memory()
+        images.append(image)
+        encodes.append(encode.submit(image, plan.spec, started, timings))
+    renditions: list[Rendition] = []
+    for plan, pending in zip(plans, encodes, strict=True):
+        done = pending.result() if pending is not None else renditions[plan.twin]
+        renditions.append(Rendition(plan.spec.name, done.format, done.width, done.height, done.data))
+    return renditions
+
+
+def _flattens_first(image: pyvips.Image, plans: list[VariantPlan]) -> bool:
+    # When every output is JPEG on one background, flattening once before scaling gives the same
+    # picture ("over" a background commutes with a linear resize) and spares the premultiplied
+    # resize of a fourth band per variant. Only for 8-bit input without a colour transform
+    # ahead, where the background's values mean the same before and after.
+    return (
+        image.hasalpha()
+        and image.format == "uchar"
+        and all(plan.spec.format == "jpeg" for plan in plans)
+        and len({plan.spec.background_rgb for plan in plans}) == 1
+        and not colour.needs_transform(image)
+    )
