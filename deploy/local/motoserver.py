@@ -1,7 +1,8 @@
 """The embedded AWS: a moto server in its own process, speaking the real wire protocol on loopback.
 
 aioboto3 cannot use moto's in-process mock, and a separate process is also what makes the local
-stack honest: the worker talks HTTP to it exactly as it would to AWS.
+stack honest: the worker talks HTTP to it exactly as it would to AWS. It runs as
+`deploy.local.moto_app`: moto's own server, with its SQS receive made linear in the queue length.
 """
 
 from __future__ import annotations
@@ -67,7 +68,7 @@ class MotoServer:
         """Launch the process and wait until it answers HTTP; a port in use is refused first."""
         if port_in_use(self.port):
             raise MotoServerError(self._busy())
-        command = [sys.executable, "-m", "moto.server", "-H", HOST, "-p", str(self.port)]
+        command = [sys.executable, "-m", "deploy.local.moto_app", "-H", HOST, "-p", str(self.port)]
         env = {**os.environ, "MOTO_CALL_RESET_API": "true"}
         # Its own session: a Ctrl-C in the terminal reaches only the parent, which stops the
         # workers first and this server last, instead of everything dying at once.
