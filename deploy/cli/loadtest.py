@@ -1,0 +1,45 @@
+"""`imgpipe loadtest`: the locust load test, run as its own process.
+
+`deploy/` may not import `loadtest/` (the operator tools must not need locust), so the command
+hands its arguments to `python -m loadtest.run` unchanged: `imgpipe loadtest --help` is the
+runner's own help, and its exit code (1 when an upload was lost) is this command's.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import subprocess
+import sys
+
+import typer
+
+from deploy.cli.common import fail
+
+RUNNER = "loadtest.run"
+MISSING = "the load test needs locust and matplotlib: pip install 'imgpipe[load]' (make install has them)"
+
+
+def loadtest(ctx: typer.Context) -> None:
+    """Locust bursts through the whole pipeline, then the ledger: --help lists the options.
+
+    Runs `python -m loadtest.run` with the same arguments, e.g. `imgpipe loadtest --scenario burst
+    --images 1000 --profile full`. Exits 1 when an upload was lost or a poison file was not
+    quarantined.
+    """
+    if importlib.util.find_spec("locust") is None or importlib.util.find_spec(RUNNER) is None:
+        raise fail(MISSING, 2)
+    try:
+        env = {**os.environ, "IMGPIPE_LOADTEST_PROG": "imgpipe loadtest"}
+        code = subprocess.call([sys.executable, "-m", RUNNER, *ctx.args], env=env)
+    except KeyboardInterrupt:
+        code = 130
+    raise typer.Exit(code)
+
+
+def register(app: typer.Typer) -> None:
+    """Add `imgpipe loadtest` to the app; every argument, --help included, goes to the runner."""
+    app.command(
+        context_settings={"allow_extra_args": True, "ignore_unknown_options": True, "help_option_names": []},
+        add_help_option=False,
+    )(loadtest)

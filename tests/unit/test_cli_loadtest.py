@@ -1,0 +1,67 @@
+"""`imgpipe loadtest` hands everything to `python -m loadtest.run`, and says what is missing."""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner
+
+from deploy.cli import app
+
+pytestmark = pytest.mark.unit
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _imgpipe(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "deploy.cli", "loadtest", *args], cwd=ROOT, capture_output=True, text=True,
+        env={**os.environ, "PYTHONPATH": str(ROOT)}, timeout=60,
+    )  # fmt: skip
+
+
+def test_help_is_the_runners_own_under_the_commands_name() -> None:
+    # When a user asks `imgpipe loadtest --help`
+    done = _imgpipe("--help")
+    # Then the runner's options are listed, under `imgpipe loadtest`, and it exits 0
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("usage: imgpipe loadtest")
+    for option in ("--scenario", "--images", "--rate", "--users", "--target", "--redrive-every"):
+        assert option in done.stdout
+
+
+@pytest.mark.parametrize(
+    ("args", "needle"),
+    [
+        (["--scenario", "nope"], "invalid choice: 'nope'"),
+        (["--scenario", "steady"], "--scenario steady needs --rate R"),
+        (["--redrive-every", "0"], "--redrive-every must be above 0 seconds"),
+    ],
+)
+def test_a_bad_option_is_the_runners_usage_error(args: list[str], needle: str) -> None:
+    # When the command is given an option the runner refuses
+    done = _imgpipe(*args)
+    # Then the runner says why and the command exits 2, having started nothing
+    assert done.returncode == 2
+    assert needle in done.stderr
+
+
+def test_without_locust_it_says_what_to_install(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Given an install without the `load` extra
+    real = importlib.util.find_spec
+
+    def find_spec(name: str, *args: Any) -> Any:
+        return None if name == "locust" else real(name, *args)
+
+    monkeypatch.setattr(importlib.util, "find_spec", find_spec)
+    # When the load test is asked for
+    result = CliRunner().invoke(app, ["loadtest", "--images", "10"])
+    # Then it names the extra to install and exits 2
+    assert result.exit_code == 2
+    assert "pip install 'imgpipe[load]'" in result.output
