@@ -4,7 +4,8 @@ Starts the local stack (moto server + one worker per core) unless `--target aws`
 payloads once, runs locust headless as its own process (its CSV and HTML reports go to the out
 folder), samples queue/in-flight/DLQ depth meanwhile, reconciles every upload against the
 buckets and the DLQ, then times the engine alone on the same payloads and cores for the ratio.
-Exits 1 when an upload was lost or a poison file did not end quarantined.
+The `redrive` scenario also redrives the DLQ back to work every few seconds while uploads go on.
+Exits 1 when an upload was lost, or a poison file did not end quarantined exactly once.
 """
 
 from __future__ import annotations
@@ -19,18 +20,22 @@ from typing import Any
 
 import boto3
 
+from deploy.ops.dlq_report import queue_depth
 from loadtest import payloads, tracker
 from loadtest.ledger import Ledger, reconcile
+from loadtest.redrive import EVERY_S, Redriver
 from loadtest.report import Sampler, drain, drain_after_uploads, plot, summary
 
 LOCUSTFILE = Path(__file__).with_name("locustfile.py")
-SCENARIOS = {"burst": None, "steady": None, "poison": 0.5}
+# The poison share of each scenario's mix (None: the profile's own).
+SCENARIOS = {"burst": None, "steady": None, "poison": 0.5, "redrive": 0.2}
 ENGINE_MIN_IMAGES = 28
 
 
 def parse(argv: list[str] | None) -> argparse.Namespace:
     """The command line."""
-    parser = argparse.ArgumentParser(prog="python -m loadtest.run", description=__doc__.splitlines()[0])
+    prog = os.environ.get("IMGPIPE_LOADTEST_PROG", "python -m loadtest.run")  # or `imgpipe loadtest`
+    parser = argparse.ArgumentParser(prog=prog, description=__doc__.splitlines()[0])
     parser.add_argument("--scenario", choices=sorted(SCENARIOS), default="burst")
     parser.add_argument("--images", type=int, default=100)
     parser.add_argument("--users", type=int, default=10)
@@ -42,9 +47,14 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--max-seconds", type=int, default=900, help="locust's --run-time bound")
     parser.add_argument("--out", type=Path, default=Path("out/loadtest"))
     parser.add_argument("--no-engine", action="store_true", help="skip the engine-only figure")
+    parser.add_argument(
+        "--redrive-every", type=float, default=EVERY_S, metavar="S", help="seconds between DLQ redrives"
+    )
     args = parser.parse_args(argv)
     if args.scenario == "steady" and args.rate <= 0:
         parser.error("--scenario steady needs --rate R (uploads/s)")
+    if args.redrive_every <= 0:
+        parser.error("--redrive-every must be above 0 seconds")
     return args
 
 
@@ -79,20 +89,45 @@ def drive(args: argparse.Namespace, env: dict[str, str]) -> tuple[Ledger, list[t
     ledger_path.unlink(missing_ok=True)
     session = boto3.Session(region_name=env.get("AWS_REGION"))
     s3, sqs = session.client("s3"), session.client("sqs")
-    sampler = Sampler(sqs, env["IMGPIPE_QUEUE_URL"], env["IMGPIPE_DLQ_URL"], args.out / "queues.csv")
+    queue_url, dlq_url = env["IMGPIPE_QUEUE_URL"], env["IMGPIPE_DLQ_URL"]
+    sampler = Sampler(sqs, queue_url, dlq_url, args.out / "queues.csv")
+    redriver = Redriver(sqs, dlq_url, queue_url, args.redrive_every) if args.scenario == "redrive" else None
     sampler.start()
+    if redriver is not None:
+        redriver.start()
     with (args.out / "locust.log").open("wb") as log:
         code = subprocess.call(
             locust_command(args, payload_dir, ledger_path), env=env, stdout=log, stderr=log
         )
+    if redriver is not None:
+        redriver.finish()
+        # Redriven copies may still be on the work queue: let them come back to the DLQ.
+        settle(sqs, queue_url, args.drain_timeout)
     samples = sampler.finish()
     if not ledger_path.exists():
         raise SystemExit(
             f"loadtest: locust exited with {code} and wrote no ledger; see {args.out / 'locust.log'}"
         )
     uploads = tracker.read(ledger_path)
-    ledger = reconcile(s3, sqs, env["IMGPIPE_OUTPUT_BUCKET"], env["IMGPIPE_DLQ_URL"], uploads, "loadtest")
+    ledger = reconcile(s3, sqs, env["IMGPIPE_OUTPUT_BUCKET"], dlq_url, uploads, "loadtest")
+    if redriver is not None:
+        ledger.redriven = redriver.moved
+        print(f"redrive: {redriver.rounds} rounds moved {redriver.moved} messages back to work"
+              f" ({redriver.held_back} held back at the redrive limit)")  # fmt: skip
+        for error in redriver.errors[:10]:
+            print(f"redrive error: {error}")
     return ledger, uploads, samples
+
+
+def settle(sqs: Any, queue_url: str, timeout_s: float) -> bool:
+    """Wait until the work queue holds nothing visible, in flight or delayed; False on timeout."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        depth = queue_depth(sqs, queue_url)
+        if depth.visible + depth.in_flight + depth.delayed == 0:
+            return True
+        time.sleep(1.0)
+    return False
 
 
 def run(args: argparse.Namespace) -> int:
@@ -115,7 +150,8 @@ def run(args: argparse.Namespace) -> int:
     engine = 0.0 if args.no_engine else engine_per_s(payloads.load(args.out / "payloads"), args.images)
     picture = plot(samples, uploads, args.out / "loadtest.png")
     print(f"ledger: uploaded={ledger.uploaded} complete={ledger.complete} quarantined={ledger.quarantined}"
-          f" lost={len(ledger.lost)} duplicate_image_work={ledger.duplicate_work}")  # fmt: skip
+          f" lost={len(ledger.lost)} duplicate_image_work={ledger.duplicate_work}"
+          + (f" redriven={ledger.redriven}" if args.scenario == "redrive" else ""))  # fmt: skip
     print(
         f"drain: {rate.images} images in {rate.seconds:.1f}s; after the last PUT {settling.images} in"
         f" {settling.seconds:.1f}s ({settling.per_s:.2f}/s); engine alone: {engine:.2f} images/s"
@@ -128,6 +164,8 @@ def run(args: argparse.Namespace) -> int:
         print(f"lost: {image_id}")
     for image_id in ledger.poison_not_quarantined[:10]:
         print(f"poison not quarantined: {image_id}")
+    for entry in ledger.dlq_mismatch[:10]:
+        print(f"not in the DLQ exactly once: {entry}")
     print(summary(ledger, uploads, rate, engine))
     return 0 if ledger.ok else 1
 

@@ -47,3 +47,22 @@ def test_a_short_burst_loses_nothing_and_quarantines_every_poison_file(tmp_path:
     rows = csv.DictReader(io.StringIO(stats))
     assert sum(int(r["Request Count"]) for r in rows if r["Type"] == "e2e") == 30
     assert (tmp_path / "locust.html").stat().st_size > 0
+
+
+def test_a_redrive_while_uploading_loses_and_doubles_nothing(tmp_path: Path) -> None:
+    # Given the `redrive` scenario through `imgpipe loadtest`: a fifth of 30 uploads poison, and
+    # the DLQ redriven back to work every second while the uploads go on
+    command = [sys.executable, "-m", "deploy.cli", "loadtest", "--scenario", "redrive", "--images", "30",
+               "--users", "6", "--workers", "2", "--drain-timeout", "60", "--max-seconds", "90",
+               "--redrive-every", "1", "--no-engine", "--out", str(tmp_path)]  # fmt: skip
+    # When the run ends and reconciles
+    done = subprocess.run(command, capture_output=True, text=True, timeout=150)
+    # Then it exits 0: nothing lost, each poison file quarantined and in the DLQ exactly once
+    assert done.returncode == 0, done.stdout + done.stderr
+    match = LINE.search(done.stdout)
+    assert match, done.stdout
+    assert int(match["lost"]) == 0 and int(match["quarantined"]) >= 1
+    assert "not in the DLQ exactly once" not in done.stdout
+    # And quarantined records really were redriven (and came back) during the run
+    redriven = re.search(r"^ledger: .* redriven=(\d+)$", done.stdout, re.M)
+    assert redriven and int(redriven[1]) >= 1, done.stdout
