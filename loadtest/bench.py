@@ -38,10 +38,13 @@ STRATEGIES = {
     "engine": "engine, 4 resized, 1 thread",
     "pillow": "Pillow draft(), 4 resized, 1 thread",
     "full": "engine, full set, 1 thread",
+    "pillow_full": "Pillow, full set, 1 thread",
     "parallel": "engine, full set, 1 image per core",
     "handler": "handler + moto S3/SQS, full set",
 }
-SEQUENTIAL = ("engine", "full", "pillow")
+SEQUENTIAL = ("engine", "full", "pillow", "pillow_full")
+# Each pair runs back to back (in swapped order every other round) for its per-round ratio.
+PAIRS = {"engine_vs_pillow": ("engine", "pillow"), "full_set_vs_pillow": ("full", "pillow_full")}
 BATCH = bench_handler.BATCH_SIZE
 
 
@@ -69,10 +72,11 @@ def variants(fmt: Format | None) -> tuple[VariantSpec, ...]:
 
 def _renderer(strategy: str, specs: tuple[VariantSpec, ...]) -> Callable[[bytes], object]:
     resized = specs[1:]  # all but `original`
-    if strategy == "pillow":
+    if strategy in ("pillow", "pillow_full"):
         from loadtest import pillow_baseline
 
-        return lambda data: pillow_baseline.render(data, resized)
+        chosen_by_pillow = resized if strategy == "pillow" else specs
+        return lambda data: pillow_baseline.render(data, chosen_by_pillow)
     from worker import engine
 
     engine.set_threads(1)
@@ -138,20 +142,22 @@ def _hold_to(core: int) -> None:
 
 
 def _order(round_number: int) -> list[str]:
-    """Engine then Pillow in odd rounds, Pillow then engine in even ones (A-B, B-A), so neither
-    always runs right after the handler's moto server or in the same slot of a load swing."""
-    names = list(STRATEGIES)
-    return names if round_number % 2 else [names[1], names[0], *names[2:]]
+    """Engine then Pillow in odd rounds, Pillow then engine in even ones (A-B, B-A), for each
+    pair, so neither always runs right after the handler's moto server or in the same slot of a
+    load swing."""
+    names = [name for pair in PAIRS.values() for name in (pair if round_number % 2 else pair[::-1])]
+    return [*names, *(name for name in STRATEGIES if name not in names)]
 
 
-def round_ratios(runs: dict[str, list[Run]]) -> list[float]:
-    """Engine/Pillow ratio of each round, from that round's two runs."""
-    return [e.rate / p.rate for e, p in zip(runs["engine"], runs["pillow"], strict=True)]
+def round_ratios(runs: dict[str, list[Run]], pair: str = "engine_vs_pillow") -> list[float]:
+    """The pair's engine/Pillow ratio of each round, from that round's two runs."""
+    ours, theirs = PAIRS[pair]
+    return [e.rate / p.rate for e, p in zip(runs[ours], runs[theirs], strict=True)]
 
 
-def paired_ratio(runs: dict[str, list[Run]]) -> tuple[float, float]:
-    """Median and lowest of the rounds' engine/Pillow ratios."""
-    ratios = round_ratios(runs)
+def paired_ratio(runs: dict[str, list[Run]], pair: str = "engine_vs_pillow") -> tuple[float, float]:
+    """Median and lowest of the rounds' engine/Pillow ratios for `pair`."""
+    ratios = round_ratios(runs, pair)
     return statistics.median(ratios), min(ratios)
 
 
@@ -257,13 +263,16 @@ def _report(console: Console, runs: dict[str, list[Run]], mean_mp: float, memory
             f"{statistics.median(per_image):.1f}" if sequential else "-",
             f"{p95:.1f}" if sequential else "-",
             f"{max(r.rss_mb for r in rs):.0f}",
-            f"{rate[name] / rate['pillow']:.2f}x",
+            f"{rate[name] / rate['pillow' if name in PAIRS['engine_vs_pillow'] else 'pillow_full']:.2f}x",
         )
     console.print(table)
-    per_round = ", ".join(f"{ratio:.2f}x" for ratio in round_ratios(runs))
-    median_ratio, lowest = paired_ratio(runs)
-    console.print(f"engine vs pillow round by round (the spread is this machine's noise): {per_round}")
-    console.print(f"engine vs pillow, median of the rounds: {median_ratio:.2f}x (lowest {lowest:.2f}x)")
+    for pair, (ours, theirs) in PAIRS.items():
+        per_round = ", ".join(f"{ratio:.2f}x" for ratio in round_ratios(runs, pair))
+        median, lowest = paired_ratio(runs, pair)
+        console.print(f"{ours} vs {theirs} round by round (the spread is this machine's noise): {per_round}")
+        console.print(f"{ours} vs {theirs}, median of the rounds: {median:.2f}x (lowest {lowest:.2f}x)")
+    median_ratio = paired_ratio(runs)[0]
+    full_ratio = paired_ratio(runs, "full_set_vs_pillow")[0]
     console.print(
         f"largest image {memory.largest.name} ({memory.largest_mp:.1f} MP), full set, fresh process: "
         f"{memory.largest_run.seconds[0] * 1000:.0f} ms, peak RSS {memory.largest_run.rss_mb:.0f} MB"
@@ -278,6 +287,7 @@ def _report(console: Console, runs: dict[str, list[Run]], mean_mp: float, memory
     )
     print(
         f"bench: engine_vs_pillow={median_ratio:.2f}x"
+        f" full_set_vs_pillow={full_ratio:.2f}x"
         f" engine_images_per_s={rate['engine']:.2f} full_set_images_per_s={rate['full']:.2f}"
         f" peak_rss_mb={memory.largest_run.rss_mb:.0f}"
         f" handler_vs_engine={rate['handler'] / rate['full']:.2f}x"

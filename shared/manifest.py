@@ -75,6 +75,8 @@ class Manifest(_Model):
     error: ErrorRecord | None = None
     pipeline: PipelineRecord
     timings_ms: dict[str, float] = Field(default_factory=dict, alias="timingsMs")
+    # Decoder warnings that did not stop the render (e.g. bytes between JPEG segments, dropped).
+    warnings: tuple[str, ...] | None = None
     processed_at: str = Field(default_factory=lambda: now_iso(), alias="processedAt")
 
     def to_json(self) -> bytes:

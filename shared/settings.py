@@ -11,7 +11,7 @@ import json
 import re
 from typing import Annotated, Any, Self
 
-from pydantic import Field, ValidationError, field_validator, model_validator
+from pydantic import Field, PrivateAttr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from shared.errors import ConfigError
@@ -20,6 +20,11 @@ from shared.variants import DEFAULT_VARIANTS, VariantSpec, validate_variants
 
 ENV_PREFIX = "IMGPIPE_"
 _BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
+# What the worker keeps for itself out of the function's memory (Python, libraries, clients,
+# encoder buffers: ~200 MB resident at idle, measured); the rest is the decode budget. Without
+# AWS_LAMBDA_FUNCTION_MEMORY_SIZE (outside Lambda) the budget assumes Terraform's default.
+RUNTIME_RESERVE_MB = 256
+DEFAULT_FUNCTION_MEMORY_MB = 2048
 # The margin the worker keeps after its last record (worker.deadline.SAFETY_S; shared cannot
 # import worker, so tests/unit/test_config_budget.py pins the two equal).
 SAFETY_S = 0.5
@@ -73,6 +78,11 @@ class Settings(Timing):
     concurrency: int = Field(default=4, ge=1, le=64, description="records in flight per invocation")
     result_topic_arn: str | None = Field(default=None, description="SNS topic for ImageProcessed/ImageFailed")
     cache_control: str = "public, max-age=31536000, immutable"
+    memory_budget_mb: int | None = Field(
+        default=None, ge=64, description="decode memory all records in flight may use together"
+    )
+    # Set by `load_settings` from the function's memory when the budget is not given.
+    _function_budget_mb: int = PrivateAttr(default=DEFAULT_FUNCTION_MEMORY_MB - RUNTIME_RESERVE_MB)
 
     @field_validator("output_bucket")
     @classmethod
@@ -103,11 +113,45 @@ class Settings(Timing):
         """The per-image limits the engine enforces."""
         return Limits(max_pixels=self.max_pixels, max_bytes=self.max_bytes, max_frames=self.max_frames)
 
+    @property
+    def memory_budget_bytes(self) -> int:
+        """What the decodes in flight may use together: the override, else the function's memory
+        less what the worker itself needs."""
+        return (self.memory_budget_mb or self._function_budget_mb) * 2**20
+
+
+class FunctionMemory(BaseSettings):
+    """The function's memory as Lambda announces it; outside Lambda, Terraform's default."""
+
+    model_config = SettingsConfigDict(frozen=True, extra="ignore", env_ignore_empty=True)
+
+    function_memory_mb: int = Field(
+        default=DEFAULT_FUNCTION_MEMORY_MB, ge=128, validation_alias="AWS_LAMBDA_FUNCTION_MEMORY_SIZE"
+    )
+
+    @model_validator(mode="after")
+    def _leaves_a_budget(self) -> Self:
+        if self.budget_mb < 64:
+            raise ValueError(
+                f"AWS_LAMBDA_FUNCTION_MEMORY_SIZE={self.function_memory_mb} leaves less than 64 MB for"
+                f" decoding after the worker's own {RUNTIME_RESERVE_MB} MB; give the function more"
+                f" memory or set {ENV_PREFIX}MEMORY_BUDGET_MB"
+            )
+        return self
+
+    @property
+    def budget_mb(self) -> int:
+        """The decode budget this memory leaves."""
+        return self.function_memory_mb - RUNTIME_RESERVE_MB
+
 
 def load_settings(**overrides: Any) -> Settings:
     """Read and validate the environment; raises `ConfigError` naming each bad variable."""
     try:
-        return Settings(**overrides)
+        settings = Settings(**overrides)
+        if settings.memory_budget_mb is None:
+            settings._function_budget_mb = FunctionMemory().budget_mb
+        return settings
     except ValidationError as exc:
         raise ConfigError("invalid configuration: " + "; ".join(_problems(exc))) from exc
 
@@ -128,7 +172,9 @@ def _problems(exc: ValidationError) -> list[str]:
             cause = error.get("ctx", {}).get("error")
             problems.append(str(cause) if cause is not None else error["msg"])
             continue
-        variable = f"{ENV_PREFIX}{str(error['loc'][0]).upper()}{_path(error['loc'][1:])}"
+        name = str(error["loc"][0])
+        # A field read from a standard variable (AWS_...) is named as it is, without our prefix.
+        variable = f"{name if name.isupper() else ENV_PREFIX + name.upper()}{_path(error['loc'][1:])}"
         problems.append(
             f"{variable} is required" if error["type"] == "missing" else f"{variable}: {error['msg']}"
         )

@@ -19,7 +19,14 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any, Literal
 
-from shared.errors import ImageIdConflict, PermanentError, RetryableError, SourceMissing, Superseded
+from shared.errors import (
+    ImageIdConflict,
+    ImageTooLarge,
+    PermanentError,
+    RetryableError,
+    SourceMissing,
+    Superseded,
+)
 from shared.keys import UploadKey, is_upload, new_render_id, parse_upload_key, variant_key
 from shared.limits import Limits
 from shared.manifest import Manifest, PipelineRecord, SourceRecord, VariantRecord
@@ -29,6 +36,7 @@ from worker import engine, storage
 from worker.commit import Commit, commit, read_stored, remove_replaced, remove_variants
 from worker.deadline import retry_step
 from worker.events import ObjectRef
+from worker.gate import memory_gate
 from worker.job import Job
 
 Status = Literal["processed", "duplicate", "ignored", "superseded"]
@@ -98,8 +106,7 @@ async def _process(ref: ObjectRef, upload: UploadKey, job: Job) -> Outcome:
         lambda: storage.read_source(job.clients.s3, ref.bucket, ref.key, ref.etag, job.settings.max_bytes),
     )
     timings["fetch"] = _ms(started)
-    job.progress.at("rendering")
-    rendered = await _render(source.data, job)
+    rendered = await _admitted_render(source.data, job)
     spent = rendered.result.timings_ms
     timings.update({"render": spent["total"], "probe": spent["probe"]})
     render_id = new_render_id()
@@ -115,6 +122,7 @@ async def _process(ref: ObjectRef, upload: UploadKey, job: Job) -> Outcome:
         variants=tuple(variants),
         pipeline=PipelineRecord(config_hash=job.config_hash, render_id=render_id),
         timings_ms=timings,
+        warnings=rendered.result.warnings or None,
     )
     committed = await _commit_or_discard(manifest, stored, ref, job)
     if not committed.written:
@@ -135,6 +143,23 @@ def _render_and_digest(
 ) -> Rendered:
     result = engine.render(data, specs, limits, should_stop=should_stop)
     return Rendered(result, tuple(hashlib.sha256(v.data).hexdigest() for v in result.variants))
+
+
+async def _admitted_render(data: bytes, job: Job) -> Rendered:
+    # The header alone says how much memory the decode needs (milliseconds, on the loop); the
+    # render waits until that fits beside what other records hold, or is refused if it never can.
+    settings = job.settings
+    need = engine.estimate_memory(engine.probe(data, settings.limits), settings.variants)
+    budget = settings.memory_budget_bytes
+    if need > budget:
+        raise ImageTooLarge(
+            f"decoding needs about {need / 2**20:,.0f} MiB, over the worker's memory budget of"
+            f" {budget / 2**20:,.0f} MiB (IMGPIPE_MEMORY_BUDGET_MB, else the function's memory)"
+        )
+    job.progress.at("waiting for memory")
+    async with memory_gate(budget).reserve(need):
+        job.progress.at("rendering")
+        return await _render(data, job)
 
 
 async def _render(data: bytes, job: Job) -> Rendered:

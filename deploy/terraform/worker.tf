@@ -38,6 +38,7 @@ resource "aws_lambda_function" "worker" {
       IMGPIPE_CACHE_CONTROL        = var.cache_control
       IMGPIPE_RECORD_BUDGET_MS     = tostring(var.record_budget_ms)
       IMGPIPE_FUNCTION_TIMEOUT_S   = tostring(var.timeout_s) # checked against the budget at cold start
+      IMGPIPE_MEMORY_BUDGET_MB     = ""                      # empty: the function's memory less the worker's own 256 MB
       POWERTOOLS_SERVICE_NAME      = var.name_prefix
       POWERTOOLS_METRICS_NAMESPACE = var.name_prefix
       POWERTOOLS_LOG_LEVEL         = var.log_level

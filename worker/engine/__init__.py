@@ -11,6 +11,7 @@ from __future__ import annotations
 import pyvips
 
 from worker.engine import encode, heif
+from worker.engine.memory import estimate as estimate_memory
 from worker.engine.ops import lock_down
 from worker.engine.render import probe, render
 from worker.engine.results import CONTENT_TYPES, RenderCancelled, RenderResult, Rendition, SourceInfo
@@ -21,6 +22,7 @@ __all__ = [
     "RenderResult",
     "Rendition",
     "SourceInfo",
+    "estimate_memory",
     "probe",
     "render",
     "set_threads",

@@ -15,7 +15,7 @@ from shared.errors import CorruptImage, PermanentError, UnsupportedFormat
 
 _NOISE = re.compile(
     r"bad seek|unable to call|unable to copy to memory|unknown pseudo-tag|error in tile|"
-    r"threadpool|^\w+: (load|read) error$|^VipsForeignLoad\w*: |^\w+load(_\w+)?: load error",
+    r"threadpool|^\w+: (load|read) error$|unable to load from|^\w+load(_\w+)?: load error",
     re.IGNORECASE,
 )
 # Valid files the build cannot decode. Matched on the codec's own words; "Unsupported marker
@@ -29,6 +29,7 @@ _MISSING_CODEC = re.compile(
 # What an opaque libvips message means, said so that someone can act on it.
 _REWORDED = {
     "bad labq format": "CIELab colour is not supported for this file's layout (libvips: bad labq format)",
+    "not in a known format": "it starts like one, but its structure cannot be read (truncated or damaged)",
 }
 _LIMIT = 300
 
