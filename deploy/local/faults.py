@@ -30,6 +30,7 @@ import urllib.request
 from collections import Counter
 from collections.abc import AsyncIterator
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import Any
 
 from deploy.local.motoserver import HOST, MotoServerError, free_port
@@ -121,8 +122,8 @@ def _reset(request: Any) -> None:
 class _Proxy:
     """The aiohttp handlers: control endpoints, and every other request proxied or faulted."""
 
-    def __init__(self, upstream: str, plan: FaultPlan, seed: int) -> None:
-        self.upstream, self.plan = upstream, plan
+    def __init__(self, upstream: str, plan: FaultPlan, seed: int, log: Any = None) -> None:
+        self.upstream, self.plan, self.log = upstream, plan, log
         self.rng = random.Random(seed)
         self.requests: Counter[str] = Counter()
         self.faults: Counter[tuple[str, str]] = Counter()
@@ -138,6 +139,8 @@ class _Proxy:
         self.requests[service or "other"] += 1
         kind = self.plan.draw(self.rng, service)
         body = await request.read()
+        if self.log is not None:
+            self.log.write(f"{request.method} {request.raw_path} {service} {kind or '-'}\n")
         if kind is None or kind == "latency":
             if kind is not None:
                 self.faults[(str(service), kind)] += 1
@@ -174,7 +177,8 @@ class _Proxy:
         stack made SQS deliver a message again (kills, lost answers, reported failures)."""
         try:
             messages = json.loads(payload).get("Messages", [])
-            counts = [int(m.get("Attributes", {}).get("ApproximateReceiveCount", 0)) for m in messages]
+            counts = [int(m["Attributes"]["ApproximateReceiveCount"]) for m in messages
+                      if "ApproximateReceiveCount" in m.get("Attributes", {})]  # fmt: skip
         except (ValueError, AttributeError, TypeError):
             return
         self.receives.update(counts)
@@ -199,11 +203,12 @@ class _Proxy:
         await self.session.close()
 
 
-def build_app(upstream: str, plan: FaultPlan, seed: int) -> Any:
-    """The aiohttp application of a proxy to `upstream` that follows `plan`."""
+def build_app(upstream: str, plan: FaultPlan, seed: int, log: Any = None) -> Any:
+    """The aiohttp application of a proxy to `upstream` that follows `plan`; every request is
+    written to `log` (a text file) as `METHOD path service fault`, when given."""
     from aiohttp import web
 
-    proxy = _Proxy(upstream, plan, seed)
+    proxy = _Proxy(upstream, plan, seed, log)
     app = web.Application(client_max_size=1024**3)
     app.cleanup_ctx.append(proxy.session_context)
     app.router.add_route("*", "/{tail:.*}", proxy.handle)
@@ -213,8 +218,10 @@ def build_app(upstream: str, plan: FaultPlan, seed: int) -> Any:
 class FaultProxy:
     """The proxy as a process of its own, on loopback; `endpoint` goes into AWS_ENDPOINT_URL."""
 
-    def __init__(self, upstream: str, plan: FaultPlan, port: int | None = None, seed: int = 13) -> None:
-        self.upstream, self.plan, self.seed = upstream, plan, seed
+    def __init__(
+        self, upstream: str, plan: FaultPlan, port: int | None = None, seed: int = 13, log: Path | None = None
+    ) -> None:
+        self.upstream, self.plan, self.seed, self.log = upstream, plan, seed, log
         self.port = port or free_port()
         self._process: subprocess.Popen[bytes] | None = None
 
@@ -228,6 +235,8 @@ class FaultProxy:
         command = [sys.executable, "-m", "deploy.local.faults", "--upstream", self.upstream,
                    "--port", str(self.port), "--seed", str(self.seed), "--plan-json",
                    json.dumps(self.plan.to_json())]  # fmt: skip
+        if self.log is not None:
+            command += ["--log", str(self.log)]
         self._process = subprocess.Popen(
             command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
         )
@@ -278,9 +287,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--seed", type=int, default=13)
     parser.add_argument("--plan", default="", help="kind=rate pairs, e.g. slowdown=0.03,reset=0.02")
     parser.add_argument("--plan-json", default=None, help="a whole FaultPlan as JSON")
+    parser.add_argument("--log", type=Path, default=None, help="append every request to this file")
     args = parser.parse_args(argv)
     plan = FaultPlan(**json.loads(args.plan_json)) if args.plan_json else FaultPlan.parse(args.plan)
-    web.run_app(build_app(args.upstream, plan, args.seed), host=HOST, port=args.port, print=None,
+    log = args.log.open("a", buffering=1) if args.log else None  # line-buffered: survives a kill
+    web.run_app(build_app(args.upstream, plan, args.seed, log), host=HOST, port=args.port, print=None,
                 access_log=None)  # fmt: skip
 
 

@@ -83,7 +83,10 @@ class LocalStack:
             self.session = EndpointSession(self.server)
             self.topology = provision(self.session, prefix=PREFIX, queue=self.queue)
             if self.faults is not None:
-                self.fault_proxy = FaultProxy(self.server.endpoint, self.faults).start()
+                log = self.log_dir / "faults.log" if self.log_dir else None
+                if log is not None:
+                    log.parent.mkdir(parents=True, exist_ok=True)
+                self.fault_proxy = FaultProxy(self.server.endpoint, self.faults, log=log).start()
             self._start_workers()
         except BaseException:
             self.stop()

@@ -1,0 +1,184 @@
+"""`make chaos`: the load test's uploads through a local stack that misbehaves, then the ledger.
+
+Locust uploads through pre-signed PUTs exactly as `make loadtest` does (the same locustfile and
+tracker), while: the workers reach AWS through `deploy.local.faults` (10% of requests faulted:
+latency, 503 SlowDown, 500, resets, answers lost after the request landed); 3% of the uploads are
+poison (truncated, text, a disguised SVG, a PNG bomb); 5% of the uploads get a second S3 event
+sent to the queue (a redriven copy with a new messageId, some racing the original, some long
+after it); and every `--kill-every` seconds the busiest worker is SIGKILLed mid-batch and
+replaced, so its batch returns only after the visibility timeout. A short function timeout
+(and record budget) makes that redelivery happen within the run.
+
+Exits 1 unless lost = 0, inconsistent = 0, stuck = 0 and quarantined = the poison count exactly.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+from argparse import Namespace
+from pathlib import Path
+from typing import Any
+
+import boto3
+
+from deploy.local.faults import FaultPlan
+from deploy.local.stack import LocalStack
+from deploy.local.topology import QueueSettings
+from loadtest import chaos_ledger, payloads, tracker
+from loadtest.chaos_agents import AgentFailed, Duplicator, Interleaver, Killer, poison_files, wait_until_empty
+from loadtest.ledger import dlq_keys, reconcile
+from loadtest.run import locust_command
+
+RESULTS_TOPIC = "arn:aws:sns:us-east-1:123456789012:imgpipe-chaos-results"  # moto's account
+CYCLE = 400  # uploads per cycle of the mix: long enough for 3% to rotate over every poison kind
+
+
+def parse(argv: list[str] | None) -> Namespace:
+    """The command line."""
+    parser = argparse.ArgumentParser(prog="python -m loadtest.chaos", description=__doc__.split("\n")[0])
+    parser.add_argument("--uploads", type=int, default=2000)
+    parser.add_argument("--users", type=int, default=10)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--faults", type=float, default=0.10, help="share of worker requests faulted")
+    parser.add_argument("--poison", type=float, default=0.03, help="share of uploads that are poison")
+    parser.add_argument("--duplicates", type=float, default=0.05, help="share of uploads sent twice")
+    parser.add_argument("--interleave", type=float, default=0.01, help="share re-uploaded or imageId-shared")
+    parser.add_argument("--kill-every", type=float, default=15.0, help="seconds between kills (0: none)")
+    parser.add_argument("--timeout", type=int, default=8, help="function timeout (visibility: 6x + 1)")
+    parser.add_argument("--budget-ms", type=int, default=4000, help="IMGPIPE_RECORD_BUDGET_MS")
+    parser.add_argument("--drain-timeout", type=float, default=300.0)
+    parser.add_argument("--max-seconds", type=int, default=1500, help="locust's --run-time bound")
+    parser.add_argument("--out", type=Path, default=Path("out/chaos"))
+    return parser.parse_args(argv)
+
+
+def mix(folder: Path, share: float) -> Path:
+    """The small load-test profile with `share` of the uploads poison, spread evenly over a cycle
+    and rotating over every poison kind; returns the payload folder."""
+    payloads.generate(folder, "small", poison_share=0.0)
+    good = [name for name in payloads.load(folder).cycle if not payloads.is_poison(name)]
+    kinds = poison_files(folder)
+    slots = round(CYCLE * share)
+    spots = {int((k + 0.5) * CYCLE / slots): kinds[k % len(kinds)] for k in range(slots)} if slots else {}
+    good_iter = iter(good * CYCLE)
+    cycle = [spots.get(i) or next(good_iter) for i in range(CYCLE)]
+    (folder / payloads.MIX_FILE).write_text(json.dumps(cycle))
+    return folder
+
+
+def _locust_args(args: Namespace) -> Namespace:
+    return Namespace(scenario="burst", rate=0.0, users=args.users, max_seconds=args.max_seconds, out=args.out,
+                     images=args.uploads, drain_timeout=args.drain_timeout)  # fmt: skip
+
+
+def drive(args: Namespace, stack: LocalStack) -> chaos_ledger.ChaosLedger:
+    """Upload with locust while the agents duplicate and kill; then settle and reconcile."""
+    env = {**os.environ, **stack.environment()}
+    session = boto3.Session(region_name=env["AWS_REGION"])
+    s3, sqs = session.client("s3"), session.client("sqs")
+    topology = stack.topology
+    folder = mix(args.out / "payloads", args.poison)
+    ledger_path = args.out / "uploads.jsonl"
+    ledger_path.unlink(missing_ok=True)
+    pool = payloads.load(folder)
+    good = {name: data for name, data in pool.files.items() if not payloads.is_poison(name)}
+    interleaver = Interleaver(s3, sqs, topology, args.interleave, good).begin()
+    duplicator = Duplicator(s3, sqs, topology, args.duplicates, also=interleaver).begin()
+    killer = Killer(stack, sqs, args.kill_every).begin() if args.kill_every > 0 else None
+    started = time.monotonic()
+    try:
+        with (args.out / "locust.log").open("wb") as log:
+            command = locust_command(_locust_args(args), folder, ledger_path)
+            code = subprocess.call(command, env=env, stdout=log, stderr=log)
+    finally:  # the killer first: no worker may be started once the stack stops
+        for agent in (killer, duplicator, interleaver):
+            if agent is not None:
+                agent.finish()
+    if not ledger_path.exists():
+        raise SystemExit(
+            f"chaos: locust exited with {code} and wrote no ledger; see {args.out / 'locust.log'}"
+        )
+    uploaded = time.monotonic()
+    stuck = wait_until_empty(sqs, topology.queue_url, 6 * args.timeout * 3 + 30)
+    print(f"phases: locust (uploads until every manifest) {uploaded - started:.0f}s,"
+          f" queue empty {time.monotonic() - uploaded:.0f}s later")  # fmt: skip
+    result = settle(args, stack, s3, sqs, tracker.read(ledger_path), stuck, duplicator.sent)
+    quarantined = dlq_keys(sqs, topology.dlq_url)
+    result.reuploaded = [key.rsplit("/", 1)[1].rsplit(".", 1)[0] for key in interleaver.reuploaded]
+    result.conflicts = list(interleaver.conflicts)
+    result.conflicts_not_quarantined = [key for key in interleaver.conflicts if key not in quarantined]
+    return result
+
+
+def settle(
+    args: Namespace,
+    stack: LocalStack,
+    s3: Any,
+    sqs: Any,
+    uploads: list[tracker.Upload],
+    stuck: int,
+    sent: int,
+) -> chaos_ledger.ChaosLedger:
+    """The ledger, from the buckets, the DLQ and the proxy."""
+    topology = stack.topology
+    proxy = stack.fault_proxy
+    stats = proxy.stats() if proxy is not None else {}
+    ledger = reconcile(s3, sqs, topology.output_bucket, topology.dlq_url, uploads, "loadtest")
+    return chaos_ledger.ChaosLedger(
+        ledger=ledger,
+        poison=sum(payloads.is_poison(u.payload) for u in uploads),
+        inconsistent=chaos_ledger.inconsistent(s3, topology.output_bucket, topology.input_bucket, uploads),
+        renders=chaos_ledger.renders_from_log(args.out / "logs" / "faults.log"),
+        receive_counts=chaos_ledger.receive_counts(stats),
+        stuck=stuck,
+        faults=dict(stats.get("faults", {})),
+        kills=stack.kills,
+        duplicates_sent=sent,
+    )
+
+
+def run(args: Namespace) -> int:
+    """The whole run; the exit code."""
+    args.out.mkdir(parents=True, exist_ok=True)
+    (args.out / "logs" / "faults.log").unlink(missing_ok=True)
+    # A short timeout and record budget, so a killed batch is redelivered within the run; the
+    # stack checks the pair (and the workers read the budget) from the environment.
+    os.environ["IMGPIPE_RECORD_BUDGET_MS"] = str(args.budget_ms)
+    # Result events, so SNS calls meet faults too: a topic of their own, created once the server
+    # runs (before any image is done; a publish is best effort anyway).
+    os.environ["IMGPIPE_RESULT_TOPIC_ARN"] = RESULTS_TOPIC
+    queue = QueueSettings.for_timeout(args.timeout, batching_window_s=1)
+    plan = FaultPlan.transient(args.faults)
+    with LocalStack(workers=args.workers, queue=queue, log_dir=args.out / "logs", faults=plan) as stack:
+        os.environ.update(stack.environment())
+        stack.session.client("sns").create_topic(Name=RESULTS_TOPIC.rsplit(":", 1)[1])
+        try:
+            result = drive(args, stack)
+        except AgentFailed as exc:
+            raise SystemExit(f"chaos: {exc}") from exc
+    print(result.line())
+    print("\n".join(result.details()))
+    for image_id in result.ledger.lost[:10]:
+        print(f"lost: {image_id}")
+    for problem in result.inconsistent[:10]:
+        print(f"inconsistent: {problem}")
+    for image_id in result.ledger.poison_not_quarantined[:10]:
+        print(f"poison not quarantined: {image_id}")
+    return 0 if result.ok else 1
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point."""
+    started = time.monotonic()
+    code = run(parse(argv))
+    print(f"chaos: finished in {time.monotonic() - started:.0f}s", file=sys.stderr)
+    raise SystemExit(code)
+
+
+if __name__ == "__main__":
+    main()

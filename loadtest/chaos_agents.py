@@ -1,0 +1,246 @@
+"""What misbehaves during a chaos run besides the fault proxy: duplicate S3 events, and kills.
+
+`Duplicator` sends a second S3 event for a share of the uploads straight to the work queue (a
+redriven copy: same body as S3 sends, new messageId), after a random delay so some race the
+original and some arrive long after it was processed. `Interleaver` takes another share, once
+processed: half get a newer upload of the same key and then the older event again (stale), half
+get a second upload under the same imageId with another extension (which must be quarantined as
+an `ImageIdConflict` without touching the first). `Killer` SIGKILLs the busiest worker (the one
+rendering) every few seconds while messages are in flight, through `LocalStack.kill_worker`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import random
+import threading
+import time
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+from deploy.local.stack import LocalStack
+from deploy.local.topology import Topology
+from loadtest.hostile import poison_samples
+from shared.keys import UPLOAD_PREFIX, manifest_key
+
+LIST_EVERY_S = 3.0
+MAX_DELAY_S = 30.0
+MIN_AGE_S = 8.0  # a worker younger than this is still in its cold start, not in a batch
+USER = "loadtest"  # the locustfile's uploader (importing it would monkey-patch this process)
+POISON = ("poison_truncated.jpg", "poison_text.jpg", "poison_svg.jpg", "poison_bomb.png")
+
+
+def poison_files(folder: Path) -> list[str]:
+    """Add the hostile poison kinds beside the load test's own; every poison payload's name."""
+    samples = poison_samples()
+    (folder / "poison_svg.jpg").write_bytes(samples["svg"])
+    (folder / "poison_bomb.png").write_bytes(samples["bomb"])
+    return list(POISON)
+
+
+def s3_event(bucket: str, key: str, etag: str, size: int) -> str:
+    """The body S3 (through SNS, raw delivery) puts on the queue for one created object."""
+    record = {
+        "eventVersion": "2.1", "eventSource": "aws:s3", "awsRegion": "us-east-1",
+        "eventTime": time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime()), "eventName": "ObjectCreated:Put",
+        "s3": {"s3SchemaVersion": "1.0", "bucket": {"name": bucket, "arn": f"arn:aws:s3:::{bucket}"},
+               "object": {"key": quote(key, safe="/"), "size": size, "eTag": etag}},
+    }  # fmt: skip
+    return json.dumps({"Records": [record]})
+
+
+def chosen(key: str, share: float) -> bool:
+    """A stable choice of `share` of the keys."""
+    return int(hashlib.sha256(key.encode()).hexdigest()[:8], 16) % 10_000 < share * 10_000
+
+
+class AgentFailed(RuntimeError):
+    """An agent stopped on an error, so the run did not get the chaos it asked for."""
+
+
+class _Agent:
+    """A thread that misbehaves until `finish()`; an error in it fails the run at `finish()`."""
+
+    def __init__(self) -> None:
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._guarded, daemon=True)
+        self._error: BaseException | None = None
+
+    def begin(self) -> _Agent:
+        self._thread.start()
+        return self
+
+    def finish(self) -> None:
+        self._stop.set()
+        self._thread.join()
+        if self._error is not None:
+            raise AgentFailed(f"{type(self).__name__} failed: {self._error!r}") from self._error
+
+    def _guarded(self) -> None:
+        try:
+            self._loop()
+        except Exception as exc:  # noqa: BLE001 - reported by finish()
+            self._error = exc
+
+    def _loop(self) -> None:
+        raise NotImplementedError
+
+
+class Duplicator(_Agent):
+    """Sends `share` of the uploads' events a second time, each after a random delay."""
+
+    def __init__(
+        self, s3: Any, sqs: Any, topology: Topology, share: float, seed: int = 5, also: Any = None
+    ) -> None:
+        super().__init__()
+        self.s3, self.sqs, self.topology, self.share, self.also = s3, sqs, topology, share, also
+        self.rng = random.Random(seed)
+        self.seen: set[str] = set()
+        self.due: list[tuple[float, str]] = []
+        self.sent = 0
+
+    def _loop(self) -> None:
+        while not self._stop.wait(LIST_EVERY_S):
+            self._discover()
+            now = time.monotonic()
+            for item in [d for d in self.due if d[0] <= now]:
+                self.due.remove(item)
+                self._send(item[1])
+        self._discover()
+        for _, key in self.due:  # the run is over: whatever is still due goes now
+            self._send(key)
+
+    def _discover(self) -> None:
+        pages = self.s3.get_paginator("list_objects_v2").paginate(
+            Bucket=self.topology.input_bucket, Prefix=f"{UPLOAD_PREFIX}{USER}/"
+        )
+        for item in (i for page in pages for i in page.get("Contents", [])):
+            key = item["Key"]
+            if key not in self.seen:
+                self.seen.add(key)
+                if self.also is not None:
+                    self.also.offer(key)
+                if chosen(key, self.share):
+                    self.due.append((time.monotonic() + self.rng.uniform(0, MAX_DELAY_S), key))
+
+    def _send(self, key: str) -> None:
+        head = self.s3.head_object(Bucket=self.topology.input_bucket, Key=key)
+        body = s3_event(self.topology.input_bucket, key, head["ETag"].strip('"'), head["ContentLength"])
+        self.sqs.send_message(QueueUrl=self.topology.queue_url, MessageBody=body)
+        self.sent += 1
+
+
+class Interleaver(_Agent):
+    """Stale events after a newer upload of the key, and second uploads sharing an imageId."""
+
+    def __init__(self, s3: Any, sqs: Any, topology: Topology, share: float, good: dict[str, bytes]) -> None:
+        super().__init__()
+        self.s3, self.sqs, self.topology, self.share, self.good = s3, sqs, topology, share, good
+        self.due: list[tuple[float, str, int]] = []
+        self.lock = threading.Lock()
+        self.reuploaded: list[str] = []  # keys holding a newer upload, whose older event came again
+        self.conflicts: list[str] = []  # second keys of an imageId, each to end quarantined
+
+    def offer(self, key: str) -> None:
+        """Consider a newly seen upload key."""
+        if key not in self.conflicts and chosen("interleave" + key, self.share):
+            with self.lock:
+                self.due.append((time.monotonic() + 5, key, 0))
+
+    def _loop(self) -> None:
+        while not self._stop.wait(1.0):
+            self._act(finishing=False)
+        self._act(finishing=True)
+
+    def _act(self, finishing: bool) -> None:
+        now = time.monotonic()
+        with self.lock:
+            ready = [d for d in self.due if d[0] <= now or finishing]
+            self.due = [d for d in self.due if d not in ready]
+        for _, key, tries in ready:
+            if not self._processed(key):
+                if tries < 30 and not finishing:
+                    with self.lock:
+                        self.due.append((now + 5, key, tries + 1))
+                continue
+            if chosen("stale" + key, 0.5):
+                self._stale(key)
+            else:
+                self._conflict(key)
+
+    def _processed(self, key: str) -> bool:
+        image_id = key.rsplit("/", 1)[1].rsplit(".", 1)[0]
+        try:
+            self.s3.head_object(Bucket=self.topology.output_bucket, Key=manifest_key(image_id))
+        except self.s3.exceptions.ClientError:
+            return False
+        return True
+
+    def _stale(self, key: str) -> None:
+        bucket = self.topology.input_bucket
+        old = self.s3.head_object(Bucket=bucket, Key=key)
+        ext = key.rsplit(".", 1)[1]
+        # Another photo, of the key's own format where the mix has one (the worker goes by content)
+        others = [(not n.endswith(ext), d) for n, d in self.good.items()
+                  if hashlib.md5(d).hexdigest() != old["ETag"].strip('"')]  # fmt: skip
+        body = min(others, key=lambda other: other[0])[1]
+        self.s3.put_object(Bucket=bucket, Key=key, Body=body)
+        stale = s3_event(bucket, key, old["ETag"].strip('"'), old["ContentLength"])
+        self.sqs.send_message(QueueUrl=self.topology.queue_url, MessageBody=stale, DelaySeconds=3)
+        self.reuploaded.append(key)
+
+    def _conflict(self, key: str) -> None:
+        ext = key.rsplit(".", 1)[1]
+        name, body = next((n, d) for n, d in self.good.items() if not n.endswith(ext))
+        other = f"{key.rsplit('.', 1)[0]}.{name.rsplit('.', 1)[1]}"
+        self.s3.put_object(Bucket=self.topology.input_bucket, Key=other, Body=body)
+        self.conflicts.append(other)
+
+
+def _cpu_ticks(pid: int) -> int:
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0
+    return int(fields[11]) + int(fields[12])  # utime + stime
+
+
+def in_flight(sqs: Any, queue_url: str) -> tuple[int, int]:
+    """(visible, in flight) messages of the queue."""
+    names = ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"]
+    attributes = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=names)["Attributes"]
+    return int(attributes[names[0]]), int(attributes[names[1]])
+
+
+class Killer(_Agent):
+    """SIGKILLs the busiest worker every `every_s` seconds while messages are in flight."""
+
+    def __init__(self, stack: LocalStack, sqs: Any, every_s: float) -> None:
+        super().__init__()
+        self.stack, self.sqs, self.every_s = stack, sqs, every_s
+        self.born: dict[int, float] = {}
+
+    def _loop(self) -> None:
+        while not self._stop.wait(self.every_s):
+            if in_flight(self.sqs, self.stack.topology.queue_url)[1] == 0:
+                continue
+            pids = self.stack.worker_pids()
+            now = time.monotonic()
+            before = {pid: _cpu_ticks(pid) for pid in pids}
+            time.sleep(0.5)
+            busy = {pid: _cpu_ticks(pid) - ticks for pid, ticks in before.items()
+                    if now - self.born.setdefault(pid, now) >= MIN_AGE_S}  # fmt: skip
+            if busy and max(busy.values()) > 0:
+                self.stack.kill_worker(pids.index(max(busy, key=lambda p: busy[p])))
+
+
+def wait_until_empty(sqs: Any, queue_url: str, timeout_s: float) -> int:
+    """Wait until the queue holds nothing, visible or in flight; what is left after `timeout_s`."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        left = sum(in_flight(sqs, queue_url))
+        if left == 0 or time.monotonic() > deadline:
+            return left
+        time.sleep(2)

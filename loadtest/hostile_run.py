@@ -1,0 +1,215 @@
+"""`python -m loadtest.hostile_run`: every hostile file through the worker's render step, one
+subprocess each, under an address-space limit and a time limit.
+
+The child does what a worker does: its cold start (`worker.runtime.build_runtime`: settings,
+libvips threads, the render pool), then the render step (`engine.render` with the settings'
+variants and limits, on that pool, as `worker.pipeline` calls it). It ends
+`complete`, or `quarantined` with a `PermanentError`, which the worker turns into a DLQ entry and
+a failed manifest. Anything else is a defect: `crash` (another exception, or a signal),
+`hang` (over the time limit) or `over budget` (a `MemoryError` under `RLIMIT_AS`). The children
+are forked from a parent that has imported libvips but never started a thread, so each starts in
+milliseconds; peak memory is the child's own high-water mark (VmHWM), which includes the ~70 MB
+of interpreter and libvips it inherits.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import select
+import signal
+import statistics
+import sys
+import time
+from collections import defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from loadtest.hostile import Hostile, corpus
+
+BUDGET_MB = 1536  # RLIMIT_AS per image: under the Lambda's 1769 MB, with one image per process
+TIME_LIMIT_S = 30.0
+GOOD = ("complete", "quarantined")
+
+
+@dataclass(frozen=True)
+class Ending:
+    """How one file ended in its subprocess."""
+
+    name: str
+    outcome: str  # complete | quarantined | crash | hang | over budget
+    error_type: str | None
+    message: str
+    peak_mb: float
+    seconds: float
+
+    @property
+    def kind(self) -> str:
+        """The file class."""
+        return self.name.split("__", 1)[0]
+
+
+def _high_water_mb() -> float:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def _child(runtime: Any, data: bytes, budget_mb: int, out: int) -> None:
+    """In the forked child: render like the worker, report one JSON line, exit without cleanup."""
+    from shared.errors import PermanentError
+    from worker import engine
+
+    report: dict[str, object]
+    try:
+        resource.setrlimit(resource.RLIMIT_AS, (budget_mb * 1024 * 1024,) * 2)
+        settings = runtime.settings
+        result = runtime.executor.submit(engine.render, data, settings.variants, settings.limits).result()
+        report = {"outcome": "complete", "error_type": None, "message": f"{len(result.variants)} variants"}
+    except PermanentError as exc:
+        report = {"outcome": "quarantined", "error_type": exc.error_type, "message": str(exc)[:300]}
+    except MemoryError as exc:
+        report = {"outcome": "over budget", "error_type": "MemoryError", "message": str(exc)[:300]}
+    except BaseException as exc:  # noqa: BLE001 - a defect to report, not to hide
+        report = {"outcome": "crash", "error_type": type(exc).__name__, "message": str(exc)[:300]}
+    report["peak_mb"] = _high_water_mb()
+    os.write(out, json.dumps(report).encode())
+    os._exit(0)
+
+
+@dataclass
+class _Running:
+    path: Path
+    pid: int
+    fd: int
+    started: float
+    chunks: list[bytes] = field(default_factory=list)
+
+
+def cold_start() -> Any:
+    """The worker's cold start (`worker.runtime.build_runtime`: settings, libvips threads, the
+    render pool), done once in the parent: no thread exists until a child submits work."""
+    os.environ.setdefault("IMGPIPE_OUTPUT_BUCKET", "imgpipe-hostile")
+    from worker.runtime import build_runtime
+
+    return build_runtime()
+
+
+def _spawn(runtime: Any, path: Path, budget_mb: int) -> _Running:
+    data = path.read_bytes()
+    read_end, write_end = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        os.close(read_end)
+        _child(runtime, data, budget_mb, write_end)
+    os.close(write_end)
+    return _Running(path, pid, read_end, time.monotonic())
+
+
+def _ending(child: _Running, hung: bool, time_limit_s: float) -> Ending:
+    os.close(child.fd)
+    _, status, usage = os.wait4(child.pid, 0)
+    seconds, peak_mb, name = (
+        round(time.monotonic() - child.started, 3),
+        usage.ru_maxrss / 1024,
+        child.path.name,
+    )
+    if hung:
+        return Ending(name, "hang", None, f"killed after {time_limit_s:g} s", peak_mb, seconds)
+    if not child.chunks:
+        how = f"signal {-os.waitstatus_to_exitcode(status)}" if os.WIFSIGNALED(status) else "no report"
+        return Ending(name, "crash", None, how, peak_mb, seconds)
+    report = json.loads(b"".join(child.chunks))
+    return Ending(name, str(report["outcome"]), report["error_type"], str(report["message"]),
+                  float(report["peak_mb"]), seconds)  # fmt: skip
+
+
+def run_all(
+    paths: list[Path], budget_mb: int = BUDGET_MB, time_limit_s: float = TIME_LIMIT_S, jobs: int = 2
+) -> list[Ending]:
+    """Every file in a forked child of its own, `jobs` at a time; their endings in `paths` order.
+
+    One thread waits on every child's pipe (forking from a threaded parent could copy a held lock).
+    """
+    runtime, queue, running, endings = cold_start(), list(paths), {}, {}
+    while queue or running:
+        while queue and len(running) < jobs:
+            child = _spawn(runtime, queue.pop(0), budget_mb)
+            running[child.fd] = child
+        now = time.monotonic()
+        wait = min(time_limit_s - (now - c.started) for c in running.values())
+        ready, _, _ = select.select(list(running), [], [], max(0.0, wait))
+        for fd in ready:
+            chunk = os.read(fd, 65536)
+            if chunk:
+                running[fd].chunks.append(chunk)
+            else:
+                child = running.pop(fd)
+                endings[child.path] = _ending(child, False, time_limit_s)
+        for fd, child in list(running.items()):
+            if time.monotonic() - child.started > time_limit_s:
+                os.kill(child.pid, signal.SIGKILL)
+                endings[child.path] = _ending(running.pop(fd), True, time_limit_s)
+    return [endings[path] for path in paths]
+
+
+def write_corpus(folder: Path, files: list[Hostile] | None = None) -> list[Path]:
+    """Write the corpus into `folder`, one file per item; the paths in corpus order."""
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for item in files if files is not None else corpus():
+        path = folder / item.name
+        path.write_bytes(item.data)
+        paths.append(path)
+    return paths
+
+
+def peaks_by_kind(endings: list[Ending]) -> dict[str, tuple[int, float, float]]:
+    """Per file class: files, median and max peak RSS (MB)."""
+    by_kind: dict[str, list[float]] = defaultdict(list)
+    for ending in endings:
+        by_kind[ending.kind].append(ending.peak_mb)
+    return {k: (len(v), statistics.median(v), max(v)) for k, v in sorted(by_kind.items())}
+
+
+def report(endings: list[Ending]) -> list[str]:
+    """The table lines: outcomes, then peak memory per file class."""
+    counts: dict[str, int] = defaultdict(int)
+    for ending in endings:
+        counts[ending.outcome if ending.outcome != "quarantined" else f"quarantined {ending.error_type}"] += 1
+    lines = [f"{name:32} {n}" for name, n in sorted(counts.items())]
+    lines.append(f"{'class':12} {'files':>5} {'median MB':>10} {'peak MB':>8}")
+    lines += [f"{k:12} {n:5} {med:10.0f} {top:8.0f}" for k, (n, med, top) in peaks_by_kind(endings).items()]
+    slowest = max(endings, key=lambda e: e.seconds)
+    lines.append(f"slowest: {slowest.name} {slowest.seconds:.2f}s; "
+                 f"defects: {sum(e.outcome not in GOOD for e in endings)}")  # fmt: skip
+    return lines
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Generate the corpus, process every file, print the table; exit 1 on any defect."""
+    parser = argparse.ArgumentParser(
+        prog="python -m loadtest.hostile_run", description=__doc__.split("\n")[0]
+    )
+    parser.add_argument("--out", type=Path, default=Path("out/hostile"))
+    parser.add_argument("--budget-mb", type=int, default=BUDGET_MB)
+    parser.add_argument("--time-limit", type=float, default=TIME_LIMIT_S)
+    parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="children at a time")
+    args = parser.parse_args(argv)
+    paths = write_corpus(args.out / "files")
+    endings = run_all(paths, args.budget_mb, args.time_limit, args.jobs)
+    with (args.out / "endings.jsonl").open("w") as file:
+        file.writelines(json.dumps(e.__dict__) + "\n" for e in endings)
+    print("\n".join(report(endings)))
+    for ending in endings:
+        if ending.outcome not in GOOD:
+            print(f"defect: {ending.name}: {ending.outcome} {ending.error_type}: {ending.message}")
+    raise SystemExit(0 if all(e.outcome in GOOD for e in endings) else 1)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
