@@ -9,7 +9,7 @@ ARCH ?= arm64
 # checkov pins its own dependency versions, so it lives in a venv of its own.
 CHECKOV := $(VENV)/checkov/bin/checkov
 
-.PHONY: install demo test lint bench loadtest browser package clean
+.PHONY: install demo test lint bench loadtest chaos browser package clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -55,6 +55,13 @@ bench: $(STAMP)
 LOADTEST_ARGS ?= --scenario burst --images 200 --users 20 --profile small
 loadtest: $(STAMP)
 	$(BIN)/python -m loadtest.run $(LOADTEST_ARGS)
+
+# The local stack under faults, kills, poison and duplicate events; the `chaos:` line is the verdict
+# (exit 1 unless lost=0, inconsistent=0, stuck=0 and quarantined=poison). See docs/reliability.md.
+UPLOADS ?= 2000
+CHAOS_ARGS ?=
+chaos: $(STAMP)
+	$(BIN)/python -m loadtest.chaos --uploads $(UPLOADS) $(CHAOS_ARGS)
 
 clean:
 	rm -rf $(VENV) out dist .pytest_cache .mypy_cache .ruff_cache

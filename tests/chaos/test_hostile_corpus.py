@@ -17,7 +17,7 @@ from loadtest.hostile_run import BUDGET_MB
 
 pytestmark = pytest.mark.chaos
 
-FORMATS = {"jpeg", "png", "webp", "gif", "tiff", "avif", "heif"}
+FORMATS = {"jpeg", "png", "webp", "gif", "tiff", "avif", "heif", "heic"}
 
 
 def _endings(out: Path) -> list[dict[str, object]]:
