@@ -4,6 +4,11 @@ Run by `python -m loadtest.run` (or by hand: `locust -f loadtest/locustfile.py -
 --images N ...`, with AWS_ENDPOINT_URL and IMGPIPE_INPUT_BUCKET / IMGPIPE_OUTPUT_BUCKET set).
 Each upload is tracked to its manifest and reported as request type `e2e`; once every upload has
 ended (or `--drain-timeout` passes) the ledger is written and the run stops itself.
+
+In locust's distributed mode (`--processes P`, or a master and `--worker`s on several machines)
+each worker uploads its share of `--images` (every `--uploaders`-th upload from its index) and
+follows its own uploads, writing its ledger beside the others (`uploads.<index>.jsonl`); the
+master only aggregates the statistics, and the run ends when the last worker quits.
 """
 
 from __future__ import annotations
@@ -19,10 +24,12 @@ import gevent
 from locust import HttpUser, constant_throughput, events, task
 from locust.env import Environment
 from locust.exception import StopUser
+from locust.runners import WORKER_REPORT_INTERVAL, MasterRunner, WorkerRunner
 from locust.stats import CSV_STATS_INTERVAL_SEC
 
 from deploy.ops.uploads import presign_upload
 from loadtest.payloads import Pool, load
+from loadtest.shares import Share
 from loadtest.tracker import Tracker, Upload, pause_after
 
 POLL_S = 0.5
@@ -40,6 +47,10 @@ def _arguments(parser: Any) -> None:
     parser.add_argument(
         "--ledger", default="out/loadtest/uploads.jsonl", help="where the uploads are written"
     )
+    parser.add_argument(
+        "--uploaders", type=int, default=0,
+        help="locust worker processes in all, each uploading its share (0: --processes, else 1)",
+    )  # fmt: skip
 
 
 class Plan:
@@ -49,8 +60,11 @@ class Plan:
         options = environment.parsed_options
         self.options = options
         self.pool: Pool = load(Path(options.payloads))
-        self.counter = itertools.count()
-        self.images: int = options.images
+        runner = environment.runner
+        self.share = Share.of(options, runner.worker_index if isinstance(runner, WorkerRunner) else None)
+        self.counter = itertools.count(self.share.index, self.share.uploaders)
+        self.images: int = self.share.count(options.images)
+        self.handed_out = 0
         self.finished = 0
         self.last_put = time.time()
         s3 = boto3.client("s3")
@@ -66,9 +80,11 @@ class Plan:
         self.tracker = Tracker(s3, os.environ["IMGPIPE_OUTPUT_BUCKET"], fire)
 
     def next_index(self) -> int | None:
-        """The next upload's number, or None once all are handed out."""
-        index = next(self.counter)
-        return index if index < self.images else None
+        """The next upload's number (in the whole run's mix), or None once all are handed out."""
+        if self.handed_out >= self.images:
+            return None
+        self.handed_out += 1
+        return next(self.counter)
 
     def uploading(self) -> bool:
         """True while some upload has not finished its PUT."""
@@ -81,6 +97,8 @@ PLAN: Plan | None = None
 @events.test_start.add_listener
 def _start(environment: Environment, **_: Any) -> None:
     global PLAN
+    if isinstance(environment.runner, MasterRunner):
+        return  # the workers upload and follow; the master aggregates their statistics
     PLAN = Plan(environment)
     gevent.spawn(_follow, environment, PLAN)
 
@@ -100,10 +118,11 @@ def _follow(environment: Environment, plan: Plan) -> None:
         if time.time() - plan.last_put > plan.options.drain_timeout:
             plan.tracker.give_up()
             break
-    plan.tracker.write(Path(plan.options.ledger))
-    # locust's CSV writer rewrites the stats once a CSV_STATS_INTERVAL_SEC and not again at quit:
-    # without this wait the outcomes settled by the last poll are missing from locust_stats.csv.
-    gevent.sleep(CSV_STATS_INTERVAL_SEC + 0.5)
+    plan.tracker.write(plan.share.ledger(Path(plan.options.ledger)))
+    # locust's CSV writer rewrites the stats once a CSV_STATS_INTERVAL_SEC and not again at quit
+    # (and a worker reports to its master once a WORKER_REPORT_INTERVAL): without this wait the
+    # outcomes settled by the last poll are missing from locust_stats.csv.
+    gevent.sleep(max(CSV_STATS_INTERVAL_SEC, WORKER_REPORT_INTERVAL) + 0.5)
     if environment.runner is not None:
         environment.runner.quit()
 
@@ -119,7 +138,8 @@ class Uploader(HttpUser):
         if not options.rate:
             return 0.0
         users = max(1, self.environment.runner.user_count if self.environment.runner else 1)
-        pace: float = constant_throughput(options.rate / users)(self)
+        uploaders = PLAN.share.uploaders if PLAN else 1  # the rate is the whole run's
+        pace: float = constant_throughput(options.rate / uploaders / users)(self)
         return pace
 
     @task

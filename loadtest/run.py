@@ -50,6 +50,9 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--workers", type=int, default=DEFAULT_WORKERS, help="local stack worker processes")
     parser.add_argument("--drain-timeout", type=float, default=120.0)
     parser.add_argument("--max-seconds", type=int, default=900, help="locust's --run-time bound")
+    parser.add_argument(
+        "--processes", type=int, default=1, metavar="P", help="locust worker processes (its distributed mode)"
+    )
     parser.add_argument("--out", type=Path, default=Path("out/loadtest"))
     parser.add_argument("--no-engine", action="store_true", help="skip the engine-only figure")
     parser.add_argument(
@@ -58,6 +61,8 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     args = parser.parse_args(argv)
     if args.scenario == "steady" and args.rate <= 0:
         parser.error("--scenario steady needs --rate R (uploads/s)")
+    if args.processes < 1:
+        parser.error("--processes must be at least 1")
     if args.redrive_every <= 0:
         parser.error("--redrive-every must be above 0 seconds")
     return args
@@ -73,6 +78,8 @@ def locust_command(args: argparse.Namespace, payload_dir: Path, ledger_path: Pat
         "--csv", str(args.out / "locust"), "--html", str(args.out / "locust.html"),
         "--payloads", str(payload_dir), "--images", str(args.images), "--rate", str(rate),
         "--drain-timeout", str(args.drain_timeout), "--ledger", str(ledger_path),
+        *(["--processes", str(args.processes), "--uploaders", str(args.processes)]
+          if args.processes > 1 else []),
     ]  # fmt: skip
 
 
@@ -92,7 +99,8 @@ def drive(args: argparse.Namespace, env: dict[str, str]) -> tuple[Ledger, list[t
     """Generate payloads, run locust with sampling, reconcile; the stack is `env`'s."""
     payload_dir = payloads.generate(args.out / "payloads", args.profile, SCENARIOS[args.scenario])
     ledger_path = args.out / "uploads.jsonl"
-    ledger_path.unlink(missing_ok=True)
+    for stale in ledgers(ledger_path):
+        stale.unlink()
     session = boto3.Session(region_name=env.get("AWS_REGION"))
     s3, sqs = session.client("s3"), session.client("sqs")
     queue_url, dlq_url = env["IMGPIPE_QUEUE_URL"], env["IMGPIPE_DLQ_URL"]
@@ -110,11 +118,11 @@ def drive(args: argparse.Namespace, env: dict[str, str]) -> tuple[Ledger, list[t
         # Redriven copies may still be on the work queue: let them come back to the DLQ.
         settle(sqs, queue_url, args.drain_timeout)
     samples = sampler.finish()
-    if not ledger_path.exists():
+    if not ledgers(ledger_path):
         raise SystemExit(
             f"loadtest: locust exited with {code} and wrote no ledger; see {args.out / 'locust.log'}"
         )
-    uploads = tracker.read(ledger_path)
+    uploads = [upload for path in ledgers(ledger_path) for upload in tracker.read(path)]
     ledger = reconcile(s3, sqs, env["IMGPIPE_OUTPUT_BUCKET"], dlq_url, uploads, "loadtest")
     if redriver is not None:
         ledger.redriven = redriver.moved
@@ -123,6 +131,11 @@ def drive(args: argparse.Namespace, env: dict[str, str]) -> tuple[Ledger, list[t
         for error in redriver.errors[:10]:
             print(f"redrive error: {error}")
     return ledger, uploads, samples
+
+
+def ledgers(path: Path) -> list[Path]:
+    """The ledger files of a run: `uploads.jsonl`, or one per locust worker (`uploads.<i>.jsonl`)."""
+    return sorted(p for p in path.parent.glob(f"{path.stem}*{path.suffix}") if p.is_file())
 
 
 def settle(sqs: Any, queue_url: str, timeout_s: float) -> bool:
