@@ -76,7 +76,7 @@ def summary(ledger: Ledger, uploads: list[Upload], rate: Drain, engine_per_s: fl
 class Sampler(threading.Thread):
     """Samples the work queue (visible, in flight) and the DLQ every `every_s` into a CSV."""
 
-    FIELDS = ("t_s", "visible", "in_flight", "dlq")
+    FIELDS = ("t_s", "epoch_s", "visible", "in_flight", "dlq")
 
     def __init__(self, sqs: Any, queue_url: str, dlq_url: str, path: Path, every_s: float = 1.0) -> None:
         super().__init__(daemon=True)
@@ -99,7 +99,8 @@ class Sampler(threading.Thread):
                 work = dlq = None
             if work is not None and dlq is not None:
                 self.rows.append(
-                    {"t_s": round(time.monotonic() - started, 2), "visible": work.visible,
+                    {"t_s": round(time.monotonic() - started, 2), "epoch_s": round(time.time(), 3),
+                     "visible": work.visible,
                      "in_flight": work.in_flight, "dlq": dlq.visible + dlq.in_flight}
                 )  # fmt: skip
             self._stop_event.wait(self.every_s)
@@ -116,8 +117,30 @@ class Sampler(threading.Thread):
         return self.rows
 
 
+def throughput(uploads: list[Upload]) -> dict[str, list[float]]:
+    """When each upload was PUT, and when each ended complete or quarantined (epoch seconds)."""
+    ended: dict[str, list[float]] = {
+        "uploaded": [u.put_started for u in uploads],
+        "complete": [],
+        "quarantined": [],
+    }
+    for upload in uploads:
+        if upload.outcome in ("complete", "quarantined") and upload.e2e_ms is not None:
+            ended[upload.outcome].append(upload.put_started + upload.e2e_ms / 1000)
+    return ended
+
+
+def per_second(offsets: list[float]) -> list[int]:
+    """How many of `offsets` (seconds from the start) fall in each whole second."""
+    counts = [0] * (int(max(offsets, default=-1)) + 1)
+    for offset in offsets:
+        if offset >= 0:
+            counts[int(offset)] += 1
+    return counts
+
+
 def plot(samples: list[dict[str, float]], uploads: list[Upload], path: Path) -> Path | None:
-    """Queue and DLQ depth, completions per second and the e2e latency distribution as a PNG."""
+    """Queue and DLQ depth, uploads and outcomes per second, and the e2e latency distribution."""
     try:
         import matplotlib
 
@@ -125,13 +148,25 @@ def plot(samples: list[dict[str, float]], uploads: list[Upload], path: Path) -> 
         import matplotlib.pyplot as plt
     except ImportError:
         return None
-    figure, (depth, latency) = plt.subplots(2, 1, figsize=(9, 7))
+    figure, (depth, flow, latency) = plt.subplots(3, 1, figsize=(9, 10))
     t = [s["t_s"] for s in samples]
     for name in ("visible", "in_flight", "dlq"):
         depth.plot(t, [s[name] for s in samples], label=name)
     depth.set_xlabel("seconds")
     depth.set_ylabel("messages")
     depth.legend()
+    origin = (
+        samples[0]["epoch_s"] - samples[0]["t_s"]
+        if samples
+        else min((u.put_started for u in uploads), default=0)
+    )
+    for label, times in throughput(uploads).items():
+        seconds = per_second([moment - origin for moment in times])
+        flow.plot(range(len(seconds)), seconds, label=label)
+    flow.set_xlim(depth.get_xlim())
+    flow.set_xlabel("seconds")
+    flow.set_ylabel("per second")
+    flow.legend()
     done = sorted(u.e2e_ms for u in uploads if u.e2e_ms is not None and u.outcome != "lost")
     if done:
         latency.plot([i / len(done) * 100 for i in range(len(done))], done)

@@ -7,7 +7,7 @@ import pytest
 from deploy.ops.dlq_report import DEPTH_NAMES, queue_depth
 from loadtest import payloads
 from loadtest.ledger import Ledger
-from loadtest.report import drain, drain_after_uploads, percentile, summary
+from loadtest.report import drain, drain_after_uploads, per_second, percentile, summary, throughput
 from loadtest.tracker import MAX_PAUSE_S, POLL_SHARE, Upload, pause_after, processed_at
 
 pytestmark = pytest.mark.unit
@@ -123,3 +123,16 @@ def test_the_drain_after_the_uploads_counts_only_what_ended_after_the_last_put()
     rate = drain_after_uploads(uploads)
     # Then it counts the one complete image that ended after it, over 102 s -> 106 s
     assert (rate.images, rate.seconds, rate.per_s) == (1, 4.0, 0.25)
+
+
+def test_throughput_bins_uploads_and_outcomes_by_second() -> None:
+    # Given three uploads PUT at t=0.2, 0.7 and 1.5 s, ending complete, quarantined and lost
+    uploads = [
+        Upload("a", "k", "thumb_320.jpg", 100.2, 50.0, "complete", 1000.0),
+        Upload("b", "k", "poison_text.jpg", 100.7, 50.0, "quarantined", 2500.0),
+        Upload("c", "k", "vga_640.jpg", 101.5, 50.0, "lost", None),
+    ]
+    # When they are binned from t=100 s
+    flows = {name: per_second([t - 100 for t in times]) for name, times in throughput(uploads).items()}
+    # Then each second counts what happened in it, and the lost upload has no end
+    assert flows == {"uploaded": [2, 1], "complete": [0, 1], "quarantined": [0, 0, 0, 1]}
