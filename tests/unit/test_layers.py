@@ -36,3 +36,17 @@ def test_a_layer_imports_nothing_above_it(layer: str) -> None:
         for path in (ROOT / layer).rglob("*.py")
     }
     assert {path: names for path, names in offending.items() if names} == {}
+
+
+IMAGE_LIBRARIES = {"pyvips", "pi_heif", "pillow_heif"}
+
+
+def test_only_the_engine_package_imports_an_image_library() -> None:
+    # STYLE.md convention 2: nothing but worker/engine/ knows which image library is underneath
+    offending = {
+        str(path.relative_to(ROOT)): sorted(_imported_packages(path) & IMAGE_LIBRARIES)
+        for layer in ("worker", "shared")
+        for path in (ROOT / layer).rglob("*.py")
+        if (ROOT / "worker" / "engine") not in path.parents
+    }
+    assert {path: names for path, names in offending.items() if names} == {}

@@ -24,7 +24,9 @@ def decode_bytes_per_pixel(info: SourceInfo) -> float:
     """What the decoder holds per decoded pixel (before the engine's own copies)."""
     sample = 2 if info.bits > 8 else 1
     if info.format == "avif":
-        return 12.0 * sample  # libheif's planes, its RGB output, libvips' copy
+        # libheif's planes (16-bit beyond 8 bits), its RGB output, libvips' copy: measured 14.5
+        # (8-bit) and 17.5 (10-bit) bytes a pixel in all, with the engine's own copies below.
+        return 12.0 if info.bits > 8 else 9.0
     if info.format == "heif":
         return info.bands + 3.0  # pi-heif's 8-bit output and libde265's planes
     if info.format == "jpeg":
@@ -34,7 +36,9 @@ def decode_bytes_per_pixel(info: SourceInfo) -> float:
         return info.bands * sample if info.progressive else 0.0  # interlaced PNGs load whole
     if info.format == "gif":
         return 8.0  # the frame and its RGBA rendering
-    return float(info.bands * sample)  # webp, tiff: decoded whole (or in big strips)
+    if info.format == "webp":
+        return 8.0  # libwebp decodes the whole picture (RGBA), libvips copies it
+    return float(info.bands * sample)  # tiff: strips or tiles, some decoded whole
 
 
 def estimate(info: SourceInfo, specs: Sequence[VariantSpec]) -> int:
