@@ -31,7 +31,7 @@ from deploy.local.stack import LocalStack
 from deploy.local.topology import QueueSettings
 from loadtest import chaos_ledger, payloads, tracker
 from loadtest.chaos_agents import AgentFailed, Duplicator, Interleaver, Killer, poison_files, wait_until_empty
-from loadtest.ledger import dlq_keys, reconcile
+from loadtest.ledger import dlq_copies, reconcile
 from loadtest.run import locust_command
 
 RESULTS_TOPIC = "arn:aws:sns:us-east-1:123456789012:imgpipe-chaos-results"  # moto's account
@@ -49,10 +49,10 @@ def parse(argv: list[str] | None) -> Namespace:
     parser.add_argument("--duplicates", type=float, default=0.05, help="share of uploads sent twice")
     parser.add_argument("--interleave", type=float, default=0.01, help="share re-uploaded or imageId-shared")
     parser.add_argument("--kill-every", type=float, default=15.0, help="seconds between kills (0: none)")
-    parser.add_argument("--timeout", type=int, default=8, help="function timeout (visibility: 6x + 1)")
+    parser.add_argument("--timeout", type=int, default=10, help="function timeout (visibility: 6x + 1)")
     parser.add_argument("--budget-ms", type=int, default=4000, help="IMGPIPE_RECORD_BUDGET_MS")
-    parser.add_argument("--drain-timeout", type=float, default=300.0)
-    parser.add_argument("--max-seconds", type=int, default=1500, help="locust's --run-time bound")
+    parser.add_argument("--drain-timeout", type=float, default=900.0, help="tracker: after the last PUT")
+    parser.add_argument("--max-seconds", type=int, default=2400, help="locust's --run-time bound")
     parser.add_argument("--out", type=Path, default=Path("out/chaos"))
     return parser.parse_args(argv)
 
@@ -73,7 +73,7 @@ def mix(folder: Path, share: float) -> Path:
 
 def _locust_args(args: Namespace) -> Namespace:
     return Namespace(scenario="burst", rate=0.0, users=args.users, max_seconds=args.max_seconds, out=args.out,
-                     images=args.uploads, drain_timeout=args.drain_timeout)  # fmt: skip
+                     images=args.uploads, drain_timeout=args.drain_timeout, processes=1)  # fmt: skip
 
 
 def drive(args: Namespace, stack: LocalStack) -> chaos_ledger.ChaosLedger:
@@ -104,11 +104,13 @@ def drive(args: Namespace, stack: LocalStack) -> chaos_ledger.ChaosLedger:
             f"chaos: locust exited with {code} and wrote no ledger; see {args.out / 'locust.log'}"
         )
     uploaded = time.monotonic()
-    stuck = wait_until_empty(sqs, topology.queue_url, 6 * args.timeout * 3 + 30)
+    # Stuck: the queue has not shrunk for three visibility timeouts (a redelivery had its chance).
+    visibility = stack.queue.visibility_timeout_s
+    stuck = wait_until_empty(sqs, topology.queue_url, stall_s=3 * visibility + 30, cap_s=1800)
     print(f"phases: locust (uploads until every manifest) {uploaded - started:.0f}s,"
           f" queue empty {time.monotonic() - uploaded:.0f}s later")  # fmt: skip
     result = settle(args, stack, s3, sqs, tracker.read(ledger_path), stuck, duplicator.sent)
-    quarantined = dlq_keys(sqs, topology.dlq_url)
+    quarantined = dlq_copies(sqs, topology.dlq_url)
     result.reuploaded = [key.rsplit("/", 1)[1].rsplit(".", 1)[0] for key in interleaver.reuploaded]
     result.conflicts = list(interleaver.conflicts)
     result.conflicts_not_quarantined = [key for key in interleaver.conflicts if key not in quarantined]

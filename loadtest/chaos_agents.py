@@ -160,8 +160,8 @@ class Interleaver(_Agent):
             ready = [d for d in self.due if d[0] <= now or finishing]
             self.due = [d for d in self.due if d not in ready]
         for _, key, tries in ready:
-            if not self._processed(key):
-                if tries < 30 and not finishing:
+            if not self._processed(key):  # not yet: look again later (a burst's backlog is long)
+                if not finishing:
                     with self.lock:
                         self.due.append((now + 5, key, tries + 1))
                 continue
@@ -236,11 +236,16 @@ class Killer(_Agent):
                 self.stack.kill_worker(pids.index(max(busy, key=lambda p: busy[p])))
 
 
-def wait_until_empty(sqs: Any, queue_url: str, timeout_s: float) -> int:
-    """Wait until the queue holds nothing, visible or in flight; what is left after `timeout_s`."""
-    deadline = time.monotonic() + timeout_s
+def wait_until_empty(sqs: Any, queue_url: str, stall_s: float, cap_s: float) -> int:
+    """Wait until the queue holds nothing, visible or in flight, for as long as it keeps
+    shrinking; what is left once it has not shrunk for `stall_s` (stuck), or after `cap_s`."""
+    started = progressed = time.monotonic()
+    least = None
     while True:
         left = sum(in_flight(sqs, queue_url))
-        if left == 0 or time.monotonic() > deadline:
+        now = time.monotonic()
+        if least is None or left < least:
+            least, progressed = left, now
+        if left == 0 or now - progressed > stall_s or now - started > cap_s:
             return left
         time.sleep(2)

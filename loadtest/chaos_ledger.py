@@ -83,6 +83,8 @@ class ChaosLedger:
             f" deliveries again (receive count > 1): {redelivered}",
             f"newer uploads then stale events: {len(self.reuploaded)}; second uploads of an imageId:"
             f" {len(self.conflicts)}, not quarantined {len(self.conflicts_not_quarantined)}",
+            f"quarantined uploads not in the DLQ exactly once: {len(self.ledger.dlq_mismatch)}"
+            " (a duplicate event of a poison file is quarantined again: see docs/reliability.md)",
             "deliveries by receive count: "
             + ", ".join(f"{c}: {n}" for c, n in sorted(self.receive_counts.items())),
         ]

@@ -1,0 +1,91 @@
+"""The chaos ledger catches what it claims to: a variant that does not hash to its manifest, a
+manifest of an older upload, renders beyond one per upload, and a wrong quarantine count."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from loadtest.chaos_ledger import ChaosLedger, check_manifest, renders_from_log
+from loadtest.ledger import Ledger
+from loadtest.tracker import Upload
+
+pytestmark = pytest.mark.chaos
+
+
+class NoSuchKey(Exception):
+    pass
+
+
+class FakeS3:
+    """Objects in a dict, with the few calls the ledger makes."""
+
+    class exceptions:  # noqa: N801 - boto3's spelling
+        NoSuchKey = NoSuchKey
+
+    def __init__(self, objects: dict[tuple[str, str], bytes], etags: dict[str, str]) -> None:
+        self.objects, self.etags = objects, etags
+
+    def get_object(self, Bucket: str, Key: str) -> dict[str, Any]:  # noqa: N803
+        if (Bucket, Key) not in self.objects:
+            raise NoSuchKey(Key)
+        return {"Body": io.BytesIO(self.objects[(Bucket, Key)])}
+
+    def head_object(self, Bucket: str, Key: str) -> dict[str, Any]:  # noqa: N803
+        return {"ETag": f'"{self.etags[Key]}"'}
+
+
+UPLOAD = Upload("img1", "uploads/loadtest/img1.jpg", "thumb_320.jpg", 0.0, 1.0)
+
+
+def _stack(variant_bytes: bytes, listed: bytes, manifest_etag: str = "e1") -> FakeS3:
+    manifest = {
+        "status": "complete",
+        "source": {"etag": manifest_etag},
+        "variants": [
+            {"key": "processed/loadtest/img1/r1/large.jpg", "sha256": hashlib.sha256(listed).hexdigest()}
+        ],
+    }
+    objects = {
+        ("out", "metadata/img1/processing-info.json"): json.dumps(manifest).encode(),
+        ("out", "processed/loadtest/img1/r1/large.jpg"): variant_bytes,
+    }
+    return FakeS3(objects, {UPLOAD.key: "e1"})
+
+
+def test_a_true_manifest_passes_and_each_kind_of_lie_is_named() -> None:
+    assert check_manifest(_stack(b"v1", b"v1"), "out", "in", UPLOAD) is None
+    assert "does not hash" in str(check_manifest(_stack(b"v2", b"v1"), "out", "in", UPLOAD))
+    assert "the key holds e1" in str(check_manifest(_stack(b"v1", b"v1", "e0"), "out", "in", UPLOAD))
+    missing = _stack(b"v1", b"v1")
+    del missing.objects[("out", "processed/loadtest/img1/r1/large.jpg")]
+    assert "missing" in str(check_manifest(missing, "out", "in", UPLOAD))
+
+
+def test_renders_are_counted_per_image_from_the_proxy_log(tmp_path: Path) -> None:
+    log = tmp_path / "faults.log"
+    log.write_text(
+        "PUT /imgpipe-output/processed/loadtest/img1/r1/large.jpg?x-id=PutObject s3 -\n"
+        "PUT /imgpipe-output/processed/loadtest/img1/r1/small.jpg s3 slowdown\n"
+        "PUT /imgpipe-output/processed/loadtest/img1/r2/large.jpg s3 -\n"
+        "PUT /imgpipe-output/metadata/img1/processing-info.json s3 -\n"
+        "GET /imgpipe-input/uploads/loadtest/img2.jpg s3 -\n"
+    )
+    renders = renders_from_log(log)
+    assert renders == {"img1": 2}
+    # a second render is duplicate work, unless the key got a newer upload
+    assert ChaosLedger(Ledger(), 0, renders=renders).duplicate_work == 1
+    assert ChaosLedger(Ledger(), 0, renders=renders, reuploaded=["img1"]).duplicate_work == 0
+
+
+def test_the_verdict_needs_exactly_the_poison_quarantined() -> None:
+    assert ChaosLedger(Ledger(uploaded=10, complete=8, quarantined=2), poison=2).ok
+    assert not ChaosLedger(Ledger(uploaded=10, complete=7, quarantined=3), poison=2).ok
+    assert not ChaosLedger(Ledger(uploaded=10, complete=9, quarantined=1, lost=["x"]), poison=1).ok
+    assert not ChaosLedger(Ledger(uploaded=10, complete=8, quarantined=2), poison=2, stuck=1).ok
+    assert not ChaosLedger(Ledger(uploaded=10, complete=8, quarantined=2), poison=2, inconsistent=["i"]).ok
