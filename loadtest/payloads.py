@@ -7,10 +7,13 @@ file says its class, and a `poison_` prefix marks the ones the pipeline must qua
 
 from __future__ import annotations
 
+import io
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+
+from PIL import Image
 
 from deploy.local import samples
 
@@ -37,9 +40,15 @@ def _truncated(width: int, height: int) -> bytes:
     return data[: len(data) // 2]
 
 
-def _classes(large: bool) -> list[SizeClass]:
+def _png(image: Image.Image) -> bytes:
+    buffer = io.BytesIO()
+    image.save(buffer, "PNG")
+    return buffer.getvalue()
+
+
+def _small() -> list[SizeClass]:
     photo, jpeg = samples.photo, samples.jpeg
-    base = [
+    return [
         SizeClass("thumb_320.jpg", lambda: jpeg(photo(320, 240, 11)), 4),
         SizeClass("vga_640.jpg", lambda: jpeg(photo(640, 480, 12)), 4),
         SizeClass("1mp_exif6.jpg", lambda: jpeg(photo(1152, 864, 13), orientation=6), 2),
@@ -47,10 +56,12 @@ def _classes(large: bool) -> list[SizeClass]:
         SizeClass("poison_truncated.jpg", lambda: _truncated(800, 600), 1),
         SizeClass("poison_text.jpg", lambda: b"this is a text file, not an image\n", 1),
     ]
-    if not large:
-        return base
+
+
+def _full() -> list[SizeClass]:
+    photo, jpeg = samples.photo, samples.jpeg
     return [
-        *base,
+        *_small(),
         SizeClass("3mp_landscape.jpg", lambda: jpeg(photo(2048, 1536, 15)), 3),
         SizeClass("12mp_landscape.jpg", lambda: jpeg(photo(4000, 3000, 16)), 2),
         SizeClass("12mp_exif3.jpg", lambda: jpeg(photo(4032, 3024, 17), orientation=3), 1),
@@ -59,7 +70,23 @@ def _classes(large: bool) -> list[SizeClass]:
     ]
 
 
-PROFILES = {"small": False, "full": True}
+def _photos() -> list[SizeClass]:
+    """A phone camera roll: mostly 12 MP (portrait shots tagged EXIF orientation 6), some 24 MP
+    and 3 MP, a screenshot, and the poison files."""
+    photo, jpeg = samples.photo, samples.jpeg
+    return [
+        SizeClass("12mp_landscape.jpg", lambda: jpeg(photo(4032, 3024, 21)), 4),
+        SizeClass("12mp_portrait_exif6.jpg", lambda: jpeg(photo(4032, 3024, 22), orientation=6), 3),
+        SizeClass("24mp_landscape.jpg", lambda: jpeg(photo(6000, 4000, 23)), 1),
+        SizeClass("3mp_landscape.jpg", lambda: jpeg(photo(2048, 1536, 24)), 2),
+        SizeClass("screenshot_1170.png", lambda: _png(photo(1170, 2532, 25)), 1),
+        SizeClass("poison_truncated.jpg", lambda: _truncated(4032, 3024), 1),
+        SizeClass("poison_text.jpg", lambda: b"this is a text file, not an image\n", 1),
+    ]
+
+
+# small: thumbnail to 1 MP; full: small plus 3 to 24 MP; photos: a phone camera roll (12 MP mostly)
+PROFILES: dict[str, Callable[[], list[SizeClass]]] = {"small": _small, "full": _full, "photos": _photos}
 
 
 def schedule(classes: list[SizeClass], poison_share: float | None = None) -> list[str]:
@@ -88,7 +115,7 @@ def schedule(classes: list[SizeClass], poison_share: float | None = None) -> lis
 
 def generate(folder: Path, profile: str = "small", poison_share: float | None = None) -> Path:
     """Write every class of `profile` once into `folder`, with the mix's cycle beside them."""
-    classes = _classes(PROFILES[profile])
+    classes = PROFILES[profile]()
     folder.mkdir(parents=True, exist_ok=True)
     for size_class in classes:
         (folder / size_class.name).write_bytes(size_class.make())

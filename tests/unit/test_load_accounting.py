@@ -16,7 +16,7 @@ pytestmark = pytest.mark.unit
 @pytest.mark.parametrize("profile", sorted(payloads.PROFILES))
 def test_a_cycle_holds_every_class_by_weight(profile: str) -> None:
     # Given the classes of a profile
-    classes = payloads._classes(payloads.PROFILES[profile])
+    classes = payloads.PROFILES[profile]()
     # When one cycle of the mix is laid out
     cycle = payloads.schedule(classes)
     # Then each class appears exactly its weight's number of times, poison included
@@ -27,7 +27,7 @@ def test_a_cycle_holds_every_class_by_weight(profile: str) -> None:
 @pytest.mark.parametrize("share", [0.0, 0.25, 0.5])
 def test_a_poison_share_sets_the_share_of_poison_uploads(share: float) -> None:
     # Given the small profile's classes
-    classes = payloads._classes(False)
+    classes = payloads.PROFILES["small"]()
     # When the mix asks for `share` poison
     cycle = payloads.schedule(classes, share)
     # Then that share of one cycle is poison, to within one file per poison class
