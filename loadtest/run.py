@@ -99,7 +99,7 @@ def drive(args: argparse.Namespace, env: dict[str, str]) -> tuple[Ledger, list[t
     """Generate payloads, run locust with sampling, reconcile; the stack is `env`'s."""
     payload_dir = payloads.generate(args.out / "payloads", args.profile, SCENARIOS[args.scenario])
     ledger_path = args.out / "uploads.jsonl"
-    for stale in ledgers(ledger_path):
+    for stale in tracker.ledger_files(ledger_path):
         stale.unlink()
     session = boto3.Session(region_name=env.get("AWS_REGION"))
     s3, sqs = session.client("s3"), session.client("sqs")
@@ -118,11 +118,11 @@ def drive(args: argparse.Namespace, env: dict[str, str]) -> tuple[Ledger, list[t
         # Redriven copies may still be on the work queue: let them come back to the DLQ.
         settle(sqs, queue_url, args.drain_timeout)
     samples = sampler.finish()
-    if not ledgers(ledger_path):
+    if not tracker.ledger_files(ledger_path):
         raise SystemExit(
             f"loadtest: locust exited with {code} and wrote no ledger; see {args.out / 'locust.log'}"
         )
-    uploads = [upload for path in ledgers(ledger_path) for upload in tracker.read(path)]
+    uploads = tracker.read_all(ledger_path)
     ledger = reconcile(s3, sqs, env["IMGPIPE_OUTPUT_BUCKET"], dlq_url, uploads, "loadtest")
     if redriver is not None:
         ledger.redriven = redriver.moved
@@ -131,11 +131,6 @@ def drive(args: argparse.Namespace, env: dict[str, str]) -> tuple[Ledger, list[t
         for error in redriver.errors[:10]:
             print(f"redrive error: {error}")
     return ledger, uploads, samples
-
-
-def ledgers(path: Path) -> list[Path]:
-    """The ledger files of a run: `uploads.jsonl`, or one per locust worker (`uploads.<i>.jsonl`)."""
-    return sorted(p for p in path.parent.glob(f"{path.stem}*{path.suffix}") if p.is_file())
 
 
 def settle(sqs: Any, queue_url: str, timeout_s: float) -> bool:

@@ -107,3 +107,13 @@ class Tracker:
 def read(path: Path) -> list[Upload]:
     """The uploads `Tracker.write` wrote."""
     return [Upload(**json.loads(line)) for line in path.read_text().splitlines() if line.strip()]
+
+
+def ledger_files(path: Path) -> list[Path]:
+    """A run's ledger files: `path` itself, or one per locust worker (`uploads.<index>.jsonl`)."""
+    return sorted(p for p in path.parent.glob(f"{path.stem}*{path.suffix}") if p.is_file())
+
+
+def read_all(path: Path) -> list[Upload]:
+    """Every upload of a run, from all of its ledger files."""
+    return [upload for file in ledger_files(path) for upload in read(file)]

@@ -50,11 +50,11 @@ def test_a_short_burst_loses_nothing_and_quarantines_every_poison_file(tmp_path:
 
 
 def test_a_redrive_while_uploading_loses_and_doubles_nothing(tmp_path: Path) -> None:
-    # Given the `redrive` scenario through `imgpipe loadtest`: a fifth of 30 uploads poison, and
-    # the DLQ redriven back to work every second while the uploads go on
+    # Given the `redrive` scenario through `imgpipe loadtest`: a fifth of 30 uploads poison, the
+    # DLQ redriven back to work every second while the uploads go on, and two locust processes
     command = [sys.executable, "-m", "deploy.cli", "loadtest", "--scenario", "redrive", "--images", "30",
                "--users", "6", "--workers", "2", "--drain-timeout", "60", "--max-seconds", "90",
-               "--redrive-every", "1", "--no-engine", "--out", str(tmp_path)]  # fmt: skip
+               "--redrive-every", "1", "--processes", "2", "--no-engine", "--out", str(tmp_path)]  # fmt: skip
     # When the run ends and reconciles
     done = subprocess.run(command, capture_output=True, text=True, timeout=150)
     # Then it exits 0: nothing lost, each poison file quarantined and in the DLQ exactly once
@@ -66,3 +66,7 @@ def test_a_redrive_while_uploading_loses_and_doubles_nothing(tmp_path: Path) -> 
     # And quarantined records really were redriven (and came back) during the run
     redriven = re.search(r"^ledger: .* redriven=(\d+)$", done.stdout, re.M)
     assert redriven and int(redriven[1]) >= 1, done.stdout
+    # And each locust process uploaded its half and wrote its own ledger
+    halves = [tracker.read(tmp_path / f"uploads.{index}.jsonl") for index in (0, 1)]
+    assert [len(half) for half in halves] == [15, 15]
+    assert len({u.image_id for half in halves for u in half}) == 30

@@ -1,0 +1,46 @@
+"""`python -m loadtest.reconcile DIR`: the ledger of a distributed run whose workers ran elsewhere.
+
+Locust workers on several machines each write their own `uploads.<index>.jsonl`; gather them into
+one folder and this reconciles them against the stack the environment names, as the runner does
+for a run on one machine. Exits 1 when an upload was lost or a poison file was not quarantined
+exactly once.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+import boto3
+
+from loadtest.ledger import reconcile
+from loadtest.tracker import read_all
+
+NEEDS = ("IMGPIPE_OUTPUT_BUCKET", "IMGPIPE_DLQ_URL")
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Read the ledgers in the folder, reconcile, print the ledger line and what went wrong."""
+    parser = argparse.ArgumentParser(prog="python -m loadtest.reconcile", description=__doc__.splitlines()[0])
+    parser.add_argument("folder", type=Path, help="where the uploads*.jsonl ledgers are")
+    parser.add_argument("--user", default="loadtest", help="the userId the uploads went under")
+    args = parser.parse_args(argv)
+    if missing := [name for name in NEEDS if not os.environ.get(name)]:
+        parser.error(f"set {', '.join(missing)} (and AWS_* for the account)")
+    uploads = read_all(args.folder / "uploads.jsonl")
+    if not uploads:
+        parser.error(f"no uploads*.jsonl ledger in {args.folder}")
+    s3, sqs = boto3.client("s3"), boto3.client("sqs")
+    bucket, dlq = os.environ["IMGPIPE_OUTPUT_BUCKET"], os.environ["IMGPIPE_DLQ_URL"]
+    ledger = reconcile(s3, sqs, bucket, dlq, uploads, args.user)
+    print(f"ledger: uploaded={ledger.uploaded} complete={ledger.complete} quarantined={ledger.quarantined}"
+          f" lost={len(ledger.lost)} duplicate_image_work={ledger.duplicate_work}")  # fmt: skip
+    for problem in [*ledger.lost, *ledger.poison_not_quarantined, *ledger.dlq_mismatch][:30]:
+        print(f"problem: {problem}")
+    sys.exit(0 if ledger.ok else 1)
+
+
+if __name__ == "__main__":
+    main()
