@@ -3,7 +3,7 @@
 `Duplicator` sends a second S3 event for a share of the uploads straight to the work queue (a
 redriven copy: same body as S3 sends, new messageId), after a random delay so some race the
 original and some arrive long after it was processed. `Interleaver` takes another share, once
-processed: half get a newer upload of the same key and then the older event again (stale), half
+complete: half get a newer upload of the same key and then the older event again (stale), half
 get a second upload under the same imageId with another extension (which must be quarantined as
 an `ImageIdConflict` without touching the first). `Killer` SIGKILLs the busiest worker (the one
 rendering) every few seconds while messages are in flight, through `LocalStack.kill_worker`.
@@ -23,7 +23,8 @@ from urllib.parse import quote
 from deploy.local.stack import LocalStack
 from deploy.local.topology import Topology
 from loadtest.hostile import poison_samples
-from shared.keys import UPLOAD_PREFIX, manifest_key
+from loadtest.ledger import status
+from shared.keys import UPLOAD_PREFIX
 
 LIST_EVERY_S = 3.0
 MAX_DELAY_S = 30.0
@@ -160,23 +161,22 @@ class Interleaver(_Agent):
             ready = [d for d in self.due if d[0] <= now or finishing]
             self.due = [d for d in self.due if d not in ready]
         for _, key, tries in ready:
-            if not self._processed(key):  # not yet: look again later (a burst's backlog is long)
+            state = self._state(key)
+            if state is None:  # not yet: look again later (a burst's backlog is long)
                 if not finishing:
                     with self.lock:
                         self.due.append((now + 5, key, tries + 1))
                 continue
+            if state != "complete":
+                continue  # a poison upload: a good re-upload would rightly turn it complete
             if chosen("stale" + key, 0.5):
                 self._stale(key)
             else:
                 self._conflict(key)
 
-    def _processed(self, key: str) -> bool:
+    def _state(self, key: str) -> str | None:
         image_id = key.rsplit("/", 1)[1].rsplit(".", 1)[0]
-        try:
-            self.s3.head_object(Bucket=self.topology.output_bucket, Key=manifest_key(image_id))
-        except self.s3.exceptions.ClientError:
-            return False
-        return True
+        return status(self.s3, self.topology.output_bucket, image_id)
 
     def _stale(self, key: str) -> None:
         bucket = self.topology.input_bucket
