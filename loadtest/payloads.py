@@ -149,3 +149,21 @@ def load(folder: Path) -> Pool:
 def is_poison(name: str) -> bool:
     """True for a payload that must end quarantined."""
     return name.startswith(POISON_PREFIX)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """`python -m loadtest.payloads DIR [--profile P] [--poison-share S]`: the files for locust
+    workers on other machines, the same as the runner generates."""
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="python -m loadtest.payloads", description=main.__doc__)
+    parser.add_argument("folder", type=Path)
+    parser.add_argument("--profile", choices=sorted(PROFILES), default="small")
+    parser.add_argument("--poison-share", type=float, default=None, metavar="S", help="0..0.95")
+    args = parser.parse_args(argv)
+    folder = generate(args.folder, args.profile, args.poison_share)
+    print(f"{len(load(folder).files)} payloads and their mix in {folder}")
+
+
+if __name__ == "__main__":
+    main()
