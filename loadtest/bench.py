@@ -110,12 +110,15 @@ def _sequential(render: Callable[[bytes], object], inputs: list[bytes]) -> list[
     return seconds
 
 
-def _spawn(strategy: str, files: list[Path], fmt: Format | None, pin: bool = True) -> Run:
+def _spawn(
+    strategy: str, files: list[Path], fmt: Format | None, pin: bool = True, tree: Path | None = None
+) -> Run:
     command = [sys.executable, "-m", "loadtest.bench", "--child", strategy, *map(str, files)]
     command += ["--format", fmt] if fmt else []
     core = one_core() if pin and strategy in SEQUENTIAL else None
     command += ["--core", str(core)] if core is not None else []
-    done = subprocess.run(command, capture_output=True, text=True, check=False)
+    # `tree`: another checkout (e.g. a `git worktree` of an older commit), whose code the child runs.
+    done = subprocess.run(command, capture_output=True, text=True, check=False, cwd=tree)
     if done.returncode != 0:
         raise SystemExit(f"bench: {strategy} failed:\n{done.stderr.strip()}")
     figures = json.loads(done.stdout.strip().splitlines()[-1])
@@ -200,6 +203,12 @@ def main(argv: list[str] | None = None) -> None:
         action="store_false",
         help="let the one-thread strategies' processes use every core (default: one core each)",
     )
+    parser.add_argument(
+        "--against",
+        type=Path,
+        metavar="DIR",
+        help="another checkout: run its `full` strategy and this one's in turn, round by round (ABBA)",
+    )
     parser.add_argument("--child", choices=sorted(STRATEGIES), help=argparse.SUPPRESS)
     parser.add_argument("--core", type=int, help=argparse.SUPPRESS)
     parser.add_argument("files", nargs="*", help=argparse.SUPPRESS)
@@ -210,6 +219,9 @@ def main(argv: list[str] | None = None) -> None:
     console = Console(width=120)
     with tempfile.TemporaryDirectory(prefix="imgpipe-bench-") as scratch:
         files = _corpus(args.corpus, Path(scratch))
+        if args.against is not None:
+            _against(console, args.against, files, args.rounds, args.format)
+            return
         megapixels = _megapixels(files)
         core = one_core() if args.pin else None
         console.print(
@@ -233,6 +245,28 @@ def main(argv: list[str] | None = None) -> None:
             _spawn("handler", [files[i] for i in by_size[:BATCH]], args.format),
         )
     _report(console, runs, sum(megapixels) / len(megapixels), memory)
+
+
+def _against(console: Console, other: Path, files: list[Path], rounds: int, fmt: Format | None) -> None:
+    # On a shared machine two `make bench` runs minutes apart differ by more than most changes;
+    # alternating the two checkouts' children round by round (A-B, B-A) cancels the drift.
+    if not (other / "loadtest" / "bench.py").is_file():
+        raise SystemExit(f"bench: {other} is not a checkout of this project")
+    theirs: list[float] = []
+    ours: list[float] = []
+    for round_number in range(1, rounds + 1):
+        order = [(other, theirs), (None, ours)] if round_number % 2 else [(None, ours), (other, theirs)]
+        for tree, rates in order:
+            rates.append(_spawn("full", files, fmt, tree=tree).rate)
+        console.print(
+            f"  round {round_number}/{rounds}: {other.name} {theirs[-1]:.2f}, this {ours[-1]:.2f} images/s"
+        )
+    ratios = [mine / other_rate for mine, other_rate in zip(ours, theirs, strict=True)]
+    this, that = statistics.median(ours), statistics.median(theirs)
+    print(
+        f"against: full_set_images_per_s this={this:.2f} other={that:.2f}"
+        f" ratio={statistics.median(ratios):.2f}x (rounds {min(ratios):.2f}-{max(ratios):.2f}x)"
+    )
 
 
 @dataclass(frozen=True)
