@@ -57,6 +57,15 @@ def _with_metadata(base: bytes, *, icc: bytes | None = None, orientation: int = 
     return base[:2] + b"".join(segments) + base[2:] + images.tiny_jpeg()
 
 
+def _with_restart_markers(width: int, height: int) -> bytes:
+    buffer = io.BytesIO()
+    Image.open(io.BytesIO(images.photo_png(width, height))).convert("RGB").save(
+        buffer, "JPEG", quality=90, restart_marker_rows=1
+    )
+    assert b"\xff\xdd" in buffer.getvalue()  # DRI: RSTn markers inside the scan
+    return buffer.getvalue()
+
+
 def _pixels(data: bytes) -> Image.Image:
     return Image.open(io.BytesIO(data)).convert("RGB")
 
@@ -66,8 +75,9 @@ def _pixels(data: bytes) -> Image.Image:
     [
         lambda: images.photo_jpeg(640, 480),
         lambda: images._photo_image(640, 480).jpegsave_buffer(interlace=True),
+        lambda: _with_restart_markers(640, 480),
     ],
-    ids=["baseline", "progressive"],
+    ids=["baseline", "progressive", "restart-markers"],
 )
 @pytest.mark.parametrize("icc", [None, "srgb"], ids=["untagged", "srgb-tagged"])
 def test_a_web_ready_jpeg_keeps_its_own_stream_without_metadata(base, icc: str | None) -> None:
