@@ -41,11 +41,10 @@ class Segment:
 
 @dataclass(frozen=True)
 class Layout:
-    """Header segments (everything before the first scan), and where the picture's data ends."""
+    """Header segments (everything before the first scan) and the frame they describe."""
 
     header: tuple[Segment, ...]
     scan_start: int  # offset of the first SOS marker
-    end: int  # just past the EOI that ends the primary picture (or the end of the data)
     precision: int
     components: int
     width: int
@@ -88,9 +87,7 @@ def layout(data: bytes) -> Layout:
     if frame is None:
         raise Malformed("no frame header before the first scan")
     precision, height, width, components = frame
-    return Layout(
-        tuple(header), segment.start, _picture_end(data, segment.start), precision, components, width, height
-    )
+    return Layout(tuple(header), segment.start, precision, components, width, height)
 
 
 def _segment_at(data: bytes, position: int) -> Segment:
@@ -142,7 +139,9 @@ def stripped(data: bytes, shape: Layout) -> bytes:
     out = bytearray(b"\xff\xd8")
     for marker, chunk in _kept(data, shape):
         out += chunk if marker != APP0 else _jfif_without_thumbnail(chunk)
-    out += _scans_without_metadata(data[shape.scan_start : shape.end])
+    # Found only here: following the scans costs a pass over the data, which the header alone
+    # (read for every upload before its render is admitted) must not pay.
+    out += _scans_without_metadata(data[shape.scan_start : _picture_end(data, shape.scan_start)])
     if not out.endswith(b"\xff\xd9"):
         out += b"\xff\xd9"
     return bytes(out)

@@ -94,3 +94,18 @@ def test_unsupported_marker_is_damage_not_a_missing_codec() -> None:
     # libjpeg's "Unsupported marker type" means a damaged stream, not a codec this build lacks
     error = reasons.classify("jpeg", "VipsJpeg: Unsupported marker type 0x73\n")
     assert type(error) is CorruptImage
+
+
+def test_another_codecs_lines_in_the_shared_error_buffer_are_never_the_reason() -> None:
+    # Given a tolerant TIFF render that succeeded but left libtiff's warnings in libvips'
+    # process-wide error buffer (pyvips clears it only when it raises)
+    assert engine.render(edge_images.tiff_bogus_tag(), DEFAULT_VARIANTS).warnings
+    # When a truncated JPEG fails next, then its reason is libjpeg's, not libtiff's
+    error = _refusal(images.truncated_jpeg())
+    assert str(error) == "jpeg image cannot be decoded: VipsJpeg: premature end of JPEG image"
+
+
+def test_a_line_of_another_codec_is_dropped_and_a_neutral_one_kept() -> None:
+    log = "tiff2vips: Unknown field with tag 65000\nVipsForeignLoad: something neutral\n"
+    assert reasons.meaningful_line(log, "png") == "VipsForeignLoad: something neutral"
+    assert reasons.meaningful_line(log, "tiff") == "tiff2vips: Unknown field with tag 65000"

@@ -32,15 +32,36 @@ _REWORDED = {
     "not in a known format": "it starts like one, but its structure cannot be read (truncated or damaged)",
 }
 _LIMIT = 300
+# How each codec's lines start. libvips' error buffer is one per process and is cleared only when
+# pyvips raises, so it can hold lines of another thread's render, or warnings a tolerant render
+# left behind: a line of another codec is never this file's reason.
+_CODEC_PREFIXES = {
+    "jpeg": ("vipsjpeg", "jpeg"),
+    "png": ("vipspng", "spng", "png"),
+    "webp": ("webp", "vipswebp"),
+    "gif": ("gif", "nsgif", "cgif"),
+    "tiff": ("tiff2vips", "tiff", "vipstiff"),
+    "heif": ("heif",),
+}
 
 
-def meaningful_line(log: str) -> str | None:
-    """The line of a decoder log that names the problem, or None when every line is noise."""
+def _codec(line: str) -> str | None:
+    lowered = line.lower()
+    return next((c for c, prefixes in _CODEC_PREFIXES.items() if lowered.startswith(prefixes)), None)
+
+
+def meaningful_line(log: str, fmt: str | None = None) -> str | None:
+    """The line of a decoder log that names the problem (for a `fmt` file: its codec's line
+    first, never another codec's), or None when every line is noise."""
+    codec = "heif" if fmt == "avif" else fmt
     lines = []
     for raw in log.splitlines():
         line = raw.strip()
         if line and not _NOISE.search(line) and line not in lines:
             lines.append(line)
+    if codec is not None:
+        own = [line for line in lines if _codec(line) == codec]
+        lines = own or [line for line in lines if _codec(line) is None]
     if not lines:
         return None
     chosen = next((line for line in lines if _MISSING_CODEC.search(line)), lines[0])
@@ -52,7 +73,7 @@ def meaningful_line(log: str) -> str | None:
 
 def classify(fmt: str, log: str) -> PermanentError:
     """The `PermanentError` for a decode of a `fmt` file that failed with `log`."""
-    line = meaningful_line(log)
+    line = meaningful_line(log, fmt)
     if line is None:
         return CorruptImage(
             f"{fmt} image cannot be decoded: the decoder stopped without naming a reason"
