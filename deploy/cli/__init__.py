@@ -1,8 +1,8 @@
 """The `imgpipe` command: the operator's and the new user's way in.
 
 Thin commands only, one module per group: `local` (demo, render, the local stack, the worker),
-`pipeline` (upload, presign), `status`, `dlq`, `loadtest` (a runner of its own); the shared pieces are in `common`. The work they
-call lives in `deploy.local` and `deploy.ops`.
+`pipeline` (upload, presign), `status`, `dlq`, `loadtest` (a runner of its own); the shared
+pieces are in `common`. The work they call lives in `deploy.local` and `deploy.ops`.
 """
 
 from __future__ import annotations
