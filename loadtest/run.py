@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -23,49 +24,13 @@ import boto3
 from deploy.ops.dlq_report import queue_depth
 from loadtest import payloads, tracker
 from loadtest.ledger import Ledger, reconcile
-from loadtest.redrive import EVERY_S, Redriver
+from loadtest.options import SCENARIOS, parse
+from loadtest.redrive import Redriver
 from loadtest.report import Sampler, drain, drain_after_uploads, plot, summary
 
 LOCUSTFILE = Path(__file__).with_name("locustfile.py")
-# The poison share of each scenario's mix (None: the profile's own).
-SCENARIOS = {"burst": None, "steady": None, "poison": 0.5, "redrive": 0.2}
 ENGINE_MIN_IMAGES = 28
 ENGINE_ROUNDS = 3
-# A worker is one Lambda concurrency slot. While a slot waits for S3 or for the last image of
-# its batch its core idles, so one slot more than the cores keeps them busy (600-image burst:
-# 2 workers drained 12.3 images/s, 3 workers 15.0, 4 workers 14.5).
-DEFAULT_WORKERS = (os.cpu_count() or 1) + 1
-
-
-def parse(argv: list[str] | None) -> argparse.Namespace:
-    """The command line."""
-    prog = os.environ.get("IMGPIPE_LOADTEST_PROG", "python -m loadtest.run")  # or `imgpipe loadtest`
-    parser = argparse.ArgumentParser(prog=prog, description=__doc__.splitlines()[0])
-    parser.add_argument("--scenario", choices=sorted(SCENARIOS), default="burst")
-    parser.add_argument("--images", type=int, default=100)
-    parser.add_argument("--users", type=int, default=10)
-    parser.add_argument("--rate", type=float, default=0.0, help="uploads/s for steady (0: burst)")
-    parser.add_argument("--profile", choices=sorted(payloads.PROFILES), default="small")
-    parser.add_argument("--target", choices=["local", "aws"], default="local")
-    parser.add_argument("--workers", type=int, default=DEFAULT_WORKERS, help="local stack worker processes")
-    parser.add_argument("--drain-timeout", type=float, default=120.0)
-    parser.add_argument("--max-seconds", type=int, default=900, help="locust's --run-time bound")
-    parser.add_argument(
-        "--processes", type=int, default=1, metavar="P", help="locust worker processes (its distributed mode)"
-    )
-    parser.add_argument("--out", type=Path, default=Path("out/loadtest"))
-    parser.add_argument("--no-engine", action="store_true", help="skip the engine-only figure")
-    parser.add_argument(
-        "--redrive-every", type=float, default=EVERY_S, metavar="S", help="seconds between DLQ redrives"
-    )
-    args = parser.parse_args(argv)
-    if args.scenario == "steady" and args.rate <= 0:
-        parser.error("--scenario steady needs --rate R (uploads/s)")
-    if args.processes < 1:
-        parser.error("--processes must be at least 1")
-    if args.redrive_every <= 0:
-        parser.error("--redrive-every must be above 0 seconds")
-    return args
 
 
 def locust_command(args: argparse.Namespace, payload_dir: Path, ledger_path: Path) -> list[str]:
@@ -97,40 +62,62 @@ def engine_per_s(pool: payloads.Pool, images: int) -> float:
 
 def drive(args: argparse.Namespace, env: dict[str, str]) -> tuple[Ledger, list[tracker.Upload], list[Any]]:
     """Generate payloads, run locust with sampling, reconcile; the stack is `env`'s."""
-    payload_dir = payloads.generate(args.out / "payloads", args.profile, SCENARIOS[args.scenario])
     ledger_path = args.out / "uploads.jsonl"
     for stale in tracker.ledger_files(ledger_path):
         stale.unlink()
-    session = boto3.Session(region_name=env.get("AWS_REGION"))
+    session = boto3.Session(region_name=env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION"))
     s3, sqs = session.client("s3"), session.client("sqs")
-    queue_url, dlq_url = env["IMGPIPE_QUEUE_URL"], env["IMGPIPE_DLQ_URL"]
-    sampler = Sampler(sqs, queue_url, dlq_url, args.out / "queues.csv")
-    redriver = Redriver(sqs, dlq_url, queue_url, args.redrive_every) if args.scenario == "redrive" else None
-    sampler.start()
-    if redriver is not None:
-        redriver.start()
-    with (args.out / "locust.log").open("wb") as log:
-        code = subprocess.call(
-            locust_command(args, payload_dir, ledger_path), env=env, stdout=log, stderr=log
-        )
-    if redriver is not None:
-        redriver.finish()
-        # Redriven copies may still be on the work queue: let them come back to the DLQ.
-        settle(sqs, queue_url, args.drain_timeout)
-    samples = sampler.finish()
-    if not tracker.ledger_files(ledger_path):
-        raise SystemExit(
-            f"loadtest: locust exited with {code} and wrote no ledger; see {args.out / 'locust.log'}"
-        )
+    code, samples, redriver = upload(args, env, sqs, ledger_path)
     uploads = tracker.read_all(ledger_path)
-    ledger = reconcile(s3, sqs, env["IMGPIPE_OUTPUT_BUCKET"], dlq_url, uploads, "loadtest")
+    if not uploads:
+        log = args.out / "locust.log"
+        raise SystemExit(f"loadtest: locust exited with {code} and wrote no ledger; see {log}")
+    if len(uploads) < args.images:
+        say(
+            f"locust stopped after {len(uploads)} of {args.images} uploads (--max-seconds {args.max_seconds})"
+        )
+    say("reconciling every upload against the buckets and the DLQ")
+    ledger = reconcile(s3, sqs, env["IMGPIPE_OUTPUT_BUCKET"], env["IMGPIPE_DLQ_URL"], uploads, "loadtest")
+    if ledger.late:
+        say(
+            f"{ledger.late} uploads ended after the tracker stopped following them (at --drain-timeout"
+            " or --max-seconds): counted from their manifests; locust's CSV lists them as e2e lost"
+        )
     if redriver is not None:
         ledger.redriven = redriver.moved
-        print(f"redrive: {redriver.rounds} rounds moved {redriver.moved} messages back to work"
-              f" ({redriver.held_back} held back at the redrive limit)")  # fmt: skip
+        say(f"redrive: {redriver.rounds} rounds moved {redriver.moved} messages back to work")
         for error in redriver.errors[:10]:
             print(f"redrive error: {error}")
     return ledger, uploads, samples
+
+
+def upload(
+    args: argparse.Namespace, env: dict[str, str], sqs: Any, ledger_path: Path
+) -> tuple[int, list[Any], Redriver | None]:
+    """locust's run, with the queues sampled (and, for `redrive`, the DLQ redriven) meanwhile."""
+    payload_dir = payloads.generate(args.out / "payloads", args.profile, SCENARIOS[args.scenario])
+    queue_url, dlq_url = env["IMGPIPE_QUEUE_URL"], env["IMGPIPE_DLQ_URL"]
+    sampler = Sampler(sqs, queue_url, dlq_url, args.out / "queues.csv", progress=say)
+    redriver = Redriver(sqs, dlq_url, queue_url, args.redrive_every) if args.scenario == "redrive" else None
+    say(f"{args.images} uploads ({args.profile} profile, {args.scenario}) by {args.users} locust users")
+    sampler.start()
+    if redriver is not None:
+        redriver.start()
+    try:
+        with (args.out / "locust.log").open("wb") as log:
+            command = locust_command(args, payload_dir, ledger_path)
+            code = subprocess.call(command, env=env, stdout=log, stderr=log)
+        if redriver is not None:
+            redriver.finish()
+        # Records still in flight (redriven copies, a run cut short, the last quarantine's DLQ
+        # send after its failed manifest) end before anything is counted.
+        if not settle(sqs, queue_url, args.drain_timeout):
+            say(f"the work queue still held messages after {args.drain_timeout:.0f}s; reconciling anyway")
+    finally:
+        if redriver is not None:
+            redriver.finish()
+        samples = sampler.finish()
+    return code, samples, redriver
 
 
 def settle(sqs: Any, queue_url: str, timeout_s: float) -> bool:
@@ -144,25 +131,44 @@ def settle(sqs: Any, queue_url: str, timeout_s: float) -> bool:
     return False
 
 
+def say(message: str) -> None:
+    """A progress line, on stderr so the figures on stdout stay parseable."""
+    print(f"loadtest: {message}", file=sys.stderr, flush=True)
+
+
 def run(args: argparse.Namespace) -> int:
     """The whole run; the exit code."""
-    args.out.mkdir(parents=True, exist_ok=True)
     if args.target == "aws":
-        missing = [v for v in ("IMGPIPE_INPUT_BUCKET", "IMGPIPE_OUTPUT_BUCKET", "IMGPIPE_QUEUE_URL",
-                               "IMGPIPE_DLQ_URL") if not os.environ.get(v)]  # fmt: skip
-        if missing:
-            raise SystemExit(f"loadtest: --target aws needs {', '.join(missing)} set")
         ledger, uploads, samples = drive(args, dict(os.environ))
     else:
         from deploy.local.stack import LocalStack
 
+        say(f"starting the local stack: a moto server and {args.workers} workers")
         with LocalStack(workers=args.workers, log_dir=args.out / "logs") as stack:
             env = {**os.environ, **stack.environment()}
             os.environ.update(stack.environment())
             ledger, uploads, samples = drive(args, env)
+            say("stopping the local stack")
     rate, settling = drain(uploads), drain_after_uploads(uploads)
+    if not args.no_engine:
+        say(f"timing the engine alone on the same payloads ({ENGINE_ROUNDS} rounds, one image per core)")
     engine = 0.0 if args.no_engine else engine_per_s(payloads.load(args.out / "payloads"), args.images)
-    picture = plot(samples, uploads, args.out / "loadtest.png")
+    picture = plot(samples, uploads, args.out / "loadtest.png", title(args))
+    report(args, ledger, rate, settling, engine, picture)
+    print(summary(ledger, uploads, rate, engine))
+    return 0 if ledger.ok else 1
+
+
+def title(args: argparse.Namespace) -> str:
+    """What the plot shows, in its title."""
+    where = f"local stack, {args.workers} workers" if args.target == "local" else "AWS"
+    return f"{args.scenario}: {args.images} uploads, {args.profile} profile, {args.users} users, {where}"
+
+
+def report(
+    args: argparse.Namespace, ledger: Ledger, rate: Any, settling: Any, engine: float, picture: Any
+) -> None:
+    """The ledger, the drain, where the reports are, and every problem (the first ten of each)."""
     print(f"ledger: uploaded={ledger.uploaded} complete={ledger.complete} quarantined={ledger.quarantined}"
           f" lost={len(ledger.lost)} duplicate_image_work={ledger.duplicate_work}"
           + (f" redriven={ledger.redriven}" if args.scenario == "redrive" else ""))  # fmt: skip
@@ -170,26 +176,38 @@ def run(args: argparse.Namespace) -> int:
         f"drain: {rate.images} images in {rate.seconds:.1f}s; after the last PUT {settling.images} in"
         f" {settling.seconds:.1f}s ({settling.per_s:.2f}/s); engine alone: {engine:.2f} images/s"
     )
-    print(
-        f"reports: {args.out / 'locust.html'}, {args.out}/locust_stats.csv"
-        + (f", {picture}" if picture else "")
-    )
-    for image_id in ledger.lost[:10]:
-        print(f"lost: {image_id}")
-    for image_id in ledger.poison_not_quarantined[:10]:
-        print(f"poison not quarantined: {image_id}")
-    for entry in ledger.dlq_mismatch[:10]:
-        print(f"not in the DLQ exactly once: {entry}")
-    print(summary(ledger, uploads, rate, engine))
-    return 0 if ledger.ok else 1
+    shown = ["locust.html", "locust_stats.csv", "queues.csv", "uploads*.jsonl", "logs/"]
+    print(f"reports in {args.out}/: {', '.join(shown)}" + (f", {picture.name}" if picture else ""))
+    for name, entries in ledger.problems().items():
+        for entry in entries[:10]:
+            print(f"{name}: {entry}")
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Entry point."""
+    """Entry point: a usage error exits 2; Ctrl-C or SIGTERM stops everything started, exits 130."""
     started = time.monotonic()
-    code = run(parse(argv))
-    print(f"loadtest: finished in {time.monotonic() - started:.0f}s", file=sys.stderr)
+    args = parse(argv)
+    stop_on_signals()
+    try:
+        code = run(args)
+    except KeyboardInterrupt:
+        say("interrupted: everything this run started is stopped; no ledger")
+        raise SystemExit(130) from None
+    say(f"finished in {time.monotonic() - started:.0f}s")
     raise SystemExit(code)
+
+
+def stop_on_signals() -> None:
+    """SIGTERM (from `timeout`, CI, `imgpipe loadtest`) unwinds like Ctrl-C, so the local stack is
+    stopped on the way out; a second signal while stopping is ignored instead of cutting it short."""
+
+    def interrupt(signum: int, frame: Any) -> None:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGINT, interrupt)
+    signal.signal(signal.SIGTERM, interrupt)
 
 
 if __name__ == "__main__":

@@ -41,7 +41,7 @@ def test_help_is_the_runners_own_under_the_commands_name() -> None:
     [
         (["--scenario", "nope"], "invalid choice: 'nope'"),
         (["--scenario", "steady"], "--scenario steady needs --rate R"),
-        (["--redrive-every", "0"], "--redrive-every must be above 0 seconds"),
+        (["--redrive-every", "0"], "--redrive-every must be above 0 (got 0)"),
     ],
 )
 def test_a_bad_option_is_the_runners_usage_error(args: list[str], needle: str) -> None:

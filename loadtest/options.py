@@ -1,0 +1,87 @@
+"""The load test's command line, checked before anything starts: a bad value is a usage error.
+
+Shared by `python -m loadtest.run` and `imgpipe loadtest` (which hands its arguments over).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+from pathlib import Path
+from typing import NoReturn
+
+from loadtest import payloads
+from loadtest.redrive import EVERY_S
+
+# The poison share of each scenario's mix (None: the profile's own).
+SCENARIOS = {"burst": None, "steady": None, "poison": 0.5, "redrive": 0.2}
+# A worker is one Lambda concurrency slot. While a slot waits for S3 or for the last image of
+# its batch its core idles, so one slot more than the cores keeps them busy (600-image burst:
+# 2 workers drained 12.3 images/s, 3 workers 15.0, 4 workers 14.5).
+DEFAULT_WORKERS = (os.cpu_count() or 1) + 1
+AWS_NEEDS = ("IMGPIPE_INPUT_BUCKET", "IMGPIPE_OUTPUT_BUCKET", "IMGPIPE_QUEUE_URL", "IMGPIPE_DLQ_URL")
+SCENARIO_HELP = (
+    "burst: every upload at once, then the drain; steady: --rate uploads/s; poison: half the"
+    " uploads poison; redrive: a fifth poison and the DLQ redriven while uploads go on"
+)
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        """One line naming the problem, exit 2 (the usage is in --help)."""
+        self.exit(2, f"{self.prog}: {message} (see `{self.prog} --help`)\n")
+
+
+def _parser() -> argparse.ArgumentParser:
+    prog = os.environ.get("IMGPIPE_LOADTEST_PROG", "python -m loadtest.run")  # or `imgpipe loadtest`
+    parser = _Parser(
+        prog=prog,
+        description="Locust uploads through the whole pipeline, then the ledger: every upload must end"
+        " complete or quarantined. Exits 1 when one was lost, 2 on a usage error.",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    add = parser.add_argument
+    add("--scenario", choices=sorted(SCENARIOS), default="burst", help=SCENARIO_HELP)
+    add("--images", type=int, default=100, metavar="N", help="uploads in all")
+    add("--users", type=int, default=10, metavar="U", help="concurrent locust clients")
+    add("--rate", type=float, default=0.0, metavar="R", help="uploads/s in all (steady only)")
+    add("--profile", choices=sorted(payloads.PROFILES), default="small",
+        help="the mix of generated photos (see docs/loadtest.md)")  # fmt: skip
+    add("--target", choices=["local", "aws"], default="local",
+        help="local: start the moto server and workers; aws: the stack the environment names")  # fmt: skip
+    add("--workers", type=int, default=DEFAULT_WORKERS, metavar="W", help="local stack worker processes")
+    add("--processes", type=int, default=1, metavar="P", help="locust worker processes (distributed mode)")
+    add("--drain-timeout", type=float, default=120.0, metavar="S",
+        help="after the last PUT, how long the tracker follows uploads still open")  # fmt: skip
+    add("--max-seconds", type=int, default=900, metavar="S", help="bound on the whole locust run")
+    add("--redrive-every", type=float, default=EVERY_S, metavar="S", help="redrive: seconds between redrives")
+    add("--out", type=Path, default=Path("out/loadtest"), help="reports, ledgers and logs")
+    add("--no-engine", action="store_true", help="skip the engine-only figure (drain_vs_engine=0.00)")
+    return parser
+
+
+def parse(argv: list[str] | None) -> argparse.Namespace:
+    """The command line, validated; exits 2 with a one-line reason on a bad value."""
+    parser = _parser()
+    args = parser.parse_args(argv)
+    for problem in _problems(args):
+        parser.error(problem)
+    try:
+        args.out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        parser.error(f"--out {args.out}: cannot create it ({exc.strerror or exc})")
+    return args
+
+
+def _problems(args: argparse.Namespace) -> list[str]:
+    positive = {"--images": args.images, "--users": args.users, "--workers": args.workers,
+                "--processes": args.processes, "--drain-timeout": args.drain_timeout,
+                "--max-seconds": args.max_seconds, "--redrive-every": args.redrive_every}  # fmt: skip
+    problems = [f"{name} must be above 0 (got {value:g})" for name, value in positive.items() if value <= 0]
+    if args.scenario == "steady" and args.rate <= 0:
+        problems.append("--scenario steady needs --rate R (uploads/s)")
+    if args.scenario != "steady" and args.rate:
+        problems.append(f"--rate is for --scenario steady; {args.scenario} uploads as fast as it can")
+    if args.target == "aws" and (missing := [name for name in AWS_NEEDS if not os.environ.get(name)]):
+        problems.append(f"--target aws needs {', '.join(missing)} set")
+    return problems

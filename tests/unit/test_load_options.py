@@ -1,0 +1,49 @@
+"""The load test's options are checked before anything starts: one line, exit 2."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from loadtest.options import DEFAULT_WORKERS, parse
+
+pytestmark = pytest.mark.unit
+
+
+@pytest.mark.parametrize(
+    ("args", "needle"),
+    [
+        (["--images", "0"], "--images must be above 0 (got 0)"),
+        (["--users", "-1"], "--users must be above 0 (got -1)"),
+        (["--workers", "0"], "--workers must be above 0"),
+        (["--processes", "0"], "--processes must be above 0"),
+        (["--drain-timeout", "-5"], "--drain-timeout must be above 0 (got -5)"),
+        (["--max-seconds", "0"], "--max-seconds must be above 0"),
+        (["--redrive-every", "0"], "--redrive-every must be above 0"),
+        (["--scenario", "steady"], "--scenario steady needs --rate R"),
+        (["--rate", "5"], "--rate is for --scenario steady; burst uploads as fast as it can"),
+        (["--target", "aws"], "--target aws needs IMGPIPE_INPUT_BUCKET"),
+        (["--out", "/proc/no/such/place"], "--out /proc/no/such/place: cannot create it"),
+        (["--scenario", "nope"], "invalid choice: 'nope'"),
+    ],
+)
+def test_a_bad_value_is_one_line_and_exit_2(
+    args: list[str], needle: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    for name in ("IMGPIPE_INPUT_BUCKET", "IMGPIPE_OUTPUT_BUCKET", "IMGPIPE_QUEUE_URL", "IMGPIPE_DLQ_URL"):
+        monkeypatch.delenv(name, raising=False)
+    # When the runner is given a value it cannot work with
+    with pytest.raises(SystemExit) as done:
+        parse(args)
+    # Then it says which, in one line pointing at --help, and exits 2 before starting anything
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert done.value.code == 2
+    assert len(lines) == 1 and needle in lines[0] and "--help" in lines[0], lines
+
+
+def test_the_defaults_are_a_small_burst_with_a_worker_more_than_the_cores(tmp_path: Path) -> None:
+    args = parse(["--out", str(tmp_path / "new" / "folder")])
+    chosen = (args.scenario, args.images, args.profile, args.workers)
+    assert chosen == ("burst", 100, "small", DEFAULT_WORKERS)
+    assert (tmp_path / "new" / "folder").is_dir()
