@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import signal
 import subprocess
 import sys
+from typing import Any
 
 import typer
 
@@ -25,16 +27,28 @@ def loadtest(ctx: typer.Context) -> None:
 
     Runs `python -m loadtest.run` with the same arguments, e.g. `imgpipe loadtest --scenario burst
     --images 1000 --profile full`. Exits 1 when an upload was lost or a poison file was not
-    quarantined.
+    quarantined, 2 on a usage error, 130 when interrupted (everything it started is stopped).
     """
     if importlib.util.find_spec("locust") is None or importlib.util.find_spec(RUNNER) is None:
         raise fail(MISSING, 2)
+    env = {**os.environ, "IMGPIPE_LOADTEST_PROG": "imgpipe loadtest"}
+    raise typer.Exit(run_forwarding_signals([sys.executable, "-m", RUNNER, *ctx.args], env))
+
+
+def run_forwarding_signals(command: list[str], env: dict[str, str]) -> int:
+    """Run `command` in a session of its own and hand it each Ctrl-C or SIGTERM exactly once, so it
+    stops what it started (the runner stops its local stack) instead of being killed mid-way."""
+    child = subprocess.Popen(command, env=env, start_new_session=True)
+
+    def forward(signum: int, frame: Any) -> None:
+        child.send_signal(signum)
+
+    previous = {sig: signal.signal(sig, forward) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
-        env = {**os.environ, "IMGPIPE_LOADTEST_PROG": "imgpipe loadtest"}
-        code = subprocess.call([sys.executable, "-m", RUNNER, *ctx.args], env=env)
-    except KeyboardInterrupt:
-        code = 130
-    raise typer.Exit(code)
+        return child.wait()
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
 
 
 def register(app: typer.Typer) -> None:
