@@ -15,7 +15,7 @@ from typing import Any
 
 from deploy.ops.dlq_reader import DlqReader
 from loadtest.payloads import is_poison
-from loadtest.tracker import Upload
+from loadtest.tracker import Upload, processed_at
 from shared.keys import PROCESSED_PREFIX, manifest_key
 
 
@@ -31,22 +31,42 @@ class Ledger:
     poison_not_quarantined: list[str] = field(default_factory=list)
     # Quarantined uploads not in the DLQ exactly once: a redrive (or a DLQ send) lost or doubled it.
     dlq_mismatch: list[str] = field(default_factory=list)
+    good_not_complete: list[str] = field(default_factory=list)  # a valid photo quarantined
+    unexplained: list[str] = field(default_factory=list)  # quarantined with no reason anywhere
+    late: int = 0  # ended after the tracker stopped following them; outcome read from the manifest
     redriven: int = 0
+
+    def problems(self) -> dict[str, list[str]]:
+        """Every way the run failed, by name (empty when it held)."""
+        named = {
+            "lost": self.lost,
+            "poison not quarantined": self.poison_not_quarantined,
+            "not in the DLQ exactly once": self.dlq_mismatch,
+            "valid photo not complete": self.good_not_complete,
+            "quarantined without a reason": self.unexplained,
+        }
+        return {name: entries for name, entries in named.items() if entries}
 
     @property
     def ok(self) -> bool:
-        """True when nothing was lost, every poison file was quarantined, and once."""
-        return not self.lost and not self.poison_not_quarantined and not self.dlq_mismatch
+        """True when nothing was lost, every poison file was quarantined, once and with a reason,
+        and every valid photo ended complete."""
+        return not self.problems()
 
 
-def dlq_copies(sqs: Any, dlq_url: str) -> Counter[str]:
-    """How many DLQ messages name each object key (every message is read once, then let go)."""
-    copies: Counter[str] = Counter()
+def dlq_reasons(sqs: Any, dlq_url: str) -> dict[str, list[str]]:
+    """The reasons of the DLQ messages naming each object key (each message read once, let go)."""
+    reasons: dict[str, list[str]] = {}
     with DlqReader(sqs, dlq_url, wait_s=0) as reader:
         for message in reader:
             if message.object_key:
-                copies[message.object_key] += 1
-    return copies
+                reasons.setdefault(message.object_key, []).append(message.reason)
+    return reasons
+
+
+def dlq_copies(sqs: Any, dlq_url: str) -> Counter[str]:
+    """How many DLQ messages name each object key."""
+    return Counter({key: len(found) for key, found in dlq_reasons(sqs, dlq_url).items()})
 
 
 def renders(s3: Any, bucket: str, user: str) -> Counter[str]:
@@ -61,34 +81,61 @@ def renders(s3: Any, bucket: str, user: str) -> Counter[str]:
     return Counter(image for image, _ in seen)
 
 
-def status(s3: Any, bucket: str, image_id: str) -> str | None:
-    """The manifest status of `image_id`, or None when it has no manifest."""
+def manifest(s3: Any, bucket: str, image_id: str) -> dict[str, Any]:
+    """The manifest of `image_id` ({} when it has none)."""
     try:
         body = s3.get_object(Bucket=bucket, Key=manifest_key(image_id))["Body"].read()
     except s3.exceptions.NoSuchKey:
-        return None
-    value = json.loads(body).get("status")
-    return str(value) if value else None
+        return {}
+    found = json.loads(body)
+    return found if isinstance(found, dict) else {}
 
 
 def reconcile(
     s3: Any, sqs: Any, output_bucket: str, dlq_url: str, uploads: list[Upload], user: str
 ) -> Ledger:
-    """The ledger of `uploads`, read from the output bucket and the DLQ."""
-    copies = dlq_copies(sqs, dlq_url)
+    """The ledger of `uploads`, read from the output bucket and the DLQ; an upload the tracker
+    did not see end gets its outcome and e2e time from its manifest, so the figures agree."""
+    reasons = dlq_reasons(sqs, dlq_url)
     ledger = Ledger(uploaded=len(uploads))
     for upload in uploads:
-        state = status(s3, output_bucket, upload.image_id)
+        found = manifest(s3, output_bucket, upload.image_id)
+        state, in_dlq = found.get("status"), reasons.get(upload.key, [])
+        if state == "complete" or state == "failed" or in_dlq:
+            _settle_late(upload, found, ledger)
         if state == "complete":
             ledger.complete += 1
-        elif state == "failed" or upload.key in copies:
+        elif state == "failed" or in_dlq:
             ledger.quarantined += 1
-            if copies[upload.key] != 1:
-                ledger.dlq_mismatch.append(f"{upload.image_id}: {copies[upload.key]} DLQ messages")
+            _check_quarantine(upload, found, in_dlq, ledger)
         else:
-            ledger.lost.append(upload.image_id)
-        if is_poison(upload.payload) and state != "failed" and upload.key not in copies:
+            ledger.lost.append(f"{upload.image_id} ({upload.payload}, {upload.key})")
+        if is_poison(upload.payload) and state != "failed" and not in_dlq:
             ledger.poison_not_quarantined.append(upload.image_id)
     counts = renders(s3, output_bucket, user)
     ledger.duplicate_work = sum(n - 1 for n in counts.values() if n > 1)
     return ledger
+
+
+def _check_quarantine(upload: Upload, found: dict[str, Any], in_dlq: list[str], ledger: Ledger) -> None:
+    if len(in_dlq) != 1:
+        ledger.dlq_mismatch.append(f"{upload.image_id}: {len(in_dlq)} DLQ messages")
+    if not is_poison(upload.payload):
+        ledger.good_not_complete.append(f"{upload.image_id} ({upload.payload}): {_reason(found, in_dlq)}")
+    if not _reason(found, in_dlq):
+        ledger.unexplained.append(upload.image_id)
+
+
+def _reason(found: dict[str, Any], in_dlq: list[str]) -> str:
+    error = found.get("error") or {}
+    text = f"{error.get('type', '')}: {error.get('message', '')}" if error.get("message") else ""
+    return text or next((reason for reason in in_dlq if reason), "")
+
+
+def _settle_late(upload: Upload, found: dict[str, Any], ledger: Ledger) -> None:
+    if upload.outcome in ("complete", "quarantined"):
+        return
+    ledger.late += 1
+    upload.outcome = "complete" if found.get("status") == "complete" else "quarantined"
+    if "processedAt" in found:
+        upload.e2e_ms = max(0.0, (processed_at(found["processedAt"]) - upload.put_started) * 1000)

@@ -65,9 +65,12 @@ class Plan:
         self.counter = itertools.count(self.share.index, self.share.uploaders)
         self.images: int = self.share.count(options.images)
         self.handed_out = 0
+        self.written = False
         self.finished = 0
         self.last_put = time.time()
-        s3 = boto3.client("s3")
+        # botocore reads only AWS_DEFAULT_REGION; the docs (and Lambda) name AWS_REGION.
+        region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
+        s3 = boto3.Session(region_name=region).client("s3")
         self.s3 = s3
         self.input_bucket = os.environ["IMGPIPE_INPUT_BUCKET"]
         self.kms_key = os.environ.get("IMGPIPE_KMS_KEY_ID") or None
@@ -85,6 +88,12 @@ class Plan:
             return None
         self.handed_out += 1
         return next(self.counter)
+
+    def write(self) -> None:
+        """Write this process's ledger (once; what was sent so far if the run is cut short)."""
+        if not self.written:
+            self.written = True
+            self.tracker.write(self.share.ledger(Path(self.options.ledger)))
 
     def uploading(self) -> bool:
         """True while some upload has not finished its PUT."""
@@ -118,13 +127,20 @@ def _follow(environment: Environment, plan: Plan) -> None:
         if time.time() - plan.last_put > plan.options.drain_timeout:
             plan.tracker.give_up()
             break
-    plan.tracker.write(plan.share.ledger(Path(plan.options.ledger)))
+    plan.write()
     # locust's CSV writer rewrites the stats once a CSV_STATS_INTERVAL_SEC and not again at quit
     # (and a worker reports to its master once a WORKER_REPORT_INTERVAL): without this wait the
     # outcomes settled by the last poll are missing from locust_stats.csv.
     gevent.sleep(max(CSV_STATS_INTERVAL_SEC, WORKER_REPORT_INTERVAL) + 0.5)
     if environment.runner is not None:
         environment.runner.quit()
+
+
+@events.test_stop.add_listener
+def _stop(environment: Environment, **_: Any) -> None:
+    # Cut short (--max-seconds): what was sent is still written, so the runner can reconcile it.
+    if PLAN is not None:
+        PLAN.write()
 
 
 class Uploader(HttpUser):

@@ -32,13 +32,15 @@ def main(argv: list[str] | None = None) -> None:
     uploads = read_all(args.folder / "uploads.jsonl")
     if not uploads:
         parser.error(f"no uploads*.jsonl ledger in {args.folder}")
-    s3, sqs = boto3.client("s3"), boto3.client("sqs")
+    session = boto3.Session(region_name=os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION"))
+    s3, sqs = session.client("s3"), session.client("sqs")
     bucket, dlq = os.environ["IMGPIPE_OUTPUT_BUCKET"], os.environ["IMGPIPE_DLQ_URL"]
     ledger = reconcile(s3, sqs, bucket, dlq, uploads, args.user)
     print(f"ledger: uploaded={ledger.uploaded} complete={ledger.complete} quarantined={ledger.quarantined}"
           f" lost={len(ledger.lost)} duplicate_image_work={ledger.duplicate_work}")  # fmt: skip
-    for problem in [*ledger.lost, *ledger.poison_not_quarantined, *ledger.dlq_mismatch][:30]:
-        print(f"problem: {problem}")
+    for name, entries in ledger.problems().items():
+        for entry in entries[:10]:
+            print(f"{name}: {entry}")
     sys.exit(0 if ledger.ok else 1)
 
 

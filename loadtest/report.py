@@ -6,6 +6,7 @@ import csv
 import math
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -74,35 +75,38 @@ def summary(ledger: Ledger, uploads: list[Upload], rate: Drain, engine_per_s: fl
 
 
 class Sampler(threading.Thread):
-    """Samples the work queue (visible, in flight) and the DLQ every `every_s` into a CSV."""
+    """Samples the work queue (visible, in flight) and the DLQ every `every_s` into a CSV, and
+    tells `progress` how they stand every `tell_every_s`."""
 
     FIELDS = ("t_s", "epoch_s", "visible", "in_flight", "dlq")
 
-    def __init__(self, sqs: Any, queue_url: str, dlq_url: str, path: Path, every_s: float = 1.0) -> None:
+    def __init__(
+        self, sqs: Any, queue_url: str, dlq_url: str, path: Path, every_s: float = 1.0,
+        progress: Callable[[str], None] = lambda _: None, tell_every_s: float = 10.0,
+    ) -> None:  # fmt: skip
         super().__init__(daemon=True)
-        self.sqs, self.queue_url, self.dlq_url, self.path, self.every_s = (
-            sqs,
-            queue_url,
-            dlq_url,
-            path,
-            every_s,
-        )
+        self.sqs, self.queue_url, self.dlq_url, self.path = sqs, queue_url, dlq_url, path
+        self.every_s, self.progress, self.tell_every_s = every_s, progress, tell_every_s
         self.rows: list[dict[str, float]] = []
         self._stop_event = threading.Event()
 
     def run(self) -> None:
-        started = time.monotonic()
+        started = told = time.monotonic()
         while not self._stop_event.is_set():
             try:
                 work, dlq = queue_depth(self.sqs, self.queue_url), queue_depth(self.sqs, self.dlq_url)
             except Exception:  # noqa: BLE001 - a missed sample must not end the run
                 work = dlq = None
             if work is not None and dlq is not None:
-                self.rows.append(
-                    {"t_s": round(time.monotonic() - started, 2), "epoch_s": round(time.time(), 3),
-                     "visible": work.visible,
-                     "in_flight": work.in_flight, "dlq": dlq.visible + dlq.in_flight}
-                )  # fmt: skip
+                now = time.monotonic()
+                row = {"t_s": round(now - started, 2), "epoch_s": round(time.time(), 3),
+                       "visible": work.visible, "in_flight": work.in_flight,
+                       "dlq": dlq.visible + dlq.in_flight}  # fmt: skip
+                self.rows.append(row)
+                if now - told >= self.tell_every_s:
+                    told = now
+                    waiting = f"queue {work.visible} waiting, {work.in_flight} in flight"
+                    self.progress(f"{row['t_s']:.0f}s: {waiting}, DLQ {row['dlq']:.0f}")
             self._stop_event.wait(self.every_s)
 
     def finish(self) -> list[dict[str, float]]:
@@ -139,7 +143,7 @@ def per_second(offsets: list[float]) -> list[int]:
     return counts
 
 
-def plot(samples: list[dict[str, float]], uploads: list[Upload], path: Path) -> Path | None:
+def plot(samples: list[dict[str, float]], uploads: list[Upload], path: Path, title: str = "") -> Path | None:
     """Queue and DLQ depth, uploads and outcomes per second, and the e2e latency distribution."""
     try:
         import matplotlib
@@ -169,9 +173,11 @@ def plot(samples: list[dict[str, float]], uploads: list[Upload], path: Path) -> 
     flow.legend()
     done = sorted(u.e2e_ms for u in uploads if u.e2e_ms is not None and u.outcome != "lost")
     if done:
-        latency.plot([i / len(done) * 100 for i in range(len(done))], done)
+        latency.plot([i / max(1, len(done) - 1) * 100 for i in range(len(done))], done)
     latency.set_xlabel("percentile of uploads")
     latency.set_ylabel("PUT -> manifest, ms")
+    if title:
+        figure.suptitle(title)
     figure.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
     figure.savefig(path)

@@ -25,6 +25,7 @@ NAMES = {"complete": "complete", "failed": "quarantined"}
 # run notices its end).
 POLL_SHARE = 0.1
 MAX_PAUSE_S = 5.0  # however slow one poll was, the run notices its end within this
+GAVE_UP = "no manifest within --drain-timeout (the runner still reconciles it from the buckets)"
 
 
 @dataclass
@@ -94,7 +95,7 @@ class Tracker:
         """Mark every pending upload lost, and report it as a failed `e2e` request."""
         for upload in self.pending():
             upload.outcome = "lost"
-            self.fire("lost", (time.time() - upload.put_started) * 1000, LookupError(upload.image_id))
+            self.fire("lost", (time.time() - upload.put_started) * 1000, TimeoutError(GAVE_UP))
 
     def write(self, path: Path) -> None:
         """Every tracked upload as JSON lines, for the runner's reconciliation."""

@@ -28,21 +28,27 @@ def test_two_workers_ledgers_are_reconciled_and_a_lost_upload_fails_the_run(
 ) -> None:
     # Given a good photo and a poison file processed by the worker, and an upload that never was
     good, poison = "uploads/loadtest/img_good.jpg", "uploads/loadtest/img_bad.jpg"
+    mislabeled = "uploads/loadtest/img_odd.jpg"  # the ledger thinks it sent a photo here
     stack.upload(good, photo_jpeg(640, 480))
     stack.upload(poison, b"this is a text file, not an image\n")
-    assert stack.process(stack.drain(2)) == {"batchItemFailures": []}
+    stack.upload(mislabeled, b"not a photo either\n")
+    assert stack.process(stack.drain(3)) == {"batchItemFailures": []}
     # And their ledgers written by two locust workers, the second also naming the missing upload
     _ledger(tmp_path, 0, [Upload("img_good", good, "vga_640.jpg", 0.0, 1.0)])
     gone = Upload("img_gone", "uploads/loadtest/img_gone.jpg", "vga_640.jpg", 0.0, 1.0)
-    _ledger(tmp_path, 1, [Upload("img_bad", poison, "poison_text.jpg", 0.0, 1.0), gone])
+    odd = Upload("img_odd", mislabeled, "vga_640.jpg", 0.0, 1.0)
+    _ledger(tmp_path, 1, [Upload("img_bad", poison, "poison_text.jpg", 0.0, 1.0), gone, odd])
     # When the ledgers are reconciled
     with pytest.raises(SystemExit) as done:
         reconcile.main([str(tmp_path)])
     out = capsys.readouterr().out
-    # Then all three are counted, the missing one is named lost, and the run fails
+    # Then all four are counted, the missing one is named lost, the valid photo that ended
+    # quarantined is named with its reason, and the run fails
     assert done.value.code == 1
-    assert "ledger: uploaded=3 complete=1 quarantined=1 lost=1 duplicate_image_work=0" in out
-    assert "problem: img_gone" in out
+    assert "ledger: uploaded=4 complete=1 quarantined=2 lost=1 duplicate_image_work=0" in out
+    assert "valid photo not complete: img_odd (vga_640.jpg): UnsupportedFormat: " in out
+    assert "quarantined without a reason" not in out
+    assert "lost: img_gone (vga_640.jpg, uploads/loadtest/img_gone.jpg)" in out
 
 
 def test_without_ledgers_or_a_stack_it_says_what_is_missing(
