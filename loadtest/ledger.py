@@ -24,6 +24,7 @@ class Ledger:
     """What became of the uploads."""
 
     uploaded: int = 0
+    poison: int = 0  # of the uploads, the files that must end quarantined
     complete: int = 0
     quarantined: int = 0
     lost: list[str] = field(default_factory=list)
@@ -35,6 +36,13 @@ class Ledger:
     unexplained: list[str] = field(default_factory=list)  # quarantined with no reason anywhere
     late: int = 0  # ended after the tracker stopped following them; outcome read from the manifest
     redriven: int = 0
+
+    def line(self) -> str:
+        """The ledger as one line: `ledger: uploaded=.. complete=.. quarantined=.. lost=.. ...`."""
+        return (
+            f"ledger: uploaded={self.uploaded} complete={self.complete} quarantined={self.quarantined}"
+            f" lost={len(self.lost)} duplicate_image_work={self.duplicate_work} poison_sent={self.poison}"
+        )
 
     def problems(self) -> dict[str, list[str]]:
         """Every way the run failed, by name (empty when it held)."""
@@ -110,6 +118,7 @@ def reconcile(
             _check_quarantine(upload, found, in_dlq, ledger)
         else:
             ledger.lost.append(f"{upload.image_id} ({upload.payload}, {upload.key})")
+        ledger.poison += is_poison(upload.payload)
         if is_poison(upload.payload) and state != "failed" and not in_dlq:
             ledger.poison_not_quarantined.append(upload.image_id)
     counts = renders(s3, output_bucket, user)

@@ -36,8 +36,7 @@ def main(argv: list[str] | None = None) -> None:
     s3, sqs = session.client("s3"), session.client("sqs")
     bucket, dlq = os.environ["IMGPIPE_OUTPUT_BUCKET"], os.environ["IMGPIPE_DLQ_URL"]
     ledger = reconcile(s3, sqs, bucket, dlq, uploads, args.user)
-    print(f"ledger: uploaded={ledger.uploaded} complete={ledger.complete} quarantined={ledger.quarantined}"
-          f" lost={len(ledger.lost)} duplicate_image_work={ledger.duplicate_work}")  # fmt: skip
+    print(ledger.line())
     for name, entries in ledger.problems().items():
         for entry in entries[:10]:
             print(f"{name}: {entry}")

@@ -169,9 +169,7 @@ def report(
     args: argparse.Namespace, ledger: Ledger, rate: Any, settling: Any, engine: float, picture: Any
 ) -> None:
     """The ledger, the drain, where the reports are, and every problem (the first ten of each)."""
-    print(f"ledger: uploaded={ledger.uploaded} complete={ledger.complete} quarantined={ledger.quarantined}"
-          f" lost={len(ledger.lost)} duplicate_image_work={ledger.duplicate_work}"
-          + (f" redriven={ledger.redriven}" if args.scenario == "redrive" else ""))  # fmt: skip
+    print(ledger.line() + (f" redriven={ledger.redriven}" if args.scenario == "redrive" else ""))
     print(
         f"drain: {rate.images} images in {rate.seconds:.1f}s; after the last PUT {settling.images} in"
         f" {settling.seconds:.1f}s ({settling.per_s:.2f}/s); engine alone: {engine:.2f} images/s"

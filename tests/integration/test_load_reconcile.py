@@ -45,7 +45,7 @@ def test_two_workers_ledgers_are_reconciled_and_a_lost_upload_fails_the_run(
     # Then all four are counted, the missing one is named lost, the valid photo that ended
     # quarantined is named with its reason, and the run fails
     assert done.value.code == 1
-    assert "ledger: uploaded=4 complete=1 quarantined=2 lost=1 duplicate_image_work=0" in out
+    assert "ledger: uploaded=4 complete=1 quarantined=2 lost=1 duplicate_image_work=0 poison_sent=1" in out
     assert "valid photo not complete: img_odd (vga_640.jpg): UnsupportedFormat: " in out
     assert "quarantined without a reason" not in out
     assert "lost: img_gone (vga_640.jpg, uploads/loadtest/img_gone.jpg)" in out
