@@ -50,8 +50,7 @@ test: lint browser
 bench: $(STAMP)
 	$(BIN)/python -m loadtest.bench $(if $(CORPUS),--corpus $(CORPUS)) $(if $(FORMAT),--format $(FORMAT))
 
-# A quick burst through the local stack (about 25 s here; the issue allows three minutes); the
-# last line is the figure.
+# A quick burst through the local stack (about 25 s on 2 cores); the last line is the figure.
 # Bigger runs: .venv/bin/python -m loadtest.run --scenario burst --images 1000 --profile full
 LOADTEST_ARGS ?= --scenario burst --images 200 --users 20 --profile small
 loadtest: $(STAMP)
