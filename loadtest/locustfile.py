@@ -27,12 +27,12 @@ from locust.exception import StopUser
 from locust.runners import WORKER_REPORT_INTERVAL, MasterRunner, WorkerRunner
 from locust.stats import CSV_STATS_INTERVAL_SEC
 
+from deploy.ops.dlq_report import queue_depth
 from deploy.ops.uploads import presign_upload
 from loadtest.payloads import Pool, load
 from loadtest.shares import Share
-from loadtest.tracker import Tracker, Upload, pause_after
+from loadtest.tracker import POLL_S, Tracker, Upload, poll_due
 
-POLL_S = 0.5
 USER = "loadtest"
 
 
@@ -70,7 +70,10 @@ class Plan:
         self.last_put = time.time()
         # botocore reads only AWS_DEFAULT_REGION; the docs (and Lambda) name AWS_REGION.
         region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
-        s3 = boto3.Session(region_name=region).client("s3")
+        session = boto3.Session(region_name=region)
+        s3 = session.client("s3")
+        self.queue_url = os.environ.get("IMGPIPE_QUEUE_URL", "")
+        self.sqs = session.client("sqs") if self.queue_url else None
         self.s3 = s3
         self.input_bucket = os.environ["IMGPIPE_INPUT_BUCKET"]
         self.kms_key = os.environ.get("IMGPIPE_KMS_KEY_ID") or None
@@ -95,6 +98,16 @@ class Plan:
             self.written = True
             self.tracker.write(self.share.ledger(Path(self.options.ledger)))
 
+    def queue_busy(self) -> bool:
+        """True while the work queue holds records (visible, in flight or delayed)."""
+        if self.sqs is None:
+            return False
+        try:
+            depth = queue_depth(self.sqs, self.queue_url)
+        except Exception:  # noqa: BLE001 - unknown counts as busy: the next poll is only delayed
+            return True
+        return depth.visible + depth.in_flight + depth.delayed > 0
+
     def uploading(self) -> bool:
         """True while some upload has not finished its PUT."""
         return self.finished < self.images
@@ -114,12 +127,14 @@ def _start(environment: Environment, **_: Any) -> None:
 
 def _follow(environment: Environment, plan: Plan) -> None:
     """Poll manifests until every upload has ended, then write the ledger and stop the run."""
-    pause = POLL_S
+    last_poll = time.monotonic()
     while True:
-        gevent.sleep(pause)
-        started = time.monotonic()
+        gevent.sleep(POLL_S)
+        busy = plan.uploading() or plan.queue_busy()
+        if not poll_due(busy, time.monotonic() - last_poll):
+            continue
         plan.tracker.poll()
-        pause = pause_after(time.monotonic() - started, POLL_S)
+        last_poll = time.monotonic()
         if plan.uploading():
             continue
         if not plan.tracker.pending():

@@ -8,7 +8,7 @@ from deploy.ops.dlq_report import DEPTH_NAMES, queue_depth
 from loadtest import payloads
 from loadtest.ledger import Ledger
 from loadtest.report import drain, drain_after_uploads, per_second, percentile, summary, throughput
-from loadtest.tracker import MAX_PAUSE_S, POLL_SHARE, Upload, pause_after, processed_at
+from loadtest.tracker import BUSY_POLL_S, Upload, poll_due, processed_at
 
 pytestmark = pytest.mark.unit
 
@@ -84,14 +84,17 @@ def test_processed_at_reads_the_manifest_clock() -> None:
     assert processed_at("1970-01-01T00:00:01.250Z") == 1.25
 
 
-@pytest.mark.parametrize(("took", "expected"), [(0.01, 0.5), (0.2, 1.8), (0.5, 4.5), (3.0, 5.0)])
-def test_the_tracker_polls_at_most_its_share_of_the_time(took: float, expected: float) -> None:
-    # Given a poll that took `took` seconds, When the next pause is set
-    pause = pause_after(took, floor_s=0.5)
-    # Then it is never under the floor nor over the cap, and below the cap polling is at most
-    # POLL_SHARE of poll + pause
-    assert pause == pytest.approx(expected)
-    assert pause == MAX_PAUSE_S or took / (took + pause) <= POLL_SHARE + 1e-9
+@pytest.mark.parametrize(
+    ("busy", "since", "due"),
+    [(False, 0.0, True), (False, 0.6, True), (True, 0.5, False), (True, BUSY_POLL_S - 0.1, False),
+     (True, BUSY_POLL_S, True)],
+)  # fmt: skip
+def test_the_tracker_lists_manifests_rarely_while_the_queue_works(
+    busy: bool, since: float, due: bool
+) -> None:
+    # Given whether the work queue still holds records and how long ago the last listing ran
+    # Then a listing is due at once when it is idle, and only every BUSY_POLL_S while it works
+    assert poll_due(busy, since) is due
 
 
 def test_a_queue_depth_is_read_in_one_all_request() -> None:
