@@ -2,7 +2,8 @@
 
 Every uploaded imageId must end with a complete manifest or a quarantine entry (a `failed`
 manifest, or a DLQ message naming its key); one with neither is lost. A quarantined upload must
-be in the DLQ exactly once, however often it was redriven. More than one render of
+be in the DLQ (once: a second copy, which SQS's at-least-once delivery or a redrive whose delete
+failed can make, is reported, not failed). More than one render of
 the same image under `processed/` is duplicate image work.
 """
 
@@ -30,7 +31,7 @@ class Ledger:
     lost: list[str] = field(default_factory=list)
     duplicate_work: int = 0
     poison_not_quarantined: list[str] = field(default_factory=list)
-    # Quarantined uploads not in the DLQ exactly once: a redrive (or a DLQ send) lost or doubled it.
+    # Quarantined uploads not in the DLQ exactly once: "<id>: <n> DLQ messages".
     dlq_mismatch: list[str] = field(default_factory=list)
     good_not_complete: list[str] = field(default_factory=list)  # a valid photo quarantined
     unexplained: list[str] = field(default_factory=list)  # quarantined with no reason anywhere
@@ -44,12 +45,22 @@ class Ledger:
             f" lost={len(self.lost)} duplicate_image_work={self.duplicate_work} poison_sent={self.poison}"
         )
 
+    @property
+    def dlq_missing(self) -> list[str]:
+        """Quarantined uploads with no DLQ message: an operator would never see them."""
+        return [entry for entry in self.dlq_mismatch if entry.endswith(": 0 DLQ messages")]
+
+    @property
+    def dlq_doubled(self) -> list[str]:
+        """Quarantined uploads in the DLQ more than once (reported, not a failure)."""
+        return [entry for entry in self.dlq_mismatch if entry not in self.dlq_missing]
+
     def problems(self) -> dict[str, list[str]]:
         """Every way the run failed, by name (empty when it held)."""
         named = {
             "lost": self.lost,
             "poison not quarantined": self.poison_not_quarantined,
-            "not in the DLQ exactly once": self.dlq_mismatch,
+            "quarantined but not in the DLQ": self.dlq_missing,
             "valid photo not complete": self.good_not_complete,
             "quarantined without a reason": self.unexplained,
         }

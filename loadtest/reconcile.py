@@ -2,8 +2,8 @@
 
 Locust workers on several machines each write their own `uploads.<index>.jsonl`; gather them into
 one folder and this reconciles them against the stack the environment names, as the runner does
-for a run on one machine. Exits 1 when an upload was lost or a poison file was not quarantined
-exactly once.
+for a run on one machine. Exits 1 when an upload was lost, a poison file was not quarantined
+with a reason, or a valid photo was not complete.
 """
 
 from __future__ import annotations

@@ -3,8 +3,8 @@
 Every `every_s` the thread moves what the DLQ holds back to the work queue with the operator's
 own code (`deploy.ops.redrive`, rate-limited, held back at the redrive limit), so quarantined
 records are processed again beside fresh uploads. Poison files come straight back, with
-`imgpipe-redrive-count` counted up; after the run each must be in the DLQ exactly once
-(`loadtest.ledger.dlq_copies`): a copy lost in a move is a lost upload, two copies mean a move duplicated it.
+`imgpipe-redrive-count` counted up; after the run each must be in the DLQ again: a copy
+lost in a move fails the run, a second copy (a delete that failed after the send) is reported.
 """
 
 from __future__ import annotations

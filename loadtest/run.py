@@ -5,7 +5,7 @@ payloads once, runs locust headless as its own process (its CSV and HTML reports
 folder), samples queue/in-flight/DLQ depth meanwhile, reconciles every upload against the
 buckets and the DLQ, then times the engine alone on the same payloads and cores for the ratio.
 The `redrive` scenario also redrives the DLQ back to work every few seconds while uploads go on.
-Exits 1 when an upload was lost, or a poison file did not end quarantined exactly once.
+Exits 1 when an upload was lost, a poison file not quarantined with a reason, or a photo not complete.
 """
 
 from __future__ import annotations
@@ -179,6 +179,8 @@ def report(
     for name, entries in ledger.problems().items():
         for entry in entries[:10]:
             print(f"{name}: {entry}")
+    for entry in ledger.dlq_doubled[:10]:
+        print(f"in the DLQ more than once (reported, not a failure): {entry}")
 
 
 def main(argv: list[str] | None = None) -> None:

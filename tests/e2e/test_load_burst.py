@@ -62,7 +62,7 @@ def test_a_redrive_while_uploading_loses_and_doubles_nothing(tmp_path: Path) -> 
     match = LINE.search(done.stdout)
     assert match, done.stdout
     assert int(match["lost"]) == 0 and int(match["quarantined"]) >= 1
-    assert "not in the DLQ exactly once" not in done.stdout
+    assert "not in the DLQ" not in done.stdout and "more than once" not in done.stdout
     # And quarantined records really were redriven (and came back) during the run
     redriven = re.search(r"^ledger: .* redriven=(\d+)$", done.stdout, re.M)
     assert redriven and int(redriven[1]) >= 1, done.stdout
