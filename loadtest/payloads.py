@@ -19,6 +19,7 @@ from deploy.local import samples
 
 POISON_PREFIX = "poison_"
 MIX_FILE = "mix.json"
+MAX_POISON_SHARE = 0.95
 
 
 @dataclass(frozen=True)
@@ -98,7 +99,7 @@ def schedule(classes: list[SizeClass], poison_share: float | None = None) -> lis
     if poison_share is not None:
         good = sum(w for n, w in weights.items() if not n.startswith(POISON_PREFIX))
         poison = [n for n in weights if n.startswith(POISON_PREFIX)]
-        share = min(max(poison_share, 0.0), 0.95)
+        share = min(max(poison_share, 0.0), MAX_POISON_SHARE)
         each = round(good * share / (1 - share) / max(1, len(poison))) if share else 0
         weights.update(dict.fromkeys(poison, each))
     cycle: list[str] = []
@@ -161,6 +162,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--profile", choices=sorted(PROFILES), default="small")
     parser.add_argument("--poison-share", type=float, default=None, metavar="S", help="0..0.95")
     args = parser.parse_args(argv)
+    if args.poison_share is not None and not 0 <= args.poison_share <= MAX_POISON_SHARE:
+        parser.error(f"--poison-share must be from 0 to {MAX_POISON_SHARE} (got {args.poison_share:g})")
+    if args.folder.exists() and not args.folder.is_dir():
+        parser.error(f"{args.folder} is a file, not a folder")
     folder = generate(args.folder, args.profile, args.poison_share)
     print(f"{len(load(folder).files)} payloads and their mix in {folder}")
 

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from loadtest import payloads
 from loadtest.options import DEFAULT_WORKERS, parse
 
 pytestmark = pytest.mark.unit
@@ -47,3 +48,22 @@ def test_the_defaults_are_a_small_burst_with_a_worker_more_than_the_cores(tmp_pa
     chosen = (args.scenario, args.images, args.profile, args.workers)
     assert chosen == ("burst", 100, "small", DEFAULT_WORKERS)
     assert (tmp_path / "new" / "folder").is_dir()
+
+
+@pytest.mark.parametrize(
+    ("args", "needle"),
+    [(["--poison-share", "2"], "--poison-share must be from 0 to 0.95 (got 2)"), ([], "is a file, not a folder")],
+)
+def test_the_payload_generator_refuses_what_it_cannot_do(
+    args: list[str], needle: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Given a file where the payload folder should go (or a share of poison past the limit)
+    target = tmp_path / "taken"
+    target.write_text("not a folder")
+    folder = target if not args else tmp_path / "new"
+    # When the generator is asked for payloads there
+    with pytest.raises(SystemExit) as done:
+        payloads.main([str(folder), *args])
+    # Then it says why and exits 2, having written nothing
+    assert done.value.code == 2 and needle in capsys.readouterr().err
+    assert not (tmp_path / "new").exists()
