@@ -52,7 +52,10 @@ def test_the_defaults_are_a_small_burst_with_a_worker_more_than_the_cores(tmp_pa
 
 @pytest.mark.parametrize(
     ("args", "needle"),
-    [(["--poison-share", "2"], "--poison-share must be from 0 to 0.95 (got 2)"), ([], "is a file, not a folder")],
+    [
+        (["--poison-share", "2"], "--poison-share must be from 0 to 0.95 (got 2)"),
+        ([], "is a file, not a folder"),
+    ],
 )
 def test_the_payload_generator_refuses_what_it_cannot_do(
     args: list[str], needle: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
