@@ -23,8 +23,7 @@ from urllib.parse import quote
 from deploy.local.stack import LocalStack
 from deploy.local.topology import Topology
 from loadtest.hostile import poison_samples
-from loadtest.ledger import status
-from shared.keys import UPLOAD_PREFIX
+from shared.keys import UPLOAD_PREFIX, manifest_key
 
 LIST_EVERY_S = 3.0
 MAX_DELAY_S = 30.0
@@ -176,7 +175,11 @@ class Interleaver(_Agent):
 
     def _state(self, key: str) -> str | None:
         image_id = key.rsplit("/", 1)[1].rsplit(".", 1)[0]
-        return status(self.s3, self.topology.output_bucket, image_id)
+        try:
+            body = self.s3.get_object(Bucket=self.topology.output_bucket, Key=manifest_key(image_id))["Body"]
+        except self.s3.exceptions.NoSuchKey:
+            return None
+        return str(json.loads(body.read()).get("status"))
 
     def _stale(self, key: str) -> None:
         bucket = self.topology.input_bucket
