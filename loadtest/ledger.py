@@ -110,6 +110,12 @@ def manifest(s3: Any, bucket: str, image_id: str) -> dict[str, Any]:
     return found if isinstance(found, dict) else {}
 
 
+def status(s3: Any, bucket: str, image_id: str) -> str | None:
+    """The manifest status of `image_id`, or None when it has no manifest."""
+    value = manifest(s3, bucket, image_id).get("status")
+    return str(value) if value else None
+
+
 def reconcile(
     s3: Any, sqs: Any, output_bucket: str, dlq_url: str, uploads: list[Upload], user: str
 ) -> Ledger:
