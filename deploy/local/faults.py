@@ -33,7 +33,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from deploy.local.motoserver import HOST, MotoServerError, free_port
+from deploy.local.motoserver import HOST, MotoServerError, free_port, terminate
 
 KINDS = ("latency", "slowdown", "error500", "reset", "timeout")
 SERVICES = ("s3", "sqs", "sns")
@@ -266,14 +266,7 @@ class FaultProxy:
 
     def stop(self) -> None:
         """Terminate the process (killing it if it lingers)."""
-        if self._process is None:
-            return
-        self._process.terminate()
-        try:
-            self._process.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            self._process.kill()
-            self._process.wait()
+        terminate(self._process)
         self._process = None
 
 

@@ -42,6 +42,18 @@ def port_in_use(port: int) -> bool:
     return False
 
 
+def terminate(process: subprocess.Popen[bytes] | None, timeout_s: float = 5.0) -> None:
+    """Stop a helper process: SIGTERM, then SIGKILL if it has not exited within `timeout_s`."""
+    if process is None:
+        return
+    process.terminate()
+    try:
+        process.wait(timeout=timeout_s)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
 class MotoServer:
     """Start `moto.server` on loopback; stop it (and only it) on exit."""
 
@@ -115,14 +127,7 @@ class MotoServer:
 
     def stop(self) -> None:
         """Terminate the process, killing it if it does not exit promptly."""
-        if self._process is None:
-            return
-        self._process.terminate()
-        try:
-            self._process.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            self._process.kill()
-            self._process.wait()
+        terminate(self._process)
         self._process = None
 
     def __enter__(self) -> MotoServer:
