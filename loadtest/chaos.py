@@ -32,7 +32,7 @@ from deploy.local.topology import QueueSettings
 from loadtest import chaos_ledger, payloads, tracker
 from loadtest.chaos_agents import AgentFailed, Duplicator, Interleaver, Killer, poison_files, wait_until_empty
 from loadtest.ledger import dlq_copies, reconcile
-from loadtest.run import locust_command
+from loadtest.run import locust_command, stop_on_signals
 
 RESULTS_TOPIC = "arn:aws:sns:us-east-1:123456789012:imgpipe-chaos-results"  # moto's account
 CYCLE = 400  # uploads per cycle of the mix: long enough for 3% to rotate over every poison kind
@@ -54,7 +54,28 @@ def parse(argv: list[str] | None) -> Namespace:
     parser.add_argument("--drain-timeout", type=float, default=900.0, help="tracker: after the last PUT")
     parser.add_argument("--max-seconds", type=int, default=2400, help="locust's --run-time bound")
     parser.add_argument("--out", type=Path, default=Path("out/chaos"))
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    for problem in _problems(args):
+        parser.error(problem)
+    try:
+        args.out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        parser.error(f"--out {args.out}: cannot create it ({exc.strerror or exc})")
+    return args
+
+
+def _problems(args: Namespace) -> list[str]:
+    counts = {"--uploads": args.uploads, "--users": args.users, "--workers": args.workers,
+              "--timeout": args.timeout, "--budget-ms": args.budget_ms,
+              "--drain-timeout": args.drain_timeout, "--max-seconds": args.max_seconds}  # fmt: skip
+    shares = {"--faults": args.faults, "--poison": args.poison, "--duplicates": args.duplicates,
+              "--interleave": args.interleave}  # fmt: skip
+    problems = [f"{name} must be above 0 (got {value:g})" for name, value in counts.items() if value <= 0]
+    problems += [f"{name} is a share, from 0 to 1 (got {value:g})" for name, value in shares.items()
+                 if not 0 <= value <= 1]  # fmt: skip
+    if args.kill_every < 0:
+        problems.append(f"--kill-every must be 0 (no kills) or more seconds (got {args.kill_every:g})")
+    return problems
 
 
 def mix(folder: Path, share: float) -> Path:
@@ -141,6 +162,7 @@ def settle(
         faults=dict(stats.get("faults", {})),
         kills=stack.kills,
         duplicates_sent=sent,
+        kill_every_s=args.kill_every,
     )
 
 
@@ -171,13 +193,22 @@ def run(args: Namespace) -> int:
         print(f"inconsistent: {problem}")
     for image_id in result.ledger.poison_not_quarantined[:10]:
         print(f"poison not quarantined: {image_id}")
+    for reason in result.failures():
+        print(f"chaos: FAIL: {reason}")
+    print(f"reports in {args.out}/: locust.html, locust_stats.csv, uploads.jsonl, logs/ (faults.log)")
     return 0 if result.ok else 1
 
 
 def main(argv: list[str] | None = None) -> None:
     """Entry point."""
     started = time.monotonic()
-    code = run(parse(argv))
+    args = parse(argv)
+    stop_on_signals()
+    try:
+        code = run(args)
+    except KeyboardInterrupt:
+        print("chaos: interrupted: everything this run started is stopped; no ledger", file=sys.stderr)
+        raise SystemExit(130) from None
     print(f"chaos: finished in {time.monotonic() - started:.0f}s", file=sys.stderr)
     raise SystemExit(code)
 

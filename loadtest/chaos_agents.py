@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import random
 import threading
 import time
@@ -223,20 +224,28 @@ class Killer(_Agent):
     def __init__(self, stack: LocalStack, sqs: Any, every_s: float) -> None:
         super().__init__()
         self.stack, self.sqs, self.every_s = stack, sqs, every_s
-        self.born: dict[int, float] = {}
 
     def _loop(self) -> None:
         while not self._stop.wait(self.every_s):
             if in_flight(self.sqs, self.stack.topology.queue_url)[1] == 0:
                 continue
             pids = self.stack.worker_pids()
-            now = time.monotonic()
-            before = {pid: _cpu_ticks(pid) for pid in pids}
+            before = {pid: _cpu_ticks(pid) for pid in pids if process_age_s(pid) >= MIN_AGE_S}
             time.sleep(0.5)
-            busy = {pid: _cpu_ticks(pid) - ticks for pid, ticks in before.items()
-                    if now - self.born.setdefault(pid, now) >= MIN_AGE_S}  # fmt: skip
+            busy = {pid: _cpu_ticks(pid) - ticks for pid, ticks in before.items()}
             if busy and max(busy.values()) > 0:
                 self.stack.kill_worker(pids.index(max(busy, key=lambda p: busy[p])))
+
+
+def process_age_s(pid: int) -> float:
+    """Seconds since process `pid` started (from /proc: its start time in clock ticks after boot),
+    so a worker that has run since the stack started counts as warm at the first look."""
+    try:
+        started = int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[19])
+        uptime = float(Path("/proc/uptime").read_text().split()[0])
+    except (OSError, IndexError, ValueError):
+        return 0.0
+    return uptime - started / os.sysconf("SC_CLK_TCK")
 
 
 def wait_until_empty(sqs: Any, queue_url: str, stall_s: float, cap_s: float) -> int:

@@ -40,6 +40,7 @@ class ChaosLedger:
     reuploaded: list[str] = field(default_factory=list)  # imageIds given a newer upload (and a stale event)
     conflicts: list[str] = field(default_factory=list)  # second keys of an imageId
     conflicts_not_quarantined: list[str] = field(default_factory=list)
+    kill_every_s: float = 0.0  # kills were asked for: a run without one proved nothing about them
 
     @property
     def duplicate_work(self) -> int:
@@ -53,12 +54,23 @@ class ChaosLedger:
         """The most times SQS delivered one message."""
         return max(self.receive_counts, default=0)
 
+    def failures(self) -> list[str]:
+        """Why the run failed, one reason a line (empty when it held)."""
+        ledger, reasons = self.ledger, []
+        counts = {"lost": len(ledger.lost), "inconsistent": len(self.inconsistent), "stuck": self.stuck,
+                  "poison not quarantined": len(ledger.poison_not_quarantined),
+                  "imageId clashes not quarantined": len(self.conflicts_not_quarantined)}  # fmt: skip
+        reasons += [f"{what}: {count}" for what, count in counts.items() if count]
+        if ledger.quarantined != self.poison:
+            reasons.append(f"quarantined {ledger.quarantined}, but {self.poison} uploads were poison")
+        if self.kill_every_s > 0 and self.kills == 0:
+            reasons.append(f"no worker was killed (--kill-every {self.kill_every_s:g}): the run ended first")
+        return reasons
+
     @property
     def ok(self) -> bool:
-        """Nothing lost, nothing inconsistent, nothing stuck, and exactly the poison quarantined."""
-        exact = self.ledger.quarantined == self.poison and not self.ledger.poison_not_quarantined
-        sound = not self.ledger.lost and not self.inconsistent and not self.stuck
-        return sound and exact and not self.conflicts_not_quarantined
+        """Nothing lost, inconsistent or stuck, exactly the poison quarantined, kills when asked."""
+        return not self.failures()
 
     def line(self) -> str:
         """The one-line verdict."""

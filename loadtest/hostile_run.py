@@ -33,6 +33,7 @@ from loadtest.hostile import Hostile, corpus
 # RLIMIT_AS per file: the function's memory (Terraform's 2048 MB default). Address space, not RSS:
 # thread stacks, malloc arenas and untouched reservations count too, so it is stricter than the
 # RSS Lambda enforces; peak RSS and peak address space are both reported per file class.
+MIN_BUDGET_MB = 256
 BUDGET_MB = 2048
 TIME_LIMIT_S = 30.0
 GOOD = ("complete", "quarantined")
@@ -211,6 +212,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--time-limit", type=float, default=TIME_LIMIT_S)
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="children at a time")
     args = parser.parse_args(argv)
+    if args.budget_mb < MIN_BUDGET_MB:
+        parser.error(f"--budget-mb must be at least {MIN_BUDGET_MB} (the interpreter alone needs that)")
+    if args.time_limit <= 0 or args.jobs < 1:
+        parser.error("--time-limit must be above 0 seconds and --jobs at least 1")
     paths = write_corpus(args.out / "files")
     endings = run_all(paths, args.budget_mb, args.time_limit, args.jobs)
     with (args.out / "endings.jsonl").open("w") as file:

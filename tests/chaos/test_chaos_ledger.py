@@ -89,3 +89,30 @@ def test_the_verdict_needs_exactly_the_poison_quarantined() -> None:
     assert not ChaosLedger(Ledger(uploaded=10, complete=9, quarantined=1, lost=["x"]), poison=1).ok
     assert not ChaosLedger(Ledger(uploaded=10, complete=8, quarantined=2), poison=2, stuck=1).ok
     assert not ChaosLedger(Ledger(uploaded=10, complete=8, quarantined=2), poison=2, inconsistent=["i"]).ok
+
+
+def test_each_failure_is_named_and_a_run_without_the_kills_asked_for_fails() -> None:
+    # Given a run that quarantined a good upload too, and one where no worker was ever killed
+    extra = ChaosLedger(Ledger(uploaded=10, complete=7, quarantined=3), poison=2)
+    unkilled = ChaosLedger(Ledger(uploaded=10, complete=8, quarantined=2), poison=2, kill_every_s=15, kills=0)
+    # Then each says why it failed, in words an operator can act on
+    assert extra.failures() == ["quarantined 3, but 2 uploads were poison"]
+    assert unkilled.failures() == ["no worker was killed (--kill-every 15): the run ended first"]
+    assert ChaosLedger(Ledger(uploaded=10, complete=8, quarantined=2), poison=2, kill_every_s=15, kills=1).ok
+
+
+@pytest.mark.parametrize(
+    ("args", "needle"),
+    [(["--uploads", "0"], "--uploads must be above 0"),
+     (["--faults", "2"], "--faults is a share, from 0 to 1"),
+     (["--kill-every", "-3"], "--kill-every must be 0 (no kills) or more"),
+     (["--workers", "0"], "--workers must be above 0")],
+)  # fmt: skip
+def test_a_bad_option_is_refused_before_anything_starts(
+    args: list[str], needle: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from loadtest.chaos import parse
+
+    with pytest.raises(SystemExit) as done:
+        parse(args)
+    assert done.value.code == 2 and needle in capsys.readouterr().err
