@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -31,8 +32,7 @@ class Ledger:
     lost: list[str] = field(default_factory=list)
     duplicate_work: int = 0
     poison_not_quarantined: list[str] = field(default_factory=list)
-    # Quarantined uploads not in the DLQ exactly once: "<id>: <n> DLQ messages".
-    dlq_mismatch: list[str] = field(default_factory=list)
+    dlq_copies: dict[str, int] = field(default_factory=dict)  # quarantined imageId -> DLQ messages
     good_not_complete: list[str] = field(default_factory=list)  # a valid photo quarantined
     unexplained: list[str] = field(default_factory=list)  # quarantined with no reason anywhere
     late: int = 0  # ended after the tracker stopped following them; outcome read from the manifest
@@ -45,15 +45,23 @@ class Ledger:
             f" lost={len(self.lost)} duplicate_image_work={self.duplicate_work} poison_sent={self.poison}"
         )
 
+    def _copies(self, wanted: Callable[[int], bool]) -> list[str]:
+        return [f"{image}: {n} DLQ messages" for image, n in self.dlq_copies.items() if wanted(n)]
+
+    @property
+    def dlq_mismatch(self) -> list[str]:
+        """Quarantined uploads not in the DLQ exactly once."""
+        return self._copies(lambda n: n != 1)
+
     @property
     def dlq_missing(self) -> list[str]:
         """Quarantined uploads with no DLQ message: an operator would never see them."""
-        return [entry for entry in self.dlq_mismatch if entry.endswith(": 0 DLQ messages")]
+        return self._copies(lambda n: n == 0)
 
     @property
     def dlq_doubled(self) -> list[str]:
         """Quarantined uploads in the DLQ more than once (reported, not a failure)."""
-        return [entry for entry in self.dlq_mismatch if entry not in self.dlq_missing]
+        return self._copies(lambda n: n > 1)
 
     def problems(self) -> dict[str, list[str]]:
         """Every way the run failed, by name (empty when it held)."""
@@ -144,8 +152,7 @@ def reconcile(
 
 
 def _check_quarantine(upload: Upload, found: dict[str, Any], in_dlq: list[str], ledger: Ledger) -> None:
-    if len(in_dlq) != 1:
-        ledger.dlq_mismatch.append(f"{upload.image_id}: {len(in_dlq)} DLQ messages")
+    ledger.dlq_copies[upload.image_id] = len(in_dlq)
     if not is_poison(upload.payload):
         ledger.good_not_complete.append(f"{upload.image_id} ({upload.payload}): {_reason(found, in_dlq)}")
     if not _reason(found, in_dlq):
