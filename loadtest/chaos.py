@@ -14,11 +14,9 @@ Exits 1 unless lost = 0, inconsistent = 0, stuck = 0 and quarantined = the poiso
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import subprocess
-import sys
 import time
 from argparse import Namespace
 from pathlib import Path
@@ -32,7 +30,8 @@ from deploy.local.topology import QueueSettings
 from loadtest import chaos_ledger, payloads, tracker
 from loadtest.chaos_agents import AgentFailed, Duplicator, Interleaver, Killer, poison_files, wait_until_empty
 from loadtest.ledger import dlq_copies, reconcile
-from loadtest.run import locust_command, stop_on_signals
+from loadtest.options import Parser, checked
+from loadtest.run import locust_command, run_to_exit
 
 RESULTS_TOPIC = "arn:aws:sns:us-east-1:123456789012:imgpipe-chaos-results"  # moto's account
 CYCLE = 400  # uploads per cycle of the mix: long enough for 3% to rotate over every poison kind
@@ -40,7 +39,7 @@ CYCLE = 400  # uploads per cycle of the mix: long enough for 3% to rotate over e
 
 def parse(argv: list[str] | None) -> Namespace:
     """The command line."""
-    parser = argparse.ArgumentParser(prog="python -m loadtest.chaos", description=__doc__.split("\n")[0])
+    parser = Parser(prog="python -m loadtest.chaos", description=__doc__.split("\n")[0])
     parser.add_argument("--uploads", type=int, default=2000)
     parser.add_argument("--users", type=int, default=10)
     parser.add_argument("--workers", type=int, default=2)
@@ -55,13 +54,7 @@ def parse(argv: list[str] | None) -> Namespace:
     parser.add_argument("--max-seconds", type=int, default=2400, help="locust's --run-time bound")
     parser.add_argument("--out", type=Path, default=Path("out/chaos"))
     args = parser.parse_args(argv)
-    for problem in _problems(args):
-        parser.error(problem)
-    try:
-        args.out.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        parser.error(f"--out {args.out}: cannot create it ({exc.strerror or exc})")
-    return args
+    return checked(parser, args, _problems(args))
 
 
 def _problems(args: Namespace) -> list[str]:
@@ -201,16 +194,7 @@ def run(args: Namespace) -> int:
 
 def main(argv: list[str] | None = None) -> None:
     """Entry point."""
-    started = time.monotonic()
-    args = parse(argv)
-    stop_on_signals()
-    try:
-        code = run(args)
-    except KeyboardInterrupt:
-        print("chaos: interrupted: everything this run started is stopped; no ledger", file=sys.stderr)
-        raise SystemExit(130) from None
-    print(f"chaos: finished in {time.monotonic() - started:.0f}s", file=sys.stderr)
-    raise SystemExit(code)
+    run_to_exit("chaos", run, parse(argv))
 
 
 if __name__ == "__main__":

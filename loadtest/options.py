@@ -26,7 +26,7 @@ SCENARIO_HELP = (
 )
 
 
-class _Parser(argparse.ArgumentParser):
+class Parser(argparse.ArgumentParser):
     def error(self, message: str) -> NoReturn:
         """One line naming the problem, exit 2 (the usage is in --help)."""
         self.exit(2, f"{self.prog}: {message} (see `{self.prog} --help`)\n")
@@ -34,7 +34,7 @@ class _Parser(argparse.ArgumentParser):
 
 def _parser() -> argparse.ArgumentParser:
     prog = os.environ.get("IMGPIPE_LOADTEST_PROG", "python -m loadtest.run")  # or `imgpipe loadtest`
-    parser = _Parser(
+    parser = Parser(
         prog=prog,
         description="Locust uploads through the whole pipeline, then the ledger: every upload must end"
         " complete or quarantined. Exits 1 when one was lost, 2 on a usage error.",
@@ -64,7 +64,14 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     """The command line, validated; exits 2 with a one-line reason on a bad value."""
     parser = _parser()
     args = parser.parse_args(argv)
-    for problem in _problems(args):
+    return checked(parser, args, _problems(args))
+
+
+def checked(
+    parser: argparse.ArgumentParser, args: argparse.Namespace, problems: list[str]
+) -> argparse.Namespace:
+    """`args`, once `problems` is empty and `--out` exists; else a usage error (exit 2)."""
+    for problem in problems:
         parser.error(problem)
     try:
         args.out.mkdir(parents=True, exist_ok=True)

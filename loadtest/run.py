@@ -16,8 +16,9 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import boto3
 
@@ -185,15 +186,20 @@ def report(
 
 def main(argv: list[str] | None = None) -> None:
     """Entry point: a usage error exits 2; Ctrl-C or SIGTERM stops everything started, exits 130."""
+    run_to_exit("loadtest", run, parse(argv))
+
+
+def run_to_exit(name: str, body: Callable[[argparse.Namespace], int], args: argparse.Namespace) -> NoReturn:
+    """Run `body(args)` and exit with its code; Ctrl-C or SIGTERM unwinds it (so whatever it
+    started is stopped on the way out) and exits 130."""
     started = time.monotonic()
-    args = parse(argv)
     stop_on_signals()
     try:
-        code = run(args)
+        code = body(args)
     except KeyboardInterrupt:
-        say("interrupted: everything this run started is stopped; no ledger")
+        print(f"{name}: interrupted: everything this run started is stopped; no ledger", file=sys.stderr)
         raise SystemExit(130) from None
-    say(f"finished in {time.monotonic() - started:.0f}s")
+    print(f"{name}: finished in {time.monotonic() - started:.0f}s", file=sys.stderr)
     raise SystemExit(code)
 
 
