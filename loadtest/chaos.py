@@ -28,10 +28,10 @@ from deploy.local.faults import FaultPlan
 from deploy.local.stack import LocalStack
 from deploy.local.topology import QueueSettings
 from loadtest import chaos_ledger, payloads, tracker
-from loadtest.chaos_agents import AgentFailed, Duplicator, Interleaver, Killer, poison_files, wait_until_empty
+from loadtest.chaos_agents import AgentFailed, Duplicator, Interleaver, Killer, poison_files
 from loadtest.ledger import dlq_copies, reconcile
 from loadtest.options import Parser, checked
-from loadtest.run import locust_command, run_to_exit
+from loadtest.run import locust_command, run_to_exit, wait_until_empty
 
 RESULTS_TOPIC = "arn:aws:sns:us-east-1:123456789012:imgpipe-chaos-results"  # moto's account
 CYCLE = 400  # uploads per cycle of the mix: long enough for 3% to rotate over every poison kind

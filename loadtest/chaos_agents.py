@@ -23,6 +23,7 @@ from urllib.parse import quote
 
 from deploy.local.stack import LocalStack
 from deploy.local.topology import Topology
+from deploy.ops.dlq_report import queue_depth
 from loadtest.hostile import poison_samples
 from shared.keys import UPLOAD_PREFIX, manifest_key
 
@@ -211,13 +212,6 @@ def _cpu_ticks(pid: int) -> int:
     return int(fields[11]) + int(fields[12])  # utime + stime
 
 
-def in_flight(sqs: Any, queue_url: str) -> tuple[int, int]:
-    """(visible, in flight) messages of the queue."""
-    names = ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"]
-    attributes = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=names)["Attributes"]
-    return int(attributes[names[0]]), int(attributes[names[1]])
-
-
 class Killer(_Agent):
     """SIGKILLs the busiest worker every `every_s` seconds while messages are in flight."""
 
@@ -227,7 +221,7 @@ class Killer(_Agent):
 
     def _loop(self) -> None:
         while not self._stop.wait(self.every_s):
-            if in_flight(self.sqs, self.stack.topology.queue_url)[1] == 0:
+            if queue_depth(self.sqs, self.stack.topology.queue_url).in_flight == 0:
                 continue
             pids = self.stack.worker_pids()
             before = {pid: _cpu_ticks(pid) for pid in pids if process_age_s(pid) >= MIN_AGE_S}
@@ -246,18 +240,3 @@ def process_age_s(pid: int) -> float:
     except (OSError, IndexError, ValueError):
         return 0.0
     return uptime - started / os.sysconf("SC_CLK_TCK")
-
-
-def wait_until_empty(sqs: Any, queue_url: str, stall_s: float, cap_s: float) -> int:
-    """Wait until the queue holds nothing, visible or in flight, for as long as it keeps
-    shrinking; what is left once it has not shrunk for `stall_s` (stuck), or after `cap_s`."""
-    started = progressed = time.monotonic()
-    least = None
-    while True:
-        left = sum(in_flight(sqs, queue_url))
-        now = time.monotonic()
-        if least is None or left < least:
-            least, progressed = left, now
-        if left == 0 or now - progressed > stall_s or now - started > cap_s:
-            return left
-        time.sleep(2)

@@ -112,7 +112,7 @@ def upload(
             redriver.finish()
         # Records still in flight (redriven copies, a run cut short, the last quarantine's DLQ
         # send after its failed manifest) end before anything is counted.
-        if not settle(sqs, queue_url, args.drain_timeout):
+        if wait_until_empty(sqs, queue_url, stall_s=args.drain_timeout, cap_s=args.drain_timeout):
             say(f"the work queue still held messages after {args.drain_timeout:.0f}s; reconciling anyway")
     finally:
         if redriver is not None:
@@ -121,15 +121,19 @@ def upload(
     return code, samples, redriver
 
 
-def settle(sqs: Any, queue_url: str, timeout_s: float) -> bool:
-    """Wait until the work queue holds nothing visible, in flight or delayed; False on timeout."""
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
+def wait_until_empty(sqs: Any, queue_url: str, stall_s: float, cap_s: float) -> int:
+    """Wait until the queue holds nothing (visible, in flight or delayed) for as long as it keeps
+    shrinking; what is left once it has not shrunk for `stall_s` (stuck), or after `cap_s`."""
+    started = progressed = time.monotonic()
+    least = None
+    while True:
         depth = queue_depth(sqs, queue_url)
-        if depth.visible + depth.in_flight + depth.delayed == 0:
-            return True
+        left, now = depth.visible + depth.in_flight + depth.delayed, time.monotonic()
+        if least is None or left < least:
+            least, progressed = left, now
+        if left == 0 or now - progressed > stall_s or now - started > cap_s:
+            return left
         time.sleep(1.0)
-    return False
 
 
 def say(message: str) -> None:
