@@ -27,7 +27,6 @@ class Redriver(threading.Thread):
         self.sqs, self.dlq_url, self.queue_url, self.every_s = sqs, dlq_url, queue_url, every_s
         self.moved = 0
         self.rounds = 0
-        self.held_back = 0
         self.errors: list[str] = []
         self._stop_event = threading.Event()
 
@@ -46,7 +45,6 @@ class Redriver(threading.Thread):
             return
         self.rounds += 1
         self.moved += len(result.moved)
-        self.held_back = result.held_back
         self.errors.extend(f"{f['stage']}: {f['reason']}" for f in result.failures)
         if result.aborted:
             self.errors.append(result.aborted)
