@@ -175,7 +175,8 @@ def _corpus(folder: Path | None, scratch: Path) -> list[Path]:
         return samples.write(samples.bench_set(), scratch)
     if not folder.is_dir():
         raise SystemExit(f"bench: corpus folder not found: {folder}")
-    files = sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+    # Absolute: `--against` runs children in the other checkout, where a relative path breaks.
+    files = sorted(p.resolve() for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
     if not files:
         raise SystemExit(f"bench: no images ({', '.join(sorted(IMAGE_SUFFIXES))}) in {folder}")
     return files

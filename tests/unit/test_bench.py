@@ -107,3 +107,16 @@ def test_the_headline_ratio_pairs_each_round() -> None:
     runs = {"engine": [run(1.0), run(2.0), run(1.0)], "pillow": [run(1.6), run(3.2), run(1.7)]}
     # Then each round's own ratio counts: 1.6, 1.6 and 1.7
     assert bench.paired_ratio(runs) == pytest.approx((1.6, 1.6))
+
+
+def test_a_relative_corpus_is_named_absolutely_for_another_checkouts_children(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a corpus given relative to the current folder
+    (tmp_path / "corpus").mkdir()
+    (tmp_path / "corpus" / "a.jpg").write_bytes(b"\xff\xd8")
+    monkeypatch.chdir(tmp_path)
+    # When the bench lists it
+    files = bench._corpus(Path("corpus"), tmp_path)
+    # Then the children of `--against`, run in the other checkout, still find its files
+    assert files == [tmp_path.resolve() / "corpus" / "a.jpg"]
