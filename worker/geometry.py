@@ -74,12 +74,17 @@ def plan_variants(upright: Size, specs: Sequence[VariantSpec]) -> list[VariantPl
     return plans
 
 
+def source_needs(plans: Sequence[VariantPlan], transposed: bool) -> Size:
+    """The smallest decoded size (stored orientation) that covers every plan fed from the source."""
+    needed = [p.scaled.transposed() if transposed else p.scaled for p in plans if p.source == -1]
+    return Size(max((s.width for s in needed), default=1), max((s.height for s in needed), default=1))
+
+
 def load_shrink(stored: Size, plans: Sequence[VariantPlan], transposed: bool) -> int:
     """Largest JPEG/WebP shrink-on-load factor whose decoded image still covers every plan fed from it."""
-    needed = [p.scaled.transposed() if transposed else p.scaled for p in plans if p.source == -1]
+    needed = source_needs(plans, transposed)
     for factor in JPEG_SHRINKS:
         # libvips rounds shrink-on-load sizes down (jpegload shrink=, webpload scale=).
-        decoded = Size(stored.width // factor, stored.height // factor)
-        if all(decoded.covers(size) for size in needed):
+        if Size(stored.width // factor, stored.height // factor).covers(needed):
             return factor
     return 1

@@ -38,7 +38,7 @@ def test_a_layer_imports_nothing_above_it(layer: str) -> None:
     assert {path: names for path, names in offending.items() if names} == {}
 
 
-IMAGE_LIBRARIES = {"pyvips", "pi_heif", "pillow_heif"}
+IMAGE_LIBRARIES = {"pyvips", "pi_heif", "pillow_heif", "simplejpeg"}
 
 
 def test_only_the_engine_package_imports_an_image_library() -> None:

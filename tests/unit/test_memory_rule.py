@@ -57,6 +57,8 @@ def _measure(data: bytes) -> dict[str, int]:
         lambda: images._photo_image(3000, 2000).webpsave_buffer(Q=80, effort=0),
         lambda: images._photo_image(3000, 2000).pngsave_buffer(compression=1, interlace=True),
         lambda: images._photo_image(3000, 2000).jpegsave_buffer(Q=85, interlace=True),
+        lambda: images._photo_image(3000, 2000).jpegsave_buffer(Q=85),
+        lambda: images.oriented_photo_jpeg(3000, 2000, 6),
         lambda: edge_images.heic_photo(3000, 2000),
     ],
     ids=[
@@ -65,6 +67,8 @@ def _measure(data: bytes) -> dict[str, int]:
         "webp-6mp",
         "png-interlaced-6mp",
         "jpeg-progressive-6mp",
+        "jpeg-baseline-6mp",
+        "jpeg-rotated-6mp",  # its original re-encoded: decoded whole at full size
         "heic-6mp",
     ],
 )

@@ -12,7 +12,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 import pyvips
 
 from shared.variants import WEBP_EFFORT, VariantSpec
-from worker.engine import colour
+from worker.engine import colour, turbo
 from worker.engine.ops import ms, op
 from worker.engine.results import Rendition
 
@@ -55,6 +55,9 @@ def encode(image: pyvips.Image, spec: VariantSpec) -> Rendition:
     options: dict[str, object] = {"keep": "none"}
     if fmt == "jpeg":
         image = colour.flatten(image, spec.background_rgb) if image.hasalpha() else image
+        fast = turbo.encode(image, spec.quality)
+        if fast is not None:
+            return Rendition(spec.name, fmt, image.width, image.height, fast)
         options.update(Q=spec.quality, optimize_coding=False)
     elif fmt == "webp":
         options.update(Q=spec.quality, effort=WEBP_EFFORT)

@@ -19,10 +19,11 @@ import pyvips
 from shared.errors import ImageTooLarge, UnsupportedFormat
 from shared.limits import Limits
 from worker import jpeg
-from worker.engine import heif
+from worker.engine import heif, turbo
 from worker.engine.ops import int_field
 from worker.engine.reasons import classify
 from worker.engine.results import SourceInfo
+from worker.geometry import Size
 from worker.sniff import SourceFormat
 
 STRICT = "warning"
@@ -62,14 +63,28 @@ def open_source(data: bytes, fmt: SourceFormat, fail_on: str = STRICT) -> Opened
         return Opened(fmt, data, fail_on, tuple(warnings), header=_open(data, fmt, fail_on))
 
 
-def decoded(source: Opened, shrink: int = 1) -> pyvips.Image:
-    """The picture at 1/`shrink` scale (JPEG and WebP decode smaller; others ignore `shrink`)."""
+def decoded(source: Opened, shrink: int = 1, covering: Size | None = None) -> pyvips.Image:
+    """The picture at 1/`shrink` scale (JPEG and WebP decode smaller; others ignore `shrink`).
+
+    A clean 8-bit JPEG is decoded whole by libjpeg-turbo (`turbo`), down to 3/8 scale when that
+    still covers `covering`; everything else streams from libvips' loader, which also decodes
+    again any JPEG libjpeg-turbo found fault with.
+    """
     if source.picture is not None:
         return heif.decode(source.picture)
     assert source.header is not None
+    if source.fmt == "jpeg" and source.fail_on == STRICT:
+        fast = turbo.decode(source.data, source.header, shrink, covering)
+        if fast is not None:
+            return fast
     if shrink == 1:
         return source.header
     return _open(source.data, source.fmt, source.fail_on, shrink)
+
+
+def in_memory(image: pyvips.Image) -> bool:
+    """True when `image` was decoded whole into memory (libjpeg-turbo, pi-heif), not streamed."""
+    return not image.get_typeof("vips-loader")
 
 
 def _open(data: bytes, fmt: SourceFormat, fail_on: str, shrink: int = 1) -> pyvips.Image:

@@ -1,6 +1,6 @@
 """How much memory decoding an upload will take, from its header alone.
 
-The pixel limit does not bound memory: a 100 MP JPEG streams through in strips, while a 100 MP
+The pixel limit does not bound memory: a 100 MP JPEG is decoded at its shrink-on-load scale, while a 100 MP
 10-bit AVIF of 2 KB is decoded whole by libheif, in 16-bit planes, then converted. The worker
 admits renders by these estimates against its memory budget (`worker.gate.MemoryGate`). The
 factors are bytes per pixel, measured as peak RSS over a fresh process's baseline for each
@@ -13,6 +13,7 @@ import math
 from collections.abc import Sequence
 
 from shared.variants import VariantSpec
+from worker.engine import turbo
 from worker.engine.results import SourceInfo
 from worker.geometry import Size, load_shrink, plan_variants
 
@@ -51,7 +52,10 @@ def estimate(info: SourceInfo, specs: Sequence[VariantSpec]) -> int:
     full = info.width * info.height
     # A progressive JPEG's coefficients are kept at full size whatever the shrink.
     decoder = decode_bytes_per_pixel(info) * (full if info.format == "jpeg" else decoded)
+    if info.format == "jpeg" and decoded <= turbo.MAX_PIXELS:
+        decoder += info.bands * decoded  # libjpeg-turbo decodes the whole picture
     largest = max((p.scaled.width * p.scaled.height for p in plans), default=0)
-    # The engine's own: the largest variant held for the cascade and rotated (4 bands at most).
-    held = 2 * 4 * largest
+    # The engine's own: the largest variant held for the cascade and rotated (4 bands at most),
+    # and the pixels libjpeg-turbo encodes from (3 bands), when it does.
+    held = (2 * 4 + (3 if largest <= turbo.MAX_PIXELS else 0)) * largest
     return int(FIXED + decoder + held + 2 * info.bytes)

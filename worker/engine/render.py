@@ -24,7 +24,7 @@ from worker.engine.ops import ms, op
 from worker.engine.original import lossless
 from worker.engine.results import RenderCancelled, RenderResult, Rendition, SourceInfo
 from worker.engine.watermark import watermark
-from worker.geometry import Size, VariantPlan, load_shrink, plan_variants
+from worker.geometry import Size, VariantPlan, load_shrink, plan_variants, source_needs
 from worker.sniff import SourceFormat, sniff_format
 
 StopCheck = Callable[[], bool]
@@ -114,11 +114,11 @@ def _render_decoded(
         timings["probe"] = ms(started)
         return []
     shrink = load_shrink(stored, plans, transposed) if source.fmt in ("jpeg", "webp") else 1
-    base = load.decoded(source, shrink)
+    base = load.decoded(source, shrink, source_needs(plans, transposed))
     if _flattens_first(base, plans):
         base = colour.flatten(base, plans[0].spec.background_rgb)
-    if sum(plan.source == -1 for plan in plans) > 1 and source.picture is None:
-        base = base.copy_memory()  # a HEIF picture decoded by pi-heif is in memory already
+    if sum(plan.source == -1 for plan in plans) > 1 and not load.in_memory(base):
+        base = base.copy_memory()
     timings["probe"] = ms(started)
     return _render_plans(base, plans, transposed, timings, should_stop)
 

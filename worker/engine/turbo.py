@@ -1,0 +1,89 @@
+"""JPEG through libjpeg-turbo (simplejpeg): the decode of the JPEGs it decodes cleanly, and the encode.
+
+The mozjpeg inside pyvips-binary decodes 8-bit JPEGs about a fifth slower than libjpeg-turbo
+(docs/performance.md), and decoding is over half of a render. Only a plain 8-bit YCbCr/RGB or
+greyscale JPEG comes this way, and only when libjpeg-turbo decodes it without a single warning
+(`strict`, the same line the libvips decode policy draws): anything else, and every damaged
+file, returns None and goes through libvips, which stays the one authority on what is wrong
+with a file. The pixels are the same: both are libjpeg's islow IDCT with fancy upsampling and
+the same DCT scaling, and the picture is cut to libvips' size (it rounds scaled sizes down).
+
+Encoding is a third faster than pyvips-binary's `jpegsave` too, with the same settings: the
+standard tables at the spec's quality, 4:2:0 chroma below quality 90 (libvips' `auto`),
+baseline Huffman coding, no metadata but the JFIF header.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pyvips
+import simplejpeg  # type: ignore[import-untyped]
+
+from worker.engine.ops import op
+from worker.geometry import Size
+
+_COLOURSPACES = {("srgb", 3): "RGB", ("b-w", 1): "GRAY"}
+# libjpeg-turbo holds the whole picture, where libvips streams it in strips: bigger pictures
+# (decoded or encoded) take the streaming path, so memory stays what `memory.estimate` says.
+MAX_PIXELS = 50_000_000
+# The metadata the engine's later steps read from the decoded image.
+_KEPT_FIELDS = ("icc-profile-data", "orientation")
+
+
+def decode(
+    data: bytes, header: pyvips.Image, shrink: int, covering: Size | None = None
+) -> pyvips.Image | None:
+    """The JPEG at 1/`shrink` scale, or smaller while it still covers `covering`, in memory with
+    `header`'s metadata; None to decode it with libvips instead."""
+    colourspace = _COLOURSPACES.get((header.interpretation, header.bands))
+    if colourspace is None or header.format != "uchar":
+        return None
+    width, height = _scaled_size(header, shrink, covering)
+    if width * height > MAX_PIXELS:
+        return None
+    try:
+        pixels = simplejpeg.decode_jpeg(
+            data, colorspace=colourspace, min_width=width, min_height=height, strict=True
+        )
+    except ValueError:
+        return None  # a warning or an error: libvips decodes it again and names the reason
+    rows, columns = pixels.shape[:2]
+    if rows < height or columns < width or rows > height + 1 or columns > width + 1:
+        return None  # not the scale asked for (it never should be)
+    image = pyvips.Image.new_from_memory(pixels.data, columns, rows, header.bands, "uchar")
+    if (columns, rows) != (width, height):
+        image = op("extract_area", image, 0, 0, width, height)
+    return _with_metadata(image, header)
+
+
+def _scaled_size(header: pyvips.Image, shrink: int, covering: Size | None) -> tuple[int, int]:
+    # libjpeg-turbo also scales by 3/8, between libvips' 1/2 and 1/4: a 24 MP photo decodes to
+    # 44% fewer pixels for the resize that follows (the scales between 1/2 and 1 decode slower
+    # than 1/1, so they are not used). Sizes round down, as libvips' do.
+    if covering is not None and shrink == 2:
+        size = Size(header.width * 3 // 8, header.height * 3 // 8)
+        if size.covers(covering):
+            return size.width, size.height
+    return header.width // shrink, header.height // shrink
+
+
+def _with_metadata(image: pyvips.Image, header: pyvips.Image) -> pyvips.Image:
+    image = op("copy", image, interpretation=header.interpretation, xres=header.xres, yres=header.yres)
+    for name in _KEPT_FIELDS:
+        kind = header.get_typeof(name)
+        if kind:
+            image.set_type(kind, name, header.get(name))
+    return image
+
+
+def encode(image: pyvips.Image, quality: int) -> bytes | None:
+    """`image` (8-bit sRGB or grey) as a JPEG; None for a layout it does not take."""
+    colourspace = {3: "RGB", 1: "GRAY"}.get(image.bands)
+    if colourspace is None or image.format != "uchar" or image.width * image.height > MAX_PIXELS:
+        return None
+    # Pulling the pixels runs the lazy pipeline (resize, colour, rotate) that feeds the encoder.
+    pixels = np.frombuffer(image.write_to_memory(), np.uint8).reshape(image.height, image.width, image.bands)
+    subsampling = "Gray" if image.bands == 1 else ("420" if quality < 90 else "444")
+    return bytes(
+        simplejpeg.encode_jpeg(pixels, quality=quality, colorspace=colourspace, colorsubsampling=subsampling)
+    )
