@@ -3,7 +3,7 @@
 Only `worker/`, `shared/` and the runtime dependencies they import (the project's dependencies
 minus the CLI's), installed from manylinux wheels for Python 3.12 on the target architecture, so
 the zip built on any machine runs on Lambda. Fails if the unzipped tree would exceed Lambda's
-250 MB limit.
+250 MB limit; botocore's models of services the worker never calls are left out.
 """
 
 from __future__ import annotations
@@ -30,6 +30,10 @@ PLATFORMS = {  # Lambda's python3.12 runtime is Amazon Linux 2023 (glibc 2.34)
     "x86_64": ["manylinux_2_34_x86_64", "manylinux_2_28_x86_64", "manylinux2014_x86_64"],
 }
 PRUNE = ("__pycache__", "tests", "*.pyc")
+# botocore carries the API model of every AWS service (over 400, a quarter of the zip); the
+# worker makes S3, SQS and SNS clients, and credential providers may call STS and SSO. Without
+# the rest the zip stays under the 50 MB that Lambda takes as a direct upload.
+BOTOCORE_SERVICES = {"s3", "sqs", "sns", "sts", "sso", "sso-oidc"}
 
 
 def requirements() -> list[str]:
@@ -63,6 +67,7 @@ def build(out_dir: Path, arch: str | None, python_version: str = "3.12") -> Path
     with tempfile.TemporaryDirectory(prefix="imgpipe-package-") as scratch:
         tree = Path(scratch) / "tree"
         install(tree, arch, python_version)
+        _prune_botocore(tree / "botocore" / "data")
         for package in CODE:
             shutil.copytree(ROOT / package, tree / package, ignore=shutil.ignore_patterns(*PRUNE))
         size = sum(p.stat().st_size for p in tree.rglob("*") if p.is_file())
@@ -73,6 +78,12 @@ def build(out_dir: Path, arch: str | None, python_version: str = "3.12") -> Path
         _zip(tree, target)
     print(f"package: {target} {target.stat().st_size / 2**20:.1f} MB zipped, {size / 2**20:.1f} MB unzipped")
     return target
+
+
+def _prune_botocore(data: Path) -> None:
+    for service in data.iterdir():
+        if service.is_dir() and service.name not in BOTOCORE_SERVICES:
+            shutil.rmtree(service)
 
 
 def _zip(tree: Path, target: Path) -> None:
