@@ -10,7 +10,7 @@ from shared.errors import CorruptImage
 from shared.variants import DEFAULT_VARIANTS, VariantSpec
 from tests.fixtures import edge_images, images
 from worker import engine
-from worker.engine import load, turbo
+from worker.engine import load, ops, turbo
 from worker.geometry import Size
 
 pytestmark = pytest.mark.unit
@@ -45,7 +45,7 @@ def test_the_fast_decode_gives_libvips_pixels_at_libvips_size(make, shrink: int)
     # When libjpeg-turbo decodes it at a shrink-on-load scale
     fast = turbo.decode(data, _opened(data).header, shrink)
     # Then it did, and the picture is the one libvips decodes, pixel for pixel
-    assert fast is not None and load.in_memory(fast)
+    assert fast is not None and ops.in_memory(fast)
     slow = _libvips(data, shrink)
     assert (fast.width, fast.height, fast.bands) == (slow.width, slow.height, slow.bands)
     assert (fast - slow).abs().max() == 0

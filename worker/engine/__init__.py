@@ -1,7 +1,8 @@
 """The image engine: the only package that imports pyvips (and pi-heif and simplejpeg).
 
 Its modules are the pipeline's steps: `load` (sniffed bytes to a header, limits, decode policy,
-`heif` for HEVC, `turbo` for libjpeg-turbo's JPEG decode and encode), `original` (the lossless original), `geometry` (scale, crop), `colour`
+`heif` for HEVC, `turbo` for libjpeg-turbo's JPEG decode and encode), `original` (the lossless
+original), `geometry` (scale, crop), `colour`
 (sRGB, 8 bits, orientation, alpha), `watermark`, `encode`; `render` runs them in order and
 `reasons` turns a decoder's log into an actionable error.
 """

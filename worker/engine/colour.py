@@ -18,8 +18,9 @@ def needs_transform(image: pyvips.Image) -> bool:
     )
 
 
-def upright_srgb(image: pyvips.Image) -> pyvips.Image:
-    """sRGB (or grey), 8 bits a sample, EXIF orientation applied."""
+def upright_srgb(image: pyvips.Image, whole: bool = False) -> pyvips.Image:
+    """sRGB (or grey), 8 bits a sample, EXIF orientation applied; `whole` when `image` is a
+    picture decoded into memory, which rotates without a copy first."""
     if needs_transform(image):
         # libvips' own CMYK profile stands in when a CMYK file embeds none
         fallback = {"input_profile": "cmyk"} if image.interpretation == "cmyk" else {}
@@ -29,7 +30,8 @@ def upright_srgb(image: pyvips.Image) -> pyvips.Image:
         image = op("cast", image, "uchar") if image.format != "uchar" else image
     if int_field(image, "orientation", 1) != 1:
         # Rotating reads pixels out of order, which a sequential decode cannot serve.
-        image = op("autorot", image.copy_memory())
+        # A small resized variant is better copied first than rotated through its resize.
+        image = op("autorot", image if whole else image.copy_memory())
     return image
 
 

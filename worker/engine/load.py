@@ -82,11 +82,6 @@ def decoded(source: Opened, shrink: int = 1, covering: Size | None = None) -> py
     return _open(source.data, source.fmt, source.fail_on, shrink)
 
 
-def in_memory(image: pyvips.Image) -> bool:
-    """True when `image` was decoded whole into memory (libjpeg-turbo, pi-heif), not streamed."""
-    return not image.get_typeof("vips-loader")
-
-
 def _open(data: bytes, fmt: SourceFormat, fail_on: str, shrink: int = 1) -> pyvips.Image:
     options: dict[str, object] = {"access": "sequential", "fail_on": fail_on}
     if shrink > 1:

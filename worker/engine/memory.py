@@ -57,5 +57,5 @@ def estimate(info: SourceInfo, specs: Sequence[VariantSpec]) -> int:
     largest = max((p.scaled.width * p.scaled.height for p in plans), default=0)
     # The engine's own: the largest variant held for the cascade and rotated (4 bands at most),
     # and the pixels libjpeg-turbo encodes from (3 bands), when it does.
-    held = (2 * 4 + (3 if largest <= turbo.MAX_PIXELS else 0)) * largest
+    held = (2 * 4 + (3 if largest <= turbo.ENCODE_MAX_PIXELS else 0)) * largest
     return int(FIXED + decoder + held + 2 * info.bytes)

@@ -33,6 +33,12 @@ def op(name: str, *args: object, **options: object) -> Any:
     return pyvips.Operation.call(name, *args, **options)
 
 
+def in_memory(image: pyvips.Image) -> bool:
+    """True when no sequential loader is under `image`: it was decoded whole into memory
+    (libjpeg-turbo, pi-heif), so it can be read in any order without a copy first."""
+    return not image.get_typeof("vips-loader")
+
+
 def int_field(image: pyvips.Image, name: str, default: int) -> int:
     """An integer metadata field, or `default` when the image has none."""
     return int(image.get(name)) if image.get_typeof(name) else default

@@ -20,7 +20,7 @@ from shared.errors import CorruptImage
 from shared.limits import Limits
 from shared.variants import VariantSpec
 from worker.engine import colour, encode, geometry, load
-from worker.engine.ops import ms, op
+from worker.engine.ops import in_memory, ms, op
 from worker.engine.original import lossless
 from worker.engine.results import RenderCancelled, RenderResult, Rendition, SourceInfo
 from worker.engine.watermark import watermark
@@ -117,7 +117,7 @@ def _render_decoded(
     base = load.decoded(source, shrink, source_needs(plans, transposed))
     if _flattens_first(base, plans):
         base = colour.flatten(base, plans[0].spec.background_rgb)
-    if sum(plan.source == -1 for plan in plans) > 1 and not load.in_memory(base):
+    if sum(plan.source == -1 for plan in plans) > 1 and not in_memory(base):
         base = base.copy_memory()
     timings["probe"] = ms(started)
     return _render_plans(base, plans, transposed, timings, should_stop)
@@ -142,7 +142,8 @@ def _render_plans(
         started = time.perf_counter()
         if plan.source == -1:
             scaled = geometry.scale(base, plan.scaled.transposed() if transposed else plan.scaled)
-            image = colour.upright_srgb(colour.without_opaque_alpha(scaled))
+            whole = scaled is base and in_memory(base)
+            image = colour.upright_srgb(colour.without_opaque_alpha(scaled), whole)
         else:
             image = geometry.scale(images[plan.source], plan.scaled)
         image = geometry.crop(image, plan)
