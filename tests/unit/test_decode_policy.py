@@ -55,11 +55,12 @@ def test_the_junk_is_dropped_and_the_picture_is_the_uploads() -> None:
 @pytest.mark.parametrize(
     ("fixture", "reason"),
     [
-        (images.truncated_jpeg, "premature end of JPEG image"),
+        (images.truncated_jpeg, "(?i)premature end of JPEG"),
         (edge_images.bitflipped_jpeg, "Corrupt JPEG data"),
+        (edge_images.jpeg_damaged_mid_scan, "Corrupt JPEG data"),
         (edge_images.truncated_tiff, "truncated or damaged"),
     ],
-    ids=["jpeg-truncated", "jpeg-bit-flipped", "tiff-truncated"],
+    ids=["jpeg-truncated", "jpeg-bit-flipped", "jpeg-damaged-mid-scan-12mp", "tiff-truncated"],
 )
 def test_damaged_pictures_are_still_refused(fixture, reason: str) -> None:
     with pytest.raises(CorruptImage, match=reason):

@@ -48,7 +48,7 @@ def test_heic_without_an_hevc_decoder_names_the_missing_codec(monkeypatch: pytes
 
 
 CORRUPT = [
-    pytest.param(images.truncated_jpeg, "premature end of JPEG image", id="jpeg-truncated"),
+    pytest.param(images.truncated_jpeg, "Premature end of JPEG file", id="jpeg-truncated"),
     pytest.param(edge_images.bitflipped_jpeg, "premature end of data segment", id="jpeg-bit-flipped"),
     pytest.param(lambda: edge_images.heic_photo()[:3000], "end of file", id="heic-truncated"),
     pytest.param(lambda: edge_images.flat_avif(640, 480)[:300], "meta", id="avif-truncated"),
@@ -100,9 +100,11 @@ def test_another_codecs_lines_in_the_shared_error_buffer_are_never_the_reason() 
     # Given a tolerant TIFF render that succeeded but left libtiff's warnings in libvips'
     # process-wide error buffer (pyvips clears it only when it raises)
     assert engine.render(edge_images.tiff_bogus_tag(), DEFAULT_VARIANTS).warnings
-    # When a truncated JPEG fails next, then its reason is libjpeg's, not libtiff's
-    error = _refusal(images.truncated_jpeg())
-    assert str(error) == "jpeg image cannot be decoded: VipsJpeg: premature end of JPEG image"
+    # When a damaged JPEG that libvips decodes (libjpeg-turbo declines it) fails next, then its
+    # reason is libjpeg's, not libtiff's
+    error = _refusal(edge_images.bitflipped_jpeg())
+    expected = "VipsJpeg: Corrupt JPEG data: premature end of data segment"
+    assert str(error) == f"jpeg image cannot be decoded: {expected}"
 
 
 def test_a_line_of_another_codec_is_dropped_and_a_neutral_one_kept() -> None:

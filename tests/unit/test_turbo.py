@@ -80,11 +80,18 @@ def test_a_big_photo_decodes_at_three_eighths_when_that_still_covers_the_variant
     [images.truncated_jpeg, edge_images.bitflipped_jpeg],
     ids=["truncated", "bit-flipped"],
 )
-def test_a_damaged_jpeg_is_left_to_libvips_which_names_the_damage(make) -> None:
-    # Given a JPEG libjpeg only warns about (it would fill the damage grey)
+def test_damage_is_refused_with_libjpegs_reason_or_left_to_libvips(make) -> None:
+    # Given a damaged JPEG: truncated (libjpeg warns) or with a bit flipped into a marker (an error)
     data = make()
-    # Then the fast decode declines it, and the render is still refused with libjpeg's reason
-    assert turbo.decode(data, _opened(data).header, 1) is None
+    header = _opened(data).header
+    # Then the fast decode refuses the first with libjpeg's warning and leaves the other to libvips
+    try:
+        declined = turbo.decode(data, header, 1) is None
+    except CorruptImage as refused:
+        declined = False
+        assert "Premature end of JPEG file" in str(refused)
+    assert declined == (make is edge_images.bitflipped_jpeg)
+    # And the render is refused either way
     with pytest.raises(CorruptImage):
         engine.render(data, DEFAULT_VARIANTS)
 
@@ -142,3 +149,12 @@ def test_a_render_through_both_paths_gives_the_same_variants() -> None:
         assert (a.width, a.height) == (b.width, b.height)
         diff = pyvips.Image.new_from_buffer(a.data, "") - pyvips.Image.new_from_buffer(b.data, "")
         assert diff.abs().avg() < 1.5
+
+
+@pytest.mark.parametrize(("width", "height"), [(7, 7), (64, 7), (1, 1)])
+def test_a_jpeg_smaller_than_8_pixels_renders(width: int, height: int) -> None:
+    # Given a valid JPEG too small for the 1/8-scale damage check of a kept original
+    data = images.photo_jpeg(width, height)
+    # Then it renders every variant, each its own size at most
+    result = engine.render(data, DEFAULT_VARIANTS)
+    assert [(v.width, v.height) for v in result.variants][0] == (width, height)

@@ -24,7 +24,7 @@ from worker.engine.ops import in_memory, ms, op
 from worker.engine.original import lossless
 from worker.engine.results import RenderCancelled, RenderResult, Rendition, SourceInfo
 from worker.engine.watermark import watermark
-from worker.geometry import Size, VariantPlan, load_shrink, plan_variants, source_needs
+from worker.geometry import JPEG_SHRINKS, Size, VariantPlan, load_shrink, plan_variants, source_needs
 from worker.sniff import SourceFormat, sniff_format
 
 StopCheck = Callable[[], bool]
@@ -109,8 +109,10 @@ def _render_decoded(
     transposed = info.orientation >= 5
     plans = plan_variants(stored.transposed() if transposed else stored, specs)
     if not plans:
-        # Every variant kept its stream: still decode it all (at 1/8 scale) so damage is refused.
-        op("avg", load.decoded(source, 8))
+        # Every variant kept its stream: still decode it all (at 1/8 scale, or as small as keeps
+        # a pixel) so damage is refused.
+        smallest = next(f for f in JPEG_SHRINKS if info.width >= f and info.height >= f)
+        op("avg", load.decoded(source, smallest))
         timings["probe"] = ms(started)
         return []
     shrink = load_shrink(stored, plans, transposed) if source.fmt in ("jpeg", "webp") else 1

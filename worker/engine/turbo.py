@@ -3,14 +3,17 @@
 The mozjpeg inside pyvips-binary decodes 8-bit JPEGs about a fifth slower than libjpeg-turbo
 (docs/performance.md), and decoding is over half of a render. Only a plain 8-bit YCbCr/RGB or
 greyscale JPEG comes this way, and only when libjpeg-turbo decodes it without a single warning
-(`strict`, the same line the libvips decode policy draws): anything else, and every damaged
-file, returns None and goes through libvips, which stays the one authority on what is wrong
-with a file. The pixels are the same: both are libjpeg's islow IDCT with fancy upsampling and
-the same DCT scaling, and the picture is cut to libvips' size (it rounds scaled sizes down).
+(`strict`, the same line the libvips decode policy draws). Its warnings about damaged data
+are refused with libjpeg's words, per call (libvips' error log is one per process, and at a
+shrink-on-load scale it may not see the damage at all); every other file it declines goes
+through libvips, which names what is unsupported or wrong. The pixels are the same: both are
+libjpeg's islow IDCT with fancy upsampling and the same DCT scaling, and the picture is cut to
+libvips' size (it rounds scaled sizes down).
 
-Encoding is a third faster than pyvips-binary's `jpegsave` too, with the same settings: the
-standard tables at the spec's quality, 4:2:0 chroma below quality 90 (libvips' `auto`),
-baseline Huffman coding, no metadata but the JFIF header.
+Encoding is a third faster than pyvips-binary's `jpegsave` too, with its settings: the same
+quantisation tables at the spec's quality, 4:2:0 chroma below quality 90 (libvips' `auto`),
+baseline Huffman coding, no metadata but the JFIF header. The error is 1-3% above libvips'
+at the same size (chroma downsampling differs), well below what a quality step changes.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ import pyvips
 import simplejpeg  # type: ignore[import-untyped]
 
 from worker.engine.ops import op
+from worker.engine.reasons import classify
 from worker.geometry import Size
 
 _COLOURSPACES = {("srgb", 3): "RGB", ("b-w", 1): "GRAY"}
@@ -30,6 +34,8 @@ MAX_PIXELS = 50_000_000
 # mapping whose page faults cost more than libjpeg-turbo saves (24 MP: 36 ms copy + 66 ms
 # encode against 74 ms in libvips), so big variants, such as a re-encoded original, stay there.
 ENCODE_MAX_PIXELS = 8_000_000
+# libjpeg's warnings about damaged data (corrupt entropy-coded data, a truncated file).
+_DAMAGE = ("corrupt jpeg data", "premature end of jpeg file")
 # The metadata the engine's later steps read from the decoded image.
 _KEPT_FIELDS = ("icc-profile-data", "orientation")
 
@@ -43,14 +49,18 @@ def decode(
     if colourspace is None or header.format != "uchar":
         return None
     width, height = _scaled_size(header, shrink, covering)
-    if width * height > MAX_PIXELS:
+    if width * height > MAX_PIXELS or min(width, height) < 1:
         return None
     try:
         pixels = simplejpeg.decode_jpeg(
             data, colorspace=colourspace, min_width=width, min_height=height, strict=True
         )
-    except ValueError:
-        return None  # a warning or an error: libvips decodes it again and names the reason
+    except ValueError as exc:
+        if str(exc).lower().startswith(_DAMAGE):
+            # libjpeg's warning about this file's own data, which the decode policy refuses;
+            # libvips would not always see it again (not at every shrink-on-load scale).
+            raise classify("jpeg", f"jpeg: {exc}") from exc
+        return None  # an error: libvips decodes it again and names the reason
     rows, columns = pixels.shape[:2]
     if rows < height or columns < width or rows > height + 1 or columns > width + 1:
         return None  # not the scale asked for (it never should be)
