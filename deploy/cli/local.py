@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from deploy.cli.common import (
@@ -115,7 +116,9 @@ def render(
 
     --json prints {"out", "configHash", "rendered", "failed", "files": [{"path", "status":
     "rendered"|"failed", "folder", "variants": [{"name", "file", "format", "width", "height",
-    "bytes"}], "error": {"type", "message"}|null}], "skipped": [{"path", "reason"}]}.
+    "bytes"}], "warnings": [str], "error": {"type", "message"}|null}], "skipped": [{"path",
+    "reason"}]}. Warnings are what the decoder noticed that left the picture whole, as the
+    worker's manifest records them.
     """
     from deploy.local.render import render_files
     from shared.variants import config_hash
@@ -149,9 +152,9 @@ def _render_table(outcomes: list[Any], skipped: list[Any]) -> None:
     table = Table("file", "folder", "result")
     for o in outcomes:
         if o.ok:
-            table.add_row(
-                str(o.path), str(o.folder), " ".join(f"{v.name}={v.width}x{v.height}" for v in o.variants)
-            )
+            sizes = " ".join(f"{v.name}={v.width}x{v.height}" for v in o.variants)
+            notes = "".join(f"\n[yellow]warning[/]: {escape(w)}" for w in o.warnings)
+            table.add_row(str(o.path), str(o.folder), sizes + notes)
         else:
             table.add_row(str(o.path), "-", f"[red]{o.error_type}[/]: {o.error}")
     for s in skipped:

@@ -42,6 +42,7 @@ class Outcome:
     variants: list[Written] = field(default_factory=list)
     error_type: str | None = None
     error: str | None = None
+    warnings: tuple[str, ...] = ()  # what the decoder noticed that did not stop the render
 
     @property
     def ok(self) -> bool:
@@ -65,6 +66,7 @@ class Outcome:
                 }
                 for v in self.variants
             ],  # fmt: skip
+            "warnings": list(self.warnings),
             "error": None if self.ok else {"type": self.error_type, "message": self.error},
         }
 
@@ -121,4 +123,4 @@ def render_one(file: Path, folder: Path, specs: Sequence[VariantSpec], limits: L
         written.append(
             Written(variant.name, target, variant.format, variant.width, variant.height, len(variant.data))
         )
-    return Outcome(file, folder, written)
+    return Outcome(file, folder, written, warnings=result.warnings)

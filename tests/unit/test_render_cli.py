@@ -137,3 +137,23 @@ def test_json_lists_each_file_its_folder_and_variants(
     assert bad["status"] == "failed" and bad["folder"] is None and bad["variants"] == []
     assert bad["error"]["type"] == "CorruptImage" and bad["error"]["message"]
     assert document["skipped"] == [{"path": "in/readme.txt", "reason": "not an image suffix (.txt)"}]
+
+
+def test_a_warning_that_left_the_picture_whole_is_shown_and_in_json(tmp_path: Path) -> None:
+    # Given a JPEG with stray bytes between its header segments (browsers show it whole)
+    from tests.fixtures import edge_images
+
+    (tmp_path / "odd.jpg").write_bytes(edge_images.jpeg_junk_before_marker())
+    # When it is rendered, for a person and with --json
+    shown = invoke("render", "odd.jpg", "--out", "out")
+    listed = invoke("render", "odd.jpg", "--out", "out2", "--json")
+    # Then it rendered, and both say what the decoder noticed
+    assert shown.exit_code == 0, shown.output
+    assert "warning" in shown.stdout and "extraneous bytes" in shown.stdout
+    (entry,) = json.loads(listed.stdout)["files"]
+    assert entry["status"] == "rendered"
+    assert any("4 extraneous bytes before marker" in w for w in entry["warnings"]), entry
+    # And a clean photo has none
+    files(tmp_path, "clean.jpg")
+    (clean,) = json.loads(invoke("render", "clean.jpg", "--out", "out3", "--json").stdout)["files"]
+    assert clean["warnings"] == []
