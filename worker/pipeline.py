@@ -28,7 +28,6 @@ from shared.errors import (
     Superseded,
 )
 from shared.keys import UploadKey, is_upload, new_render_id, parse_upload_key, variant_key
-from shared.limits import Limits
 from shared.manifest import Manifest, PipelineRecord, SourceRecord, VariantRecord
 from shared.observability import MetricUnit, logger, metrics
 from shared.variants import VariantSpec
@@ -139,9 +138,9 @@ def _duplicate(ref: ObjectRef, existing: Manifest | None) -> Outcome:
 
 
 def _render_and_digest(
-    data: bytes, specs: tuple[VariantSpec, ...], limits: Limits, should_stop: Callable[[], bool]
+    upload: engine.Probed, specs: tuple[VariantSpec, ...], should_stop: Callable[[], bool]
 ) -> Rendered:
-    result = engine.render(data, specs, limits, should_stop=should_stop)
+    result = engine.render(upload, specs, should_stop=should_stop)
     return Rendered(result, tuple(hashlib.sha256(v.data).hexdigest() for v in result.variants))
 
 
@@ -149,7 +148,8 @@ async def _admitted_render(data: bytes, job: Job) -> Rendered:
     # The header alone says how much memory the decode needs (milliseconds, on the loop); the
     # render waits until that fits beside what other records hold, or is refused if it never can.
     settings = job.settings
-    need = engine.estimate_memory(engine.probe(data, settings.limits), settings.variants)
+    upload = engine.open_upload(data, settings.limits)
+    need = engine.estimate_memory(upload.info, settings.variants)
     budget = settings.memory_budget_bytes
     if need > budget:
         raise ImageTooLarge(
@@ -159,14 +159,13 @@ async def _admitted_render(data: bytes, job: Job) -> Rendered:
     job.progress.at("waiting for memory")
     async with memory_gate(budget).reserve(need):
         job.progress.at("rendering")
-        return await _render(data, job)
+        return await _render(upload, job)
 
 
-async def _render(data: bytes, job: Job) -> Rendered:
+async def _render(upload: engine.Probed, job: Job) -> Rendered:
     loop = asyncio.get_running_loop()
-    settings = job.settings
     given_up = threading.Event()
-    work = functools.partial(_render_and_digest, data, settings.variants, settings.limits, given_up.is_set)
+    work = functools.partial(_render_and_digest, upload, job.settings.variants, given_up.is_set)
     try:
         return await loop.run_in_executor(job.executor, work)
     except asyncio.CancelledError:

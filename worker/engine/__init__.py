@@ -14,16 +14,18 @@ import pyvips
 from worker.engine import encode, heif
 from worker.engine.memory import estimate as estimate_memory
 from worker.engine.ops import lock_down
-from worker.engine.render import probe, render
+from worker.engine.render import Probed, open_upload, probe, render
 from worker.engine.results import CONTENT_TYPES, RenderCancelled, RenderResult, Rendition, SourceInfo
 
 __all__ = [
     "CONTENT_TYPES",
+    "Probed",
     "RenderCancelled",
     "RenderResult",
     "Rendition",
     "SourceInfo",
     "estimate_memory",
+    "open_upload",
     "probe",
     "render",
     "set_threads",

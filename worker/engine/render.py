@@ -12,7 +12,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 import pyvips
 
@@ -25,57 +25,73 @@ from worker.engine.original import lossless
 from worker.engine.results import RenderCancelled, RenderResult, Rendition, SourceInfo
 from worker.engine.watermark import watermark
 from worker.geometry import JPEG_SHRINKS, Size, VariantPlan, load_shrink, plan_variants, source_needs
-from worker.sniff import SourceFormat, sniff_format
+from worker.sniff import sniff_format
 
 StopCheck = Callable[[], bool]
 
 
-def probe(data: bytes, limits: Limits) -> SourceInfo:
+@dataclass(frozen=True)
+class Probed:
+    """An upload whose header has been read and every limit checked: what `render` starts from,
+    so a caller that probed first (to weigh the decode's memory) does not read the header twice."""
+
+    data: bytes
+    limits: Limits
+    source: load.Opened
+    info: SourceInfo
+
+
+def open_upload(data: bytes, limits: Limits | None = None, fail_on: str = load.STRICT) -> Probed:
     """Read the header and enforce every limit without decoding a pixel."""
+    limits = limits or Limits()
     fmt = sniff_format(data, limits)
     with load.decoding(fmt):
-        return load.inspect(load.open_source(data, fmt), len(data), limits)
+        source = load.open_source(data, fmt, fail_on)
+        return Probed(data, limits, source, load.inspect(source, len(data), limits))
+
+
+def probe(data: bytes, limits: Limits) -> SourceInfo:
+    """The header's facts, every limit checked, without decoding a pixel."""
+    return open_upload(data, limits).info
 
 
 def render(
-    data: bytes,
+    upload: bytes | Probed,
     specs: Sequence[VariantSpec],
     limits: Limits | None = None,
     should_stop: StopCheck = lambda: False,
 ) -> RenderResult:
-    """Make every variant in `specs` from one source; raises a `PermanentError` for bad input.
+    """Make every variant in `specs` from one source (its bytes, or its `open_upload`); raises a
+    `PermanentError` for bad input.
 
     `should_stop` is asked before each variant: a thread cannot be interrupted, so a caller that
     gave up can at least keep the rest of the work from running on.
     """
     started = time.perf_counter()
-    limits = limits or Limits()
-    fmt = sniff_format(data, limits)
+    if isinstance(upload, Probed):
+        data, limits = upload.data, upload.limits  # the limits it was checked against
+    else:
+        data, limits = upload, limits or Limits()
     try:
-        return _render(data, fmt, specs, limits, should_stop, load.STRICT, started)
+        return _render(
+            upload if isinstance(upload, Probed) else open_upload(data, limits), specs, should_stop, started
+        )
     except CorruptImage as strict:
-        tolerant = load.TOLERANT.get(fmt)
+        tolerant = load.TOLERANT.get(sniff_format(data, limits))
         if tolerant is None:
             raise
         # A warning stopped the strict decode; if nothing worse does, the picture is whole.
-        result = _render(data, fmt, specs, limits, should_stop, tolerant, started)
+        result = _render(open_upload(data, limits, tolerant), specs, should_stop, started)
         warning = str(strict).split(": ", 1)[-1]
         return replace(result, warnings=(*result.warnings, warning))
 
 
 def _render(
-    data: bytes,
-    fmt: SourceFormat,
-    specs: Sequence[VariantSpec],
-    limits: Limits,
-    should_stop: StopCheck,
-    fail_on: str,
-    started: float,
+    probed: Probed, specs: Sequence[VariantSpec], should_stop: StopCheck, started: float
 ) -> RenderResult:
     timings: dict[str, float] = {}
-    with load.decoding(fmt):
-        source = load.open_source(data, fmt, fail_on)
-        info = load.inspect(source, len(data), limits)
+    source, info = probed.source, probed.info
+    with load.decoding(source.fmt):
         kept = _kept_streams(source, info, specs, timings)
         rest = [spec for spec in specs if spec.name not in kept]
         renditions = _render_decoded(source, info, rest, timings, should_stop, started)
