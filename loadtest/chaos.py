@@ -29,9 +29,10 @@ from deploy.local.stack import LocalStack
 from deploy.local.topology import QueueSettings
 from loadtest import chaos_ledger, payloads, tracker
 from loadtest.chaos_agents import AgentFailed, Duplicator, Interleaver, Killer, poison_files
-from loadtest.ledger import dlq_copies, reconcile
+from loadtest.ledger import dlq_reasons, reconcile
 from loadtest.options import Parser, checked
 from loadtest.run import locust_command, run_to_exit, wait_until_empty
+from shared.keys import parse_upload_key
 
 RESULTS_TOPIC = "arn:aws:sns:us-east-1:123456789012:imgpipe-chaos-results"  # moto's account
 CYCLE = 400  # uploads per cycle of the mix: long enough for 3% to rotate over every poison kind
@@ -123,9 +124,10 @@ def drive(args: Namespace, stack: LocalStack) -> chaos_ledger.ChaosLedger:
     stuck = wait_until_empty(sqs, topology.queue_url, stall_s=3 * visibility + 30, cap_s=1800)
     print(f"phases: locust (uploads until every manifest) {uploaded - started:.0f}s,"
           f" queue empty {time.monotonic() - uploaded:.0f}s later")  # fmt: skip
-    result = settle(args, stack, s3, sqs, tracker.read(ledger_path), stuck, duplicator.sent)
-    quarantined = dlq_copies(sqs, topology.dlq_url)
-    result.reuploaded = [key.rsplit("/", 1)[1].rsplit(".", 1)[0] for key in interleaver.reuploaded]
+    # Read once: each read holds every message for a while, so a second one may see fewer.
+    quarantined = dlq_reasons(sqs, topology.dlq_url)
+    result = settle(args, stack, s3, sqs, tracker.read(ledger_path), stuck, duplicator.sent, quarantined)
+    result.reuploaded = [parse_upload_key(key).image_id for key in interleaver.reuploaded]
     result.conflicts = list(interleaver.conflicts)
     result.conflicts_not_quarantined = [key for key in interleaver.conflicts if key not in quarantined]
     return result
@@ -139,15 +141,16 @@ def settle(
     uploads: list[tracker.Upload],
     stuck: int,
     sent: int,
+    quarantined: dict[str, list[str]],
 ) -> chaos_ledger.ChaosLedger:
-    """The ledger, from the buckets, the DLQ and the proxy."""
+    """The ledger, from the buckets, the DLQ's messages (`quarantined`) and the proxy."""
     topology = stack.topology
     proxy = stack.fault_proxy
     stats = proxy.stats() if proxy is not None else {}
-    ledger = reconcile(s3, sqs, topology.output_bucket, topology.dlq_url, uploads, "loadtest")
+    ledger = reconcile(s3, sqs, topology.output_bucket, topology.dlq_url, uploads, "loadtest", quarantined)
     return chaos_ledger.ChaosLedger(
         ledger=ledger,
-        poison=sum(payloads.is_poison(u.payload) for u in uploads),
+        poison=ledger.poison,
         inconsistent=chaos_ledger.inconsistent(s3, topology.output_bucket, topology.input_bucket, uploads),
         renders=chaos_ledger.renders_from_log(args.out / "logs" / "faults.log"),
         receive_counts=chaos_ledger.receive_counts(stats),

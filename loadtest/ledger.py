@@ -91,11 +91,6 @@ def dlq_reasons(sqs: Any, dlq_url: str) -> dict[str, list[str]]:
     return reasons
 
 
-def dlq_copies(sqs: Any, dlq_url: str) -> Counter[str]:
-    """How many DLQ messages name each object key."""
-    return Counter({key: len(found) for key, found in dlq_reasons(sqs, dlq_url).items()})
-
-
 def renders(s3: Any, bucket: str, user: str) -> Counter[str]:
     """How many distinct renders each image of `user` has under `processed/`."""
     seen: set[tuple[str, str]] = set()
@@ -125,11 +120,18 @@ def status(s3: Any, bucket: str, image_id: str) -> str | None:
 
 
 def reconcile(
-    s3: Any, sqs: Any, output_bucket: str, dlq_url: str, uploads: list[Upload], user: str
+    s3: Any,
+    sqs: Any,
+    output_bucket: str,
+    dlq_url: str,
+    uploads: list[Upload],
+    user: str,
+    reasons: dict[str, list[str]] | None = None,
 ) -> Ledger:
-    """The ledger of `uploads`, read from the output bucket and the DLQ; an upload the tracker
-    did not see end gets its outcome and e2e time from its manifest, so the figures agree."""
-    reasons = dlq_reasons(sqs, dlq_url)
+    """The ledger of `uploads`, read from the output bucket and the DLQ (or `reasons`, the
+    caller's own `dlq_reasons`); an upload the tracker did not see end gets its outcome and e2e
+    time from its manifest, so the figures agree."""
+    reasons = dlq_reasons(sqs, dlq_url) if reasons is None else reasons
     ledger = Ledger(uploaded=len(uploads))
     for upload in uploads:
         found = manifest(s3, output_bucket, upload.image_id)
