@@ -12,20 +12,20 @@ rendering) every few seconds while messages are in flight, through `LocalStack.k
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import random
 import threading
 import time
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
 
 from deploy.local.stack import LocalStack
 from deploy.local.topology import Topology
+from deploy.ops import reprocess
 from deploy.ops.dlq_report import queue_depth
 from loadtest.hostile import poison_samples
-from shared.keys import UPLOAD_PREFIX, manifest_key
+from loadtest.ledger import status
+from shared.keys import UPLOAD_PREFIX, parse_upload_key
 
 LIST_EVERY_S = 3.0
 MAX_DELAY_S = 30.0
@@ -44,13 +44,8 @@ def poison_files(folder: Path) -> list[str]:
 
 def s3_event(bucket: str, key: str, etag: str, size: int) -> str:
     """The body S3 (through SNS, raw delivery) puts on the queue for one created object."""
-    record = {
-        "eventVersion": "2.1", "eventSource": "aws:s3", "awsRegion": "us-east-1",
-        "eventTime": time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime()), "eventName": "ObjectCreated:Put",
-        "s3": {"s3SchemaVersion": "1.0", "bucket": {"name": bucket, "arn": f"arn:aws:s3:::{bucket}"},
-               "object": {"key": quote(key, safe="/"), "size": size, "eTag": etag}},
-    }  # fmt: skip
-    return json.dumps({"Records": [record]})
+    upload = reprocess.Upload(key, etag, size, USER, parse_upload_key(key).image_id)
+    return reprocess.event_body(bucket, upload, os.environ.get("AWS_REGION", "us-east-1"))
 
 
 def chosen(key: str, share: float) -> bool:
@@ -176,12 +171,7 @@ class Interleaver(_Agent):
                 self._conflict(key)
 
     def _state(self, key: str) -> str | None:
-        image_id = key.rsplit("/", 1)[1].rsplit(".", 1)[0]
-        try:
-            body = self.s3.get_object(Bucket=self.topology.output_bucket, Key=manifest_key(image_id))["Body"]
-        except self.s3.exceptions.NoSuchKey:
-            return None
-        return str(json.loads(body.read()).get("status"))
+        return status(self.s3, self.topology.output_bucket, parse_upload_key(key).image_id)
 
     def _stale(self, key: str) -> None:
         bucket = self.topology.input_bucket

@@ -9,7 +9,6 @@ often an image was rendered more than once, and how often SQS had to deliver a m
 from __future__ import annotations
 
 import hashlib
-import json
 import re
 from collections import Counter, defaultdict
 from concurrent.futures import ThreadPoolExecutor
@@ -18,8 +17,9 @@ from pathlib import Path
 from typing import Any
 
 from loadtest.ledger import Ledger
+from loadtest.ledger import manifest as read_manifest
 from loadtest.tracker import Upload
-from shared.keys import PROCESSED_PREFIX, manifest_key
+from shared.keys import PROCESSED_PREFIX
 
 RENDER_PUT = re.compile(rf"^PUT /[^/]+/{PROCESSED_PREFIX}([^/]+)/([^/]+)/([^/]+)/[^/ ?]+")
 
@@ -115,11 +115,7 @@ def _variant_problems(s3: Any, bucket: str, manifest: dict[str, Any]) -> str | N
 
 def check_manifest(s3: Any, output_bucket: str, input_bucket: str, upload: Upload) -> str | None:
     """Why the upload's complete manifest is not true, or None (also when it is not complete)."""
-    try:
-        body = s3.get_object(Bucket=output_bucket, Key=manifest_key(upload.image_id))["Body"].read()
-    except s3.exceptions.NoSuchKey:
-        return None
-    manifest = json.loads(body)
+    manifest = read_manifest(s3, output_bucket, upload.image_id)
     if manifest.get("status") != "complete":
         return None
     current = s3.head_object(Bucket=input_bucket, Key=upload.key)["ETag"].strip('"')
