@@ -33,11 +33,9 @@ BITFLIP_COUNTS = (1, 2, 4, 8, 16, 64, 256)
 
 
 @dataclass(frozen=True)
-class Hostile:
+class Hostile(samples.Sample):
     """One file of the corpus; `expect` is the outcome it must have, when only one is right."""
 
-    name: str
-    data: bytes
     expect: str | None = None  # "complete", or a PermanentError class name; None: either
 
     @property

@@ -28,7 +28,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from loadtest.hostile import Hostile, corpus
+from deploy.local import samples
+from loadtest.hostile import corpus
 
 # RLIMIT_AS per file: the function's memory (Terraform's 2048 MB default). Address space, not RSS:
 # thread stacks, malloc arenas and untouched reservations count too, so it is stricter than the
@@ -162,17 +163,6 @@ def run_all(
     return [endings[path] for path in paths]
 
 
-def write_corpus(folder: Path, files: list[Hostile] | None = None) -> list[Path]:
-    """Write the corpus into `folder`, one file per item; the paths in corpus order."""
-    folder.mkdir(parents=True, exist_ok=True)
-    paths = []
-    for item in files if files is not None else corpus():
-        path = folder / item.name
-        path.write_bytes(item.data)
-        paths.append(path)
-    return paths
-
-
 def peaks_by_kind(endings: list[Ending]) -> dict[str, tuple[int, float, float, float]]:
     """Per file class: files, median and max peak RSS, and max peak address space (MB)."""
     by_kind: dict[str, list[Ending]] = defaultdict(list)
@@ -216,7 +206,7 @@ def main(argv: list[str] | None = None) -> None:
         parser.error(f"--budget-mb must be at least {MIN_BUDGET_MB} (the interpreter alone needs that)")
     if args.time_limit <= 0 or args.jobs < 1:
         parser.error("--time-limit must be above 0 seconds and --jobs at least 1")
-    paths = write_corpus(args.out / "files")
+    paths = samples.write(corpus(), args.out / "files")
     endings = run_all(paths, args.budget_mb, args.time_limit, args.jobs)
     with (args.out / "endings.jsonl").open("w") as file:
         file.writelines(json.dumps(e.__dict__) + "\n" for e in endings)
