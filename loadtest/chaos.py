@@ -19,6 +19,7 @@ import os
 import subprocess
 import time
 from argparse import Namespace
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -152,7 +153,7 @@ def settle(
         ledger=ledger,
         poison=ledger.poison,
         inconsistent=chaos_ledger.inconsistent(s3, topology.output_bucket, topology.input_bucket, uploads),
-        renders=chaos_ledger.renders_from_log(args.out / "logs" / "faults.log"),
+        renders=chaos_ledger.renders_from_log(proxy.log) if proxy and proxy.log else Counter(),
         receive_counts=chaos_ledger.receive_counts(stats),
         stuck=stuck,
         faults=dict(stats.get("faults", {})),
@@ -165,7 +166,6 @@ def settle(
 def run(args: Namespace) -> int:
     """The whole run; the exit code."""
     args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / "logs" / "faults.log").unlink(missing_ok=True)
     # A short timeout and record budget, so a killed batch is redelivered within the run; the
     # stack checks the pair (and the workers read the budget) from the environment.
     os.environ["IMGPIPE_RECORD_BUDGET_MS"] = str(args.budget_ms)

@@ -283,7 +283,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--log", type=Path, default=None, help="append every request to this file")
     args = parser.parse_args(argv)
     plan = FaultPlan(**json.loads(args.plan_json)) if args.plan_json else FaultPlan.parse(args.plan)
-    log = args.log.open("a", buffering=1) if args.log else None  # line-buffered: survives a kill
+    # One proxy per stack: its log starts empty. Line-buffered: it survives a kill.
+    log = args.log.open("w", buffering=1) if args.log else None
     web.run_app(build_app(args.upstream, plan, args.seed, log), host=HOST, port=args.port, print=None,
                 access_log=None)  # fmt: skip
 
