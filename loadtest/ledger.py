@@ -74,6 +74,10 @@ class Ledger:
         }
         return {name: entries for name, entries in named.items() if entries}
 
+    def problem_lines(self, limit: int = 10) -> list[str]:
+        """`name: entry` for the first `limit` entries of each problem, as the runners print them."""
+        return [f"{name}: {entry}" for name, entries in self.problems().items() for entry in entries[:limit]]
+
     @property
     def ok(self) -> bool:
         """True when nothing was lost, every poison file was quarantined, once and with a reason,

@@ -37,9 +37,8 @@ def main(argv: list[str] | None = None) -> None:
     bucket, dlq = os.environ["IMGPIPE_OUTPUT_BUCKET"], os.environ["IMGPIPE_DLQ_URL"]
     ledger = reconcile(s3, sqs, bucket, dlq, uploads, args.user)
     print(ledger.line())
-    for name, entries in ledger.problems().items():
-        for entry in entries[:10]:
-            print(f"{name}: {entry}")
+    for line in ledger.problem_lines():
+        print(line)
     sys.exit(0 if ledger.ok else 1)
 
 

@@ -150,9 +150,8 @@ def run(args: argparse.Namespace) -> int:
 
         say(f"starting the local stack: a moto server and {args.workers} workers")
         with LocalStack(workers=args.workers, log_dir=args.out / "logs") as stack:
-            env = {**os.environ, **stack.environment()}
             os.environ.update(stack.environment())
-            ledger, uploads, samples = drive(args, env)
+            ledger, uploads, samples = drive(args, dict(os.environ))
             say("stopping the local stack")
     rate, settling = drain(uploads), drain_after_uploads(uploads)
     if not args.no_engine:
@@ -181,9 +180,8 @@ def report(
     )
     shown = ["locust.html", "locust_stats.csv", "queues.csv", "uploads*.jsonl", "logs/"]
     print(f"reports in {args.out}/: {', '.join(shown)}" + (f", {picture.name}" if picture else ""))
-    for name, entries in ledger.problems().items():
-        for entry in entries[:10]:
-            print(f"{name}: {entry}")
+    for line in ledger.problem_lines():
+        print(line)
     for entry in ledger.dlq_doubled[:10]:
         print(f"in the DLQ more than once (reported, not a failure): {entry}")
 
