@@ -87,11 +87,6 @@ def mix(folder: Path, share: float) -> Path:
     return folder
 
 
-def _locust_args(args: Namespace) -> Namespace:
-    return Namespace(scenario="burst", rate=0.0, users=args.users, max_seconds=args.max_seconds, out=args.out,
-                     images=args.uploads, drain_timeout=args.drain_timeout, processes=1)  # fmt: skip
-
-
 def drive(args: Namespace, stack: LocalStack) -> chaos_ledger.ChaosLedger:
     """Upload with locust while the agents duplicate and kill; then settle and reconcile."""
     env = {**os.environ, **stack.environment()}
@@ -109,7 +104,10 @@ def drive(args: Namespace, stack: LocalStack) -> chaos_ledger.ChaosLedger:
     started = time.monotonic()
     try:
         with (args.out / "locust.log").open("wb") as log:
-            command = locust_command(_locust_args(args), folder, ledger_path)
+            command = locust_command(
+                args.out, folder, ledger_path, users=args.users, images=args.uploads,
+                max_seconds=args.max_seconds, drain_timeout=args.drain_timeout,
+            )  # fmt: skip
             code = subprocess.call(command, env=env, stdout=log, stderr=log)
     finally:  # the killer first: no worker may be started once the stack stops
         for agent in (killer, duplicator, interleaver):

@@ -34,18 +34,28 @@ ENGINE_MIN_IMAGES = 28
 ENGINE_ROUNDS = 3
 
 
-def locust_command(args: argparse.Namespace, payload_dir: Path, ledger_path: Path) -> list[str]:
-    """locust's own headless runner, bounded by count (the locustfile stops itself) and by time."""
-    rate = args.rate if args.scenario == "steady" else 0.0
+def locust_command(
+    out: Path,
+    payload_dir: Path,
+    ledger_path: Path,
+    *,
+    users: int,
+    images: int,
+    max_seconds: float,
+    drain_timeout: float,
+    rate: float = 0.0,
+    processes: int = 1,
+) -> list[str]:
+    """locust's own headless runner, bounded by count (the locustfile stops itself) and by time;
+    `rate` 0 uploads as fast as the users can."""
     return [
         sys.executable, "-m", "locust", "-f", str(LOCUSTFILE), "--headless", "--only-summary",
-        "-u", str(args.users), "-r", str(args.users), "--run-time", f"{args.max_seconds}s",
+        "-u", str(users), "-r", str(users), "--run-time", f"{max_seconds}s",
         "--stop-timeout", "10", "--exit-code-on-error", "0",
-        "--csv", str(args.out / "locust"), "--html", str(args.out / "locust.html"),
-        "--payloads", str(payload_dir), "--images", str(args.images), "--rate", str(rate),
-        "--drain-timeout", str(args.drain_timeout), "--ledger", str(ledger_path),
-        *(["--processes", str(args.processes), "--uploaders", str(args.processes)]
-          if args.processes > 1 else []),
+        "--csv", str(out / "locust"), "--html", str(out / "locust.html"),
+        "--payloads", str(payload_dir), "--images", str(images), "--rate", str(rate),
+        "--drain-timeout", str(drain_timeout), "--ledger", str(ledger_path),
+        *(["--processes", str(processes), "--uploaders", str(processes)] if processes > 1 else []),
     ]  # fmt: skip
 
 
@@ -106,7 +116,11 @@ def upload(
         redriver.start()
     try:
         with (args.out / "locust.log").open("wb") as log:
-            command = locust_command(args, payload_dir, ledger_path)
+            command = locust_command(
+                args.out, payload_dir, ledger_path, users=args.users, images=args.images,
+                max_seconds=args.max_seconds, drain_timeout=args.drain_timeout,
+                rate=args.rate if args.scenario == "steady" else 0.0, processes=args.processes,
+            )  # fmt: skip
             code = subprocess.call(command, env=env, stdout=log, stderr=log)
         if redriver is not None:
             redriver.finish()
