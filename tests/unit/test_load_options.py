@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from loadtest import payloads
-from loadtest.options import DEFAULT_WORKERS, parse
+from loadtest.options import AWS_NEEDS, DEFAULT_WORKERS, parse
 
 pytestmark = pytest.mark.unit
 
@@ -32,7 +32,7 @@ pytestmark = pytest.mark.unit
 def test_a_bad_value_is_one_line_and_exit_2(
     args: list[str], needle: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    for name in ("IMGPIPE_INPUT_BUCKET", "IMGPIPE_OUTPUT_BUCKET", "IMGPIPE_QUEUE_URL", "IMGPIPE_DLQ_URL"):
+    for name in AWS_NEEDS:
         monkeypatch.delenv(name, raising=False)
     # When the runner is given a value it cannot work with
     with pytest.raises(SystemExit) as done:
