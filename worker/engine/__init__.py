@@ -12,6 +12,7 @@ from __future__ import annotations
 import pyvips
 
 from worker.engine import encode, heif
+from worker.engine.allocator import keep_freed_buffers
 from worker.engine.memory import estimate as estimate_memory
 from worker.engine.ops import lock_down
 from worker.engine.render import Probed, open_upload, probe, render
@@ -32,6 +33,7 @@ __all__ = [
 ]
 
 lock_down()
+keep_freed_buffers()
 
 
 def set_threads(threads: int, encoders: int = 0) -> None:
