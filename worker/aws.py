@@ -49,7 +49,11 @@ class AwsClients:
         self._concurrency = concurrency
         # An explicit `retries` would override AWS_RETRY_MODE/AWS_MAX_ATTEMPTS, so it is passed only
         # when the environment sets neither.
-        self._config = AioConfig(max_pool_connections=connections, retries=retries)
+        # S3 over https takes an unsigned body with a checksum; botocore would SHA-256 every body
+        # it sends over http (a local emulator), which AWS never asks of it.
+        self._config = AioConfig(
+            max_pool_connections=connections, retries=retries, s3={"payload_signing_enabled": False}
+        )
         self._loop: asyncio.AbstractEventLoop | None = None
         self._clients: Clients | None = None
         self._stack: AsyncExitStack | None = None

@@ -117,3 +117,27 @@ def test_upload_arrives_through_sns_and_is_processed(stack: Stack) -> None:
 
     # nothing quarantined, and the queue event was the only one
     assert stack.dlq_messages() == []
+
+
+def test_variant_bodies_go_unsigned_with_a_checksum_as_they_do_over_https(stack: Stack) -> None:
+    # Given the worker's S3 client, watched as it sends (botocore would SHA-256 every body it
+    # signs over http, a local emulator's scheme, which it never does for S3 over https)
+    sent: list[dict[str, bytes]] = []
+    s3 = stack.clients().s3
+
+    def watch(request: object, **_: object) -> None:
+        headers = request.headers.items()  # type: ignore[attr-defined]
+        sent.append({name.lower(): v if isinstance(v, bytes) else v.encode() for name, v in headers})
+
+    s3.meta.events.register("before-send.s3.PutObject", watch)
+    try:
+        # When an upload is processed
+        stack.upload("uploads/user-1/unsigned.jpg", images.photo_jpeg(640, 480, seed=5))
+        assert stack.process(stack.drain(1)) == {"batchItemFailures": []}
+    finally:
+        s3.meta.events.unregister("before-send.s3.PutObject", watch)
+    # Then every variant and the manifest went with an unsigned body and a checksum header
+    assert len(sent) == len(VARIANT_NAMES) + 1
+    for headers in sent:
+        assert headers["x-amz-content-sha256"] == b"UNSIGNED-PAYLOAD"
+        assert any(name.startswith("x-amz-checksum-") for name in headers), headers
