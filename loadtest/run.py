@@ -27,7 +27,7 @@ from loadtest import payloads, tracker
 from loadtest.ledger import Ledger, reconcile
 from loadtest.options import SCENARIOS, parse
 from loadtest.redrive import Redriver
-from loadtest.report import Sampler, drain, drain_after_uploads, plot, summary
+from loadtest.report import Sampler, drain, drain_after_uploads, headline, plot, summary
 
 LOCUSTFILE = Path(__file__).with_name("locustfile.py")
 ENGINE_MIN_IMAGES = 28
@@ -173,7 +173,8 @@ def run(args: argparse.Namespace) -> int:
     engine = 0.0 if args.no_engine else engine_per_s(payloads.load(args.out / "payloads"), args.images)
     picture = plot(samples, uploads, args.out / "loadtest.png", title(args))
     report(args, ledger, rate, settling, engine, picture)
-    print(summary(ledger, uploads, rate, engine))
+    judged, whole = headline(args.scenario, uploads)
+    print(summary(ledger, uploads, judged, engine, whole))
     return 0 if ledger.ok else 1
 
 

@@ -17,7 +17,8 @@ pytestmark = [pytest.mark.e2e, pytest.mark.load]
 
 LINE = re.compile(
     r"^loadtest: uploaded=(?P<uploaded>\d+) complete=(?P<complete>\d+) quarantined=(?P<quarantined>\d+)"
-    r" lost=(?P<lost>\d+) drain_images_per_s=[\d.]+ e2e_p50_ms=\d+ e2e_p95_ms=\d+ drain_vs_engine=[\d.]+$",
+    r" lost=(?P<lost>\d+) drain_images_per_s=[\d.]+ e2e_p50_ms=\d+ e2e_p95_ms=\d+ drain_vs_engine=[\d.]+"
+    r"(?: with_uploads_vs_engine=[\d.]+)?$",
     re.M,
 )
 

@@ -7,7 +7,7 @@ import pytest
 from deploy.ops.dlq_report import DEPTH_NAMES, queue_depth
 from loadtest import payloads
 from loadtest.ledger import Ledger
-from loadtest.report import drain, drain_after_uploads, per_second, percentile, summary, throughput
+from loadtest.report import drain, drain_after_uploads, headline, per_second, percentile, summary, throughput
 from loadtest.tracker import BUSY_POLL_S, Upload, poll_due, processed_at
 
 pytestmark = pytest.mark.unit
@@ -139,3 +139,42 @@ def test_throughput_bins_uploads_and_outcomes_by_second() -> None:
     flows = {name: per_second([t - 100 for t in times]) for name, times in throughput(uploads).items()}
     # Then each second counts what happened in it, and the lost upload has no end
     assert flows == {"uploaded": [2, 1], "complete": [0, 1], "quarantined": [0, 0, 0, 1]}
+
+
+def _three_uploads() -> list[Upload]:
+    # one image done during the uploads, one after them (the last PUT ends at 102 s), a quarantine
+    return [
+        Upload("a", "k/a", "thumb_320.jpg", put_started=100.0, put_ms=500, outcome="complete", e2e_ms=1000),
+        Upload("b", "k/b", "vga_640.jpg", put_started=101.0, put_ms=1000, outcome="complete", e2e_ms=5000),
+        Upload(
+            "c", "k/c", "poison_text.jpg", put_started=101.5, put_ms=5, outcome="quarantined", e2e_ms=9000
+        ),
+    ]
+
+
+def test_a_burst_is_judged_by_its_drain_after_the_uploads_with_the_whole_beside_it() -> None:
+    # Given a burst's uploads, When its headline drain is chosen
+    judged, whole = headline("burst", _three_uploads())
+    # Then it is the drain once the last PUT ended, and the whole window comes with it
+    assert (judged.images, judged.seconds) == (1, 4.0)
+    assert whole is not None and (whole.images, whole.seconds) == (2, 6.0)
+    # And the line carries both ratios, the whole one last
+    line = summary(Ledger(uploaded=3, complete=2, quarantined=1), _three_uploads(), judged, 0.5, whole)
+    assert line.endswith(" drain_images_per_s=0.25 e2e_p50_ms=5000 e2e_p95_ms=9000 drain_vs_engine=0.50"
+                         " with_uploads_vs_engine=0.67")  # fmt: skip
+
+
+@pytest.mark.parametrize("scenario", ["steady", "poison", "redrive"])
+def test_scenarios_that_upload_while_they_drain_are_judged_by_the_whole_window(scenario: str) -> None:
+    # Given uploads that go on while the queue drains, When the headline drain is chosen
+    judged, whole = headline(scenario, _three_uploads())
+    # Then it is the whole window, with nothing beside it
+    assert (judged.images, judged.seconds, whole) == (2, 6.0, None)
+
+
+def test_a_burst_with_nothing_left_after_its_uploads_falls_back_to_the_whole_window() -> None:
+    # Given a burst whose images all ended before its last PUT did
+    uploads = [Upload("a", "k/a", "thumb_320.jpg", 100.0, 5000, "complete", 1000)]
+    # When the headline drain is chosen, Then it is the whole window
+    judged, whole = headline("burst", uploads)
+    assert (judged.images, judged.seconds, whole) == (1, 1.0, None)
