@@ -7,7 +7,8 @@ fresh mapping and unmaps it on free, so each render faulted those pages in again
 page faults and 17 ms of a 132 ms decode of a progressive 24 MP JPEG, every time.
 
 - Blocks up to `HEAP_BLOCK_BYTES` come from the heap instead, and the heap keeps up to
-  `KEEP_BYTES` of free memory for the next render rather than handing it back.
+  `KEEP_BYTES` of free memory for the next render rather than handing it back. Each render's
+  peak stays within `memory.estimate` for every format (docs/performance.md, memory table).
 - One arena for every thread: a block freed by one render thread is then reusable by the
   next render on any thread. With an arena per thread each kept its own free blocks, and two
   renders side by side peaked 90 MB higher than with glibc's defaults; with one arena they
@@ -22,8 +23,11 @@ import ctypes
 _M_TRIM_THRESHOLD = -1
 _M_MMAP_THRESHOLD = -3
 _M_ARENA_MAX = -8
-# Blocks up to this size come from the heap (a 100 MP RGBA picture is 400 MB).
-HEAP_BLOCK_BYTES = 1 << 30
+# Blocks up to this size come from the heap: a 24 MP progressive JPEG's coefficients (48 MB),
+# a 12 MP decoded picture (36 MB). Bigger ones keep their own mappings, as glibc gives them: in
+# the heap, a 24 MP WebP's 96 MB RGBA buffers fragmented it: 330 MB at peak instead of 270, and
+# 422 MB, past its estimate of 419, when the header was read twice.
+HEAP_BLOCK_BYTES = 64 << 20
 # Free memory the heap keeps for reuse: a 24-50 MP render's working set.
 KEEP_BYTES = 512 << 20
 
