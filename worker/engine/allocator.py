@@ -9,15 +9,22 @@ page faults and 17 ms of a 132 ms decode of a progressive 24 MP JPEG, every time
 - Blocks up to `HEAP_BLOCK_BYTES` come from the heap instead, and the heap keeps up to
   `KEEP_BYTES` of free memory for the next render rather than handing it back. Each render's
   peak stays within `memory.estimate` for every format (docs/performance.md, memory table).
+  Memory the heap keeps is not given back while the process lives: an idle worker's RSS stays
+  at its peak, which the memory budget already allows for.
 - One arena for every thread: a block freed by one render thread is then reusable by the
   next render on any thread. With an arena per thread each kept its own free blocks, and two
   renders side by side peaked 90 MB higher than with glibc's defaults; with one arena they
-  peak 110 MB lower (docs/performance.md).
+  peak lower than with the defaults (docs/performance.md).
+
+It is set in the engine, not as `GLIBC_TUNABLES` in one deployment, because the engine runs in
+Lambda, in the local stack's workers and in the CLI alike, and one arena only helps when it is
+set before any render thread starts.
 """
 
 from __future__ import annotations
 
 import ctypes
+from collections.abc import Callable
 
 # mallopt parameters (malloc.h)
 _M_TRIM_THRESHOLD = -1
@@ -28,17 +35,27 @@ _M_ARENA_MAX = -8
 # the heap, a 24 MP WebP's 96 MB RGBA buffers fragmented it: 330 MB at peak instead of 270, and
 # 422 MB, past its estimate of 419, when the header was read twice.
 HEAP_BLOCK_BYTES = 64 << 20
+# glibc up to 2.34 (Amazon Linux 2023, Lambda's python3.12) takes no threshold above 32 MB.
+OLDER_GLIBC_MAX = 32 << 20
 # Free memory the heap keeps for reuse: a 24-50 MP render's working set.
 KEEP_BYTES = 512 << 20
 
+Mallopt = Callable[[int, int], int]
 
-def keep_freed_buffers() -> bool:
-    """Tune glibc's malloc as the module says (before the first render thread starts); False
-    where the C library is not glibc (musl has mallopt but ignores it), and nothing changes."""
-    try:
-        mallopt = ctypes.CDLL(None).mallopt  # the C library the interpreter runs on
-    except (OSError, AttributeError):
-        return False  # no mallopt (macOS): that allocator's defaults stand
-    settings = ((_M_ARENA_MAX, 1), (_M_MMAP_THRESHOLD, HEAP_BLOCK_BYTES), (_M_TRIM_THRESHOLD, KEEP_BYTES))
-    accepted = [mallopt(param, value) for param, value in settings]  # each one, whatever the others do
-    return all(accepted)
+
+def keep_freed_buffers(mallopt: Mallopt | None = None) -> int:
+    """Tune glibc's malloc as the module says (before the first render thread starts); the mmap
+    threshold now in force, or 0 when the C library took none and nothing was changed."""
+    if mallopt is None:
+        try:
+            mallopt = ctypes.CDLL(None).mallopt  # the C library the interpreter runs on
+        except (OSError, AttributeError):
+            return 0  # no mallopt (macOS): that allocator's defaults stand
+    sizes = (HEAP_BLOCK_BYTES, OLDER_GLIBC_MAX)
+    threshold = next((size for size in sizes if mallopt(_M_MMAP_THRESHOLD, size)), 0)
+    if threshold:
+        # Only with the threshold in place: alone, a fixed trim threshold would switch off
+        # glibc's own rising threshold and leave it at 128 KB (7% slower on the corpus).
+        mallopt(_M_TRIM_THRESHOLD, KEEP_BYTES)
+        mallopt(_M_ARENA_MAX, 1)
+    return threshold
