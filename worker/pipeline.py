@@ -213,6 +213,7 @@ async def _write_variants(
                 settings.cache_control,
                 settings.kms_key_id,
                 metadata,
+                sha256_hex=rec.sha256,
             ),
         )
 

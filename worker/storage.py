@@ -6,6 +6,8 @@ The only module that speaks the AWS API: above it, failures are `RetryableError`
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import json
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -128,12 +130,17 @@ async def put_object(
     kms_key_id: str | None,
     metadata: dict[str, str],
     precondition: dict[str, str] | None = None,
+    sha256_hex: str | None = None,
 ) -> None:
     """Write one output object, encrypted with SSE-KMS when a key is configured, else SSE-S3.
 
     `precondition` ({"IfMatch": etag} or {"IfNoneMatch": "*"}) makes S3 refuse the write with 412
-    (raised as `Superseded`) when someone else wrote the key since it was read.
+    (raised as `Superseded`) when someone else wrote the key since it was read. The body goes
+    with its SHA-256 (`sha256_hex` when the caller has it: the one its manifest lists), which S3
+    checks against the bytes it received. The client sends bodies unsigned (`worker.aws`), so
+    this keeps every write verified whatever botocore's own checksum settings are.
     """
+    digest = bytes.fromhex(sha256_hex) if sha256_hex else hashlib.sha256(body).digest()
     encryption: dict[str, Any] = (
         {"ServerSideEncryption": "aws:kms", "SSEKMSKeyId": kms_key_id, "BucketKeyEnabled": True}
         if kms_key_id
@@ -148,6 +155,7 @@ async def put_object(
                 ContentType=content_type,
                 CacheControl=cache_control,
                 Metadata=metadata,
+                ChecksumSHA256=base64.b64encode(digest).decode("ascii"),
                 **encryption,
                 **(precondition or {}),
             )

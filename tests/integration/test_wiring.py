@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import io
 import json
+from urllib.parse import unquote
 
 import pytest
 from PIL import Image
@@ -119,15 +121,21 @@ def test_upload_arrives_through_sns_and_is_processed(stack: Stack) -> None:
     assert stack.dlq_messages() == []
 
 
-def test_variant_bodies_go_unsigned_with_a_checksum_as_they_do_over_https(stack: Stack) -> None:
-    # Given the worker's S3 client, watched as it sends (botocore would SHA-256 every body it
-    # signs over http, a local emulator's scheme, which it never does for S3 over https)
-    sent: list[dict[str, bytes]] = []
+@pytest.mark.parametrize("checksums", [None, "when_required"])
+def test_every_body_goes_unsigned_with_the_sha256_its_manifest_lists(
+    stack: Stack, checksums: str | None
+) -> None:
+    # Given the worker's S3 client, watched as it sends, with botocore's own checksums on by
+    # default or off (AWS_REQUEST_CHECKSUM_CALCULATION=when_required, as for some S3-compatible
+    # stores). botocore would SHA-256-sign every body over http, a local emulator's scheme.
+    stack.configure(AWS_REQUEST_CHECKSUM_CALCULATION=checksums)
+    sent: dict[str, dict[str, bytes]] = {}
     s3 = stack.clients().s3
 
     def watch(request: object, **_: object) -> None:
         headers = request.headers.items()  # type: ignore[attr-defined]
-        sent.append({name.lower(): v if isinstance(v, bytes) else v.encode() for name, v in headers})
+        key = unquote(request.url.split("/", 4)[-1].split("?")[0])  # type: ignore[attr-defined]
+        sent[key] = {name.lower(): v if isinstance(v, bytes) else v.encode() for name, v in headers}
 
     s3.meta.events.register("before-send.s3.PutObject", watch)
     try:
@@ -136,8 +144,15 @@ def test_variant_bodies_go_unsigned_with_a_checksum_as_they_do_over_https(stack:
         assert stack.process(stack.drain(1)) == {"batchItemFailures": []}
     finally:
         s3.meta.events.unregister("before-send.s3.PutObject", watch)
-    # Then every variant and the manifest went with an unsigned body and a checksum header
-    assert len(sent) == len(VARIANT_NAMES) + 1
-    for headers in sent:
+    manifest = stack.manifest("unsigned")
+    assert manifest is not None
+    # Then every variant went unsigned, with the SHA-256 its manifest lists for S3 to check
+    for variant in manifest["variants"]:
+        headers = sent[variant["key"]]
         assert headers["x-amz-content-sha256"] == b"UNSIGNED-PAYLOAD"
-        assert any(name.startswith("x-amz-checksum-") for name in headers), headers
+        assert base64.b64decode(headers["x-amz-checksum-sha256"]).hex() == variant["sha256"]
+    # And so did the manifest, with its own
+    body = stack.read_output("metadata/unsigned/processing-info.json")
+    headers = sent["metadata/unsigned/processing-info.json"]
+    assert base64.b64decode(headers["x-amz-checksum-sha256"]) == hashlib.sha256(body).digest()
+    assert len(sent) == len(VARIANT_NAMES) + 1
