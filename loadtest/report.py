@@ -63,20 +63,29 @@ def drain_after_uploads(uploads: list[Upload]) -> Drain:
     return Drain(len(after), max(after) - last_put) if after else Drain(0, 0.0)
 
 
-def headline(scenario: str, uploads: list[Upload]) -> tuple[Drain, Drain | None]:
+# A burst is judged by its drain only when it left a backlog: when at least this share of its
+# complete images ended after the last PUT. Otherwise the workers kept up with the uploads and
+# the few images left after the last PUT say nothing about how fast a backlog drains.
+BACKLOG_SHARE = 0.5
+
+
+def headline(scenario: str, uploads: list[Upload], local: bool = True) -> tuple[Drain, Drain | None]:
     """The drain a run is judged by, and the whole window beside it when that differs.
 
     A burst lands first and is drained after: on the local stack the uploads themselves (locust,
     and the moto server taking in every body) run on the workers' cores, which on AWS they never
-    do, and `make bench` times the handler with its uploads done beforehand. So a burst's figure
-    is the drain of what is queued once the last PUT has ended, and the whole window is shown
-    beside it. The other scenarios upload while they drain by design: their figure is the whole.
+    do, and `make bench` times the handler with its uploads done beforehand. So a local burst's
+    figure is the drain of what is queued once the last PUT has ended, with the whole window
+    beside it. The other scenarios upload while they drain by design, and a run against AWS
+    shares no cores with its uploads: their figure is the whole window.
     """
     whole = drain(uploads)
-    if scenario != "burst":
+    if scenario != "burst" or not local:
         return whole, None
     settling = drain_after_uploads(uploads)
-    return (settling, whole) if settling.images else (whole, None)
+    if settling.images < BACKLOG_SHARE * whole.images or settling.seconds <= 0:
+        return whole, None
+    return settling, whole
 
 
 def summary(

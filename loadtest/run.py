@@ -173,7 +173,7 @@ def run(args: argparse.Namespace) -> int:
     engine = 0.0 if args.no_engine else engine_per_s(payloads.load(args.out / "payloads"), args.images)
     picture = plot(samples, uploads, args.out / "loadtest.png", title(args))
     report(args, ledger, rate, settling, engine, picture)
-    judged, whole = headline(args.scenario, uploads)
+    judged, whole = headline(args.scenario, uploads, local=args.target == "local")
     print(summary(ledger, uploads, judged, engine, whole))
     return 0 if ledger.ok else 1
 
@@ -190,8 +190,9 @@ def report(
     """The ledger, the drain, where the reports are, and every problem (the first ten of each)."""
     print(ledger.line() + (f" redriven={ledger.redriven}" if args.scenario == "redrive" else ""))
     print(
-        f"drain: {rate.images} images in {rate.seconds:.1f}s; after the last PUT {settling.images} in"
-        f" {settling.seconds:.1f}s ({settling.per_s:.2f}/s); engine alone: {engine:.2f} images/s"
+        f"drain: {rate.images} images in {rate.seconds:.1f}s ({rate.per_s:.2f}/s); after the last PUT"
+        f" {settling.images} in {settling.seconds:.1f}s ({settling.per_s:.2f}/s); engine alone:"
+        f" {engine:.2f} images/s"
     )
     shown = ["locust.html", "locust_stats.csv", "queues.csv", "uploads*.jsonl", "logs/"]
     print(f"reports in {args.out}/: {', '.join(shown)}" + (f", {picture.name}" if picture else ""))

@@ -141,40 +141,54 @@ def test_throughput_bins_uploads_and_outcomes_by_second() -> None:
     assert flows == {"uploaded": [2, 1], "complete": [0, 1], "quarantined": [0, 0, 0, 1]}
 
 
-def _three_uploads() -> list[Upload]:
-    # one image done during the uploads, one after them (the last PUT ends at 102 s), a quarantine
-    return [
-        Upload("a", "k/a", "thumb_320.jpg", put_started=100.0, put_ms=500, outcome="complete", e2e_ms=1000),
-        Upload("b", "k/b", "vga_640.jpg", put_started=101.0, put_ms=1000, outcome="complete", e2e_ms=5000),
-        Upload(
-            "c", "k/c", "poison_text.jpg", put_started=101.5, put_ms=5, outcome="quarantined", e2e_ms=9000
-        ),
-    ]
+def _burst(during: int, after: int) -> list[Upload]:
+    # `during` images done while the uploads went on, `after` done once the last PUT (ending at
+    # 110 s) had ended, one a second, and a quarantine
+    uploads = [
+        Upload(f"d{i}", f"k/d{i}", "vga_640.jpg", put_started=100.0, put_ms=1000, outcome="complete",
+               e2e_ms=1000 + 1000 * i)
+        for i in range(during)
+    ]  # fmt: skip
+    uploads += [
+        Upload(f"a{i}", f"k/a{i}", "vga_640.jpg", put_started=101.0, put_ms=1000, outcome="complete",
+               e2e_ms=10_000 + 1000 * i)
+        for i in range(1, after + 1)
+    ]  # fmt: skip
+    uploads.append(Upload("p", "k/p", "poison_text.jpg", 105.0, 5000, "quarantined", 9000))
+    return uploads
 
 
 def test_a_burst_is_judged_by_its_drain_after_the_uploads_with_the_whole_beside_it() -> None:
-    # Given a burst's uploads, When its headline drain is chosen
-    judged, whole = headline("burst", _three_uploads())
-    # Then it is the drain once the last PUT ended, and the whole window comes with it
-    assert (judged.images, judged.seconds) == (1, 4.0)
-    assert whole is not None and (whole.images, whole.seconds) == (2, 6.0)
+    # Given a local burst with 2 images done during its uploads and 8 after its last PUT
+    uploads = _burst(during=2, after=8)
+    # When its headline drain is chosen
+    judged, whole = headline("burst", uploads)
+    # Then it is the drain once the last PUT ended (110 s -> 119 s), with the whole window beside
+    assert (judged.images, judged.seconds) == (8, 9.0)
+    assert whole is not None and (whole.images, whole.seconds) == (10, 19.0)
     # And the line carries both ratios, the whole one last
-    line = summary(Ledger(uploaded=3, complete=2, quarantined=1), _three_uploads(), judged, 0.5, whole)
-    assert line.endswith(" drain_images_per_s=0.25 e2e_p50_ms=5000 e2e_p95_ms=9000 drain_vs_engine=0.50"
-                         " with_uploads_vs_engine=0.67")  # fmt: skip
+    line = summary(Ledger(uploaded=11, complete=10, quarantined=1), uploads, judged, 1.0, whole)
+    assert line.endswith(" drain_vs_engine=0.89 with_uploads_vs_engine=0.53"), line
 
 
 @pytest.mark.parametrize("scenario", ["steady", "poison", "redrive"])
 def test_scenarios_that_upload_while_they_drain_are_judged_by_the_whole_window(scenario: str) -> None:
     # Given uploads that go on while the queue drains, When the headline drain is chosen
-    judged, whole = headline(scenario, _three_uploads())
+    judged, whole = headline(scenario, _burst(during=2, after=8))
     # Then it is the whole window, with nothing beside it
-    assert (judged.images, judged.seconds, whole) == (2, 6.0, None)
+    assert (judged.images, judged.seconds, whole) == (10, 19.0, None)
 
 
-def test_a_burst_with_nothing_left_after_its_uploads_falls_back_to_the_whole_window() -> None:
-    # Given a burst whose images all ended before its last PUT did
-    uploads = [Upload("a", "k/a", "thumb_320.jpg", 100.0, 5000, "complete", 1000)]
-    # When the headline drain is chosen, Then it is the whole window
-    judged, whole = headline("burst", uploads)
-    assert (judged.images, judged.seconds, whole) == (1, 1.0, None)
+def test_a_burst_against_aws_is_judged_by_the_whole_window() -> None:
+    # Given a burst whose uploads went to AWS, on no core of the workers'
+    judged, whole = headline("burst", _burst(during=2, after=8), local=False)
+    # Then it is the whole window
+    assert (judged.images, whole) == (10, None)
+
+
+@pytest.mark.parametrize(("during", "after"), [(5, 4), (9, 1), (3, 0)])
+def test_a_burst_that_left_no_backlog_is_judged_by_the_whole_window(during: int, after: int) -> None:
+    # Given a burst the workers mostly kept up with: under half its images ended after the last PUT
+    judged, whole = headline("burst", _burst(during, after))
+    # Then its few late images do not make the figure: it is the whole window
+    assert (judged.images, whole) == (during + after, None)
