@@ -49,8 +49,9 @@ class AwsClients:
         self._concurrency = concurrency
         # An explicit `retries` would override AWS_RETRY_MODE/AWS_MAX_ATTEMPTS, so it is passed only
         # when the environment sets neither.
-        # S3 over https takes an unsigned body with a checksum; botocore would SHA-256 every body
-        # it sends over http (a local emulator), which AWS never asks of it.
+        # Every S3 body goes with its SHA-256 as the checksum S3 verifies (`storage.put_object`).
+        # Over https botocore then sends it unsigned; over http (a local emulator) it would
+        # SHA-256 the whole body again to sign it, which nothing there checks.
         self._config = AioConfig(
             max_pool_connections=connections, retries=retries, s3={"payload_signing_enabled": False}
         )
