@@ -69,8 +69,9 @@ def drain_after_uploads(uploads: list[Upload]) -> Drain:
 BACKLOG_SHARE = 0.5
 
 
-def headline(scenario: str, uploads: list[Upload], local: bool = True) -> tuple[Drain, Drain | None]:
-    """The drain a run is judged by, and the whole window beside it when that differs.
+def headline(scenario: str, whole: Drain, settling: Drain, local: bool = True) -> tuple[Drain, Drain | None]:
+    """The drain a run is judged by, of its `whole` window (`drain`) and the one after its last
+    PUT (`drain_after_uploads`), and the whole window beside it when that differs.
 
     A burst lands first and is drained after: on the local stack the uploads themselves (locust,
     and the moto server taking in every body) run on the workers' cores, which on AWS they never
@@ -79,13 +80,8 @@ def headline(scenario: str, uploads: list[Upload], local: bool = True) -> tuple[
     beside it. The other scenarios upload while they drain by design, and a run against AWS
     shares no cores with its uploads: their figure is the whole window.
     """
-    whole = drain(uploads)
-    if scenario != "burst" or not local:
-        return whole, None
-    settling = drain_after_uploads(uploads)
-    if settling.images < BACKLOG_SHARE * whole.images or settling.seconds <= 0:
-        return whole, None
-    return settling, whole
+    backlog = settling.images >= BACKLOG_SHARE * whole.images and settling.seconds > 0
+    return (settling, whole) if scenario == "burst" and local and backlog else (whole, None)
 
 
 def summary(

@@ -173,8 +173,8 @@ def run(args: argparse.Namespace) -> int:
     engine = 0.0 if args.no_engine else engine_per_s(payloads.load(args.out / "payloads"), args.images)
     picture = plot(samples, uploads, args.out / "loadtest.png", title(args))
     report(args, ledger, rate, settling, engine, picture)
-    judged, whole = headline(args.scenario, uploads, local=args.target == "local")
-    print(summary(ledger, uploads, judged, engine, whole))
+    judged, beside = headline(args.scenario, rate, settling, local=args.target == "local")
+    print(summary(ledger, uploads, judged, engine, beside))
     return 0 if ledger.ok else 1
 
 

@@ -7,7 +7,16 @@ import pytest
 from deploy.ops.dlq_report import DEPTH_NAMES, queue_depth
 from loadtest import payloads
 from loadtest.ledger import Ledger
-from loadtest.report import drain, drain_after_uploads, headline, per_second, percentile, summary, throughput
+from loadtest.report import (
+    Drain,
+    drain,
+    drain_after_uploads,
+    headline,
+    per_second,
+    percentile,
+    summary,
+    throughput,
+)
 from loadtest.tracker import BUSY_POLL_S, Upload, poll_due, processed_at
 
 pytestmark = pytest.mark.unit
@@ -158,11 +167,15 @@ def _burst(during: int, after: int) -> list[Upload]:
     return uploads
 
 
+def _drains(uploads: list[Upload]) -> tuple[Drain, Drain]:
+    return drain(uploads), drain_after_uploads(uploads)
+
+
 def test_a_burst_is_judged_by_its_drain_after_the_uploads_with_the_whole_beside_it() -> None:
     # Given a local burst with 2 images done during its uploads and 8 after its last PUT
     uploads = _burst(during=2, after=8)
     # When its headline drain is chosen
-    judged, whole = headline("burst", uploads)
+    judged, whole = headline("burst", drain(uploads), drain_after_uploads(uploads))
     # Then it is the drain once the last PUT ended (110 s -> 119 s), with the whole window beside
     assert (judged.images, judged.seconds) == (8, 9.0)
     assert whole is not None and (whole.images, whole.seconds) == (10, 19.0)
@@ -174,14 +187,14 @@ def test_a_burst_is_judged_by_its_drain_after_the_uploads_with_the_whole_beside_
 @pytest.mark.parametrize("scenario", ["steady", "poison", "redrive"])
 def test_scenarios_that_upload_while_they_drain_are_judged_by_the_whole_window(scenario: str) -> None:
     # Given uploads that go on while the queue drains, When the headline drain is chosen
-    judged, whole = headline(scenario, _burst(during=2, after=8))
+    judged, whole = headline(scenario, *_drains(_burst(during=2, after=8)))
     # Then it is the whole window, with nothing beside it
     assert (judged.images, judged.seconds, whole) == (10, 19.0, None)
 
 
 def test_a_burst_against_aws_is_judged_by_the_whole_window() -> None:
     # Given a burst whose uploads went to AWS, on no core of the workers'
-    judged, whole = headline("burst", _burst(during=2, after=8), local=False)
+    judged, whole = headline("burst", *_drains(_burst(during=2, after=8)), local=False)
     # Then it is the whole window
     assert (judged.images, whole) == (10, None)
 
@@ -189,6 +202,6 @@ def test_a_burst_against_aws_is_judged_by_the_whole_window() -> None:
 @pytest.mark.parametrize(("during", "after"), [(5, 4), (9, 1), (3, 0)])
 def test_a_burst_that_left_no_backlog_is_judged_by_the_whole_window(during: int, after: int) -> None:
     # Given a burst the workers mostly kept up with: under half its images ended after the last PUT
-    judged, whole = headline("burst", _burst(during, after))
+    judged, whole = headline("burst", *_drains(_burst(during, after)))
     # Then its few late images do not make the figure: it is the whole window
     assert (judged.images, whole) == (during + after, None)
