@@ -68,14 +68,13 @@ def render(
     gave up can at least keep the rest of the work from running on.
     """
     started = time.perf_counter()
+    probed: Probed | None = None
     if isinstance(upload, Probed):
-        data, limits = upload.data, upload.limits  # the limits it was checked against
+        probed, data, limits = upload, upload.data, upload.limits  # the limits it was checked against
     else:
         data, limits = upload, limits or Limits()
     try:
-        return _render(
-            upload if isinstance(upload, Probed) else open_upload(data, limits), specs, should_stop, started
-        )
+        return _render(probed or open_upload(data, limits), specs, should_stop, started)
     except CorruptImage as strict:
         tolerant = load.TOLERANT.get(sniff_format(data, limits))
         if tolerant is None:
