@@ -15,7 +15,9 @@ METADATA_PREFIX = "metadata/"
 WATERMARKED_USER = "watermarked"
 
 _ID = r"[A-Za-z0-9_-]{1,128}"
-_UPLOAD = re.compile(rf"^uploads/(?P<user>{_ID})/(?P<image>{_ID})\.(?P<ext>[A-Za-z0-9]{{1,10}})$")
+# Matched with `fullmatch`, never `^...$`: `$` also matches before a trailing newline, so
+# "uploads/alice/img1.jpg\n" would parse as imageId img1 and claim another upload's results.
+_UPLOAD = re.compile(rf"uploads/(?P<user>{_ID})/(?P<image>{_ID})\.(?P<ext>[A-Za-z0-9]{{1,10}})")
 EXTENSIONS = {"jpeg": "jpg", "webp": "webp", "avif": "avif", "png": "png"}
 # File suffixes taken for images when collecting files (content still decides the format).
 IMAGE_SUFFIXES = frozenset(
@@ -39,7 +41,7 @@ def is_upload(key: str) -> bool:
 
 def parse_upload_key(key: str) -> UploadKey:
     """Split `uploads/{userId}/{imageId}.{ext}`; raises `InvalidKey` naming what is wrong."""
-    match = _UPLOAD.match(key)
+    match = _UPLOAD.fullmatch(key)
     if match is None:
         raise InvalidKey(
             f"key {key!r} does not match uploads/{{userId}}/{{imageId}}.{{ext}}"
