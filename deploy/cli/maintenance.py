@@ -6,7 +6,7 @@ from __future__ import annotations
 import sys
 import time
 from collections import Counter
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
 import typer
@@ -160,10 +160,12 @@ def sweep(
 
     Orphan renders (a run killed before its commit), legacy fixed-key variants of images whose
     manifest lists other keys, and variants of images without a manifest. A key any manifest
-    lists is never removed; if a manifest cannot be read, nothing is. Asks first unless --yes.
+    lists is never removed; if a manifest cannot be read, nothing is. The cut-off is taken at the
+    start, before anything is read, and a render is judged by its newest object, so a render
+    committed while the sweep runs is never removed. Asks first unless --yes.
 
-    --json prints {"bucket", "olderThanS", "dryRun", "manifests", "removed": {"objects", "bytes"}
-    (what would be, with --dry-run), "kept": {"objects", "bytes", "listed", "recent"},
+    --json prints {"bucket", "olderThanS", "cutoff", "dryRun", "manifests", "removed": {"objects",
+    "bytes"} (what would be, with --dry-run), "kept": {"objects", "bytes", "listed", "recent"},
     "objects": [{"key", "bytes", "lastModified", "reason"}], "failed": [{"key", "code", "message"}]}.
     """
     from deploy.ops import sweep as ops
@@ -178,11 +180,14 @@ def sweep(
         raise fail("sweep deletes objects: pass --yes to go ahead, or --dry-run to look first", 2)
     if seconds < IN_FLIGHT_S:
         err.print(f"imgpipe: warning: --older-than {older_than} may remove renders still in flight")
+    # The cut-off is taken before anything is read: a render committed while the sweep reads is
+    # younger than it, however long the reading takes (see deploy.ops.sweep).
+    cutoff = _cutoff(seconds)
     with aws_errors(), progress(not json_output) as bar:
         s3, _ = clients()
         task = bar.add_task("reading manifests", total=None)
         manifests = _read_manifests(s3, output_bucket, lambda: bar.advance(task))
-        plan = ops.plan(manifests, ops.list_processed(s3, output_bucket), _cutoff(seconds))
+        plan = ops.plan(manifests, ops.list_processed(s3, output_bucket), cutoff)
     removing = bool(plan.remove) and not dry_run
     if removing and not yes and not _confirm(plan):
         raise fail("cancelled: nothing was removed")
@@ -191,7 +196,7 @@ def sweep(
         with aws_errors(), progress(not json_output) as bar:
             task = bar.add_task("removing", total=len(plan.remove))
             failed = ops.delete(s3, output_bucket, plan.remove, lambda n: bar.advance(task, n))
-    document = ops.report(output_bucket, seconds, dry_run, plan, failed)
+    document = ops.report(output_bucket, seconds, dry_run, plan, failed, cutoff)
     if json_output:
         print_json(document)
     else:
@@ -210,7 +215,9 @@ def _read_manifests(s3: Any, bucket: str, on_read: Any) -> list[Any]:
 
 
 def _cutoff(seconds: float) -> datetime:
-    return datetime.now(UTC) - timedelta(seconds=seconds)
+    from deploy.ops.sweep import cutoff
+
+    return cutoff(seconds, datetime.now(UTC))
 
 
 def _confirm(plan: Any) -> bool:

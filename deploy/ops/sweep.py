@@ -3,23 +3,36 @@
 Orphans come from runs killed between their variant writes and their commit (an orphan render),
 from the seed design's fixed keys once an image's manifest lists render-scoped ones (a legacy
 variant), and from images whose manifest is gone. A manifest lists exactly the keys clients may
-fetch, so everything else under `processed/` is garbage once it is older than any run still in
-flight (a run writes its variants then commits within its invocation, at most 15 min on Lambda):
-only objects last modified before the cut-off are removed, and never a key any manifest lists.
-If a manifest cannot be read, nothing is removed.
+fetch, so everything else under `processed/` is garbage once no run can still commit it.
+
+Why a listed render is never removed, by construction: the cut-off is taken when the sweep
+starts, before any manifest or listing is read (`cutoff`), and is at least the longest a run
+takes from its variant writes to its commit (15 minutes on Lambda; `imgpipe sweep` warns below
+that). A render is judged whole, by its newest object, plain and watermarked variants together
+(`worker.orphans.plan`). If that newest object is older than the cut-off, the run that wrote it
+committed, if it ever did, before the sweep started, so every manifest the sweep reads (all read
+after the start) shows that commit or a later one that replaced it; a render committed while the
+sweep runs is younger than the cut-off and never a candidate, however long the sweep takes. Only
+unlisted objects of such renders are removed, never a key any manifest lists. If a manifest
+cannot be read, nothing is removed.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from deploy.ops.refused import Refused
-from shared.keys import METADATA_PREFIX, PROCESSED_PREFIX, WATERMARKED_USER, image_prefixes
+from shared.keys import METADATA_PREFIX, PROCESSED_PREFIX
 from shared.manifest import Manifest
+from worker.orphans.plan import Orphan, Plan, Stored, plan
+
+__all__ = [
+    "DELETE_BATCH", "MANIFEST_NAME", "READ_WORKERS", "Orphan", "Plan", "Stored", "SweepError",
+    "cutoff", "delete", "list_processed", "plan", "read_manifests", "report",
+]  # fmt: skip
 
 DELETE_BATCH = 1000  # DeleteObjects takes at most 1000 keys
 READ_WORKERS = 16
@@ -30,31 +43,9 @@ class SweepError(RuntimeError):
     """The sweep cannot know what is listed (a manifest could not be read): nothing is removed."""
 
 
-@dataclass(frozen=True)
-class Stored:
-    """One object under `processed/`."""
-
-    key: str
-    bytes: int
-    last_modified: datetime
-
-
-@dataclass(frozen=True)
-class Orphan:
-    """An object to remove, and what kind of garbage it is."""
-
-    stored: Stored
-    reason: str  # "orphan render", "legacy variant", "no manifest"
-
-
-@dataclass
-class Plan:
-    """What a sweep removes and keeps; computed without changing anything."""
-
-    manifests: int
-    remove: list[Orphan] = field(default_factory=list)
-    listed: list[Stored] = field(default_factory=list)
-    recent: list[Stored] = field(default_factory=list)
+def cutoff(older_than_s: float, now: datetime | None = None) -> datetime:
+    """The sweep's cut-off: taken at its start, before anything is read (see the module)."""
+    return (now or datetime.now(UTC)) - timedelta(seconds=older_than_s)
 
 
 def read_manifests(s3: Any, bucket: str, on_read: Callable[[], None] = lambda: None) -> list[Manifest]:
@@ -76,30 +67,6 @@ def read_manifests(s3: Any, bucket: str, on_read: Callable[[], None] = lambda: N
 def list_processed(s3: Any, bucket: str) -> list[Stored]:
     """Every object under `processed/`."""
     return _list(s3, bucket, PROCESSED_PREFIX)
-
-
-def plan(manifests: Sequence[Manifest], stored: Sequence[Stored], cutoff: datetime) -> Plan:
-    """Split `stored` into kept (listed, or modified after `cutoff`) and orphans to remove."""
-    listed = {variant.key for manifest in manifests for variant in manifest.variants}
-    images = {p for manifest in manifests for p in image_prefixes(manifest.user_id, manifest.image_id)}
-    result = Plan(manifests=len(manifests))
-    for obj in stored:
-        if obj.key in listed:
-            result.listed.append(obj)
-        elif obj.last_modified >= cutoff:
-            result.recent.append(obj)
-        else:
-            result.remove.append(Orphan(obj, _kind(obj.key, images)))
-    return result
-
-
-def _kind(key: str, images: set[str]) -> str:
-    parts = key[len(PROCESSED_PREFIX) :].split("/")
-    depth = 3 if parts[0] == WATERMARKED_USER else 2  # (watermarked/)user/image/
-    prefix = PROCESSED_PREFIX + "/".join(parts[:depth]) + "/"
-    if prefix not in images:
-        return "no manifest"
-    return "orphan render" if len(parts) > depth + 1 else "legacy variant"
 
 
 def delete(
@@ -131,14 +98,20 @@ def _list(s3: Any, bucket: str, prefix: str) -> list[Stored]:
 
 
 def report(
-    bucket: str, older_than_s: float, dry_run: bool, plan: Plan, failed: Sequence[Refused]
+    bucket: str,
+    older_than_s: float,
+    dry_run: bool,
+    plan: Plan,
+    failed: Sequence[Refused],
+    cutoff: datetime | None = None,
 ) -> dict[str, Any]:
     """The `imgpipe sweep --json` document (see the command's help for its shape)."""
     missed = {f.key for f in failed}
     removed = [o.stored for o in plan.remove if o.stored.key not in missed]
     kept = plan.listed + plan.recent
     return {
-        "bucket": bucket, "olderThanS": older_than_s, "dryRun": dry_run, "manifests": plan.manifests,
+        "bucket": bucket, "olderThanS": older_than_s, "cutoff": cutoff.isoformat() if cutoff else None,
+        "dryRun": dry_run, "manifests": plan.manifests,
         "removed": {"objects": len(removed), "bytes": sum(s.bytes for s in removed)},
         "kept": {"objects": len(kept), "bytes": sum(s.bytes for s in kept),
                  "listed": len(plan.listed), "recent": len(plan.recent)},

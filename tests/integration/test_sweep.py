@@ -130,3 +130,68 @@ def test_plan_with_a_later_cutoff_matches_what_the_cli_removes(stack: Stack) -> 
     assert {o.stored.key for o in plan.remove} == set(ORPHANS)
     assert sweep.delete(stack.s3, bucket, plan.remove) == []
     assert not set(ORPHANS) & set(stack.output_keys())
+
+
+class JumpingClock(datetime):
+    """`datetime` as the sweep command sees it: real time plus an offset a test can move on."""
+
+    offset = timedelta()
+
+    @classmethod
+    def now(cls, tz: Any = None) -> Any:
+        return datetime.now(tz) + cls.offset
+
+
+def commit_a_render(stack: Stack, image_id: str) -> list[str]:
+    """What a worker's run leaves: its render's variants, then the manifest that lists them."""
+    render = f"processed/u1/{image_id}/20261201T000000Z-0000abcd/"
+    keys = [f"{render}{name}.jpg" for name in ("original", "large", "small")]
+    bucket = stack.topology.output_bucket
+    for key in keys:
+        stack.s3.put_object(Bucket=bucket, Key=key, Body=key.encode())
+    variants = [{"name": k.rsplit("/", 1)[1][:-4], "key": k, "format": "jpeg", "width": 1, "height": 1,
+                 "bytes": len(k), "sha256": hashlib.sha256(k.encode()).hexdigest()} for k in keys]  # fmt: skip
+    manifest = {"schema": 1, "status": "complete", "imageId": image_id, "userId": "u1", "variants": variants,
+                "source": {"bucket": stack.topology.input_bucket, "key": f"uploads/u1/{image_id}.jpg"},
+                "pipeline": {"configHash": "h", "renderId": "20261201T000000Z-0000abcd"}}  # fmt: skip
+    stack.s3.put_object(Bucket=bucket, Key=f"metadata/{image_id}/processing-info.json", Body=json.dumps(manifest))
+    return keys
+
+
+def test_a_render_committed_while_the_manifests_are_read_survives_a_slow_sweep(
+    stack: Stack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given processed images, and a sweep whose clock is two hours on once it has read one
+    # manifest (a sweep of a million manifests takes that long), during which a run commits a
+    # new render: its manifest is written after the sweep listed the manifests, so the sweep
+    # never holds it
+    from deploy.cli import maintenance
+
+    manifests = processed_images(stack)
+    monkeypatch.setattr(JumpingClock, "offset", timedelta())
+    monkeypatch.setattr(maintenance, "datetime", JumpingClock)
+    committed: list[str] = []
+    real_clients = maintenance.clients
+
+    def clients() -> tuple[Any, Any]:
+        s3, sqs = real_clients()
+
+        def while_reading(**_: Any) -> None:
+            if not committed:
+                committed.extend(commit_a_render(stack, "img_new"))
+                JumpingClock.offset = timedelta(hours=2)
+
+        s3.meta.events.register("after-call.s3.GetObject", while_reading)
+        return s3, sqs
+
+    monkeypatch.setattr(maintenance, "clients", clients)
+    # When the sweep runs with the default hour of grace
+    result = runner.invoke(
+        cli.app, ["sweep", "--output-bucket", stack.topology.output_bucket, "--yes", "--json"]
+    )
+    # Then the committed render is still there: it is younger than any cut-off taken at the start
+    assert result.exit_code == 0, result.output
+    assert committed, "the sweep read no manifest"
+    assert set(committed) <= set(stack.output_keys("processed/"))
+    assert json.loads(result.stdout)["removed"]["objects"] == 0
+    assert_listed_intact(stack, manifests)

@@ -112,3 +112,17 @@ def test_sweep_usage_errors(args: tuple[str, ...], needle: str) -> None:
     # When the sweep is started without consent, or with a bad duration
     # Then it is refused before any request
     assert_failure(invoke("sweep", *args), 2, needle)
+
+
+def test_a_render_is_judged_by_its_newest_object_plain_and_watermarked_together() -> None:
+    # Given unlisted renders: one whose variants span the cut-off (its last PUT after it), one
+    # whose watermarked half was written after it, and one entirely older than the cut-off
+    spanning = [Stored("processed/u1/img_a/r1/original.jpg", 1, OLD), Stored("processed/u1/img_a/r1/small.jpg", 1, NEW)]
+    halves = [Stored("processed/u1/img_a/r2/large.jpg", 1, OLD),
+              Stored("processed/watermarked/u1/img_a/r2/large.jpg", 1, NEW)]  # fmt: skip
+    old = [Stored("processed/u1/img_a/r3/large.jpg", 1, OLD), Stored("processed/u1/img_a/r3/small.jpg", 1, OLD)]
+    # When the sweep plans with no manifest listing any of them
+    result = plan([manifest("img_a", [])], [*spanning, *halves, *old], CUTOFF)
+    # Then a render is removed whole or not at all: only the render older than the cut-off goes
+    assert [o.stored for o in result.remove] == old
+    assert result.recent == [*spanning, *halves]
