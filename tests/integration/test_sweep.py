@@ -6,16 +6,22 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from urllib.parse import unquote
 
 import pytest
 from typer.testing import CliRunner
 
 from deploy import cli
+from deploy.local.esm import LocalContext
 from deploy.ops import sweep
 from tests.fixtures import images
 from tests.integration.conftest import Stack, failed_ids
+from worker.orphans import SweepIncomplete
+from worker.orphans.state import STATE_KEY
 
 pytestmark = pytest.mark.integration
 
@@ -150,11 +156,14 @@ def commit_a_render(stack: Stack, image_id: str) -> list[str]:
     for key in keys:
         stack.s3.put_object(Bucket=bucket, Key=key, Body=key.encode())
     variants = [{"name": k.rsplit("/", 1)[1][:-4], "key": k, "format": "jpeg", "width": 1, "height": 1,
-                 "bytes": len(k), "sha256": hashlib.sha256(k.encode()).hexdigest()} for k in keys]  # fmt: skip
+                 "bytes": len(k), "sha256": hashlib.sha256(k.encode()).hexdigest()}
+                for k in keys]  # fmt: skip
     manifest = {"schema": 1, "status": "complete", "imageId": image_id, "userId": "u1", "variants": variants,
                 "source": {"bucket": stack.topology.input_bucket, "key": f"uploads/u1/{image_id}.jpg"},
                 "pipeline": {"configHash": "h", "renderId": "20261201T000000Z-0000abcd"}}  # fmt: skip
-    stack.s3.put_object(Bucket=bucket, Key=f"metadata/{image_id}/processing-info.json", Body=json.dumps(manifest))
+    stack.s3.put_object(
+        Bucket=bucket, Key=f"metadata/{image_id}/processing-info.json", Body=json.dumps(manifest)
+    )
     return keys
 
 
@@ -195,3 +204,155 @@ def test_a_render_committed_while_the_manifests_are_read_survives_a_slow_sweep(
     assert set(committed) <= set(stack.output_keys("processed/"))
     assert json.loads(result.stdout)["removed"]["objects"] == 0
     assert_listed_intact(stack, manifests)
+
+
+# --------------------------------------------------------------------------- the scheduled sweep
+
+
+@dataclass
+class Pages(LocalContext):
+    """A Lambda context whose remaining time drops by `step_s` at every look: the sweep checks
+    once before each page, so an invocation does a known number of pages, whatever the machine."""
+
+    step_s: float = 300.0
+    left_s: float = 0.0
+
+    def get_remaining_time_in_millis(self) -> int:
+        left, self.left_s = self.left_s, self.left_s - self.step_s
+        return max(0, int(left * 1000))
+
+
+def pages_context(pages: int) -> Pages:
+    # `pages` looks that leave more than the reserve plus twice any page's time, then one that does not
+    return Pages(timeout_s=900, function_name="imgpipe-sweep", left_s=pages * 300.0 + 5)
+
+
+@pytest.fixture
+def lambda_sweep(stack: Stack, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    """`worker.sweep` as a cold start sees it (two keys a page), its clock two hours ahead."""
+    monkeypatch.setenv("IMGPIPE_SWEEP_PAGE_KEYS", "2")
+    monkeypatch.setenv("IMGPIPE_SWEEP_OLDER_THAN_S", "3600")
+    from worker import sweep as module
+    from worker.orphans import sweeper
+
+    module.sweep_settings.cache_clear()
+    module.s3_client.cache_clear()
+    monkeypatch.setattr(JumpingClock, "offset", timedelta(hours=2))
+    monkeypatch.setattr(sweeper, "utcnow", lambda: JumpingClock.now(UTC))
+    yield module
+    module.sweep_settings.cache_clear()
+    module.s3_client.cache_clear()
+
+
+def state(stack: Stack) -> dict[str, Any]:
+    return dict(json.loads(stack.read_output(STATE_KEY)))
+
+
+def test_scheduled_sweep_goes_on_where_the_last_invocation_stopped(stack: Stack, lambda_sweep: Any) -> None:
+    # Given two processed images and the orphans of every kind, all older than the cut-off
+    manifests = processed_images(stack)
+    put_orphans(stack)
+    listed = {v["key"] for m in manifests for v in m["variants"]}
+    # When the schedule invokes the sweep with time for two pages of two keys (each completed
+    # to the end of its render) at a time, until an invocation reaches the end
+    first = lambda_sweep.handler({}, pages_context(2))
+    after_first = state(stack)
+    second = lambda_sweep.handler({}, pages_context(2))
+    # Then the first stopped before its deadline with its place saved, the second went on from there
+    assert (first["stoppedBy"], first["pages"]) == ("deadline", 2)
+    assert after_first["after"] == first["after"] and first["after"].startswith("processed/")
+    assert after_first["cycle"]["pages"] == 2
+    assert (second["stoppedBy"], second["pages"], second["after"]) == ("end", 1, "")
+    # And together they removed exactly the orphans and kept every listed key, byte for byte
+    assert first["removed"]["objects"] + second["removed"]["objects"] == len(ORPHANS)
+    assert set(stack.output_keys("processed/")) == listed
+    assert_listed_intact(stack, manifests)
+    # And the finished cycle is recorded, and the next invocation starts a new one from the top
+    cycle = state(stack)["lastCycle"]
+    assert (cycle["pages"], cycle["scanned"], cycle["removed"]) == (
+        3,
+        len(listed) + len(ORPHANS),
+        len(ORPHANS),
+    )
+    assert "cycle" not in state(stack) and state(stack)["after"] == ""
+    third = lambda_sweep.handler({}, pages_context(5))
+    assert (third["stoppedBy"], third["removed"]["objects"]) == ("end", 0)
+    assert third["kept"] == {"listed": len(listed), "recent": 0}
+
+
+def test_scheduled_sweep_never_splits_a_render_between_pages(stack: Stack, lambda_sweep: Any) -> None:
+    # Given an image whose render has five variants
+    (manifest, _) = processed_images(stack)
+    render = {v["key"] for v in manifest["variants"]}
+    # When a page of two keys is listed from the start
+    from worker.orphans.pages import list_page
+
+    page = list_page(stack.s3, stack.topology.output_bucket, "", 2)
+    # Then it holds the whole render, and the next page starts after it
+    assert render <= {s.key for s in page.stored}
+    assert page.after == max(render)
+
+
+def test_scheduled_sweep_keeps_a_render_committed_while_it_reads(
+    stack: Stack, lambda_sweep: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a run that has written its render but not yet committed it, and a sweep whose clock
+    # is right at its start and two hours on once it has read that image's (missing) manifest,
+    # the moment the run commits
+    monkeypatch.setattr(JumpingClock, "offset", timedelta())
+    bucket = stack.topology.output_bucket
+    render = commit_a_render(stack, "img_new")
+    manifest = stack.read_output("metadata/img_new/processing-info.json")
+    stack.s3.delete_object(Bucket=bucket, Key="metadata/img_new/processing-info.json")
+
+    def commit(http_response: Any, **_: Any) -> None:
+        if "metadata/img_new/" in unquote(http_response.url) and JumpingClock.offset == timedelta():
+            stack.s3.put_object(Bucket=bucket, Key="metadata/img_new/processing-info.json", Body=manifest)
+            JumpingClock.offset = timedelta(hours=2)
+
+    lambda_sweep.s3_client().meta.events.register("after-call.s3.GetObject", commit)
+    # When the sweep runs through
+    summary = lambda_sweep.handler({}, pages_context(5))
+    # Then the render is whole: its newest object is younger than the cut-off taken at the start
+    assert JumpingClock.offset == timedelta(hours=2), "the sweep never read img_new's manifest"
+    assert summary["stoppedBy"] == "end" and summary["removed"]["objects"] == 0
+    assert set(render) <= set(stack.output_keys("processed/"))
+
+
+def test_an_unreadable_manifest_keeps_its_image_and_fails_the_invocation_after_saving(
+    stack: Stack, lambda_sweep: Any
+) -> None:
+    # Given the orphans, and img_a's manifest replaced by bytes that are not a manifest
+    processed_images(stack)
+    put_orphans(stack)
+    bucket = stack.topology.output_bucket
+    stack.s3.put_object(Bucket=bucket, Key="metadata/img_a/processing-info.json", Body=b"{not json")
+    img_a = set(stack.output_keys("processed/u1/img_a/")) | set(stack.output_keys("processed/watermarked/"))
+    # When the sweep runs through
+    with pytest.raises(SweepIncomplete, match="metadata/img_a/processing-info.json"):
+        lambda_sweep.handler({}, pages_context(5))
+    # Then every object of img_a is still there, the image without a manifest was swept, and
+    # the cycle was recorded as finished, so the next run starts over rather than sticking
+    assert img_a <= set(stack.output_keys("processed/"))
+    assert not stack.output_keys("processed/u1/img_gone/")
+    assert state(stack)["lastCycle"]["removed"] == 1
+
+
+def test_a_sweep_whose_state_was_moved_by_another_stops(stack: Stack, lambda_sweep: Any) -> None:
+    # Given a stored state, and an invocation holding an older read of it
+    from worker.orphans import state as states
+
+    bucket = stack.topology.output_bucket
+    fresh = states.save(
+        stack.s3, bucket, states.Saved(states.State(), None), states.State(after="processed/a"), None
+    )
+    assert fresh is not None
+    moved = states.save(stack.s3, bucket, fresh, states.State(after="processed/b"), None)
+    # When the older read is written back, or a first write finds one already there
+    stale = states.save(stack.s3, bucket, fresh, states.State(after="processed/c"), None)
+    twice = states.save(
+        stack.s3, bucket, states.Saved(states.State(), None), states.State(after="processed/d"), None
+    )
+    # Then both are refused and the state is the one the other invocation wrote
+    assert moved is not None and stale is None and twice is None
+    assert state(stack)["after"] == "processed/b"

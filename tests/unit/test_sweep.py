@@ -1,20 +1,23 @@
-"""`deploy.ops.sweep` on its own: what counts as garbage, what is always kept, how deletes are
-batched and checked, and the command's refusals."""
+"""`deploy.ops.sweep` and `worker.orphans` on their own: what counts as garbage, what is always kept,
+how deletes are batched and checked, the command's refusals and the scheduled sweep's settings."""
 
 from __future__ import annotations
 
+import importlib
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 
 from deploy.ops.sweep import DELETE_BATCH, Orphan, Stored, delete, plan
+from shared.errors import ConfigError
 from shared.manifest import Manifest
 from tests.unit.test_cli import (
     assert_failure,
     hermetic,  # noqa: F401  (autouse: no AWS configuration from the machine)
     invoke,
 )
+from worker.orphans import image_of, unit_of
 
 pytestmark = pytest.mark.unit
 
@@ -117,12 +120,52 @@ def test_sweep_usage_errors(args: tuple[str, ...], needle: str) -> None:
 def test_a_render_is_judged_by_its_newest_object_plain_and_watermarked_together() -> None:
     # Given unlisted renders: one whose variants span the cut-off (its last PUT after it), one
     # whose watermarked half was written after it, and one entirely older than the cut-off
-    spanning = [Stored("processed/u1/img_a/r1/original.jpg", 1, OLD), Stored("processed/u1/img_a/r1/small.jpg", 1, NEW)]
+    spanning = [
+        Stored("processed/u1/img_a/r1/original.jpg", 1, OLD),
+        Stored("processed/u1/img_a/r1/small.jpg", 1, NEW),
+    ]
     halves = [Stored("processed/u1/img_a/r2/large.jpg", 1, OLD),
               Stored("processed/watermarked/u1/img_a/r2/large.jpg", 1, NEW)]  # fmt: skip
-    old = [Stored("processed/u1/img_a/r3/large.jpg", 1, OLD), Stored("processed/u1/img_a/r3/small.jpg", 1, OLD)]
+    old = [
+        Stored("processed/u1/img_a/r3/large.jpg", 1, OLD),
+        Stored("processed/u1/img_a/r3/small.jpg", 1, OLD),
+    ]
     # When the sweep plans with no manifest listing any of them
     result = plan([manifest("img_a", [])], [*spanning, *halves, *old], CUTOFF)
     # Then a render is removed whole or not at all: only the render older than the cut-off goes
     assert [o.stored for o in result.remove] == old
     assert result.recent == [*spanning, *halves]
+
+
+@pytest.mark.parametrize(
+    ("key", "unit", "image"),
+    [
+        ("processed/u1/img_a/r1/large.jpg", ("u1", "img_a", "r1"), "img_a"),
+        ("processed/watermarked/u1/img_a/r1/large.jpg", ("u1", "img_a", "r1"), "img_a"),
+        ("processed/u1/img_a/large.jpg", ("processed/u1/img_a/large.jpg",), "img_a"),
+        ("processed/u1/stray.jpg", ("processed/u1/stray.jpg",), None),
+        ("processed/watermarked", ("processed/watermarked",), None),
+    ],
+    ids=["render", "watermarked-half", "legacy", "stray", "bare-watermarked"],
+)
+def test_what_render_and_image_a_key_belongs_to(key: str, unit: tuple[str, ...], image: str | None) -> None:
+    # Given a key under processed/; Then its render (the unit the sweep judges) and its image
+    assert unit_of(key) == unit
+    assert image_of(key) == image
+
+
+def test_the_scheduled_sweep_refuses_a_cutoff_a_run_could_still_commit_within(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Given the sweep function's environment with a minimum age shorter than Lambda's 15 minutes
+    monkeypatch.setenv("IMGPIPE_OUTPUT_BUCKET", "imgpipe-output")
+    sweep = importlib.import_module("worker.sweep")
+    monkeypatch.setenv("IMGPIPE_SWEEP_OLDER_THAN_S", "600")
+    sweep.sweep_settings.cache_clear()
+    # When its settings are read, as at a cold start
+    with pytest.raises(ConfigError, match="IMGPIPE_SWEEP_OLDER_THAN_S") as refused:
+        sweep.sweep_settings()
+    # Then it is refused, naming the variable; the floor covers the longest run plus a minute
+    assert str(sweep.SHORTEST_OLDER_THAN_S) in str(refused.value)
+    assert sweep.SHORTEST_OLDER_THAN_S >= 15 * 60 + 60
+    sweep.sweep_settings.cache_clear()
