@@ -14,6 +14,8 @@ import asyncio
 import functools
 import heapq
 import itertools
+import threading
+from collections import deque
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -89,49 +91,77 @@ class MemoryGate:
     """Admits work while the estimates of everything admitted fit the budget, in arrival order.
 
     Only what fits alone may wait (the caller refuses the rest), so every waiter is admitted once
-    enough of the work ahead of it finishes. Holds no event loop of its own: each invocation's
-    loop finds it empty.
+    enough of the work ahead of it finishes. A share is handed back with `release`, from any
+    thread: a render's share belongs to its thread, which a deadline cannot stop, so it is handed
+    back when that thread returns, not when the coroutine waiting for it is cancelled. Holds no
+    event loop of its own: a waiter is woken on its own loop.
     """
 
     def __init__(self, budget: int) -> None:
         self.budget = budget
         self.in_use = 0
-        self._waiting: list[tuple[int, asyncio.Future[None]]] = []
+        self._lock = threading.Lock()
+        self._waiting: deque[tuple[int, asyncio.Future[None]]] = deque()
+
+    @property
+    def waiters(self) -> int:
+        """How many are waiting for their share."""
+        return len(self._waiting)
 
     @asynccontextmanager
     async def reserve(self, need: int) -> AsyncIterator[None]:
         """Hold `need` bytes of the budget for the duration of the block."""
-        if need > self.budget:
-            raise ValueError(f"{need} bytes can never fit a budget of {self.budget}")
-        if self._waiting or self.in_use + need > self.budget:
-            admitted = asyncio.get_running_loop().create_future()
-            self._waiting.append((need, admitted))
-            try:
-                await admitted
-            except asyncio.CancelledError:
-                if admitted.done() and not admitted.cancelled():
-                    self._release(need)  # admitted and cancelled in the same tick
-                elif (need, admitted) in self._waiting:
-                    self._waiting.remove((need, admitted))
-                    self._admit()
-                raise
-        else:
-            self.in_use += need
+        await self.acquire(need)
         try:
             yield
         finally:
-            self._release(need)
+            self.release(need)
 
-    def _release(self, need: int) -> None:
-        self.in_use -= need
-        self._admit()
+    async def acquire(self, need: int) -> None:
+        """Take `need` bytes of the budget, once they fit and everyone before has had theirs."""
+        if need > self.budget:
+            raise ValueError(f"{need} bytes can never fit a budget of {self.budget}")
+        with self._lock:
+            if not self._waiting and self.in_use + need <= self.budget:
+                self.in_use += need
+                return
+            admitted = asyncio.get_running_loop().create_future()
+            self._waiting.append((need, admitted))
+        try:
+            await admitted
+        except asyncio.CancelledError:
+            self._withdraw(need, admitted)
+            raise
+
+    def release(self, need: int) -> None:
+        """Hand `need` bytes back and admit whoever fits now; safe from any thread."""
+        with self._lock:
+            self.in_use -= need
+            self._admit()
+
+    def _withdraw(self, need: int, admitted: asyncio.Future[None]) -> None:
+        with self._lock:
+            if (need, admitted) in self._waiting:
+                self._waiting.remove((need, admitted))
+                self._admit()  # a big waiter leaving may let the smaller ones behind it in
+                return
+        self.release(need)  # admitted before the cancellation arrived: its share was counted
 
     def _admit(self) -> None:
+        # Called with the lock held. The share is counted here; the waiter wakes on its own loop.
         while self._waiting and self.in_use + self._waiting[0][0] <= self.budget:
-            need, admitted = self._waiting.pop(0)
-            if not admitted.done():
-                self.in_use += need
-                admitted.set_result(None)
+            need, admitted = self._waiting.popleft()
+            self.in_use += need
+            try:
+                admitted.get_loop().call_soon_threadsafe(_wake, admitted)
+            except RuntimeError:
+                self.in_use -= need  # its loop is closed: nobody is left to use the share
+
+
+def _wake(admitted: asyncio.Future[None]) -> None:
+    # A waiter cancelled meanwhile hands its counted share back itself (`_withdraw`).
+    if not admitted.done():
+        admitted.set_result(None)
 
 
 @functools.cache

@@ -157,17 +157,25 @@ async def _admitted_render(data: bytes, job: Job) -> Rendered:
             f" {budget / 2**20:,.0f} MiB (IMGPIPE_MEMORY_BUDGET_MB, else the function's memory)"
         )
     job.progress.at("waiting for memory")
-    async with memory_gate(budget).reserve(need):
-        job.progress.at("rendering")
-        return await _render(upload, job)
+    gate = memory_gate(budget)
+    await gate.acquire(need)
+    job.progress.at("rendering")
+    return await _render(upload, job, functools.partial(gate.release, need))
 
 
-async def _render(upload: engine.Probed, job: Job) -> Rendered:
-    loop = asyncio.get_running_loop()
+async def _render(upload: engine.Probed, job: Job, release: Callable[[], None]) -> Rendered:
     given_up = threading.Event()
     work = functools.partial(_render_and_digest, upload, job.settings.variants, given_up.is_set)
     try:
-        return await loop.run_in_executor(job.executor, work)
+        running = job.executor.submit(work)
+    except BaseException:
+        release()
+        raise
+    # The memory is the render thread's until it returns, whoever stops waiting for it: a
+    # deadline cancels this coroutine, never the thread, which still holds its decode buffers.
+    running.add_done_callback(lambda _: release())
+    try:
+        return await asyncio.wrap_future(running)
     except asyncio.CancelledError:
         # Cut off at the deadline: a render still queued never starts, one running stops at its
         # next variant instead of holding a core (and memory) into the next invocation.

@@ -1,12 +1,13 @@
-"""The admission gate: bounded like a semaphore, biggest first."""
+"""The admission gates: bounded like a semaphore, biggest first; memory shares handed back from any thread."""
 
 from __future__ import annotations
 
 import asyncio
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from worker.gate import KeyedLocks, PriorityGate
+from worker.gate import KeyedLocks, MemoryGate, PriorityGate
 
 pytestmark = pytest.mark.unit
 
@@ -69,3 +70,34 @@ async def test_keyed_locks_serialise_one_key_and_leave_others_free() -> None:
     assert log.index("a1 out") < log.index("a2 in")
     assert log.index("b1 in") < log.index("a1 out")
     assert locks._locks == {}
+
+
+async def test_a_share_handed_back_from_another_thread_admits_the_next_waiter() -> None:
+    # Given a gate whose budget is taken by a render running in a thread
+    gate = MemoryGate(100)
+    await gate.acquire(80)
+    waiter = asyncio.ensure_future(gate.acquire(50))
+    await asyncio.sleep(0)
+    assert gate.waiters == 1 and not waiter.done()
+    # When that thread returns and hands the share back from its own thread
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        pool.submit(gate.release, 80).result()
+    # Then the waiter is admitted on its own loop, its share counted
+    await asyncio.wait_for(waiter, timeout=5)
+    assert (gate.in_use, gate.waiters) == (50, 0)
+
+
+async def test_a_waiter_cancelled_after_it_was_admitted_hands_its_share_back() -> None:
+    # Given a waiter admitted by a release whose wake-up has not run yet
+    gate = MemoryGate(100)
+    await gate.acquire(80)
+    waiter = asyncio.ensure_future(gate.acquire(50))
+    await asyncio.sleep(0)
+    gate.release(80)
+    assert gate.in_use == 50
+    # When it is cancelled before it runs again
+    waiter.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await waiter
+    # Then its share is free again
+    assert (gate.in_use, gate.waiters) == (0, 0)
