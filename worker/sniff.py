@@ -3,6 +3,11 @@
 The file name and Content-Type are the uploader's claims; the magic bytes are the truth. Only
 the formats listed here ever reach libvips, so an SVG, PDF or text file named `.jpg` is refused
 without a parser touching it.
+
+A WebP's size is read here too, from its chunks: libvips' WebP loader allocates the whole
+canvas (4 bytes a pixel) while it reads the header, so a 44-byte file claiming 16383x16383
+reserved 1 GB before the pixel limit was checked, and failed "out of memory" where that much
+could not be had. Here it is `ImageTooLarge` before libvips sees a byte.
 """
 
 from __future__ import annotations
@@ -28,7 +33,43 @@ def sniff_format(data: bytes, limits: Limits) -> SourceFormat:
     fmt = _match(data)
     if fmt is None:
         raise UnsupportedFormat(f"content is not an allowed image format ({_describe(data)})")
+    if fmt == "webp" and (size := webp_size(data)) is not None:
+        check_pixels(*size, limits)
     return fmt
+
+
+def check_pixels(width: int, height: int, limits: Limits) -> None:
+    """Raise `ImageTooLarge` when a picture of `width` x `height` is over the pixel limit."""
+    if width * height > limits.max_pixels:
+        raise ImageTooLarge(
+            f"{width}x{height} is {width * height} pixels, over the limit of {limits.max_pixels}"
+        )
+
+
+def webp_size(data: bytes) -> tuple[int, int] | None:
+    """The largest size a WebP's top-level chunks claim (the VP8X canvas, a VP8/VP8L frame),
+    or None when none can be read (libvips then says what is wrong)."""
+    sizes: list[tuple[int, int]] = []
+    position = 12
+    while position + 8 <= len(data) and len(sizes) < 8:
+        length = int.from_bytes(data[position + 4 : position + 8], "little")
+        size = _chunk_size(data[position : position + 4], data[position + 8 : position + 18])
+        if size is not None:
+            sizes.append(size)
+        position += 8 + length + (length & 1)
+    return max(sizes, key=lambda size: size[0] * size[1], default=None)
+
+
+def _chunk_size(kind: bytes, head: bytes) -> tuple[int, int] | None:
+    """The size one chunk claims, from its first 10 bytes."""
+    if kind == b"VP8X" and len(head) >= 10:  # flags, then the canvas: 24 bits width - 1, height - 1
+        return 1 + int.from_bytes(head[4:7], "little"), 1 + int.from_bytes(head[7:10], "little")
+    if kind == b"VP8L" and len(head) >= 5 and head[0] == 0x2F:  # signature, then 14 bits each, minus 1
+        bits = int.from_bytes(head[1:5], "little")
+        return 1 + (bits & 0x3FFF), 1 + (bits >> 14 & 0x3FFF)
+    if kind == b"VP8 " and len(head) >= 10 and head[3:6] == b"\x9d\x01\x2a":  # key frame: 14 bits each
+        return int.from_bytes(head[6:8], "little") & 0x3FFF, int.from_bytes(head[8:10], "little") & 0x3FFF
+    return None
 
 
 def _match(data: bytes) -> SourceFormat | None:

@@ -24,7 +24,7 @@ from worker.engine.ops import int_field
 from worker.engine.reasons import classify
 from worker.engine.results import SourceInfo
 from worker.geometry import Size
-from worker.sniff import SourceFormat
+from worker.sniff import SourceFormat, check_pixels
 
 STRICT = "warning"
 # Formats whose warnings can leave the picture whole, and the level their retry runs at.
@@ -96,11 +96,7 @@ def _open(data: bytes, fmt: SourceFormat, fail_on: str, shrink: int = 1) -> pyvi
 def inspect(source: Opened, size: int, limits: Limits) -> SourceInfo:
     """The header's facts, once every pixel and frame limit has been checked."""
     info = _facts(source, size)
-    pixels = info.width * info.height
-    if pixels > limits.max_pixels:
-        raise ImageTooLarge(
-            f"{info.width}x{info.height} is {pixels} pixels, over the limit of {limits.max_pixels}"
-        )
+    check_pixels(info.width, info.height, limits)
     if info.pages > limits.max_frames:
         raise ImageTooLarge(f"{info.pages} frames, over the limit of {limits.max_frames}")
     return info
