@@ -16,7 +16,7 @@ IROT_AS_EXIF = {0: 1, 1: 8, 2: 3, 3: 6}
 _CONTAINERS = {b"meta": 4, b"iprp": 0, b"ipco": 0}
 
 
-def _boxes(data: bytes, start: int, end: int) -> list[tuple[bytes, int, int]]:
+def boxes(data: bytes, start: int, end: int) -> list[tuple[bytes, int, int]]:
     """(type, payload start, box end) of the boxes in data[start:end]."""
     found = []
     while start + 8 <= end:
@@ -33,26 +33,33 @@ def _boxes(data: bytes, start: int, end: int) -> list[tuple[bytes, int, int]]:
     return found
 
 
-def _child(data: bytes, parent: tuple[int, int], kind: bytes) -> tuple[int, int] | None:
-    return next(((s, e) for k, s, e in _boxes(data, *parent) if k == kind), None)
+def child(data: bytes, parent: tuple[int, int], kind: bytes) -> tuple[int, int] | None:
+    return next(((s, e) for k, s, e in boxes(data, *parent) if k == kind), None)
 
 
 def primary_rotation(data: bytes) -> int | None:
     """Anticlockwise quarter turns of the primary picture's `irot`, 0 without one; None when the
     boxes cannot be followed or the picture is also mirrored (then libheif's result stands)."""
-    meta = _child(data, (0, len(data)), b"meta")
+    try:
+        return _primary_rotation(data)
+    except (IndexError, struct.error):
+        return None  # a box that points past its data: libheif, not this reading, judges the file
+
+
+def _primary_rotation(data: bytes) -> int | None:
+    meta = child(data, (0, len(data)), b"meta")
     if meta is None:
         return None
     meta = (meta[0] + 4, meta[1])  # full box: version and flags
-    pitm, iprp = _child(data, meta, b"pitm"), _child(data, meta, b"iprp")
+    pitm, iprp = child(data, meta, b"pitm"), child(data, meta, b"iprp")
     if pitm is None or iprp is None:
         return None
     version = data[pitm[0]]
     primary = int.from_bytes(data[pitm[0] + 4 : pitm[0] + (8 if version else 6)], "big")
-    ipco, ipma = _child(data, iprp, b"ipco"), _child(data, iprp, b"ipma")
+    ipco, ipma = child(data, iprp, b"ipco"), child(data, iprp, b"ipma")
     if ipco is None or ipma is None:
         return None
-    properties = _boxes(data, *ipco)
+    properties = boxes(data, *ipco)
     kinds = {properties[i - 1][0]: properties[i - 1][1] for i in _associations(data, ipma, primary)}
     if b"imir" in kinds:
         return None

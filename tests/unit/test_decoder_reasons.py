@@ -8,7 +8,7 @@ import pytest
 
 from shared.errors import CorruptImage, PermanentError, UnsupportedFormat
 from shared.variants import DEFAULT_VARIANTS
-from tests.fixtures import edge_images, images
+from tests.fixtures import decoder_edges, edge_images, images
 from worker import engine
 from worker.engine import heif, reasons
 
@@ -28,6 +28,12 @@ UNSUPPORTED = [
     pytest.param(lambda: edge_images.tiff_compression(6), "Old-style JPEG", id="tiff-old-style-jpeg"),
     pytest.param(lambda: edge_images.tiff_compression(34925), "LZMA", id="tiff-lzma"),
     pytest.param(edge_images.tiff_cielab, "CIELab", id="tiff-cielab"),
+    pytest.param(decoder_edges.tiff_tiled_separate_planes, "tiled separate planes", id="tiff-tiled-planar"),
+    # libheif's "Unsupported feature", which pi-heif raises as SyntaxError: in the header ...
+    pytest.param(decoder_edges.heic_box_version, "iloc box data version 9", id="heic-iloc-version"),
+    pytest.param(lambda: decoder_edges.heic_box_version(b"ispe"), "ispe box", id="heic-ispe-version"),
+    # ... and in the decode
+    pytest.param(decoder_edges.heic_monochrome_over_colour, "color conversion", id="heic-colour-conversion"),
 ]
 
 

@@ -15,11 +15,16 @@ from typing import Any
 
 import pyvips
 
-from worker.engine.reasons import classify
+from worker.engine.reasons import classify, translate
+from worker.heif_items import unreadable_item_text
 from worker.heif_orientation import IROT_AS_EXIF, exif_orientation, primary_rotation
 
 try:
     import pi_heif
+
+    # Only the primary picture is decoded: the auxiliary, depth and thumbnail items are not
+    # read at all (less of the file reaches pi-heif's wrapper, the part that once crashed).
+    pi_heif.options.AUX_IMAGES = pi_heif.options.DEPTH_IMAGES = pi_heif.options.THUMBNAILS = False
 except ImportError:  # pragma: no cover - a build without it sends HEIC to libvips, which names the gap
     pi_heif = None
 
@@ -54,42 +59,49 @@ def set_threads(threads: int) -> None:
 def open_header(data: bytes) -> Header:
     """Parse the boxes and the primary picture's header; raises a `PermanentError`."""
     assert pi_heif is not None
+    # Whatever pi-heif raises on these bytes is this file's fault: libheif's errors arrive as
+    # ValueError, EOFError, RuntimeError and, for "Unsupported feature", SyntaxError; a box name
+    # that is not UTF-8 as UnicodeDecodeError. All of them, not a list that misses one.
+    if (problem := unreadable_item_text(data)) is not None:
+        raise classify("heif", f"heif: {problem}")  # pi-heif would crash the process on it
     try:
         heif = pi_heif.open_heif(data, convert_hdr_to_8bit=True)
         picture = heif[heif.primary_index]
         bits = int(heif.info.get("bit_depth") or 8)
-    except (ValueError, RuntimeError, EOFError, KeyError, IndexError) as exc:
-        raise classify("heif", str(exc)) from exc
-    width, height = picture.size
-    rotation, exif = primary_rotation(data), exif_orientation(heif.info.get("exif"))
+        width, height = picture.size
+        exif = exif_orientation(heif.info.get("exif"))
+        has_alpha, pages = bool(picture.has_alpha), len(heif)
+    except Exception as exc:
+        raise translate("heif", exc) from exc
+    rotation = primary_rotation(data)
     if rotation is None or exif is None or IROT_AS_EXIF[rotation] == exif:
-        return Header(picture, width, height, 1, 0, bits, bool(picture.has_alpha), len(heif))
+        return Header(picture, width, height, 1, 0, bits, has_alpha, pages)
     if rotation % 2:
         width, height = height, width
-    return Header(picture, width, height, exif, rotation, bits, bool(picture.has_alpha), len(heif))
+    return Header(picture, width, height, exif, rotation, bits, has_alpha, pages)
 
 
 def decode(header: Header) -> pyvips.Image:
     """Decode the primary picture (8 bits a sample) into a libvips image with its ICC profile."""
     picture = header.picture
-    try:
-        pixels = picture.data
-    except (ValueError, RuntimeError, EOFError) as exc:
-        raise classify("heif", str(exc)) from exc
-    bands = _BANDS.get(picture.mode)
+    try:  # the decode runs here, on first access to `data` (see `open_header` for what it raises)
+        pixels, stride, mode, (width, height) = picture.data, picture.stride, picture.mode, picture.size
+        premultiplied, profile_type = picture.premultiplied_alpha, picture.info.get("icc_profile_type")
+        profile = picture.info.get("icc_profile")
+    except Exception as exc:
+        raise translate("heif", exc) from exc
+    bands = _BANDS.get(mode)
     if bands is None:
-        raise classify("heif", f"unsupported pixel layout {picture.mode}")
-    width, height = picture.size
-    image = _from_rows(pixels, picture.stride, width, height, bands)
+        raise classify("heif", f"heif: unsupported pixel layout {mode}")
+    image = _from_rows(pixels, stride, width, height, bands)
     if header.undo_turns:
         image = pyvips.Operation.call("rot", image, f"d{90 * header.undo_turns}")
     image = image.copy(interpretation="srgb" if bands >= 3 else "b-w")
     if header.orientation != 1:
         image.set_type(pyvips.GValue.gint_type, "orientation", header.orientation)
-    if picture.premultiplied_alpha:
+    if premultiplied:
         image = pyvips.Operation.call("cast", pyvips.Operation.call("unpremultiply", image), "uchar")
-    profile = picture.info.get("icc_profile")
-    if profile and picture.info.get("icc_profile_type") != "nclx":
+    if profile and profile_type != "nclx":
         image = image.copy()
         image.set_type(pyvips.GValue.blob_type, "icc-profile-data", bytes(profile))
     return image

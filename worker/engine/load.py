@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import pyvips
 
-from shared.errors import ImageTooLarge, UnsupportedFormat
+from shared.errors import CorruptImage, ImageTooLarge, UnsupportedFormat
 from shared.limits import Limits
 from worker import jpeg
 from worker.engine import heif, turbo
@@ -96,6 +96,8 @@ def _open(data: bytes, fmt: SourceFormat, fail_on: str, shrink: int = 1) -> pyvi
 def inspect(source: Opened, size: int, limits: Limits) -> SourceInfo:
     """The header's facts, once every pixel and frame limit has been checked."""
     info = _facts(source, size)
+    if info.width < 1 or info.height < 1:
+        raise CorruptImage(f"{info.format} header says {info.width}x{info.height}: a picture has no pixels")
     check_pixels(info.width, info.height, limits)
     if info.pages > limits.max_frames:
         raise ImageTooLarge(f"{info.pages} frames, over the limit of {limits.max_frames}")

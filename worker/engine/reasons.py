@@ -5,13 +5,21 @@ them noise: "bad seek to N" from libheif probing the source, "unable to call Vip
 and "unable to copy to memory" from the layers above the codec. The codec's own line says what
 is wrong, and whether the file is damaged (`CorruptImage`: fix or replace the file) or valid in
 a codec or layout this build cannot decode (`UnsupportedFormat`: convert it, or extend the build).
+
+Decoding is deterministic, so whatever a decoder raises on given bytes is one of these, never a
+retry: libvips' errors, and every exception pi-heif or a parser raises (`translate`; libheif's
+"Unsupported feature" arrives as a `SyntaxError`). A failed allocation (`MemoryError`, libvips'
+"out of memory") is `ImageTooLarge`, not transient: renders are admitted against the memory
+budget by their header's estimate, and with Linux's overcommit a machine short of memory kills
+the process (SQS redelivers) rather than failing a request, so a request that fails is one this
+file makes and this deployment cannot meet. A redrive after raising the memory retries it.
 """
 
 from __future__ import annotations
 
 import re
 
-from shared.errors import CorruptImage, PermanentError, UnsupportedFormat
+from shared.errors import CorruptImage, ImageTooLarge, PermanentError, UnsupportedFormat
 
 _NOISE = re.compile(
     r"bad seek|unable to call|unable to copy to memory|unknown pseudo-tag|error in tile|"
@@ -23,9 +31,13 @@ _NOISE = re.compile(
 _MISSING_CODEC = re.compile(
     r"not configured|not been built in|no decoder|unsupported codec|unsupported feature|"
     r"data precision|unsupported color conversion|bad labq format|unsupported (photometric|"
-    r"sample format|bits|compression|image type)",
+    r"sample format|bits|compression|image type)|not implemented|"
+    # "tiled separate planes not supported" (libvips), "... not supported" (libtiff, libwebp);
+    # not libtiff's warning about a tag ("(not supported by libtiff)"): the picture is whole.
+    r"not supported(?! by (libtiff|codec))",
     re.IGNORECASE,
 )
+_OUT_OF_MEMORY = re.compile(r"out of memory|cannot allocate memory", re.IGNORECASE)
 # What an opaque libvips message means, said so that someone can act on it.
 _REWORDED = {
     "bad labq format": "CIELab colour is not supported for this file's layout (libvips: bad labq format)",
@@ -79,6 +91,19 @@ def classify(fmt: str, log: str) -> PermanentError:
             f"{fmt} image cannot be decoded: the decoder stopped without naming a reason"
             f" (the file is damaged or not really {fmt})"
         )
+    if _OUT_OF_MEMORY.search(line):
+        return ImageTooLarge(f"{fmt} image needs more memory to decode than this worker can allocate: {line}")
     if _MISSING_CODEC.search(line) or (fmt in ("heif", "avif") and "unsupported" in line.lower()):
         return UnsupportedFormat(f"{fmt} file uses a codec or layout this build cannot decode: {line}")
     return CorruptImage(f"{fmt} image cannot be decoded: {line}")
+
+
+def translate(fmt: str, exc: Exception) -> PermanentError:
+    """The `PermanentError` for an exception a decoder other than libvips (pi-heif, libjpeg-turbo)
+    or one of the engine's own parsers raised on a `fmt` file: the class says what kind of
+    failure, the decoder's message why."""
+    words = str(exc).strip() or type(exc).__name__
+    if isinstance(exc, MemoryError):
+        words = f"out of memory ({words})"
+    # The codec's name first, so the line counts as this file's codec's own (see `meaningful_line`).
+    return classify(fmt, f"{'heif' if fmt == 'avif' else fmt}: {words}")

@@ -55,12 +55,14 @@ def decode(
         pixels = simplejpeg.decode_jpeg(
             data, colorspace=colourspace, min_width=width, min_height=height, strict=True
         )
-    except ValueError as exc:
-        if str(exc).lower().startswith(_DAMAGE):
+    except Exception as exc:
+        if isinstance(exc, ValueError) and str(exc).lower().startswith(_DAMAGE):
             # libjpeg's warning about this file's own data, which the decode policy refuses;
             # libvips would not always see it again (not at every shrink-on-load scale).
             raise classify("jpeg", f"jpeg: {exc}") from exc
-        return None  # an error: libvips decodes it again and names the reason
+        # Anything else (an error, a failed allocation of the whole picture): libvips, which
+        # streams, decodes it again and names the reason.
+        return None
     rows, columns = pixels.shape[:2]
     if rows < height or columns < width or rows > height + 1 or columns > width + 1:
         return None  # not the scale asked for (it never should be)
