@@ -17,6 +17,7 @@ import textwrap
 
 import pi_heif
 import pytest
+import pyvips
 
 from shared.errors import CorruptImage, ImageTooLarge, PermanentError, UnsupportedFormat
 from shared.variants import DEFAULT_VARIANTS
@@ -125,6 +126,14 @@ def test_a_picture_no_pixels_wide_is_corrupt() -> None:
     # Given a HEIC whose clean aperture rounds to 0 pixels wide (it once divided by zero)
     with pytest.raises(CorruptImage, match="0x48: a picture has no pixels"):
         engine.render(decoder_edges.heic_zero_width_aperture(), DEFAULT_VARIANTS)
+
+
+def test_a_variant_wider_than_its_format_holds_is_too_large() -> None:
+    # Given a valid 70000x20 panorama (1.4 MP, within the pixel limit); JPEG holds 65500 a side
+    panorama = (pyvips.Image.black(70000, 20, bands=3) + [90, 140, 200]).cast("uchar").pngsave_buffer()
+    # When its full-size original would be a JPEG, then that is refused, permanently, with numbers
+    with pytest.raises(ImageTooLarge, match="'original' would be 70000x20: jpeg holds at most 65500"):
+        engine.render(panorama, DEFAULT_VARIANTS)
 
 
 def _mutants(data: bytes, span: int, count: int, seed: int) -> list[bytes]:

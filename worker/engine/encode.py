@@ -11,6 +11,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 
 import pyvips
 
+from shared.errors import ImageTooLarge
 from shared.variants import WEBP_EFFORT, VariantSpec
 from worker.engine import colour, turbo
 from worker.engine.ops import ms, op
@@ -22,6 +23,10 @@ from worker.engine.results import Rendition
 _SAVER = {"jpeg": "jpegsave_buffer", "webp": "webpsave_buffer", "avif": "heifsave_buffer",
           "png": "pngsave_buffer"}  # fmt: skip
 _pool: ThreadPoolExecutor | None = None
+# The longest side each format can hold (libjpeg's JPEG_MAX_DIMENSION, libwebp's
+# WEBP_MAX_DIMENSION). A 70000x20 panorama is within the pixel limit, and its full-size variant
+# can never be one of these: that is the upload's size, not a failure worth a retry.
+_MAX_SIDE = {"jpeg": 65500, "webp": 16383}
 
 
 def set_pool(encoders: int) -> None:
@@ -52,6 +57,12 @@ def submit(
 def encode(image: pyvips.Image, spec: VariantSpec) -> Rendition:
     """`image` encoded in the spec's format (`auto`: WebP with alpha, else JPEG), metadata stripped."""
     fmt = spec.format if spec.format != "auto" else ("webp" if image.hasalpha() else "jpeg")
+    longest = _MAX_SIDE.get(fmt)
+    if longest is not None and max(image.width, image.height) > longest:
+        raise ImageTooLarge(
+            f"variant {spec.name!r} would be {image.width}x{image.height}: {fmt} holds at most"
+            f" {longest} pixels a side"
+        )
     options: dict[str, object] = {"keep": "none"}
     if fmt == "jpeg":
         image = colour.flatten(image, spec.background_rgb) if image.hasalpha() else image
