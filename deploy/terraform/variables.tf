@@ -51,6 +51,12 @@ variable "batch_size" {
     condition     = var.batch_size >= 1 && var.batch_size <= 10000
     error_message = "batch_size must be between 1 and 10000."
   }
+  # Lambda's CreateEventSourceMapping refuses an SQS batch above 10 without a batching window;
+  # checked here so the plan fails, not the apply half-way.
+  validation {
+    condition     = var.batch_size <= 10 || var.batching_window_s >= 1
+    error_message = "batch_size above 10 needs batching_window_s of at least 1 (Lambda refuses a larger SQS batch without a batching window): set batching_window_s or lower batch_size."
+  }
 }
 
 variable "batching_window_s" {

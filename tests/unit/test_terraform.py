@@ -295,3 +295,17 @@ def test_dev_environment_uses_the_module_with_the_packaged_artifact() -> None:
         "package_path"
     ].endswith("dist/imgpipe-lambda-arm64.zip")
     assert json.dumps(module).count("arm64") >= 2
+
+
+def test_a_batch_above_ten_without_a_batching_window_is_refused_at_plan_time(tf: dict[str, Any]) -> None:
+    # Given the batch size's validations (Lambda's CreateEventSourceMapping refuses an SQS
+    # BatchSize above 10 unless MaximumBatchingWindowInSeconds is at least 1)
+    validations = tf["variable"]["batch_size"]["validation"]
+    conditions = [re.sub(r"\s+", " ", v["condition"]) for v in validations]
+    # Then one refuses exactly that combination, naming both variables
+    rule = "${var.batch_size <= 10 || var.batching_window_s >= 1}"
+    assert rule in conditions
+    message = validations[conditions.index(rule)]["error_message"]
+    assert "batch_size" in message and "batching_window_s" in message
+    # And the defaults pass it
+    assert default(tf, "batch_size") <= 10 or default(tf, "batching_window_s") >= 1
