@@ -162,7 +162,7 @@ def test_a_presigned_get_and_the_manifest_read_behind_it_are_accepted(conformanc
     (signed,) = [w for w in client if w.presigned]
     browser, gaps = presigned_request("browser GET (imgpipe presign download)", grant, signed)
     # Then the CLI read the manifest, the URL needs no header, and the output bucket accepts both
-    assert conformance.operations("imgpipe presign download")["s3.GetObject"] == 2  # manifest + presigned
+    assert "s3.GetObject" in {w.operation for w in client if not w.presigned}
     assert gaps == []
     assert conformance.refused([browser, *[w for w in client if not w.presigned]], operator()) == ""
 
@@ -181,6 +181,10 @@ def test_the_worker_reads_writes_deletes_and_quarantines_as_its_role_and_the_pol
     # superseded render and quarantined the corrupt upload
     done = conformance.operations("worker")
     assert {"s3.GetObject", "s3.PutObject", "s3.DeleteObjects", "sqs.SendMessage"} <= set(done), done
+    written = {
+        w.url.split("/")[4] for w in conformance.recorder.of("worker") if w.operation == "s3.PutObject"
+    }
+    assert written == {"processed", "metadata"}, written  # variants and manifests
     # And with its role's policy (its only grant) and the bucket, queue and key policies, AWS
     # would refuse none of it
     worker = role(conformance.dep, "aws_iam_role.worker.arn")
