@@ -4,8 +4,9 @@ From the IAM User Guide ("Condition operators"; "Conditions with multiple contex
 - a key absent from the request context makes a condition false, except for negated operators
   (`StringNotEquals`, `ArnNotLike`, ...), which are then true: a `StringNotEquals` Deny applies
   to a request that lacks the key;
-- `...IfExists`: the condition is checked when the key is present and is TRUE when it is absent
-  (so a `...IfExists` Deny still applies to a request without the key);
+- `...IfExists`: the condition is checked when the key is present and is TRUE when it is absent;
+  the guide: with "Deny" and `StringNotEqualsIfExists`, "the request is still denied even if the
+  condition key is not present" (IfExists loosens an Allow, it never narrows a Deny);
 - `Null`: "true" holds when the key is absent, "false" when it is present;
 - several values for one key are OR'ed, and NOR'ed for a negated operator;
 - several keys, and several operators, are AND'ed.

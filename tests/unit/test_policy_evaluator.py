@@ -121,6 +121,17 @@ def test_an_upload_without_the_encryption_header_meets_the_deny_even_when_iam_al
     assert kms.allowed and kms.sid == "Put"
 
 
+def test_if_exists_does_not_spare_a_request_without_the_key_from_a_negated_deny() -> None:
+    # Given the Deny written with StringNotEqualsIfExists instead
+    if_exists = {**DENY_UNENCRYPTED, "Condition": {"StringNotEqualsIfExists": {SSE: ["aws:kms"]}}}
+    bucket, identity = policy(if_exists), [policy(ALLOW_PUT)]
+    # Then a request without the header is still denied (IAM User Guide, "...IfExists condition
+    # operators"), a wrong header too, and only aws:kms passes
+    assert decide(put({}), bucket, identity).sid == "DenyUnencryptedUploads"
+    assert not decide(put({SSE: "AES256"}), bucket, identity).allowed
+    assert decide(put({SSE: "aws:kms"}), bucket, identity).allowed
+
+
 def test_actions_resources_and_their_negations_with_wildcards() -> None:
     not_action = {"Effect": "Deny", "Principal": "*", "NotAction": "s3:Get*", "Resource": "*"}
     not_resource = {
