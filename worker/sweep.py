@@ -15,43 +15,17 @@ from typing import Any
 import botocore.session
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from botocore.config import Config
-from pydantic import Field, ValidationError
-from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from shared.errors import ConfigError
 from shared.observability import logger, metrics
-from shared.settings import ENV_PREFIX
 from worker import orphans
 from worker.orphans.pages import READ_WORKERS
-
-# A run commits within its invocation, at most Lambda's 15 minutes; a minute more covers the
-# clock difference between this function and S3's Last-Modified. Terraform checks the same floor.
-SHORTEST_OLDER_THAN_S = 960
-
-
-class SweepSettings(BaseSettings):
-    """What the sweep reads from `IMGPIPE_*` variables."""
-
-    model_config = SettingsConfigDict(
-        env_prefix=ENV_PREFIX, frozen=True, extra="ignore", env_ignore_empty=True
-    )
-
-    output_bucket: str = Field(min_length=3, description="bucket whose processed/ is swept")
-    kms_key_id: str | None = Field(default=None, description="SSE-KMS key for the state object")
-    sweep_older_than_s: int = Field(
-        default=3600, ge=SHORTEST_OLDER_THAN_S, description="age of a removable render"
-    )
-    sweep_page_keys: int = Field(default=1000, ge=1, le=1000, description="objects listed per page")
+from worker.orphans.settings import SweepSettings, load_sweep_settings
 
 
 @functools.cache
 def sweep_settings() -> SweepSettings:
-    """The validated settings; `ConfigError` naming each bad variable."""
-    try:
-        return SweepSettings()
-    except ValidationError as exc:
-        problems = [f"{ENV_PREFIX}{str(e['loc'][0]).upper()}: {e['msg']}" for e in exc.errors()]
-        raise ConfigError("invalid configuration: " + "; ".join(problems)) from exc
+    """The validated settings, read once; `ConfigError` naming each bad variable."""
+    return load_sweep_settings()
 
 
 @functools.cache
@@ -63,7 +37,7 @@ def s3_client() -> Any:
     return botocore.session.get_session().create_client("s3", region_name=region, config=config)
 
 
-sweep_settings()
+sweep_settings()  # at cold start: a misconfigured function fails its init, naming the variable
 
 
 @metrics.log_metrics(raise_on_empty_metrics=False)

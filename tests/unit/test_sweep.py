@@ -3,7 +3,6 @@ how deletes are batched and checked, the command's refusals and the scheduled sw
 
 from __future__ import annotations
 
-import importlib
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -18,6 +17,7 @@ from tests.unit.test_cli import (
     invoke,
 )
 from worker.orphans import image_of, unit_of
+from worker.orphans.settings import SHORTEST_OLDER_THAN_S, load_sweep_settings
 
 pytestmark = pytest.mark.unit
 
@@ -159,13 +159,13 @@ def test_the_scheduled_sweep_refuses_a_cutoff_a_run_could_still_commit_within(
 ) -> None:
     # Given the sweep function's environment with a minimum age shorter than Lambda's 15 minutes
     monkeypatch.setenv("IMGPIPE_OUTPUT_BUCKET", "imgpipe-output")
-    sweep = importlib.import_module("worker.sweep")
     monkeypatch.setenv("IMGPIPE_SWEEP_OLDER_THAN_S", "600")
-    sweep.sweep_settings.cache_clear()
     # When its settings are read, as at a cold start
     with pytest.raises(ConfigError, match="IMGPIPE_SWEEP_OLDER_THAN_S") as refused:
-        sweep.sweep_settings()
+        load_sweep_settings()
     # Then it is refused, naming the variable; the floor covers the longest run plus a minute
-    assert str(sweep.SHORTEST_OLDER_THAN_S) in str(refused.value)
-    assert sweep.SHORTEST_OLDER_THAN_S >= 15 * 60 + 60
-    sweep.sweep_settings.cache_clear()
+    assert str(SHORTEST_OLDER_THAN_S) in str(refused.value)
+    assert SHORTEST_OLDER_THAN_S >= 15 * 60 + 60
+    monkeypatch.delenv("IMGPIPE_OUTPUT_BUCKET")
+    with pytest.raises(ConfigError, match="IMGPIPE_OUTPUT_BUCKET is required"):
+        load_sweep_settings()
