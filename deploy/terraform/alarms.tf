@@ -1,4 +1,4 @@
-# Someone should look when uploads dead-letter, back up, or the worker errors or throttles.
+# Someone should look when uploads dead-letter, back up, the worker errors or throttles, or the sweep fails.
 locals {
   alarms = {
     dlq-not-empty = {
@@ -24,6 +24,14 @@ locals {
       statistic  = "Sum"
       threshold  = 0
       about      = "Invocations failed as a whole (init errors, timeouts): whole batches are being retried."
+    }
+    sweep-errors = {
+      namespace  = "AWS/Lambda"
+      metric     = "Errors"
+      dimensions = { FunctionName = aws_lambda_function.sweep.function_name }
+      statistic  = "Sum"
+      threshold  = 0
+      about      = "A scheduled sweep failed, or kept objects it could not judge (an unreadable manifest) or S3 refused its deletes: see its log."
     }
     worker-throttles = {
       namespace  = "AWS/Lambda"

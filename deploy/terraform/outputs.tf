@@ -32,3 +32,8 @@ output "function_name" {
   description = "The worker Lambda."
   value       = aws_lambda_function.worker.function_name
 }
+
+output "sweep_function_name" {
+  description = "The scheduled sweep Lambda (worker.sweep.handler); invoke it to sweep now."
+  value       = aws_lambda_function.sweep.function_name
+}

@@ -157,6 +157,54 @@ variable "record_budget_ms" {
   }
 }
 
+variable "sweep_enabled" {
+  description = "Run the scheduled sweep (removes objects under processed/ that no manifest lists)."
+  type        = bool
+  default     = true
+}
+
+variable "sweep_schedule" {
+  description = "When the sweep runs (EventBridge Scheduler rate() or cron()); leave more time between runs than sweep_timeout_s."
+  type        = string
+  default     = "rate(1 hour)"
+  validation {
+    condition     = can(regex("^(rate|cron)\\(.+\\)$", var.sweep_schedule))
+    error_message = "sweep_schedule must be a rate(...) or cron(...) expression."
+  }
+}
+
+variable "sweep_older_than_s" {
+  description = "IMGPIPE_SWEEP_OLDER_THAN_S: a render is removed only when its newest object is older than this."
+  type        = number
+  default     = 3600
+  # A run commits within its invocation (at most Lambda's 900 s); a minute more covers clock
+  # differences (worker.orphans.settings.SHORTEST_OLDER_THAN_S, which refuses less at cold start).
+  validation {
+    condition     = var.sweep_older_than_s >= 960
+    error_message = "sweep_older_than_s must be at least 960 (15 minutes, the longest a run takes to commit, plus a minute), or the sweep could remove a render whose run is still committing."
+  }
+}
+
+variable "sweep_timeout_s" {
+  description = "The sweep Lambda's timeout; each invocation stops before it and the next goes on from there."
+  type        = number
+  default     = 900
+  validation {
+    condition     = var.sweep_timeout_s >= 60 && var.sweep_timeout_s <= 900
+    error_message = "sweep_timeout_s must be between 60 and 900."
+  }
+}
+
+variable "sweep_memory_mb" {
+  description = "The sweep Lambda's memory (it lists keys and reads manifests; no image work)."
+  type        = number
+  default     = 512
+  validation {
+    condition     = var.sweep_memory_mb >= 256 && var.sweep_memory_mb <= 10240
+    error_message = "sweep_memory_mb must be between 256 and 10240."
+  }
+}
+
 variable "log_level" {
   description = "POWERTOOLS_LOG_LEVEL."
   type        = string

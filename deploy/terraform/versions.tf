@@ -25,5 +25,6 @@ locals {
     queue    = "${var.name_prefix}-work"
     dlq      = "${var.name_prefix}-dlq"
     function = "${var.name_prefix}-worker"
+    sweep    = "${var.name_prefix}-sweep"
   }
 }

@@ -16,6 +16,8 @@ import pytest
 
 from deploy.local.topology import DLQ_RETENTION_S, QUEUE_RETENTION_S, QueueSettings
 from shared.settings import ENV_PREFIX, SAFETY_S, Settings
+from worker.orphans.settings import SHORTEST_OLDER_THAN_S, SweepSettings
+from worker.orphans.state import STATE_KEY
 
 pytestmark = pytest.mark.unit
 
@@ -309,3 +311,102 @@ def test_a_batch_above_ten_without_a_batching_window_is_refused_at_plan_time(tf:
     assert "batch_size" in message and "batching_window_s" in message
     # And the defaults pass it
     assert default(tf, "batch_size") <= 10 or default(tf, "batching_window_s") >= 1
+
+
+def sweep_function(tf: dict[str, Any]) -> dict[str, Any]:
+    return dict(tf["resource"]["aws_lambda_function"]["sweep"])
+
+
+def test_the_sweep_runs_from_the_worker_artifact_with_exactly_its_settings(tf: dict[str, Any]) -> None:
+    # Given the sweep function beside the worker
+    sweep, worker = sweep_function(tf), tf["resource"]["aws_lambda_function"]["worker"]
+    variables = block(sweep, "environment")["variables"]
+    # Then it is the same artifact with another entry point, told exactly what its settings model reads
+    for same in ("filename", "source_code_hash", "runtime", "architectures", "kms_key_arn"):
+        assert sweep[same] == worker[same], same
+    assert sweep["handler"] == "worker.sweep.handler"
+    imgpipe = {name for name in variables if name.startswith(ENV_PREFIX)}
+    assert imgpipe == {f"{ENV_PREFIX}{field.upper()}" for field in SweepSettings.model_fields}
+    assert variables[f"{ENV_PREFIX}OUTPUT_BUCKET"] == "${module.output_bucket.id}"
+    assert variables[f"{ENV_PREFIX}SWEEP_OLDER_THAN_S"] == "${tostring(var.sweep_older_than_s)}"
+    # And one runs at a time, within its own timeout
+    assert sweep["reserved_concurrent_executions"] == 1
+    assert sweep["timeout"] == "${var.sweep_timeout_s}"
+    assert block(sweep, "tracing_config")["mode"] == "Active"
+
+
+def test_the_sweep_never_takes_a_render_a_run_could_still_commit(tf: dict[str, Any]) -> None:
+    # Given the minimum age's validation
+    (validation,) = tf["variable"]["sweep_older_than_s"]["validation"]
+    # Then Terraform's floor is the function's own (the longest run plus a minute), and the
+    # default is the settings model's
+    assert validation["condition"] == f"${{var.sweep_older_than_s >= {SHORTEST_OLDER_THAN_S}}}"
+    assert SHORTEST_OLDER_THAN_S >= 900 + 60
+    assert default(tf, "sweep_older_than_s") == SweepSettings.model_fields["sweep_older_than_s"].default
+    assert default(tf, "sweep_older_than_s") >= SHORTEST_OLDER_THAN_S
+
+
+def test_the_sweep_role_lists_reads_manifests_and_deletes_only_variants(tf: dict[str, Any]) -> None:
+    # Given the sweep role's statements
+    statements = tf["data"]["aws_iam_policy_document"]["sweep"]["statement"]
+    for statement in statements:
+        assert all("*" not in action for action in statement["actions"]), statement["sid"]
+    s3 = sorted(
+        (action, resource)
+        for s in statements
+        for action in s["actions"]
+        if action.startswith("s3:")
+        for resource in s["resources"]
+    )
+    output = "${module.output_bucket.arn}"
+    state_prefix = STATE_KEY.split("/", 1)[0]
+    # Then it lists the output bucket, reads manifests, keeps its place, and deletes under processed/ only
+    assert s3 == sorted([
+        ("s3:ListBucket", output),
+        ("s3:GetObject", f"{output}/metadata/*"),
+        ("s3:GetObject", f"{output}/{state_prefix}/*"),
+        ("s3:PutObject", f"{output}/{state_prefix}/*"),
+        ("s3:DeleteObject", f"{output}/processed/*"),
+    ])  # fmt: skip
+    assert state_prefix not in ("processed", "metadata", "uploads")
+    role = tf["resource"]["aws_iam_role_policy"]["sweep"]
+    assert role["role"] == "${aws_iam_role.sweep.id}"
+    assert sweep_function(tf)["role"] == "${aws_iam_role.sweep.arn}"
+
+
+def test_a_schedule_invokes_the_sweep_with_a_role_that_may_do_only_that(tf: dict[str, Any]) -> None:
+    # Given the schedule
+    schedule = tf["resource"]["aws_scheduler_schedule"]["sweep"]
+    target = block(schedule, "target")
+    # Then it invokes the sweep function on the configured schedule, encrypted with the data key
+    assert target["arn"] == "${aws_lambda_function.sweep.arn}"
+    assert schedule["schedule_expression"] == "${var.sweep_schedule}"
+    assert default(tf, "sweep_schedule").startswith(("rate(", "cron("))
+    assert schedule["kms_key_arn"] == "${aws_kms_key.main.arn}"
+    # And its role may invoke that function and read the payload, nothing else
+    assert target["role_arn"] == "${aws_iam_role.sweep_schedule.arn}"
+    statements = tf["data"]["aws_iam_policy_document"]["sweep_schedule"]["statement"]
+    assert sorted((a, r) for s in statements for a in s["actions"] for r in s["resources"]) == [
+        ("kms:Decrypt", "${aws_kms_key.main.arn}"),
+        ("lambda:InvokeFunction", "${aws_lambda_function.sweep.arn}"),
+    ]
+    assume = tf["data"]["aws_iam_policy_document"]["assume_scheduler"]["statement"][0]
+    assert block(assume, "principals")["identifiers"] == ["scheduler.amazonaws.com"]
+    # And a failed run is left to the next one rather than retried at once
+    invoke = tf["resource"]["aws_lambda_function_event_invoke_config"]["sweep"]
+    assert invoke["maximum_retry_attempts"] == 0
+
+
+def test_the_sweep_logs_are_encrypted_and_its_errors_raise_an_alarm(tf: dict[str, Any]) -> None:
+    # Given the sweep's log group and the alarms
+    group = tf["resource"]["aws_cloudwatch_log_group"]["sweep"]
+    with (ROOT / "alarms.tf").open() as handle:
+        (alarms,) = [b["alarms"] for b in _clean(hcl2.load(handle))["locals"] if "alarms" in b]
+    # Then its logs use the key, which lets CloudWatch Logs encrypt that group too
+    assert group["name"] == "/aws/lambda/${local.names.sweep}"
+    assert group["kms_key_id"] == "${aws_kms_key.main.arn}"
+    assert "/aws/lambda/${local.names.sweep}" in (ROOT / "kms.tf").read_text()
+    # And any failed invocation (including one that kept what it could not judge) alarms
+    alarm = alarms["sweep-errors"]
+    assert (alarm["namespace"], alarm["metric"], alarm["threshold"]) == ("AWS/Lambda", "Errors", 0)
+    assert alarm["dimensions"] == {"FunctionName": "${aws_lambda_function.sweep.function_name}"}
