@@ -121,13 +121,20 @@ def aws_errors() -> Iterator[None]:
         raise fail(str(exc)) from exc
 
 
-def interrupt_on_sigterm() -> None:
-    """Treat SIGTERM like Ctrl-C, so `finally` blocks stop every process this command started."""
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
 
-    def interrupt(signum: int, frame: object) -> None:
-        raise KeyboardInterrupt
 
-    signal.signal(signal.SIGTERM, interrupt)
+def stop_on_signals() -> None:
+    """Make Ctrl-C and SIGTERM both raise KeyboardInterrupt here, however the process was started,
+    so `finally` blocks stop every process this command started.
+
+    A shell starts a background job (`cmd &` without job control, as scripts, `nohup` setups and
+    some CI runners do) with SIGINT ignored, and Python keeps an inherited SIG_IGN: a command that
+    promises to stop on Ctrl-C would otherwise ignore it. Only commands that wait call this.
+    """
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, _interrupt)
 
 
 def clients() -> tuple[Any, Any]:

@@ -37,14 +37,26 @@ def loadtest(ctx: typer.Context) -> None:
 
 def run_forwarding_signals(command: list[str], env: dict[str, str]) -> int:
     """Run `command` in a session of its own and hand it each Ctrl-C or SIGTERM exactly once, so it
-    stops what it started (the runner stops its local stack) instead of being killed mid-way."""
-    child = subprocess.Popen(command, env=env, start_new_session=True)
+    stops what it started (the runner stops its local stack) instead of being killed mid-way.
+
+    The handlers go in before the child starts: a caught signal is reset to its default in the
+    child, so it takes the forwarded Ctrl-C even when this process was started with SIGINT
+    ignored (a background job of a script), which it would otherwise inherit.
+    """
+    child: subprocess.Popen[bytes] | None = None
+    early: list[int] = []
 
     def forward(signum: int, frame: Any) -> None:
-        child.send_signal(signum)
+        if child is None:
+            early.append(signum)  # arrived before the child did: it gets it once it exists
+        else:
+            child.send_signal(signum)
 
     previous = {sig: signal.signal(sig, forward) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
+        child = subprocess.Popen(command, env=env, start_new_session=True)
+        for signum in early:
+            child.send_signal(signum)
         return child.wait()
     finally:
         for sig, handler in previous.items():

@@ -25,9 +25,9 @@ from deploy.cli.common import (
     collect_files,
     console,
     fail,
-    interrupt_on_sigterm,
     progress,
     settings,
+    stop_on_signals,
 )
 from deploy.cli.output import print_json, show
 from shared.errors import ConfigError, ImgpipeError
@@ -55,6 +55,7 @@ def demo(
 
     _check_workers(workers)
     _check_config(QueueSettings())
+    stop_on_signals()  # Ctrl-C stops the stack it starts, even when started with SIGINT ignored
     if folder is None:
         from deploy.local import samples
 
@@ -182,7 +183,7 @@ def local_up(
     queue = QueueSettings.for_timeout(timeout, QueueSettings().batching_window_s)
     _check_config(queue)
     stack = LocalStack(port=port, workers=workers, log_dir=logs, queue=queue)
-    interrupt_on_sigterm()
+    stop_on_signals()
     try:
         stack.start()
     except MotoServerError as exc:

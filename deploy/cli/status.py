@@ -20,7 +20,7 @@ from deploy.cli.common import (
     console,
     err,
     fail,
-    interrupt_on_sigterm,
+    stop_on_signals,
 )
 from deploy.cli.output import print_json, show
 
@@ -47,6 +47,8 @@ def status(
         raise fail("set --queue-url and --dlq-url (or IMGPIPE_QUEUE_URL / IMGPIPE_DLQ_URL)", 2)
     if watch and json_out:
         raise fail("--watch is for a terminal; for scripts, run `status --json` when needed", 2)
+    if watch:
+        stop_on_signals()  # before anything is read: a stop asked for at any time is honoured
     with aws_errors():
         s3, sqs = clients()
         if watch:
@@ -85,7 +87,6 @@ def _watch(render: Callable[[], Table], interval: float) -> None:
     """Redraw until Ctrl-C (or SIGTERM); either ends the command cleanly, exit 0."""
     from rich.live import Live
 
-    interrupt_on_sigterm()
     try:
         with Live(render(), console=console, auto_refresh=False, transient=False) as live:
             while True:

@@ -25,6 +25,7 @@ from deploy import cli
 from deploy.cli.dlq import options as dlq_options
 from deploy.ops.dlq import READ_HOLD_S
 from deploy.ops.status import queue_depth
+from tests.child_process import Output, sigint
 from tests.integration.conftest import Stack, s3_event_body
 
 pytestmark = pytest.mark.integration
@@ -290,26 +291,46 @@ def test_an_interactive_redrive_of_many_asks_first(dlq: Stack, monkeypatch: pyte
     assert queue_depth(dlq.sqs, dlq.topology.dlq_url).visible == 30
 
 
-@pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
+@pytest.mark.parametrize(
+    ("stop", "sigint_at_start"),
+    [
+        (signal.SIGINT, signal.SIG_DFL),
+        # started in the background by a script (`cmd &`), by nohup setups or CI runners
+        (signal.SIGINT, signal.SIG_IGN),
+        (signal.SIGTERM, signal.SIG_DFL),
+    ],
+    ids=["ctrl-c", "ctrl-c-started-with-sigint-ignored", "sigterm"],
+)
 def test_status_watch_refreshes_until_stopped_and_stops_cleanly(
-    dlq: Stack, tmp_path: Path, stop: signal.Signals
+    dlq: Stack, tmp_path: Path, stop: signal.Signals, sigint_at_start: signal.Handlers
 ) -> None:
-    # Given a few quarantined messages and `status --watch` running in its own process
+    # Given a few quarantined messages and `status --watch` running in its own process, its
+    # output taken for a terminal's (so every refresh is written as it happens)
     seed(dlq, count=12)
-    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(Path(__file__).resolve().parents[2]),
+        "TTY_COMPATIBLE": "1",
+        "TTY_INTERACTIVE": "1",
+        "COLUMNS": "120",
+    }
     command = [sys.executable, "-m", "deploy.cli", "status", "--watch", "--interval", "1"]
-    process = subprocess.Popen(
-        command, env=env, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
-    )
+    with (tmp_path / "stderr").open("w") as errors_file:
+        process = subprocess.Popen(
+            command, env=env, cwd=tmp_path, stdout=subprocess.PIPE, stderr=errors_file, text=True,
+            preexec_fn=sigint(sigint_at_start),
+        )  # fmt: skip
+    output = Output(process)
     try:
-        time.sleep(4)
-        # When it is interrupted
+        # When it has drawn its table and refreshed it, and is then interrupted
+        assert output.wait_for("imgpipe status", times=2, timeout_s=60), output.text
         process.send_signal(stop)
-        out, errors = process.communicate(timeout=15)
+        process.wait(timeout=15)
     finally:
         if process.poll() is None:
             process.kill()
             process.wait()
+    out, errors = output.rest(timeout_s=15), (tmp_path / "stderr").read_text()
     # Then it ends at once with exit 0, no traceback, the last table shown
     assert process.returncode == 0, errors
     assert "Traceback" not in errors and "imgpipe status" in out and "CorruptImage" in out

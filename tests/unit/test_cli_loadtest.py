@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -13,6 +14,7 @@ import pytest
 from typer.testing import CliRunner
 
 from deploy.cli import app
+from tests.child_process import Output, sigint
 
 pytestmark = pytest.mark.unit
 
@@ -65,3 +67,42 @@ def test_without_locust_it_says_what_to_install(monkeypatch: pytest.MonkeyPatch)
     # Then it names the extra to install and exits 2
     assert result.exit_code == 2
     assert "pip install 'imgpipe[load]'" in result.output
+
+
+CHILD = """
+import time
+try:
+    print("ready", flush=True)
+    time.sleep(120)
+except KeyboardInterrupt:
+    print("stopped cleanly", flush=True)
+    raise SystemExit(130)
+"""
+PARENT = """
+import sys
+from deploy.cli.loadtest import run_forwarding_signals
+sys.exit(run_forwarding_signals([sys.executable, "-c", sys.argv[1]], {}))
+"""
+
+
+@pytest.mark.parametrize(
+    "sigint_at_start", [signal.SIG_DFL, signal.SIG_IGN], ids=["foreground", "started-with-sigint-ignored"]
+)
+def test_ctrl_c_reaches_the_runner_however_the_command_was_started(sigint_at_start: int) -> None:
+    # Given the command running a runner that stops cleanly on Ctrl-C, started with SIGINT as given
+    process = subprocess.Popen(
+        [sys.executable, "-c", PARENT, CHILD], cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)},
+        stdout=subprocess.PIPE, text=True, preexec_fn=sigint(signal.Handlers(sigint_at_start)),
+    )  # fmt: skip
+    output = Output(process)
+    try:
+        assert output.wait_for("ready", timeout_s=30), output.text
+        # When Ctrl-C is pressed
+        process.send_signal(signal.SIGINT)
+        code = process.wait(timeout=30)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    # Then the runner got it once, stopped cleanly, and its exit code is the command's
+    assert (code, output.rest()) == (130, "ready\nstopped cleanly\n")

@@ -14,9 +14,9 @@ from deploy.cli.common import (
     aws_errors,
     clients,
     fail,
-    interrupt_on_sigterm,
     progress,
     say,
+    stop_on_signals,
 )
 from deploy.cli.dlq import options as opt
 from deploy.cli.output import print_json
@@ -109,7 +109,7 @@ def _redrive(dlq_url: str, plan: RedrivePlan, hold: int, yes: bool, quiet: bool)
     what = f"move {plan.selection.describe()} from the DLQ to {plan.target_url}"
     if not plan.dry_run:
         opt.unasked(what, yes)
-    interrupt_on_sigterm()  # a SIGTERM lets holds go, as Ctrl-C does
+    stop_on_signals()  # a SIGTERM lets holds go, as Ctrl-C does
     with aws_errors():
         _, sqs = clients()
         if not plan.dry_run:
