@@ -71,6 +71,8 @@ Mapped = Iterator[tuple[str, str, Mapping[str, str]]]
 
 
 def _s3(wire: Wire, rename: Rename) -> Mapped:
+    # Path-style (botocore addresses an emulator at an IP that way); any other form names no
+    # bucket the rename knows, which fails loudly.
     parts = urlsplit(wire.url)
     bucket, _, key = unquote(parts.path).lstrip("/").partition("/")
     bucket, query = rename(bucket), parse_qs(parts.query, keep_blank_values=True)
