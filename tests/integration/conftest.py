@@ -20,7 +20,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import quote, unquote
+from urllib.parse import quote_plus, unquote
 
 import boto3
 import pytest
@@ -343,8 +343,9 @@ def redelivered(message: dict[str, Any]) -> dict[str, Any]:
 
 
 def s3_event_body(bucket: str, key: str, etag: str | None, size: int = 1) -> str:
-    """A raw S3 ObjectCreated notification body, key encoded as S3 encodes it."""
-    obj: dict[str, Any] = {"key": quote(key, safe="/").replace("/", "%2F"), "size": size}
+    """A raw S3 ObjectCreated notification body, key encoded as AWS encodes it: like a form
+    value, `/` kept, space as `+` (moto's `%2F` for `/` is its own; the worker takes both)."""
+    obj: dict[str, Any] = {"key": quote_plus(key, safe="/"), "size": size}
     if etag is not None:
         obj["eTag"] = etag
     record = {

@@ -7,6 +7,7 @@ import io
 import json
 import time
 from typing import Any
+from urllib.parse import unquote_plus
 
 import pytest
 from PIL import Image
@@ -134,7 +135,8 @@ def test_sns_envelope_without_raw_delivery_is_unwrapped(stack: Stack) -> None:
     (message,) = messages
     envelope = json.loads(message["Body"])
     assert envelope["Type"] == "Notification" and envelope["TopicArn"] == stack.topology.topic_arn
-    assert "uploads%2Fu1%2Fwrapped.jpg" in envelope["Message"]
+    notification = json.loads(envelope["Message"])
+    assert unquote_plus(notification["Records"][0]["s3"]["object"]["key"]) == "uploads/u1/wrapped.jpg"
 
     from deploy.local.esm import lambda_event
 
