@@ -47,6 +47,10 @@ import botocore.session
 session = botocore.session.get_session()
 for name in ("s3", "sqs", "sns", "sts"):
     session.create_client(name, region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="x")
+# The scheduled sweep's entry point (worker.sweep.handler) cold-starts from the same tree
+import worker.sweep as sweep
+assert sweep.__file__.startswith(sys.argv[1]) and callable(sweep.handler)
+assert sweep.sweep_settings().output_bucket == "imgpipe-output"
 print(json.dumps(result))
 """
 
