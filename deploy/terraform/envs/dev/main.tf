@@ -42,3 +42,8 @@ output "imgpipe" {
     IMGPIPE_KMS_KEY_ID    = module.imgpipe.kms_key_arn
   }
 }
+
+output "sweep_function_name" {
+  description = "The scheduled sweep Lambda; `aws lambda invoke --function-name` it to sweep now."
+  value       = module.imgpipe.sweep_function_name
+}
