@@ -2,12 +2,12 @@
 writes (issue 19, item 4's class of bug).
 
 Each test runs one client for real against the moto server (which checks no policy): the CLI's
-`imgpipe upload`, the pre-signed PUT and GET a browser makes, the worker's handler, the redrive
-and the other operator commands. Every request botocore sends is recorded as it leaves
-(`tests.policy.capture`), the emulator's names are replaced by the test deployment's, and the
-IAM evaluator says what AWS would decide under the deployment's bucket, queue, topic and key
-policies (and, for the worker, its role's policy, its only grant). A refusal fails the test
-naming the client, the request, the policy and the statement Sid.
+`imgpipe upload`, the pre-signed PUT and GET a browser makes, the worker's handler, the scheduled
+sweep function, the redrive and the other operator commands. Every request botocore sends is
+recorded as it leaves (`tests.policy.capture`), the emulator's names are replaced by the test
+deployment's, and the IAM evaluator says what AWS would decide under the deployment's bucket,
+queue, topic and key policies (and, for the functions, their role's policy, their only grant).
+A refusal fails the test naming the client, the request, the policy and the statement Sid.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ import json
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +24,7 @@ import pytest
 from typer.testing import CliRunner
 
 from deploy import cli
+from deploy.local.esm import LocalContext
 from tests.fixtures import images
 from tests.integration.conftest import Stack
 from tests.policy import Deployment, deployment
@@ -46,6 +48,7 @@ class Conformance:
     recorder: Recorder
     dep: Deployment
     names: dict[str, str]  # the emulator's bucket, queue and topic names and key ARN -> the deployment's
+    emulated: dict[str, str]  # the deployment's names, URLs and ARNs -> the emulator's
 
     def rename(self, name: str) -> str:
         """The deployment's name for one of the emulator's; anything else is not ours to touch."""
@@ -80,10 +83,10 @@ class Conformance:
         return Counter(w.operation for w in self.recorder.of(client))
 
 
-def worker_environment(dep: Deployment, emulated: dict[str, str]) -> dict[str, str]:
-    """The IMGPIPE_* variables Terraform gives the worker, its names swapped for the emulator's."""
+def function_environment(dep: Deployment, emulated: dict[str, str], handler: str) -> dict[str, str]:
+    """The IMGPIPE_* variables Terraform gives a function, its names swapped for the emulator's."""
     functions = dep.tf["resource"]["aws_lambda_function"].values()
-    (function,) = [f for f in functions if f["handler"] == "worker.handler.handler"]
+    (function,) = [f for f in functions if f["handler"] == handler]
     environment = function["environment"]
     variables = dep.scope.resolve(
         (environment[0] if isinstance(environment, list) else environment)["variables"]
@@ -110,7 +113,7 @@ def conformance(stack: Stack, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -
     }
     # The worker runs as Terraform configures the function; the CLI as an operator exports the
     # deployment's outputs (deploy/terraform/envs/dev: IMGPIPE_KMS_KEY_ID is the key's ARN).
-    stack.configure(**worker_environment(dep, emulated))
+    stack.configure(**function_environment(dep, emulated, "worker.handler.handler"))
     for variable, value in {
         "IMGPIPE_INPUT_BUCKET": top.input_bucket,
         "IMGPIPE_QUEUE_URL": top.queue_url,
@@ -118,7 +121,7 @@ def conformance(stack: Stack, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -
     }.items():
         monkeypatch.setenv(variable, value)
     with recording(monkeypatch) as recorder:
-        yield Conformance(stack, recorder, dep, names)
+        yield Conformance(stack, recorder, dep, names, emulated)
 
 
 def test_imgpipe_upload_sends_what_the_input_bucket_accepts(conformance: Conformance, tmp_path: Path) -> None:
@@ -232,3 +235,44 @@ def test_a_worker_without_the_terraform_key_setting_would_be_refused(conformance
     assert writes >= 2 and len(refused) == writes, refused
     assert all("statement 'DenyUnencryptedUploads'" in line for line in refused)
     assert all("'s3:x-amz-server-side-encryption': 'AES256'" in line for line in refused)
+
+
+@pytest.fixture
+def scheduled_sweep(conformance: Conformance, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    """`worker.sweep` configured as Terraform configures the sweep function, its clock two hours
+    ahead (so the orphans a test makes are old enough), built afresh so its client is recorded."""
+    env = function_environment(conformance.dep, conformance.emulated, "worker.sweep.handler")
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    from worker import sweep
+    from worker.orphans import sweeper
+
+    monkeypatch.setattr(sweeper, "utcnow", lambda: datetime.now(UTC) + timedelta(hours=2))
+    sweep.sweep_settings.cache_clear()
+    sweep.s3_client.cache_clear()
+    yield sweep
+    sweep.sweep_settings.cache_clear()
+    sweep.s3_client.cache_clear()
+
+
+def test_the_scheduled_sweep_lists_reads_deletes_and_keeps_its_place_as_its_role_allows(
+    conformance: Conformance, scheduled_sweep: Any
+) -> None:
+    # Given a processed image and an orphan render beside it
+    conformance.process(None, [("uploads/alice/pic.jpg", images.photo_jpeg(64, 48, seed=8))])
+    output = conformance.stack.topology.output_bucket
+    conformance.stack.s3.put_object(Bucket=output, Key="processed/alice/gone/r1/large.jpg", Body=b"x")
+    # When the schedule invokes the sweep function
+    conformance.recorder.client = "scheduled sweep"
+    try:
+        result = scheduled_sweep.handler({}, LocalContext(60))
+    finally:
+        conformance.recorder.client = None
+    # Then it listed processed/, read the manifest, removed the orphan and saved its place
+    assert result["removed"]["objects"] == 1, result
+    done = conformance.operations("scheduled sweep")
+    assert {"s3.ListObjectsV2", "s3.GetObject", "s3.DeleteObjects", "s3.PutObject"} <= set(done), done
+    # And under the sweep role's policy (its only grant) and the bucket and key policies, AWS
+    # would refuse none of it
+    sweeper = role(conformance.dep, "aws_iam_role.sweep.arn")
+    assert conformance.refused(conformance.recorder.of("scheduled sweep"), sweeper) == ""
