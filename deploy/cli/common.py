@@ -16,10 +16,11 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 from botocore.exceptions import BotoCoreError, ClientError, EndpointConnectionError, NoCredentialsError
 from rich.console import Console
-from rich.markup import escape
 from rich.progress import Progress
+from rich.text import Text
 from typer.core import TyperArgument, TyperCommand, TyperGroup, TyperOption
 
+from deploy.cli.text import literal, shown
 from shared.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -94,14 +95,26 @@ def _bare(param: Any) -> Any:
 
 
 def say(text: str) -> None:
-    """One line of plain text on stdout, never wrapped (a piped summary stays one line)."""
-    console.print(text, markup=False, highlight=False, soft_wrap=True)
+    """Plain text on stdout, never wrapped (a piped summary stays one line), never markup, and with
+    the control characters of any key or file name in it escaped."""
+    lines = "\n".join(shown(line) for line in text.split("\n"))
+    console.print(lines, markup=False, highlight=False, soft_wrap=True)
 
 
 def fail(message: str, code: int = 1) -> typer.Exit:
     """Print a one-line reason and return the exit to raise."""
-    err.print(f"[red]imgpipe:[/] {escape(message)}", highlight=False, soft_wrap=True)
+    _tell(message, "red")
     return typer.Exit(code)
+
+
+def warn(message: str) -> None:
+    """A one-line warning on stderr; the command goes on."""
+    _tell(message, "yellow")
+
+
+def _tell(message: str, colour: str) -> None:
+    # The message often names a key, a file or a reason from outside: literal, never markup.
+    err.print(Text.assemble(("imgpipe:", colour), " ", literal(message)), highlight=False, soft_wrap=True)
 
 
 @contextmanager

@@ -13,8 +13,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.markup import escape
-from rich.table import Table
+from rich.text import Text
 
 from deploy.cli.common import (
     Command,
@@ -30,6 +29,7 @@ from deploy.cli.common import (
     stop_on_signals,
 )
 from deploy.cli.output import print_json, show
+from deploy.cli.text import DataTable, literal
 from shared.errors import ConfigError, ImgpipeError
 
 local_app = typer.Typer(
@@ -83,7 +83,8 @@ def demo(
 
 
 def _demo_summary(result: Any) -> None:
-    table = Table(title=f"demo: {len(result.entries)} uploads in {result.elapsed_s:.1f} s")
+    # File names and failure reasons are the photos' own: every cell is literal text.
+    table = DataTable(title=f"demo: {len(result.entries)} uploads in {result.elapsed_s:.1f} s")
     for column in ("file", "status", "variants / reason", "render ms"):
         table.add_column(column)
     for entry in result.entries:
@@ -91,15 +92,18 @@ def _demo_summary(result: Any) -> None:
         if manifest is not None and manifest.status == "complete":
             sizes = ", ".join(f"{v.name} {v.width}x{v.height}" for v in manifest.variants)
             ms = f"{manifest.timings_ms.get('render', 0):.0f}"
-            table.add_row(entry.filename, "[green]complete[/]", sizes, ms)
+            table.add_row(entry.filename, Text("complete", style="green"), sizes, ms)
         else:
             error = manifest.error if manifest is not None else None
             reason = f"{error.type}: {error.message}" if error else (entry.reason or "no result")
-            table.add_row(entry.filename, "[red]failed[/]", reason, "-")
+            table.add_row(entry.filename, Text("failed", style="red"), reason, "-")
     console.print(table)
     console.print(
-        f"queue: {result.queue.visible} waiting, {result.queue.in_flight} in flight · "
-        f"DLQ: {result.dlq.visible} quarantined · contact sheet: [bold]{result.page}[/]"
+        Text.assemble(
+            f"queue: {result.queue.visible} waiting, {result.queue.in_flight} in flight · "
+            f"DLQ: {result.dlq.visible} quarantined · contact sheet: ",
+            literal(result.page, style="bold"),
+        )
     )
 
 
@@ -150,14 +154,15 @@ def render(
 
 
 def _render_table(outcomes: list[Any], skipped: list[Any]) -> None:
-    table = Table("file", "folder", "result")
+    # Paths and decoder messages are the files' own: cells are literal, styles come as Text.
+    table = DataTable("file", "folder", "result")
     for o in outcomes:
         if o.ok:
             sizes = " ".join(f"{v.name}={v.width}x{v.height}" for v in o.variants)
-            notes = "".join(f"\n[yellow]warning[/]: {escape(w)}" for w in o.warnings)
-            table.add_row(str(o.path), str(o.folder), sizes + notes)
+            notes = [Text.assemble("\n", ("warning", "yellow"), ": ", literal(w)) for w in o.warnings]
+            table.add_row(str(o.path), str(o.folder), Text.assemble(literal(sizes), *notes))
         else:
-            table.add_row(str(o.path), "-", f"[red]{o.error_type}[/]: {o.error}")
+            table.add_row(str(o.path), "-", Text.assemble((o.error_type, "red"), ": ", literal(o.error)))
     for s in skipped:
         table.add_row(str(s.path), "-", f"skipped: {s.reason}")
     show(table)
@@ -190,11 +195,14 @@ def local_up(
         raise fail(str(exc)) from exc
     try:
         console.print(
-            f"local stack up at [bold]{stack.server.endpoint}[/] with {workers} workers; logs in {logs}/"
-        )
+            Text.assemble(
+                "local stack up at ", (stack.server.endpoint, "bold"), f" with {workers} workers; logs in ",
+                literal(f"{logs}/"),
+            )
+        )  # fmt: skip
         console.print("in another shell:")
         for name, value in stack.environment().items():
-            console.print(f"  export {name}={value}", highlight=False, soft_wrap=True)
+            console.print(f"  export {name}={value}", markup=False, highlight=False, soft_wrap=True)
         console.print("then: imgpipe upload PHOTOS... ; imgpipe status   (Ctrl-C here stops everything)")
         while stack.alive():
             time.sleep(0.5)

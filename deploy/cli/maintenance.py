@@ -27,6 +27,7 @@ from deploy.cli.common import (
     settings,
 )
 from deploy.cli.output import print_json, show
+from deploy.cli.text import DataTable
 from deploy.ops.refused import Refused
 from shared.errors import ImgpipeError
 
@@ -127,7 +128,7 @@ def _current_hash() -> str:
 
 def _reprocess_summary(doc: dict[str, Any]) -> None:
     if doc["dryRun"] and doc["uploads"]:
-        table = Table("upload key", "imageId", "why")
+        table = DataTable("upload key", "imageId", "why")  # keys are the uploaders': literal
         for upload in doc["uploads"]:
             table.add_row(upload["key"], upload["imageId"], upload["reason"])
         show(table)

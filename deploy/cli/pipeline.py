@@ -7,7 +7,6 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.table import Table
 
 from deploy.cli.common import (
     Command,
@@ -25,6 +24,7 @@ from deploy.cli.common import (
     say,
 )
 from deploy.cli.output import print_json, show
+from deploy.cli.text import DataTable
 from shared.errors import ImgpipeError
 
 presign_app = typer.Typer(
@@ -77,12 +77,12 @@ def upload(
 
 def _upload_tables(uploaded: list[Any], skipped: list[Any]) -> None:
     if uploaded:
-        table = Table("file", "imageId", "key")
+        table = DataTable("file", "imageId", "key")
         for u in uploaded:
             table.add_row(str(u.path), u.image_id, u.key)
         show(table)
     if skipped:
-        table = Table("skipped file", "why")
+        table = DataTable("skipped file", "why")
         for s in skipped:
             table.add_row(str(s.path), s.reason)
         show(table)

@@ -18,11 +18,12 @@ from deploy.cli.common import (
     aws_errors,
     clients,
     console,
-    err,
     fail,
     stop_on_signals,
+    warn,
 )
 from deploy.cli.output import print_json, show
+from deploy.cli.text import DataTable, literal
 
 if TYPE_CHECKING:
     from deploy.ops.status import Status
@@ -60,7 +61,7 @@ def status(
     if now.sampled:
         console.print("(manifest counts sampled from the first 10,000)")
     if (warning := now.dlq_read.warning()) is not None:
-        err.print(f"[yellow]imgpipe:[/] DLQ breakdown {warning}", highlight=False, soft_wrap=True)
+        warn(f"DLQ breakdown {warning}")
 
 
 def _snapshot(s3: Any, sqs: Any, bucket: str, queue_url: str, dlq_url: str) -> Status:
@@ -70,7 +71,8 @@ def _snapshot(s3: Any, sqs: Any, bucket: str, queue_url: str, dlq_url: str) -> S
 
 
 def _table(now: Status) -> Table:
-    table = Table("what", "count", title="imgpipe status")
+    # Error types come from message attributes anyone who can send to the DLQ sets: cells are literal.
+    table = DataTable("what", "count", title="imgpipe status")
     table.add_row("queued", str(now.queue.visible + now.queue.delayed))
     table.add_row("in flight", str(now.queue.in_flight))
     table.add_row("images complete", str(now.manifests.get("complete", 0)))
@@ -79,7 +81,7 @@ def _table(now: Status) -> Table:
     for error_type, count in now.dlq_by_error.most_common():
         table.add_row(f"  {error_type}", str(count))
     if not now.dlq_read.complete:
-        table.caption = "DLQ breakdown " + (now.dlq_read.warning() or "")
+        table.caption = literal("DLQ breakdown " + (now.dlq_read.warning() or ""))
     return table
 
 

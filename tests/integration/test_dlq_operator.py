@@ -339,3 +339,88 @@ def test_status_watch_refreshes_until_stopped_and_stops_cleanly(
     while queue_depth(dlq.sqs, dlq.topology.dlq_url).visible < 12 and time.monotonic() < deadline:
         time.sleep(0.5)
     assert queue_depth(dlq.sqs, dlq.topology.dlq_url).visible == 12
+
+
+# ---------------------------------------------------------------- text from uploaders, in tables
+
+HOSTILE_KEY = "uploads/u1/[/x].jpg"
+HOSTILE_NAME = "[link=https://evil.example]click me[/link] [bold].jpg"
+HOSTILE_REASON = "CorruptImage: [bold]not a jpeg[/bold] \u202egpj.exe\r\nforged line"
+# Only an Exhausted message's key comes from the body, where the S3 event %-encodes it: the one
+# place an ESC (a terminal hyperlink, here) can reach a table, as SQS refuses it in attributes.
+FORGED_TYPE = {"imgpipe-error-type": "[red]Forged[/red]"}
+ESCAPING_KEY = "uploads/u3/\x1b]8;;https://evil.example\x07x\x1b]8;;\x07.jpg"
+
+
+def seed_hostile(stack: Stack) -> None:
+    """Three quarantined uploads whose key, file name and reason are written to fool a terminal."""
+    tagged = {
+        "imgpipe-error-type": "CorruptImage",
+        "imgpipe-error-message": HOSTILE_REASON,
+        "imgpipe-failed-at": "2026-11-01T10:00:00.000Z",
+        "imgpipe-object-key": HOSTILE_KEY,
+        "imgpipe-original-filename": HOSTILE_NAME,
+    }
+    bucket = stack.topology.input_bucket
+    other = "uploads/[bold]/y.jpg"
+    entries = [
+        (s3_event_body(bucket, HOSTILE_KEY, "etag1"), tagged),
+        (s3_event_body(bucket, other, "etag2"), {**tagged, "imgpipe-object-key": other, **FORGED_TYPE}),
+        (s3_event_body(bucket, ESCAPING_KEY, "etag3"), {}),
+    ]
+    for body, attributes in entries:
+        stack.sqs.send_message(
+            QueueUrl=stack.topology.dlq_url,
+            MessageBody=body,
+            MessageAttributes={k: {"DataType": "String", "StringValue": v} for k, v in attributes.items()},
+        )
+
+
+def shown_verbatim(result: Result, *texts: str) -> str:
+    """The command succeeded and printed each text as it is, with no escape sequence of its own."""
+    assert result.exit_code == 0, result.output
+    assert "Traceback" not in result.output and "\x1b" not in result.stdout, result.output
+    for text in texts:
+        assert text in result.stdout, (text, result.stdout)
+    return result.stdout
+
+
+ESCAPED_KEY = "uploads/u3/\\x1b]8;;https://evil.example\\x07x\\x1b]8;;\\x07.jpg"
+
+
+@pytest.mark.parametrize(
+    ("command", "expected"),
+    [
+        (("dlq", "list"), (HOSTILE_KEY, HOSTILE_NAME, "\\u202egpj.exe\\r\\nforged line", ESCAPED_KEY)),
+        (
+            ("dlq", "redrive", "--dry-run"),
+            (HOSTILE_KEY, HOSTILE_NAME, ESCAPED_KEY, "would move 3 message(s)"),
+        ),
+        (("dlq", "stats"), ("[bold]", "u1", "u3", "[red]Forged[/red]")),
+        (("status",), ("[red]Forged[/red]", "Exhausted")),
+    ],
+    ids=["list", "redrive-dry-run", "stats", "status"],
+)
+def test_keys_names_and_reasons_are_shown_as_text_never_as_markup(
+    dlq: Stack, command: tuple[str, ...], expected: tuple[str, ...]
+) -> None:
+    # Given quarantined uploads whose key, file name and reason are markup and terminal escapes
+    seed_hostile(dlq)
+    # When an operator lists, dry-runs a redrive of, counts or asks the status of them
+    where = ("--output-bucket", dlq.topology.output_bucket) if command == ("status",) else ()
+    result = invoke(*command, *where)
+    # Then each is printed as the characters it is, control characters as escapes
+    shown_verbatim(result, *expected)
+
+
+def test_show_prints_one_hostile_message_as_text(dlq: Stack) -> None:
+    # Given the hostile uploads, and the id of the one whose key carries a terminal hyperlink
+    seed_hostile(dlq)
+    listed = json_of("dlq", "list", "--type", "Exhausted")
+    (item,) = listed["messages"]
+    assert item["objectKey"] == ESCAPING_KEY  # the JSON keeps the key exactly
+    # When it is shown, and a tagged one too
+    shown_verbatim(invoke("dlq", "show", item["messageId"]), ESCAPED_KEY)
+    tagged = next(m for m in json_of("dlq", "list")["messages"] if m["objectKey"] == HOSTILE_KEY)
+    # Then every field is its text
+    shown_verbatim(invoke("dlq", "show", tagged["messageId"]), HOSTILE_KEY, HOSTILE_NAME, "[bold]not a jpeg")

@@ -9,14 +9,11 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.markup import escape
-from rich.table import Table
 
-from deploy.cli.common import (
-    err,
-    fail,
-)
+from deploy.cli import common
+from deploy.cli.common import fail
 from deploy.cli.output import show
+from deploy.cli.text import DataTable
 from deploy.ops.dlq import (
     ReadReport,
     Selection,
@@ -52,7 +49,7 @@ def selection(types: list[str] | None, users: list[str] | None, older_than: str 
 
 def warn(report: ReadReport) -> None:
     if (warning := report.warning()) is not None:
-        err.print(f"[yellow]imgpipe:[/] {escape(warning)}", highlight=False, soft_wrap=True)
+        common.warn(warning)
 
 
 @contextmanager
@@ -71,8 +68,9 @@ def fresh(path: Path, force: bool) -> None:
 
 
 def table(title: str, columns: tuple[str, ...], rows: list[list[str]]) -> None:
-    # Fold, never cut: operators copy keys, ids and reasons out of these tables whole.
-    table = Table(title=title)
+    # Fold, never cut: operators copy keys, ids and reasons out of these tables whole. Every cell
+    # and the title are literal text: keys, file names and reasons come from uploaders.
+    table = DataTable(title=title)
     for column in columns:
         table.add_column(column, overflow="fold")
     for row in rows:
