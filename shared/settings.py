@@ -87,7 +87,7 @@ class Settings(Timing):
     @field_validator("output_bucket")
     @classmethod
     def _bucket_name(cls, value: str) -> str:
-        if not _BUCKET.match(value):
+        if not _BUCKET.fullmatch(value):
             raise ValueError(f"{value!r} is not a valid S3 bucket name")
         return value
 

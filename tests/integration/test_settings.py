@@ -53,6 +53,15 @@ def test_invalid_output_bucket_name_is_named(env: pytest.MonkeyPatch) -> None:
     assert "Not_A_Bucket" in str(caught.value)
 
 
+@pytest.mark.parametrize("value", ["imgpipe-output\n", "imgpipe-output\r", "imgpipe-output "])
+def test_output_bucket_with_trailing_whitespace_is_refused(env: pytest.MonkeyPatch, value: str) -> None:
+    # Given a bucket name with a trailing newline (a `$` anchor would let it through)
+    env.setenv("IMGPIPE_OUTPUT_BUCKET", value)
+    # Then the cold start is refused, naming the variable
+    with pytest.raises(ConfigError, match="IMGPIPE_OUTPUT_BUCKET"):
+        load_settings()
+
+
 @pytest.mark.parametrize(
     "value",
     [
