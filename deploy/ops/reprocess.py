@@ -128,7 +128,7 @@ def event_body(bucket: str, upload: Upload, region: str) -> str:
             "s3SchemaVersion": "1.0",
             "configurationId": "imgpipe-reprocess",
             "bucket": {"name": bucket, "arn": f"arn:aws:s3:::{bucket}"},
-            "object": {"key": quote_plus(upload.key), "size": upload.size, "eTag": upload.etag},
+            "object": {"key": quote_plus(upload.key, safe="/"), "size": upload.size, "eTag": upload.etag},
         },
     }
     return json.dumps({"Records": [record]})

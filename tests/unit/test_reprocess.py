@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 from typing import Any
-from urllib.parse import unquote_plus
+from urllib.parse import quote_plus, unquote_plus
 
 import pytest
 
@@ -52,6 +52,8 @@ def test_the_event_is_what_the_worker_parses(key: str) -> None:
     record = json.loads(body)["Records"][0]
     assert record["eventSource"] == "aws:s3" and record["awsRegion"] == "eu-west-1"
     assert " " not in record["s3"]["object"]["key"]
+    # And the key is encoded as AWS encodes it (a form value: `/` kept, space as `+`)
+    assert record["s3"]["object"]["key"] == quote_plus(key, safe="/")
 
 
 @pytest.mark.parametrize(
