@@ -47,10 +47,13 @@ class VariantRecord(_Model):
 
 
 class ErrorRecord(_Model):
-    """Why a `failed` manifest failed."""
+    """Why a `failed` manifest failed, and which SQS message's quarantine wrote it."""
 
     type: str
     message: str
+    # That delivery either sent its DLQ message or is delivered again (it may have died between
+    # this manifest and the send): only another delivery may take this failure as its answer.
+    message_id: str | None = Field(default=None, alias="messageId")
 
 
 class PipelineRecord(_Model):
@@ -61,6 +64,10 @@ class PipelineRecord(_Model):
     # The run that wrote this manifest; for a complete one also the key segment of its variants.
     # A run recognises its own commit by it (a retried write whose first attempt landed).
     render_id: str | None = Field(default=None, alias="renderId")
+    # What besides the configuration decides whether bytes can be rendered: the decoders'
+    # versions, the worker's code and its limits. A failure recorded under another engine is
+    # decided again (`worker.answered`).
+    engine_hash: str | None = Field(default=None, alias="engineHash")
 
 
 class Manifest(_Model):
@@ -85,13 +92,17 @@ class Manifest(_Model):
 
     def covers(self, etag: str | None, version_id: str | None, config_hash: str) -> bool:
         """True when this is a complete result for exactly this source version and configuration."""
+        same = self.same_upload(etag, version_id)
+        return self.status == "complete" and same and self.pipeline.config_hash == config_hash
+
+    def same_upload(self, etag: str | None, version_id: str | None) -> bool:
+        """True when this manifest's source is the upload with this version id or ETag."""
         # S3 gives every upload to an unversioned or versioning-suspended bucket the version id
         # "null", so only a real version id identifies an upload; otherwise the ETag decides.
         real_version = version_id not in (None, "null")
-        same_source = (real_version and version_id == self.source.version_id) or (
+        return (real_version and version_id == self.source.version_id) or (
             etag is not None and normalise_etag(etag) == normalise_etag(self.source.etag)
         )
-        return self.status == "complete" and same_source and self.pipeline.config_hash == config_hash
 
 
 def normalise_etag(etag: str | None) -> str | None:

@@ -8,6 +8,8 @@ earlier attempt landed (done), an equal result is there (nothing to write), the 
 to another key (conflict), its upload was replaced or deleted (stop), or its upload is still the
 key's current one (write again, over what is there now).
 
+A failed manifest is committed the same way (`failure_may_replace` decides what it may replace).
+
 Variants are deleted by two kinds of run only: the one whose commit replaced a manifest deletes
 that manifest's variants, and one that has seen another run's manifest win deletes its own.
 Neither can touch what the current manifest lists.
@@ -75,29 +77,45 @@ async def commit(manifest: Manifest, stored: storage.StoredManifest, ref: Object
 async def _still_worth_writing(
     manifest: Manifest, now: storage.StoredManifest, ref: ObjectRef, job: Job
 ) -> bool:
+    # The same order as every first write: what the manifest holds was read (`now`), and only
+    # then is the key looked at, so a newer upload's result read here is always seen as newer.
     other, complete = now.manifest, manifest.status == "complete"
     if other is not None and other.source.key != ref.key:
         if complete:
             raise ImageIdConflict(f"imageId {manifest.image_id!r} already belongs to {other.source.key!r}")
         return False  # a failure never replaces another key's result
     source = manifest.source
-    if (
-        complete
-        and other is not None
-        and other.covers(source.etag, source.version_id, manifest.pipeline.config_hash)
-    ):
-        return False  # another run committed the same source and configuration
+    if other is not None and other.covers(source.etag, source.version_id, manifest.pipeline.config_hash):
+        return False  # a complete result of the same source and configuration: nothing to add
     current = await retry_step(
         job.deadline, lambda: storage.current_etag(job.clients.s3, ref.bucket, ref.key)
     )
+    if not complete:
+        return failure_may_replace(manifest, other, current)
     etag = normalise_etag(source.etag)
     if current == etag:
         return True
-    if not complete:
-        return current is None or etag is None  # the failure still describes what the key holds
     if current is None:
         raise SourceMissing(f"s3://{ref.bucket}/{ref.key} was deleted while it was processed")
     raise Superseded(f"s3://{ref.bucket}/{ref.key} changed from {etag} to {current} while it was processed")
+
+
+def failure_may_replace(failed: Manifest, other: Manifest | None, current: str | None) -> bool:
+    """Whether the failed manifest `failed` may replace `other`, the manifest read before the key
+    was seen to hold `current` (its ETag then; None once deleted).
+
+    Only the failure of the key's current upload replaces a result: any other upload's result
+    read before `current` was seen is of an upload at least as new. When the key holds nothing,
+    which upload was newer cannot be told, so only this upload's own failure (or nothing) is
+    replaced, never a complete result: a render outlives its source.
+    """
+    etag = failed.source.etag
+    if current is not None:
+        return current == etag or etag is None
+    if other is None:
+        return True
+    same = other.source.key == failed.source.key and other.same_upload(etag, failed.source.version_id)
+    return same and other.status == "failed"
 
 
 async def write_manifest(manifest: Manifest, job: Job, precondition: dict[str, str] | None = None) -> None:

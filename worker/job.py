@@ -1,4 +1,4 @@
-"""What processing one record needs, bundled once, and how far it has got."""
+"""What processing one record needs, bundled once: which delivery it is, and how far it has got."""
 
 from __future__ import annotations
 
@@ -32,6 +32,14 @@ class Progress:
 
 
 @dataclass(frozen=True)
+class Delivery:
+    """Which SQS message the record is, and whether an operator moved it back from the DLQ."""
+
+    message_id: str = ""
+    redriven: bool = False
+
+
+@dataclass(frozen=True)
 class Job:
     """What processing needs, bundled once per record."""
 
@@ -40,4 +48,5 @@ class Job:
     clients: Clients
     executor: Executor
     deadline: Deadline
+    delivery: Delivery = field(default_factory=Delivery)
     progress: Progress = field(default_factory=Progress)

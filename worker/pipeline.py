@@ -1,12 +1,12 @@
 """One uploaded object to its variants and manifest, as a short list of named steps.
 
-identify the key -> skip if a complete manifest already covers this version and configuration
--> read the source once (only the announced version) -> render every variant and its sha256 off
-the event loop -> write all variants under keys of this render -> commit the manifest
-(`worker.commit`) -> remove the render it replaced -> check the key still holds the upload the
-manifest describes, and catch up with a newer one if not. Transient failures are retried per
-step; permanent ones propagate to the record handler, which quarantines them.
-"""
+identify the key -> skip if the manifest already answers this delivery (a complete result of
+this version and configuration, or the file's own failure: `worker.answered`) -> read the source
+once (only the announced version) -> render every variant and its sha256 off the event loop ->
+write all variants under keys of this render -> commit the manifest (`worker.commit`) -> remove
+the render it replaced -> check the key does not hold a newer upload than the manifest
+describes, and catch up with it if so. Transient failures are retried per step; permanent ones
+propagate to the record handler, which quarantines them."""
 
 from __future__ import annotations
 
@@ -24,7 +24,6 @@ from shared.errors import (
     ImageTooLarge,
     PermanentError,
     RetryableError,
-    SourceMissing,
     Superseded,
 )
 from shared.keys import UploadKey, is_upload, new_render_id, parse_upload_key, variant_key
@@ -32,6 +31,7 @@ from shared.manifest import Manifest, PipelineRecord, SourceRecord, VariantRecor
 from shared.observability import MetricUnit, logger, metrics
 from shared.variants import VariantSpec
 from worker import engine, storage
+from worker.answered import answered, engine_hash
 from worker.commit import Commit, commit, read_stored, remove_replaced, remove_variants
 from worker.deadline import retry_step
 from worker.events import ObjectRef
@@ -79,10 +79,10 @@ async def process_object(ref: ObjectRef, job: Job) -> Outcome:
             return Outcome("superseded", key)
         job.progress.at("checking the upload is still current")
         now = await retry_step(job.deadline, lambda: storage.current_etag(job.clients.s3, bucket, key))
-        if now == outcome.etag:
+        if now == outcome.etag or now is None:
+            # Deleted since: the result stays the last upload's, as true as before (results
+            # outlive their source, docs/consistency.md); a new upload brings its own event.
             return outcome
-        if now is None:
-            raise SourceMissing(f"s3://{bucket}/{key} was deleted while it was processed")
         # The key holds a newer upload than the result left in place. Its own event may already
         # have been acknowledged, as a duplicate of a manifest this run (or a stale one) replaced
         # since: so this run brings the results up to date before it may be acknowledged.
@@ -95,8 +95,8 @@ async def _process(ref: ObjectRef, upload: UploadKey, job: Job) -> Outcome:
     job.progress.at("reading the manifest")
     stored = await read_stored(job, upload.image_id)
     _check_owner(stored.manifest, ref, upload)
-    if stored.manifest is not None and stored.manifest.covers(ref.etag, ref.version_id, job.config_hash):
-        return _duplicate(ref, stored.manifest)
+    if stored.manifest is not None and answered(stored.manifest, ref, job):
+        return _duplicate(ref, stored.manifest)  # decided by the manifest, whatever the source is now
     timings: dict[str, float] = {}
     started = time.perf_counter()
     job.progress.at("reading the source")
@@ -119,7 +119,9 @@ async def _process(ref: ObjectRef, upload: UploadKey, job: Job) -> Outcome:
         user_id=upload.user_id,
         source=_source_record(ref, source, rendered.result.source),
         variants=tuple(variants),
-        pipeline=PipelineRecord(config_hash=job.config_hash, render_id=render_id),
+        pipeline=PipelineRecord(
+            config_hash=job.config_hash, render_id=render_id, engine_hash=engine_hash(job.settings)
+        ),
         timings_ms=timings,
         warnings=rendered.result.warnings or None,
     )

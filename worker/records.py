@@ -18,10 +18,11 @@ from shared.errors import InvalidKey, MalformedEvent, PermanentError, RetryableE
 from shared.keys import is_upload, parse_upload_key
 from shared.observability import MetricUnit, logger, metrics
 from worker.announce import announce
+from worker.answered import is_redrive
 from worker.deadline import Deadline
 from worker.events import ObjectRef, parse_body
 from worker.failures import quarantine
-from worker.job import Job
+from worker.job import Delivery, Job
 from worker.pipeline import MAX_CATCH_UPS, process_object
 from worker.runtime import Runtime, get_runtime
 
@@ -55,7 +56,8 @@ async def _admitted(record: SQSRecord, lambda_context: LambdaContext | None, run
             raise RetryableError(
                 f"not started: {deadline.remaining_s():.1f}s left, a record may need {budget:.1f}s"
             )
-        job = Job(runtime.settings, runtime.config_hash, clients, runtime.executor, deadline)
+        delivery = Delivery(record.message_id, is_redrive(record.raw_event.get("messageAttributes") or {}))
+        job = Job(runtime.settings, runtime.config_hash, clients, runtime.executor, deadline, delivery)
         try:
             async with asyncio.timeout(deadline.remaining_s()):
                 if malformed is not None:
@@ -89,11 +91,11 @@ async def _settle(record: SQSRecord, ref: ObjectRef, job: Job) -> str:
         try:
             outcome = await process_object(ref, job)
         except PermanentError as exc:
-            newer = await quarantine(record, exc, ref, job)
-            if newer is None:
-                return "quarantined"
+            quarantined = await quarantine(record, exc, ref, job)
+            if quarantined.newer is None:
+                return quarantined.status
             # The failed manifest replaced what a newer upload was acknowledged against: catch up.
-            ref = replace(ref, etag=newer, version_id=None)
+            ref = replace(ref, etag=quarantined.newer, version_id=None)
             continue
         job.progress.settle()  # durable: what follows is best effort
         if outcome.manifest is not None:

@@ -146,11 +146,10 @@ def test_an_image_id_clash_never_puts_the_losers_bytes_under_the_winner(
     assert dlq_reasons(stack) == [("uploads/u1/dup.png", "ImageIdConflict")]
 
 
-@pytest.mark.parametrize("operation", ["GetObject", "HeadObject"])
-def test_a_source_deleted_during_a_run_is_quarantined_with_a_failed_manifest(
-    stack: Stack, instance: Callable[[], Instance], operation: str
+def test_a_source_deleted_before_its_read_is_quarantined_with_a_failed_manifest(
+    stack: Stack, instance: Callable[[], Instance]
 ) -> None:
-    # Given an upload that is deleted as the run reads it (GetObject) or checks it after rendering
+    # Given an upload that is deleted as the run reads it
     ((_, event),) = stack.upload_and_receive([(KEY, images.photo_jpeg(640, 480, seed=4))]).values()
     a = instance()
 
@@ -158,7 +157,7 @@ def test_a_source_deleted_during_a_run_is_quarantined_with_a_failed_manifest(
         stack.s3.delete_object(Bucket=stack.topology.input_bucket, Key=KEY)
 
     async def scenario() -> list[str]:
-        await a.hook("s3", f"before-send.s3.{operation}", Before(_input(stack, KEY), delete_source))
+        await a.hook("s3", "before-send.s3.GetObject", Before(_input(stack, KEY), delete_source))
         return await a.run([event])
 
     # When the record is processed
@@ -170,6 +169,28 @@ def test_a_source_deleted_during_a_run_is_quarantined_with_a_failed_manifest(
     assert manifest is not None and manifest["status"] == "failed", manifest
     assert manifest["error"]["type"] == "SourceMissing"
     assert stack.output_keys("processed/") == []
+
+
+def test_a_source_deleted_after_the_commit_leaves_the_complete_result(
+    stack: Stack, instance: Callable[[], Instance]
+) -> None:
+    # Given an upload that is deleted once its run has committed, as the run checks the key
+    ((etag, event),) = stack.upload_and_receive([(KEY, images.photo_jpeg(640, 480, seed=4))]).values()
+    a = instance()
+
+    async def delete_source() -> None:
+        stack.s3.delete_object(Bucket=stack.topology.input_bucket, Key=KEY)
+
+    async def scenario() -> list[str]:
+        await a.hook("s3", "before-send.s3.HeadObject", Before(_input(stack, KEY), delete_source))
+        return await a.run([event])
+
+    # When the record is processed
+    assert _run(stack, scenario()) == []
+
+    # Then the render of those bytes is the upload's result: results outlive their source
+    stack.assert_consistent("race", "u1", etag)
+    assert dlq_reasons(stack) == []
 
 
 def test_a_manifest_deleted_during_a_run_is_written_again(
