@@ -110,8 +110,10 @@ def failure_may_replace(failed: Manifest, other: Manifest | None, current: str |
     replaced, never a complete result: a render outlives its source.
     """
     etag = failed.source.etag
+    if etag is None:
+        return other is None  # an event without an ETag (S3 always sends one): no upload to compare
     if current is not None:
-        return current == etag or etag is None
+        return current == etag  # else a newer upload's own event decides
     if other is None:
         return True
     same = other.source.key == failed.source.key and other.same_upload(etag, failed.source.version_id)

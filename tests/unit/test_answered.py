@@ -128,6 +128,12 @@ def test_what_a_failed_manifest_may_replace(other: Manifest | None, current: str
     assert failure_may_replace(_manifest("failed", etag="e1"), other, current) is may
 
 
+@pytest.mark.parametrize(("other", "may"), [(None, True), (_manifest("failed", etag="e0"), False)])
+def test_a_failure_without_an_etag_only_fills_an_empty_place(other: Manifest | None, may: bool) -> None:
+    failed = _manifest("failed").model_copy(update={"source": SourceRecord(bucket="in", key=KEY)})
+    assert failure_may_replace(failed, other, "e1") is may
+
+
 @pytest.mark.parametrize(
     ("attributes", "redrive"),
     [
