@@ -1,0 +1,116 @@
+"""What must hold once every record of a property-test example is acknowledged.
+
+(1) a complete manifest's variants are stored with exactly the listed sha256 (each read back);
+(2) if the manifest's key holds an upload now, the manifest describes it: complete for a good
+    upload, failed for a corrupt one; a failed manifest of an older upload never stands over a
+    newer one;
+(3) results outlive their source: once a complete manifest existed for (key, ETag, configHash),
+    no later event for that upload turns it into a failure; a failed `SourceMissing` manifest is
+    acceptable only for an upload that never had a complete result (since the operator last
+    deleted the manifest: after that, nothing tells a late event the upload was processed);
+(4) while any key of the imageId holds an upload, a manifest exists (after an operator deleted
+    it and reprocessed, too);
+and every quarantine has a reason the example gave it, and every message was acknowledged.
+
+Each breach names its invariant and, where it matches one, the bug class of issue 19 it shows
+(1: a late event after the source is gone destroys a complete result; 2: a failed manifest of
+an older upload replaces a newer upload's result; 3: the sweep deletes a render a manifest
+lists). `model_log.ManifestLog` knows what was ever complete.
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+from shared.manifest import Manifest
+from tests.integration.conftest import Stack
+from tests.integration.interleave import current_etag, dlq_reasons
+from tests.integration.model_log import ManifestLog
+from tests.integration.model_world import World
+
+
+def violations(stack: Stack, world: World) -> list[str]:
+    """Every breach of (1)-(4) in the example's end state, each naming its invariant and bug class."""
+    now = {key: current_etag(stack, key) for key in world.keys}
+    raw = stack.manifest(world.image_id)
+    problems = [f"liveness: never acknowledged after {world.scheduler.max_attempts} deliveries: "
+                f"{m['MessageId']}" for m in world.scheduler.unacknowledged]  # fmt: skip
+    problems += _quarantines(stack, world)
+    if raw is None:
+        if any(now.values()):
+            problems.append(f"invariant 4: no manifest, yet the keys hold uploads {now}")
+        return problems
+    manifest = Manifest.model_validate(raw)
+    swept = {key for sweep in world.sweeps for key in sweep.deleted}
+    return (
+        problems
+        + _stored(stack, manifest, swept)
+        + _current(manifest, now, world)
+        + _outlives(manifest, world.log)
+    )
+
+
+def _stored(stack: Stack, manifest: Manifest, swept: set[str]) -> list[str]:
+    if manifest.status != "complete":
+        return []
+    problems = []
+    for variant in manifest.variants:
+        try:
+            data = stack.read_output(variant.key)
+        except stack.s3.exceptions.NoSuchKey:
+            who = "bug class 3: `imgpipe sweep` deleted it" if variant.key in swept else "a worker removed it"
+            problems.append(f"invariant 1 ({who}): {variant.key}, listed by the complete manifest of "
+                            f"{_name(manifest)}, is missing")  # fmt: skip
+            continue
+        if hashlib.sha256(data).hexdigest() != variant.sha256:
+            problems.append(f"invariant 1: {variant.key} does not hash to its listed sha256")
+    return problems
+
+
+def _current(manifest: Manifest, now: dict[str, str | None], world: World) -> list[str]:
+    holds = now.get(manifest.source.key)
+    if holds is None:
+        return []  # the key's upload is gone: (3) says what may stand
+    order = {(u.key, u.etag): u.order for u in world.uploads}
+    described = order.get((manifest.source.key, manifest.source.etag or ""), -1)
+    if manifest.source.etag != holds:
+        older = described < order.get((manifest.source.key, holds), -1)
+        if manifest.status == "failed" and older:
+            return [f"invariant 2 (bug class 2): a failed manifest of an older upload ({_name(manifest)}) "
+                    f"stands over the key's current upload {holds[:8]}"]  # fmt: skip
+        return [f"invariant 2: the manifest describes {_name(manifest)}, the key holds {holds[:8]}"]
+    good = {(u.key, u.etag): u.good for u in world.uploads}[(manifest.source.key, holds)]
+    if manifest.status != ("complete" if good else "failed"):
+        return [f"invariant 2: the current upload is {'good' if good else 'corrupt'}, its manifest "
+                f"is {_name(manifest)}"]  # fmt: skip
+    return []
+
+
+def _outlives(manifest: Manifest, log: ManifestLog) -> list[str]:
+    if manifest.status != "failed" or not log.ever_complete(manifest):
+        return []
+    before = log.replaced_by(manifest)
+    replaced = f"; it replaced {_name(before)}" if before is not None else ""
+    if manifest.error is not None and manifest.error.type == "SourceMissing":
+        return [
+            f"invariant 3 (bug class 1): the manifest is {_name(manifest)}, an upload that had a complete "
+            f"result: an event after its source was gone turned the result into a failure{replaced}"
+        ]
+    return [f"invariant 3: the manifest is {_name(manifest)}, an upload that had a complete result{replaced}"]
+
+
+def _quarantines(stack: Stack, world: World) -> list[str]:
+    corrupt = {u.key for u in world.uploads if not u.good}
+    allowed = {(k, "CorruptImage") for k in corrupt} | {(k, "SourceMissing") for k in world.deleted}
+    allowed |= {(k, "ImageIdConflict") for k in world.keys}
+    return [
+        f"quarantined without a cause in this example: {q}" for q in dlq_reasons(stack) if q not in allowed
+    ]
+
+
+def _name(manifest: Manifest) -> str:
+    """`failed (SourceMissing: ...) for uploads/u1/p3.jpg@0a1b2c3d`, short enough for a message."""
+    what: str = manifest.status
+    if manifest.error is not None:
+        what += f" ({manifest.error.type}: {manifest.error.message[:80]})"
+    return f"{what} for {manifest.source.key}@{(manifest.source.etag or '')[:8]}"
