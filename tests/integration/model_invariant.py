@@ -53,17 +53,19 @@ def violations(stack: Stack, world: World) -> list[str]:
 def _stored(stack: Stack, manifest: Manifest, swept: set[str]) -> list[str]:
     if manifest.status != "complete":
         return []
-    problems = []
+    missing, problems = [], []
     for variant in manifest.variants:
         try:
             data = stack.read_output(variant.key)
         except stack.s3.exceptions.NoSuchKey:
-            who = "bug class 3: `imgpipe sweep` deleted it" if variant.key in swept else "a worker removed it"
-            problems.append(f"invariant 1 ({who}): {variant.key}, listed by the complete manifest of "
-                            f"{_name(manifest)}, is missing")  # fmt: skip
+            missing.append(variant.key)
             continue
         if hashlib.sha256(data).hexdigest() != variant.sha256:
             problems.append(f"invariant 1: {variant.key} does not hash to its listed sha256")
+    if missing:
+        who = "bug class 3: `imgpipe sweep` deleted them" if set(missing) <= swept else "removed by a worker"
+        problems.append(f"invariant 1 ({who}): {len(missing)} of the {len(manifest.variants)} variants the "
+                        f"manifest ({_name(manifest)}) lists are missing: {', '.join(missing)}")  # fmt: skip
     return problems
 
 
@@ -74,10 +76,10 @@ def _current(manifest: Manifest, now: dict[str, str | None], world: World) -> li
     order = {(u.key, u.etag): u.order for u in world.uploads}
     described = order.get((manifest.source.key, manifest.source.etag or ""), -1)
     if manifest.source.etag != holds:
-        older = described < order.get((manifest.source.key, holds), -1)
-        if manifest.status == "failed" and older:
+        if manifest.status == "failed" and described < order.get((manifest.source.key, holds), -1):
+            over = _replaced(manifest, world.log)
             return [f"invariant 2 (bug class 2): a failed manifest of an older upload ({_name(manifest)}) "
-                    f"stands over the key's current upload {holds[:8]}"]  # fmt: skip
+                    f"stands over the key's current upload {holds[:8]}{over}"]  # fmt: skip
         return [f"invariant 2: the manifest describes {_name(manifest)}, the key holds {holds[:8]}"]
     good = {(u.key, u.etag): u.good for u in world.uploads}[(manifest.source.key, holds)]
     if manifest.status != ("complete" if good else "failed"):
@@ -89,14 +91,16 @@ def _current(manifest: Manifest, now: dict[str, str | None], world: World) -> li
 def _outlives(manifest: Manifest, log: ManifestLog) -> list[str]:
     if manifest.status != "failed" or not log.ever_complete(manifest):
         return []
-    before = log.replaced_by(manifest)
-    replaced = f"; it replaced {_name(before)}" if before is not None else ""
     if manifest.error is not None and manifest.error.type == "SourceMissing":
-        return [
-            f"invariant 3 (bug class 1): the manifest is {_name(manifest)}, an upload that had a complete "
-            f"result: an event after its source was gone turned the result into a failure{replaced}"
-        ]
-    return [f"invariant 3: the manifest is {_name(manifest)}, an upload that had a complete result{replaced}"]
+        return [f"invariant 3 (bug class 1): the manifest is {_name(manifest)}, an upload that had a "
+                f"complete result: an event after its source was gone turned it into a failure"
+                f"{_replaced(manifest, log)}"]  # fmt: skip
+    return [f"invariant 3: the manifest is {_name(manifest)}, an upload that had a complete result"]
+
+
+def _replaced(manifest: Manifest, log: ManifestLog) -> str:
+    before = log.replaced_by(manifest)
+    return f"; it was written over {_name(before)}" if before is not None else ""
 
 
 def _quarantines(stack: Stack, world: World) -> list[str]:
