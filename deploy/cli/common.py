@@ -52,6 +52,10 @@ DlqUrl = Annotated[
     str, typer.Option("--dlq-url", envvar="IMGPIPE_DLQ_URL", metavar="URL", help="dead-letter queue URL")
 ]
 User = Annotated[str, typer.Option("--user", metavar="USER", help="userId the uploads belong to")]
+KmsKey = Annotated[
+    str | None,
+    typer.Option(envvar="IMGPIPE_KMS_KEY_ID", metavar="KEY", help="SSE-KMS key id or ARN (unset: aws/s3)"),
+]
 Json = Annotated[bool, typer.Option("--json", help="print one JSON document (shape in the help above)")]
 
 

@@ -170,9 +170,60 @@ def test_upload_prints_the_mapping_for_people_too(aws: Aws, tmp_path: Path) -> N
     (key,) = [obj["Key"] for obj in listed]
     image_id = Path(key).stem
     rows = _rows(result.stdout)
-    assert ["", "one.jpg", image_id, key, ""] in rows
+    assert ["", "one.jpg", image_id, key, "uploaded", ""] in rows
     assert ["", "note.txt", "not an image suffix (.txt)", ""] in rows
     assert "uploaded 1 files to s3://imgpipe-input/uploads/cli/; skipped 1" in result.stdout
+
+
+@pytest.mark.parametrize("kms_key", [None, "arn:aws:kms:us-east-1:123456789012:key/imgpipe-test"])
+def test_uploads_are_stored_with_sse_kms_as_the_deployed_bucket_requires(
+    aws: Aws, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, kms_key: str | None
+) -> None:
+    # Given a photo, and the deployment's key configured or not
+    if kms_key:
+        monkeypatch.setenv("IMGPIPE_KMS_KEY_ID", kms_key)
+    (tmp_path / "one.jpg").write_bytes(samples.jpeg(samples.photo(64, 48, 1)))
+    # When it is uploaded
+    result = invoke("upload", "one.jpg", "--json")
+    assert result.exit_code == 0, result.output
+    # Then S3 stored it SSE-KMS, under the key configured when there is one
+    (entry,) = json.loads(result.stdout)["uploaded"]
+    head = aws.s3.head_object(Bucket=aws.topology.input_bucket, Key=entry["key"])
+    assert head["ServerSideEncryption"] == "aws:kms"
+    if kms_key:
+        assert head["SSEKMSKeyId"] == kms_key
+
+
+def test_a_second_upload_of_the_same_files_sends_nothing_and_says_so(aws: Aws, tmp_path: Path) -> None:
+    # Given two photos uploaded once
+    for n in (1, 2):
+        (tmp_path / f"p{n}.jpg").write_bytes(samples.jpeg(samples.photo(64, 48, n)))
+    first = json.loads(invoke("upload", "p1.jpg", "p2.jpg", "--json").stdout)
+    # When they are uploaded again, for a person
+    result = invoke("upload", "p1.jpg", "p2.jpg")
+    # Then each keeps its imageId and key, is said to be already uploaded, and was not written again
+    assert result.exit_code == 0, result.output
+    rows = _rows(result.stdout)
+    for u in first["uploaded"]:
+        assert ["", u["path"], u["imageId"], u["key"], "already uploaded", ""] in rows
+    assert "uploaded 0 files to s3://imgpipe-input/uploads/cli/; 2 already uploaded" in result.stdout
+    # And S3 announced two uploads in all, from the first run
+    events = [b for b in _bodies(aws, aws.topology.queue_url) if "ObjectCreated" in b]
+    assert len(events) == 2
+
+
+def test_the_upload_table_shows_hostile_file_names_as_they_are(aws: Aws, tmp_path: Path) -> None:
+    # Given photos whose names are rich markup: a closing tag in the path, a link, a style
+    (tmp_path / "a[").mkdir()
+    names = ["a[/x].jpg", "[link=https:evil.example]click[bold].jpg"]
+    for n, name in enumerate(names):
+        (tmp_path / name).write_bytes(samples.jpeg(samples.photo(64, 48, n)))
+    # When they are uploaded
+    result = invoke("upload", *names)
+    # Then the table lists them as written, and their stored names are theirs
+    assert result.exit_code == 0, result.output
+    for name in names:
+        assert name in result.stdout
 
 
 def test_presigned_upload_stores_the_base_name_only(aws: Aws) -> None:

@@ -1,0 +1,82 @@
+"""Where an upload goes and how it is stored: its key and imageId, its encryption, what S3 holds.
+
+A bulk upload's imageId is derived from the user, the file's extension and its content (SHA-256),
+so a re-run of an interrupted upload finds the same keys and sends only what is missing, and two
+identical files of one run are one image. A pre-signed upload cannot know its content when it is
+signed: it gets a random id (`new_key`).
+
+The deployed buckets refuse any PutObject without `x-amz-server-side-encryption: aws:kms`, so
+every upload asks for SSE-KMS, with the deployment's key when IMGPIPE_KMS_KEY_ID names it (as
+`terraform output` gives it). Without a key id S3 uses the account's AWS managed key (aws/s3),
+which the bucket accepts too; the key is not looked up from the bucket, so signing a URL needs
+no request and no s3:GetEncryptionConfiguration.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import uuid
+from pathlib import Path
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from shared.errors import InvalidKey
+from shared.keys import WATERMARKED_USER
+
+_ID = re.compile(r"[A-Za-z0-9_-]{1,128}")  # used with fullmatch: `$` would let "alice\n" through
+SHA256_METADATA = "sha256"  # x-amz-meta-sha256: the hex digest of the bytes, for a re-run to compare
+_MISSING = {"404", "NoSuchKey", "NotFound"}
+
+
+def check_user(user: str) -> str:
+    """A user id the key layout accepts, or `InvalidKey` saying why not."""
+    if not _ID.fullmatch(user):
+        raise InvalidKey(f"user id {user!r} must be 1-128 characters of A-Z a-z 0-9 _ -")
+    if user == WATERMARKED_USER:
+        raise InvalidKey(f"user id {user!r} is reserved")
+    return user
+
+
+def extension(path: Path) -> str:
+    """The key's extension for `path`: its suffix, lower case, letters and digits only."""
+    return re.sub(r"[^A-Za-z0-9]", "", path.suffix.lower())[:10] or "bin"
+
+
+def new_key(user: str, path: Path) -> tuple[str, str]:
+    """A fresh random (key, imageId) for `path` under `uploads/{user}/` (pre-signed uploads)."""
+    image_id = f"img_{uuid.uuid4().hex}"
+    return f"uploads/{user}/{image_id}.{extension(path)}", image_id
+
+
+def content_key(user: str, path: Path, sha256: str) -> tuple[str, str]:
+    """The (key, imageId) of content with digest `sha256`, uploaded by `user` as `path`'s type.
+
+    The same for every run; another user, extension or content gives another id (the extension
+    is part of it because the key is: one imageId never names two keys).
+    """
+    seed = f"imgpipe-upload-v1\0{user}\0{extension(path)}\0{sha256}".encode()
+    image_id = f"img_{hashlib.sha256(seed).hexdigest()[:32]}"
+    return f"uploads/{user}/{image_id}.{extension(path)}", image_id
+
+
+def encryption(kms_key_id: str | None) -> dict[str, str]:
+    """The PutObject parameters the buckets' policy requires: SSE-KMS, with this key if given."""
+    params = {"ServerSideEncryption": "aws:kms"}
+    if kms_key_id:
+        params["SSEKMSKeyId"] = kms_key_id
+    return params
+
+
+def stored_sha256(s3: Any, bucket: str, key: str) -> str | None:
+    """The content digest the object at `key` was uploaded with, or None when there is no object
+    (or it carries none). A HEAD without s3:ListBucket answers 403 for a missing key: also None."""
+    try:
+        head = s3.head_object(Bucket=bucket, Key=key)
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") in _MISSING | {"403", "AccessDenied"}:
+            return None
+        raise
+    value = head.get("Metadata", {}).get(SHA256_METADATA)
+    return str(value) if value else None
