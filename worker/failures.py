@@ -4,7 +4,7 @@ The DLQ message carries the original SQS body unchanged, so a redrive re-injects
 arrived, and the reason in `imgpipe-*` attributes. A `failed` manifest records the failure where
 the results would have been, in the success path's order (read the manifest, then the key, then
 write conditionally), so it never replaces a newer upload's result, another key's, or a complete
-result of the same upload. A failure that the manifest already answers (`worker.answered`) is
+result of the same upload. A failure that the manifest already answers (`worker.commit.answered`) is
 acknowledged as a duplicate: nothing written, no second DLQ message."""
 
 from __future__ import annotations
@@ -22,11 +22,17 @@ from shared.manifest import ErrorRecord, Manifest, PipelineRecord, SourceRecord,
 from shared.observability import SERVICE, MetricUnit, logger, metrics
 from worker import storage
 from worker.announce import announce
-from worker.answered import REDRIVE_COUNT, complete_for, engine_hash, repeats_failure
-from worker.commit import commit, failure_may_replace, read_stored, remove_replaced
+from worker.commit import (
+    commit,
+    complete_for,
+    failure_may_replace,
+    read_stored,
+    remove_replaced,
+    repeats_failure,
+)
 from worker.deadline import retry_step
 from worker.events import ObjectRef
-from worker.job import Job
+from worker.job import REDRIVE_COUNT, Job, engine_hash
 
 MAX_REASON = 1000
 # Characters SQS accepts in a String attribute; anything else (control characters from a

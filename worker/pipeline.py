@@ -1,25 +1,28 @@
 """One uploaded object to its variants and manifest, as a short list of named steps.
 
 identify the key -> skip if the manifest already answers this delivery (a complete result of
-this version and configuration, or the file's own failure: `worker.answered`) -> read the source
-once (only the announced version) -> render every variant and its sha256 off the event loop,
-once the memory budget admits it (`worker.rendering`) -> write all variants under keys of this
-render -> commit the manifest (`worker.commit`) -> remove the render it replaced -> check the key
-does not hold a newer upload than the manifest describes, and catch up with it if so. Transient
-failures are retried per step; permanent ones propagate to the record handler, which
-quarantines them.
+this version and configuration, or the file's own failure: `worker.commit.answered`) -> read the
+source once (only the announced version) -> render every variant and its sha256 off the event
+loop, once the memory budget admits it -> write all variants under keys of this render -> commit
+the manifest (`worker.commit`) -> remove the render it replaced -> check the key does not hold a
+newer upload than the manifest describes, and catch up with it if so. Transient failures are
+retried per step; permanent ones propagate to the record handler, which quarantines them.
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
+import hashlib
+import threading
 import time
-from collections.abc import Awaitable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any, Literal
 
 from shared.errors import (
     ImageIdConflict,
+    ImageTooLarge,
     PermanentError,
     RetryableError,
     Superseded,
@@ -27,13 +30,13 @@ from shared.errors import (
 from shared.keys import UploadKey, is_upload, new_render_id, parse_upload_key, variant_key
 from shared.manifest import Manifest, PipelineRecord, SourceRecord, VariantRecord
 from shared.observability import MetricUnit, logger, metrics
+from shared.variants import VariantSpec
 from worker import engine, storage
-from worker.answered import answered, engine_hash
-from worker.commit import Commit, commit, read_stored, remove_replaced, remove_variants
+from worker.commit import Commit, answered, commit, read_stored, remove_replaced, remove_variants
 from worker.deadline import retry_step
 from worker.events import ObjectRef
-from worker.job import Job
-from worker.rendering import Rendered, admitted_render
+from worker.gate import memory_gate
+from worker.job import Job, engine_hash
 
 Status = Literal["processed", "duplicate", "ignored", "superseded"]
 MAX_CATCH_UPS = 3
@@ -47,6 +50,14 @@ class Outcome:
     key: str
     etag: str | None = None
     manifest: Manifest | None = None  # the manifest this run committed, to announce
+
+
+@dataclass(frozen=True)
+class Rendered:
+    """The engine's result and each variant's sha256, both computed off the event loop."""
+
+    result: engine.RenderResult
+    digests: tuple[str, ...]
 
 
 async def process_object(ref: ObjectRef, job: Job) -> Outcome:
@@ -94,7 +105,7 @@ async def _process(ref: ObjectRef, upload: UploadKey, job: Job) -> Outcome:
         lambda: storage.read_source(job.clients.s3, ref.bucket, ref.key, ref.etag, job.settings.max_bytes),
     )
     timings["fetch"] = _ms(started)
-    rendered = await admitted_render(source.data, job)
+    rendered = await _admitted_render(source.data, job)
     spent = rendered.result.timings_ms
     timings.update({"render": spent["total"], "probe": spent["probe"]})
     render_id = new_render_id()
@@ -126,6 +137,52 @@ async def _process(ref: ObjectRef, upload: UploadKey, job: Job) -> Outcome:
 def _duplicate(ref: ObjectRef, existing: Manifest | None) -> Outcome:
     metrics.add_metric(name="DuplicatesSkipped", unit=MetricUnit.Count, value=1)
     return Outcome("duplicate", ref.key, existing.source.etag if existing else None)
+
+
+def _render_and_digest(
+    upload: engine.Probed, specs: tuple[VariantSpec, ...], should_stop: Callable[[], bool]
+) -> Rendered:
+    result = engine.render(upload, specs, should_stop=should_stop)
+    return Rendered(result, tuple(hashlib.sha256(v.data).hexdigest() for v in result.variants))
+
+
+async def _admitted_render(data: bytes, job: Job) -> Rendered:
+    # The header alone says how much memory the decode needs (milliseconds, on the loop); the
+    # render waits until that fits beside what other records hold, or is refused if it never can.
+    settings = job.settings
+    upload = engine.open_upload(data, settings.limits)
+    need = engine.estimate_memory(upload.info, settings.variants)
+    budget = settings.memory_budget_bytes
+    if need > budget:
+        raise ImageTooLarge(
+            f"decoding needs about {need / 2**20:,.0f} MiB, over the worker's memory budget of"
+            f" {budget / 2**20:,.0f} MiB (IMGPIPE_MEMORY_BUDGET_MB, else the function's memory)"
+        )
+    job.progress.at("waiting for memory")
+    gate = memory_gate(budget)
+    await gate.acquire(need)
+    job.progress.at("rendering")
+    return await _render(upload, job, functools.partial(gate.release, need))
+
+
+async def _render(upload: engine.Probed, job: Job, release: Callable[[], None]) -> Rendered:
+    given_up = threading.Event()
+    work = functools.partial(_render_and_digest, upload, job.settings.variants, given_up.is_set)
+    try:
+        running = job.executor.submit(work)
+    except BaseException:
+        release()
+        raise
+    # The memory is the render thread's until it returns, whoever stops waiting for it: a
+    # deadline cancels this coroutine, never the thread, which still holds its decode buffers.
+    running.add_done_callback(lambda _: release())
+    try:
+        return await asyncio.wrap_future(running)
+    except asyncio.CancelledError:
+        # Cut off at the deadline: a render still queued never starts, one running stops at its
+        # next variant instead of holding a core (and memory) into the next invocation.
+        given_up.set()
+        raise
 
 
 def _variant_records(rendered: Rendered, upload: UploadKey, render_id: str, job: Job) -> list[VariantRecord]:

@@ -18,11 +18,10 @@ from shared.errors import InvalidKey, MalformedEvent, PermanentError, RetryableE
 from shared.keys import is_upload, parse_upload_key
 from shared.observability import MetricUnit, logger, metrics
 from worker.announce import announce
-from worker.answered import is_redrive
 from worker.deadline import Deadline
 from worker.events import ObjectRef, parse_body
 from worker.failures import quarantine
-from worker.job import Delivery, Job
+from worker.job import Delivery, Job, is_redrive
 from worker.pipeline import MAX_CATCH_UPS, process_object
 from worker.runtime import Runtime, get_runtime
 

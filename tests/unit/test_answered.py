@@ -13,11 +13,10 @@ import pytest
 from shared.manifest import ErrorRecord, Manifest, PipelineRecord, SourceRecord
 from shared.settings import Settings
 from shared.variants import DEFAULT_VARIANTS, config_hash
-from worker.answered import answered, engine_hash, is_redrive, repeats_failure
-from worker.commit import failure_may_replace
+from worker.commit import answered, failure_may_replace, repeats_failure
 from worker.deadline import Deadline
 from worker.events import ObjectRef
-from worker.job import Delivery, Job
+from worker.job import Delivery, Job, engine_hash, is_redrive
 
 pytestmark = pytest.mark.unit
 
