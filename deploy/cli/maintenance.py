@@ -10,7 +10,6 @@ from datetime import UTC, datetime
 from typing import Annotated, Any
 
 import typer
-from rich.table import Table
 
 from deploy.cli.common import (
     Command,
@@ -25,6 +24,7 @@ from deploy.cli.common import (
     progress,
     say,
     settings,
+    warn,
 )
 from deploy.cli.output import print_json, show
 from deploy.cli.text import DataTable
@@ -180,7 +180,7 @@ def sweep(
     if not (dry_run or yes or interactive):
         raise fail("sweep deletes objects: pass --yes to go ahead, or --dry-run to look first", 2)
     if seconds < IN_FLIGHT_S:
-        err.print(f"imgpipe: warning: --older-than {older_than} may remove renders still in flight")
+        warn(f"warning: --older-than {older_than} may remove renders still in flight")
     # The cut-off is taken before anything is read: a render committed while the sweep reads is
     # younger than it, however long the reading takes (see deploy.ops.sweep).
     cutoff = _cutoff(seconds)
@@ -228,7 +228,7 @@ def _confirm(plan: Any) -> bool:
 
 def _sweep_summary(doc: dict[str, Any], older_than: str) -> None:
     if doc["dryRun"] and doc["objects"]:
-        table = Table("object key", "bytes", "last modified", "why")
+        table = DataTable("object key", "bytes", "last modified", "why")  # keys are anyone's: literal
         for obj in doc["objects"]:
             table.add_row(obj["key"], str(obj["bytes"]), obj["lastModified"], obj["reason"])
         show(table)

@@ -356,3 +356,18 @@ def test_a_sweep_whose_state_was_moved_by_another_stops(stack: Stack, lambda_swe
     # Then both are refused and the state is the one the other invocation wrote
     assert moved is not None and stale is None and twice is None
     assert state(stack)["after"] == "processed/b"
+
+
+def test_a_dry_run_shows_hostile_keys_as_text_not_markup(stack: Stack) -> None:
+    # Given orphans whose keys look like rich markup (anyone who can write processed/ names them)
+    bucket = stack.topology.output_bucket
+    hostile = ["processed/u1/[/x]/r/large.jpg", "processed/u1/[link=https://evil.example]x[/link]/r/a.jpg"]
+    for key in hostile:
+        stack.s3.put_object(Bucket=bucket, Key=key, Body=b"garbage")
+    # When an operator looks before sweeping
+    dry = runner.invoke(cli.app, ["sweep", "--output-bucket", bucket, "--older-than", "0s", "--dry-run"])
+    # Then the table lists each key literally, and the command does not crash on the markup
+    assert dry.exit_code == 0, dry.output
+    flat = "".join(dry.stdout.split())
+    for key in hostile:
+        assert key in flat, dry.stdout
