@@ -242,7 +242,12 @@ def worker(
 ) -> None:
     """Consume the queue like Lambda's event source mapping (local stack, ECS or EC2)."""
     from deploy.local.consumer import consume
+    from deploy.local.topology import check_batching
 
+    try:
+        check_batching(batch_size, window)
+    except ValueError as exc:
+        raise fail(str(exc), 2) from exc
     with aws_errors():
         try:
             consume(queue_url, batch_size, window, timeout)

@@ -18,6 +18,19 @@ DLQ_RETENTION_S = 14 * 24 * 3600
 QUEUE_RETENTION_S = 4 * 24 * 3600
 
 
+LAMBDA_BATCH_WITHOUT_WINDOW = 10
+
+
+def check_batching(batch_size: int, batching_window_s: float) -> None:
+    """Refuse what Lambda's CreateEventSourceMapping refuses: over 10 records with no window."""
+    if batch_size > LAMBDA_BATCH_WITHOUT_WINDOW and batching_window_s < 1:
+        raise ValueError(
+            f"batch size {batch_size} needs a batching window of at least 1 s (it is"
+            f" {batching_window_s:g} s): Lambda takes more than {LAMBDA_BATCH_WITHOUT_WINDOW} records"
+            " per batch only with a window"
+        )
+
+
 @dataclass(frozen=True)
 class QueueSettings:
     """How the work queue hands records to the worker; defaults equal Terraform's variables."""
@@ -29,6 +42,7 @@ class QueueSettings:
     batch_size: int = 10
 
     def __post_init__(self) -> None:
+        check_batching(self.batch_size, self.batching_window_s)
         minimum = 6 * self.function_timeout_s + self.batching_window_s
         if self.visibility_timeout_s < minimum:
             raise ValueError(

@@ -131,3 +131,10 @@ def test_a_dead_worker_is_reported_with_its_logs_reason(tmp_path: Path) -> None:
     assert not alive_now
     assert reason.startswith("worker 1 exited with code 3: shared.errors.ConfigError: invalid configuration:")
     assert str(logs / "worker-1.log") in reason
+
+
+def test_a_worker_batch_lambda_would_refuse_is_refused() -> None:
+    # Given more than 10 records per batch and no batching window (Lambda's ESM refuses it)
+    result = invoke("worker", "--queue-url", "http://127.0.0.1:9/q", "--batch-size", "50", "--window", "0")
+    # Then the command says why before it polls anything, and exits 2
+    assert_failure(result, 2, "batching window of at least 1 s")

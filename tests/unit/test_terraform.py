@@ -289,6 +289,22 @@ def test_unsafe_visibility_timeout_is_refused_locally_too() -> None:
         QueueSettings(function_timeout_s=60, batching_window_s=1, visibility_timeout_s=300)
 
 
+@pytest.mark.parametrize(
+    ("batch_size", "window_s", "refused"), [(11, 0, True), (10, 0, False), (11, 1, False)]
+)
+def test_a_batch_lambda_refuses_is_refused_locally_too(batch_size: int, window_s: int, refused: bool) -> None:
+    # Given the queue settings of a local stack (as Terraform's variables give them)
+    def make() -> QueueSettings:
+        return QueueSettings(batching_window_s=window_s, visibility_timeout_s=400, batch_size=batch_size)
+
+    # Then over 10 records without a batching window is refused, as Lambda's CreateEventSourceMapping does
+    if refused:
+        with pytest.raises(ValueError, match="batching window of at least 1 s"):
+            make()
+    else:
+        assert make().batch_size == batch_size
+
+
 def test_dev_environment_uses_the_module_with_the_packaged_artifact() -> None:
     env = load(ROOT / "envs" / "dev")
     module = env["module"]["imgpipe"]
