@@ -21,6 +21,8 @@ from deploy.local.esm import LocalContext, lambda_event
 Handler = Callable[[dict[str, Any], LocalContext], dict[str, Any]]
 log = logging.getLogger("imgpipe.poller")
 RECEIVE_MAX = 10  # SQS returns at most 10 messages per ReceiveMessage
+STOP_CHECK_S = 0.1
+BACKOFF_FIRST_S, BACKOFF_MAX_S = 1.0, 30.0  # after SQS failures, as the mapping backs off
 
 
 @dataclass(frozen=True)
@@ -64,7 +66,7 @@ class Poller:
                 # Like the event source mapping, keep polling through SQS hiccups, backing off.
                 failures += 1
                 log.warning("polling failed (%s); retrying", exc)
-                time.sleep(min(30.0, 0.5 * 2**failures))
+                _pause(min(BACKOFF_MAX_S, BACKOFF_FIRST_S * 2 ** (failures - 1)), should_stop)
                 continue
             failures = 0
             if result is not None and result.reason != "ok":
@@ -128,6 +130,13 @@ class Poller:
             for failed in response.get("Failed", []):
                 # It comes back after the visibility timeout; the manifest makes it a duplicate.
                 log.warning("could not delete a processed message: %s", failed.get("Message", failed))
+
+
+def _pause(seconds: float, should_stop: Callable[[], bool]) -> None:
+    # A backoff that a stop cuts short: a worker whose SQS is gone must still exit on SIGTERM.
+    ends = time.monotonic() + seconds
+    while not should_stop() and (left := ends - time.monotonic()) > 0:
+        time.sleep(min(STOP_CHECK_S, left))
 
 
 def _failed_ids(response: Any, batch_ids: set[str]) -> set[str] | None:
