@@ -1,7 +1,8 @@
 """What every `imgpipe` command shares: the consoles, one-line failures, AWS clients, options.
 
 Expected failures (an unreachable endpoint, a missing bucket, a bad path, a bad setting) end in
-a one-line reason and a non-zero exit (2 for usage, 1 for failure), never a traceback.
+a one-line reason and a non-zero exit, never a traceback: 2 for usage (a bad or missing option or
+setting, found before any request), 1 for a failure (whatever AWS answered or could not).
 """
 
 from __future__ import annotations
@@ -20,6 +21,9 @@ from rich.progress import Progress
 from rich.text import Text
 from typer.core import TyperArgument, TyperCommand, TyperGroup, TyperOption
 
+from deploy.cli.aws_clients import CONNECT_TIMEOUT_S as CONNECT_TIMEOUT_S  # re-exported: tests pin them
+from deploy.cli.aws_clients import MAX_ATTEMPTS as MAX_ATTEMPTS
+from deploy.cli.aws_clients import make_clients
 from deploy.cli.text import literal, shown
 from shared.errors import ConfigError
 
@@ -27,16 +31,10 @@ if TYPE_CHECKING:
     from deploy.ops.uploads import Selection
     from shared.settings import Settings
 
+CREDENTIALS = "AWS_PROFILE or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY"
+
 console = Console()
 err = Console(stderr=True)
-
-# A stopped stack refuses the connection at once; an unreachable host is given this long.
-CONNECT_TIMEOUT_S = 2
-# Interactive commands: one retry (botocore's standard mode), so a dead endpoint fails in about
-# a second instead of the 6-18 s of the legacy mode's five attempts. AWS_MAX_ATTEMPTS and
-# AWS_RETRY_MODE (or the profile's max_attempts / retry_mode) still win, as for the AWS CLI.
-MAX_ATTEMPTS = 2
-MAX_CONNECTIONS = 64
 
 InputBucket = Annotated[
     str, typer.Option("--bucket", envvar="IMGPIPE_INPUT_BUCKET", metavar="BUCKET", help="input bucket")
@@ -129,8 +127,10 @@ def aws_errors() -> Iterator[None]:
     except EndpointConnectionError as exc:
         hint = " (is `imgpipe local up` running?)" if os.environ.get("AWS_ENDPOINT_URL") else ""
         raise fail(f"cannot reach {exc.kwargs.get('endpoint_url', 'the AWS endpoint')}{hint}") from exc
-    except NoCredentialsError as exc:
-        raise fail("no AWS credentials: set AWS_PROFILE or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY") from exc
+    except NoCredentialsError as exc:  # found when signing, before the request: a missing setting
+        raise fail(
+            "no AWS credentials: set AWS_PROFILE or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY", 2
+        ) from exc
     except ClientError as exc:
         error = exc.response.get("Error", {})
         raise fail(f"{exc.operation_name} failed: {error.get('Code')}: {error.get('Message', '')}") from exc
@@ -155,35 +155,12 @@ def stop_on_signals() -> None:
 
 
 def clients() -> tuple[Any, Any]:
-    """S3 (SigV4, which KMS uploads and newer buckets require for pre-signed URLs) and SQS clients.
-
-    Configured as the AWS CLI v2 is: region from AWS_REGION, then AWS_DEFAULT_REGION, then the
-    profile (AWS_PROFILE or default); endpoint from AWS_ENDPOINT_URL (botocore reads it, with
-    the service-specific AWS_ENDPOINT_URL_S3/_SQS and the profile's endpoint_url).
-    """
-    import boto3
-    import botocore.session
-    from botocore.config import Config
-    from botocore.exceptions import ProfileNotFound
-
-    core = botocore.session.get_session()
+    """S3 and SQS clients configured as the AWS CLI v2 would be (`aws_clients`); a bad or missing
+    setting is a usage error naming the variable."""
     try:
-        session = boto3.Session(botocore_session=core, region_name=os.environ.get("AWS_REGION") or None)
-        scoped = core.get_scoped_config()
-    except ProfileNotFound as exc:
-        raise fail(f"AWS_PROFILE={core.profile}: no such profile in the AWS config files") from exc
-    if not session.region_name:
-        raise fail("no AWS region: set AWS_REGION (or AWS_DEFAULT_REGION, or region in the AWS profile)")
-    retries: dict[str, Any] = {}
-    if not (os.environ.get("AWS_RETRY_MODE") or scoped.get("retry_mode")):
-        retries["mode"] = "standard"
-    if core.get_config_variable("max_attempts") is None:
-        retries["total_max_attempts"] = MAX_ATTEMPTS
-    config = Config(
-        connect_timeout=CONNECT_TIMEOUT_S, retries=retries or None, max_pool_connections=MAX_CONNECTIONS
-    )
-    s3 = session.client("s3", config=config.merge(Config(signature_version="s3v4")))
-    return s3, session.client("sqs", config=config)
+        return make_clients()
+    except ConfigError as exc:
+        raise fail(str(exc), 2) from exc
 
 
 def settings(**overrides: Any) -> Settings:

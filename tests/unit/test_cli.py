@@ -181,7 +181,7 @@ def test_missing_region_is_a_one_line_reason(
 ) -> None:
     aws_env(monkeypatch, f"http://127.0.0.1:{free_port()}", region=False)
     write_photo(tmp_path / "photo.jpg")
-    line = assert_failure(invoke(*args), 1)
+    line = assert_failure(invoke(*args), 2)  # a missing setting is a usage error, as the README says
     assert "region" in line.lower()
 
 

@@ -112,8 +112,8 @@ def test_a_missing_profile_is_a_one_line_reason(monkeypatch: pytest.MonkeyPatch,
     monkeypatch.setenv("AWS_PROFILE", "nowhere")
     # When a command needs AWS
     result = invoke("upload", "photo.jpg")
-    # Then it names the variable and the profile, in one line
-    assert_failure(result, 1, "AWS_PROFILE=nowhere", "no such profile")
+    # Then it names the variable and the profile, in one line: a bad setting, exit 2
+    assert_failure(result, 2, "AWS_PROFILE=nowhere", "no such profile")
 
 
 def test_only_aws_region_set_is_enough(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:

@@ -1,0 +1,102 @@
+"""The one place the CLI builds AWS clients: the settings the AWS CLI v2 reads, checked first.
+
+A bad or missing setting (region, profile, retry settings, credentials) would otherwise surface
+as a botocore traceback, or a message naming botocore's parameter instead of the variable, from
+deep inside client creation; here each becomes a `ConfigError` naming the variable (or the
+profile's key) and what is wrong with it, before any request. `common.clients` makes that one
+usage line (exit 2) for every command that reaches AWS.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from shared.errors import ConfigError
+
+# A stopped stack refuses the connection at once; an unreachable host is given this long.
+CONNECT_TIMEOUT_S = 2
+# Interactive commands: one retry (botocore's standard mode), so a dead endpoint fails in about
+# a second instead of the 6-18 s of the legacy mode's five attempts. AWS_MAX_ATTEMPTS and
+# AWS_RETRY_MODE (or the profile's max_attempts / retry_mode) still win, as for the AWS CLI.
+MAX_ATTEMPTS = 2
+MAX_CONNECTIONS = 64
+RETRY_MODES = ("legacy", "standard", "adaptive")
+PROFILE_REGION = "region in the AWS profile"
+
+
+def make_clients() -> tuple[Any, Any]:
+    """S3 (SigV4, which KMS uploads and newer buckets require for pre-signed URLs) and SQS clients.
+
+    Configured as the AWS CLI v2 is: region from AWS_REGION, then AWS_DEFAULT_REGION, then the
+    profile (AWS_PROFILE or default); endpoint from AWS_ENDPOINT_URL (botocore reads it, with
+    the service-specific AWS_ENDPOINT_URL_S3/_SQS and the profile's endpoint_url).
+    """
+    import boto3
+    import botocore.session
+    from botocore.config import Config
+    from botocore.exceptions import ConfigParseError, ProfileNotFound
+
+    core = botocore.session.get_session()
+    try:
+        session = boto3.Session(botocore_session=core, region_name=os.environ.get("AWS_REGION") or None)
+        scoped = core.get_scoped_config()
+    except ProfileNotFound as exc:
+        raise ConfigError(f"AWS_PROFILE={core.profile}: no such profile in the AWS config files") from exc
+    except ConfigParseError as exc:
+        raise ConfigError(f"the AWS config files: {exc}") from exc
+    if not session.region_name:
+        raise ConfigError(
+            "no AWS region: set AWS_REGION (or AWS_DEFAULT_REGION, or region in the AWS profile)"
+        )
+    config = Config(
+        connect_timeout=CONNECT_TIMEOUT_S,
+        retries=_retries(core, scoped),
+        max_pool_connections=MAX_CONNECTIONS,
+    )
+    s3 = _client(session, "s3", config.merge(Config(signature_version="s3v4")))
+    return s3, _client(session, "sqs", config)
+
+
+def named(variable: str, key: str, value: object) -> str:
+    """How to name a setting: `VARIABLE=value` when the environment set it, else the profile's key."""
+    if os.environ.get(variable):
+        return f"{variable}={os.environ[variable]}"
+    return f"{key} = {value} in the AWS config (profile {os.environ.get('AWS_PROFILE') or 'default'})"
+
+
+def _retries(core: Any, scoped: dict[str, Any]) -> dict[str, Any] | None:
+    """Few retries unless the user asked for others, which must be ones botocore takes."""
+    mode = os.environ.get("AWS_RETRY_MODE") or scoped.get("retry_mode")
+    if mode is not None and mode not in RETRY_MODES:
+        setting = named("AWS_RETRY_MODE", "retry_mode", mode)
+        raise ConfigError(f"{setting} is not a retry mode: use one of {', '.join(RETRY_MODES)}")
+    try:
+        attempts = core.get_config_variable("max_attempts")
+    except ValueError as exc:  # botocore's int() of the text
+        setting = named("AWS_MAX_ATTEMPTS", "max_attempts", scoped.get("max_attempts"))
+        raise ConfigError(f"{setting} is not a whole number of attempts (1 or more)") from exc
+    if attempts is not None and attempts < 1:
+        setting = named("AWS_MAX_ATTEMPTS", "max_attempts", attempts)
+        raise ConfigError(f"{setting}: the attempts must be 1 or more")
+    retries: dict[str, Any] = {}
+    if mode is None:
+        retries["mode"] = "standard"
+    if attempts is None:
+        retries["total_max_attempts"] = MAX_ATTEMPTS
+    return retries or None
+
+
+def _client(session: Any, service: str, config: Any) -> Any:
+    from botocore.exceptions import InvalidRegionError, PartialCredentialsError
+
+    try:
+        return session.client(service, config=config)
+    except InvalidRegionError as exc:
+        region = session.region_name
+        variable = "AWS_REGION" if os.environ.get("AWS_REGION") else "AWS_DEFAULT_REGION"
+        raise ConfigError(
+            f"{named(variable, 'region', region)} is not a region name, e.g. us-east-1"
+        ) from exc
+    except PartialCredentialsError as exc:
+        raise ConfigError(f"incomplete AWS credentials: {exc}") from exc

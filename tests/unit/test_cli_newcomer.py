@@ -1,0 +1,119 @@
+"""What a newcomer trying the README on a fresh clone tripped on: each a one-line reason, exit 2.
+
+A setting that is missing or malformed is the user's input, as a bad option is: every command that
+reaches AWS names the variable and what is wrong with it, before any request, never a traceback.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.unit.test_cli import (
+    assert_failure,
+    hermetic,  # noqa: F401  (autouse: no AWS configuration from the machine)
+    invoke,
+    write_photo,
+)
+
+pytestmark = pytest.mark.unit
+
+# Every command that builds AWS clients, with the arguments that get it that far.
+REACHES_AWS = {
+    "status": ("status",),
+    "upload": ("upload", "photo.jpg"),
+    "presign-upload": ("presign", "upload", "photo.jpg"),
+    "presign-download": ("presign", "download", "img_x"),
+    "reprocess": ("reprocess", "--dry-run"),
+    "sweep": ("sweep", "--dry-run"),
+    "dlq-stats": ("dlq", "stats"),
+    "dlq-list": ("dlq", "list"),
+    "dlq-show": ("dlq", "show", "some-id"),
+    "dlq-export": ("dlq", "export", "out.jsonl"),
+    "dlq-purge": ("dlq", "purge", "--yes"),
+    "dlq-redrive": ("dlq", "redrive", "--dry-run"),
+    "dlq-tasks": ("dlq", "tasks"),
+    "dlq-cancel": ("dlq", "cancel", "handle"),
+}
+
+
+@pytest.fixture
+def configured(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> pytest.MonkeyPatch:
+    """Everything a command needs set well (credentials, region, queues, a photo); each test breaks one."""
+    for name, value in {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_REGION": "us-east-1",
+        "IMGPIPE_QUEUE_URL": "http://127.0.0.1:9/123456789012/work",
+        "IMGPIPE_DLQ_URL": "http://127.0.0.1:9/123456789012/dlq",
+    }.items():
+        monkeypatch.setenv(name, value)
+    write_photo(tmp_path / "photo.jpg")
+    return monkeypatch
+
+
+@pytest.mark.parametrize("args", REACHES_AWS.values(), ids=REACHES_AWS.keys())
+@pytest.mark.parametrize(
+    ("unset", "needles"),
+    [(("AWS_REGION",), ("no AWS region", "AWS_REGION")),
+     (("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"), ("no AWS credentials", "AWS_ACCESS_KEY_ID"))],
+    ids=["no-region", "no-credentials"],
+)  # fmt: skip
+def test_a_missing_aws_setting_exits_2_from_every_command(
+    configured: pytest.MonkeyPatch, args: tuple[str, ...], unset: tuple[str, ...], needles: tuple[str, ...]
+) -> None:
+    # Given a shell without the region (or without credentials), as on a fresh machine
+    for name in unset:
+        configured.delenv(name)
+    # When any command that reaches AWS runs
+    result = invoke(*args)
+    # Then it is a usage error, as a missing queue URL is: one line saying what to set, exit 2
+    assert_failure(result, 2, *needles)
+
+
+BAD_SETTINGS = {
+    "profile": ({"AWS_PROFILE": "nowhere"}, ("AWS_PROFILE=nowhere", "no such profile")),
+    "region": ({"AWS_REGION": "us east 1"}, ("AWS_REGION=us east 1", "not a region name")),
+    "default-region": (
+        {"AWS_REGION": "", "AWS_DEFAULT_REGION": "us_east_1!"},
+        ("AWS_DEFAULT_REGION=us_east_1!", "not a region name"),
+    ),
+    "attempts-text": ({"AWS_MAX_ATTEMPTS": "three"}, ("AWS_MAX_ATTEMPTS=three", "not a whole number")),
+    "attempts-zero": ({"AWS_MAX_ATTEMPTS": "0"}, ("AWS_MAX_ATTEMPTS=0", "1 or more")),
+    "retry-mode": ({"AWS_RETRY_MODE": "fast"}, ("AWS_RETRY_MODE=fast", "legacy, standard, adaptive")),
+    "half-credentials": ({"AWS_SECRET_ACCESS_KEY": ""}, ("AWS_SECRET_ACCESS_KEY",)),
+    "queue-url": ({"IMGPIPE_QUEUE_URL": ""}, ("IMGPIPE_QUEUE_URL",)),
+    "dlq-url": ({"IMGPIPE_DLQ_URL": ""}, ("IMGPIPE_DLQ_URL",)),
+}
+# One reading command, one moving (dry) and one that only signs; `status` needs both queue URLs.
+SOME = {"status": REACHES_AWS["status"], "dlq-redrive": REACHES_AWS["dlq-redrive"]}
+
+
+@pytest.mark.parametrize("args", SOME.values(), ids=SOME.keys())
+@pytest.mark.parametrize(("env", "needles"), BAD_SETTINGS.values(), ids=BAD_SETTINGS.keys())
+def test_every_bad_setting_exits_2_naming_it(
+    configured: pytest.MonkeyPatch, args: tuple[str, ...], env: dict[str, str], needles: tuple[str, ...]
+) -> None:
+    # Given one setting that is wrong (or empty), everything else in order
+    for name, value in env.items():
+        configured.setenv(name, value)
+    # When a command that reaches AWS runs
+    result = invoke(*args)
+    # Then it is exit 2 with one line naming the setting and what is wrong with it, before any request
+    assert_failure(result, 2, *needles)
+
+
+@pytest.mark.parametrize(
+    ("env", "needles"),
+    [(env, needles) for key, (env, needles) in BAD_SETTINGS.items() if not key.endswith("-url")],
+    ids=[key for key in BAD_SETTINGS if not key.endswith("-url")],
+)
+def test_a_signing_only_command_names_a_bad_setting_too(
+    configured: pytest.MonkeyPatch, env: dict[str, str], needles: tuple[str, ...]
+) -> None:
+    # Given one AWS setting that is wrong, When a URL is signed (no request at all)
+    for name, value in env.items():
+        configured.setenv(name, value)
+    # Then the same one line, exit 2
+    assert_failure(invoke("presign", "upload", "photo.jpg"), 2, *needles)
