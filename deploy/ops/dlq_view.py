@@ -9,6 +9,7 @@ from collections import Counter
 from collections.abc import Iterable
 from typing import Any
 
+from deploy.ops.dlq_lookup import SHORT_ID, short_ids
 from deploy.ops.dlq_message import Quarantined, decode_body
 from deploy.ops.redrive import RedriveResult
 
@@ -19,7 +20,7 @@ _TASK_KEYS = (
     "startedAt", "failureReason",
 )  # fmt: skip
 LIST_COLUMNS = (
-    "object key", "original filename", "error type", "reason", "failed at", "receives", "redrives",
+    "id", "object key", "original filename", "error type", "reason", "failed at", "receives", "redrives",
 )  # fmt: skip
 
 
@@ -59,6 +60,12 @@ def show_json(message: Quarantined) -> dict[str, Any]:
     }
 
 
+def lookup_json(found: list[Quarantined]) -> dict[str, Any]:
+    """`dlq show`'s document: `show_json` of the first (oldest) match, plus `"matches"`: every message
+    matched, as `dlq list` items (one, for a message id)."""
+    return {**show_json(found[0]), "matches": [item_json(m) for m in found]}
+
+
 def stats_json(messages: Iterable[Quarantined]) -> dict[str, Any]:
     """`{"total", "byErrorType": {type: n}, "byUser": {user: n}, "oldest", "newest"}`, most first;
     users without a key of the form uploads/{user}/... count under "(no user)"; oldest and newest
@@ -74,10 +81,17 @@ def stats_json(messages: Iterable[Quarantined]) -> dict[str, Any]:
     }
 
 
-def list_row(message: Quarantined) -> list[str]:
-    """One table row, in `LIST_COLUMNS` order."""
+def list_rows(messages: list[Quarantined], among: Iterable[Quarantined] = ()) -> list[list[str]]:
+    """Table rows, each with the short id `dlq show` takes: unique among `messages` and `among`."""
+    ids = short_ids([m.message_id for m in (*messages, *among)])
+    return [list_row(m, ids[m.message_id]) for m in messages]
+
+
+def list_row(message: Quarantined, short_id: str | None = None) -> list[str]:
+    """One table row, in `LIST_COLUMNS` order (the id cut to `SHORT_ID` unless `short_id` is given)."""
     failed_at = message.failed_at or (f"(sent {message.sent_at})" if message.sent_at else "-")
     return [
+        short_id or message.message_id[:SHORT_ID],
         message.object_key or f"(message {message.message_id})",
         message.original_filename or "-",
         message.error_type,

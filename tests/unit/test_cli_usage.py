@@ -21,7 +21,7 @@ ROOT = Path(__file__).resolve().parents[2]
         (["dlq", "list", "--limit", "0"], "Invalid value for '--limit'"),
         (["local", "up", "--timeout", "0"], "Invalid value for '--timeout'"),
         (["nosuchcmd"], "No such command 'nosuchcmd'"),
-        (["dlq", "show"], "Missing argument 'MESSAGE_ID'"),
+        (["dlq", "show"], "Missing argument 'MESSAGE'"),
     ],
 )
 def test_a_usage_error_is_one_line_and_exit_2(args: list[str], needle: str) -> None:

@@ -47,7 +47,9 @@ def dlq_list(
     limit: Annotated[int, typer.Option(min=1, metavar="N", help="most messages to show")] = 50,
     json_out: Json = False,
 ) -> None:
-    """Quarantined messages, oldest failure first: key, filename, error type, reason, when; nothing moves.
+    """Quarantined messages, oldest failure first: id, key, filename, error type, reason, when; nothing moves.
+
+    The id is the shortest start of the message id no other matched message shares; `dlq show` takes it.
 
     --json: {"messages": [{"messageId", "objectKey", "user", "originalFilename", "errorType", "reason",
     "failedAt", "sentAt", "receiveCount", "redriveCount"}], "matched", "shown", "read": READ}
@@ -65,26 +67,41 @@ def dlq_list(
             {"messages": items, "matched": len(messages), "shown": len(shown), "read": report.as_json()}
         )
     title = f"{len(shown)} of {len(messages)} quarantined ({selection.describe()})"
-    opt.table(title, view.LIST_COLUMNS, [view.list_row(m) for m in shown])
+    opt.table(title, view.LIST_COLUMNS, view.list_rows(shown, among=messages))
 
 
 def dlq_show(
-    message_id: Annotated[str, typer.Argument(metavar="MESSAGE_ID", help="as `dlq list --json` gives it")],
+    wanted: Annotated[
+        str,
+        typer.Argument(
+            metavar="MESSAGE",
+            help="a message id, or the start of one (the id `dlq list` shows), an imageId or an object key",
+        ),
+    ],
     dlq_url: DlqUrl = "",
     json_out: Json = False,
 ) -> None:
-    """One quarantined message in full: its attributes, and the body decoded (SNS envelope, S3 event).
+    """Quarantined messages in full: their attributes, and the body decoded (SNS envelope, S3 event).
 
-    --json: the `dlq list` item plus "sourceQueue", "messageAttributes": {NAME: value}, "attributes"
-    (SQS's), "body" (as stored) and "decoded": {"sns": envelope or null, "event", "records": [{"eventName",
-    "eventTime", "bucket", "key", "size", "eTag", "versionId"}], "error"}
+    MESSAGE is a message id or its start (as `dlq list` shows it), an imageId or an object key;
+    every message it matches is shown, oldest failure first. Exits 1 when none matches.
+
+    --json: the `dlq list` item of the first match plus "sourceQueue", "messageAttributes": {NAME: value},
+    "attributes" (SQS's), "body" (as stored), "decoded": {"sns": envelope or null, "event", "records":
+    [{"eventName", "eventTime", "bucket", "key", "size", "eTag", "versionId"}], "error"}, and "matches":
+    every message matched, as `dlq list` items
     """
-    from deploy.ops.dlq import find
+    from deploy.ops.dlq_lookup import Wanted, lookup
 
     with aws_errors():
-        message, report = find(clients()[1], opt.need(dlq_url), message_id)
-    if message is None:
-        raise fail(f"no message {message_id} in the DLQ (read {report.seen})")
+        found, report = lookup(clients()[1], opt.need(dlq_url), Wanted(wanted))
+    opt.warn(report)
+    if not found:
+        raise fail(f"no message in the DLQ has {Wanted(wanted).describe()} (read {report.seen} messages)")
     if json_out:
-        return print_json(view.show_json(message))
-    opt.table(f"message {message_id}", ("field", "value"), [list(row) for row in view.show_rows(message)])
+        return print_json(view.lookup_json(found))
+    if len(found) > 1:
+        say(f"{len(found)} messages match {wanted!r}, oldest failure first")
+    for message in found:
+        rows = [list(row) for row in view.show_rows(message)]
+        opt.table(f"message {message.message_id}", ("field", "value"), rows)
