@@ -25,11 +25,13 @@ from deploy.cli.common import (
     console,
     fail,
     progress,
+    say,
     settings,
     stop_on_signals,
 )
 from deploy.cli.output import print_json, show
 from deploy.cli.text import DataTable, literal
+from deploy.local.motoserver import DEFAULT_PORT, PORT_VARIABLE
 from shared.errors import ConfigError, ImgpipeError
 
 local_app = typer.Typer(
@@ -171,15 +173,26 @@ def _render_table(outcomes: list[Any], skipped: list[Any]) -> None:
 @local_app.command("up", cls=Command)
 def local_up(
     port: Annotated[
-        int | None, typer.Option(metavar="PORT", help="port for the moto server (default: a free one)")
-    ] = None,
+        int,
+        typer.Option(
+            min=0,
+            max=65535,
+            envvar=PORT_VARIABLE,
+            metavar="PORT",
+            help="port for the moto server, the same every start (0: any free one)",
+        ),
+    ] = DEFAULT_PORT,
     workers: Workers = DEFAULT_WORKERS,
     logs: Annotated[Path, typer.Option(metavar="DIR", help="folder for worker logs")] = Path("out/logs"),
     timeout: Annotated[
         int, typer.Option(min=1, max=900, metavar="SECONDS", help="the workers' function timeout, 1-900 s")
     ] = 60,
 ) -> None:
-    """Start the moto server, create the topology, run workers until Ctrl-C."""
+    """Start the moto server, create the topology, run workers until Ctrl-C.
+
+    The stack keeps everything in memory: Ctrl-C discards every upload, result and DLQ message,
+    and the next start is empty, on the same port (so the export lines stay valid).
+    """
     from deploy.local.motoserver import MotoServerError
     from deploy.local.stack import LocalStack
     from deploy.local.topology import QueueSettings
@@ -187,23 +200,14 @@ def local_up(
     _check_workers(workers)
     queue = QueueSettings.for_timeout(timeout, QueueSettings().batching_window_s)
     _check_config(queue)
-    stack = LocalStack(port=port, workers=workers, log_dir=logs, queue=queue)
+    stack = LocalStack(port=port or None, workers=workers, log_dir=logs, queue=queue)
     stop_on_signals()
     try:
         stack.start()
     except MotoServerError as exc:
         raise fail(str(exc)) from exc
     try:
-        console.print(
-            Text.assemble(
-                "local stack up at ", (stack.server.endpoint, "bold"), f" with {workers} workers; logs in ",
-                literal(f"{logs}/"),
-            )
-        )  # fmt: skip
-        console.print("in another shell:")
-        for name, value in stack.environment().items():
-            console.print(f"  export {name}={value}", markup=False, highlight=False, soft_wrap=True)
-        console.print("then: imgpipe upload PHOTOS... ; imgpipe status   (Ctrl-C here stops everything)")
+        _announce(stack, workers, logs, fixed_port=port != 0)
         while stack.alive():
             time.sleep(0.5)
         raise fail(stack.failure())
@@ -211,6 +215,29 @@ def local_up(
         console.print("stopping: workers finish their batch, then the server stops")
     finally:
         stack.stop()
+
+
+def _announce(stack: Any, workers: int, logs: Path, fixed_port: bool) -> None:
+    """Where the stack is, how to reach it, and what a restart keeps: nothing."""
+    console.print(
+        Text.assemble(
+            "local stack up at ", (stack.server.endpoint, "bold"), f" with {workers} workers; logs in ",
+            literal(f"{logs}/"),
+        )
+    )  # fmt: skip
+    console.print("in another shell:")
+    for name, value in stack.environment().items():
+        console.print(f"  export {name}={value}", markup=False, highlight=False, soft_wrap=True)
+    where = (
+        f"on port {stack.server.port} again, so these exports stay valid"
+        if fixed_port
+        else "on another free port: export its lines again"
+    )
+    say(
+        "state is in memory only: stopping this stack discards every upload, result and DLQ message;"
+        f" the next `imgpipe local up` starts empty, {where}"
+    )
+    console.print("then: imgpipe upload PHOTOS... ; imgpipe status   (Ctrl-C here stops everything)")
 
 
 def _check_workers(workers: int | None) -> None:

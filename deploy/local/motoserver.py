@@ -16,6 +16,11 @@ import urllib.request
 from types import TracebackType
 
 HOST = "127.0.0.1"
+# `imgpipe local up` listens here unless told otherwise: the same port every start, so the export
+# lines printed by the last start still reach the stack after a restart (an empty one: see
+# `deploy.local.stack`). `imgpipe demo`, load tests and tests take a free port instead.
+DEFAULT_PORT = 4580
+PORT_VARIABLE = "IMGPIPE_LOCAL_PORT"
 CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
 
 
@@ -103,8 +108,8 @@ class MotoServer:
 
     def _busy(self) -> str:
         return (
-            f"port {self.port} is already in use on {HOST} (another `imgpipe local up`?);"
-            " stop what listens there, or choose another --port (or none, for a free one)"
+            f"port {self.port} is already in use on {HOST} (another `imgpipe local up`?); stop what"
+            f" listens there, or choose another port: --port N or {PORT_VARIABLE}=N (0: any free one)"
         )
 
     def running(self) -> bool:

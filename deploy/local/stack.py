@@ -9,6 +9,13 @@ For chaos runs, `faults` puts a fault-injecting proxy (`deploy.local.faults`) be
 workers and the server (clients of the stack still reach the server directly), and
 `kill_worker` SIGKILLs a worker mid-batch and starts a fresh one in its place, as Lambda replaces
 a crashed instance: its batch comes back after the visibility timeout.
+
+Everything lives in the moto server's memory: stopping the stack discards every upload, result
+and queued or quarantined message, and the next start is empty. That is said wherever a stack
+is started for people (`imgpipe local up`, the README), not worked around: moto (5.2) has no
+state persistence, and its request recorder replays requests instead of restoring state, so a
+replay would fire every upload's event again under new message ids and rebuild a DLQ that is no
+longer the one the operator saw. `imgpipe demo` downloads what it made to `out/` before it stops.
 """
 
 from __future__ import annotations
