@@ -58,13 +58,15 @@ def demo(
     _check_workers(workers)
     _check_config(QueueSettings())
     stop_on_signals()  # Ctrl-C stops the stack it starts, even when started with SIGINT ignored
+    skipped: list[Any] = []
     if folder is None:
         from deploy.local import samples
 
         console.print("generating sample photos: one EXIF-rotated, one with alpha, two that must be refused")
         files = samples.write(samples.demo_set(), out / "samples")
     else:
-        files = collect_files([folder]).files
+        selection = collect_files([folder])
+        files, skipped = selection.files, selection.skipped
     console.print(
         f"starting the local stack (moto server, S3 → SNS → SQS, {workers or os.cpu_count()} workers)"
     )
@@ -81,11 +83,12 @@ def demo(
             )
         except (demo_run.DemoError, MotoServerError, ImgpipeError, OSError) as exc:
             raise fail(str(exc)) from exc
-    _demo_summary(result)
+    _demo_summary(result, skipped)
 
 
-def _demo_summary(result: Any) -> None:
-    # File names and failure reasons are the photos' own: every cell is literal text.
+def _demo_summary(result: Any, skipped: list[Any]) -> None:
+    # File names and failure reasons are the photos' own: every cell is literal text. `show` fits
+    # the table to a terminal and never cuts it when piped, as every other table.
     table = DataTable(title=f"demo: {len(result.entries)} uploads in {result.elapsed_s:.1f} s")
     for column in ("file", "status", "variants / reason", "render ms"):
         table.add_column(column)
@@ -99,13 +102,17 @@ def _demo_summary(result: Any) -> None:
             error = manifest.error if manifest is not None else None
             reason = f"{error.type}: {error.message}" if error else (entry.reason or "no result")
             table.add_row(entry.filename, Text("failed", style="red"), reason, "-")
-    console.print(table)
-    console.print(
-        Text.assemble(
-            f"queue: {result.queue.visible} waiting, {result.queue.in_flight} in flight · "
-            f"DLQ: {result.dlq.visible} quarantined · contact sheet: ",
-            literal(result.page, style="bold"),
-        )
+    show(table)
+    if skipped:  # left out before the upload, as `imgpipe upload` lists them
+        left_out = DataTable("skipped file", "why")
+        for s in skipped:
+            left_out.add_row(str(s.path), s.reason)
+        show(left_out)
+    say(
+        f"queue: {result.queue.visible} waiting, {result.queue.in_flight} in flight · "
+        f"DLQ: {result.dlq.visible} quarantined · "
+        + (f"skipped {len(skipped)} · " if skipped else "")
+        + f"contact sheet: {result.page}"
     )
 
 
