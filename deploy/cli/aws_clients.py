@@ -1,8 +1,8 @@
 """The one place the CLI builds AWS clients: the settings the AWS CLI v2 reads, checked first.
 
-A bad or missing setting (region, profile, retry settings, credentials) would otherwise surface
-as a botocore traceback, or a message naming botocore's parameter instead of the variable, from
-deep inside client creation; here each becomes a `ConfigError` naming the variable (or the
+A bad or missing setting (region, profile, endpoint, retry settings, credentials) would otherwise
+surface as a botocore traceback, or a message naming botocore's parameter instead of the variable,
+from deep inside client creation; here each becomes a `ConfigError` naming the variable (or the
 profile's key) and what is wrong with it, before any request. `common.clients` makes that one
 usage line (exit 2) for every command that reaches AWS.
 """
@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 from typing import Any
+from urllib.parse import urlsplit
 
 from shared.errors import ConfigError
 
@@ -22,7 +23,7 @@ CONNECT_TIMEOUT_S = 2
 MAX_ATTEMPTS = 2
 MAX_CONNECTIONS = 64
 RETRY_MODES = ("legacy", "standard", "adaptive")
-PROFILE_REGION = "region in the AWS profile"
+SERVICES = ("s3", "sqs")
 
 
 def make_clients() -> tuple[Any, Any]:
@@ -49,6 +50,7 @@ def make_clients() -> tuple[Any, Any]:
         raise ConfigError(
             "no AWS region: set AWS_REGION (or AWS_DEFAULT_REGION, or region in the AWS profile)"
         )
+    check_endpoints(scoped)
     config = Config(
         connect_timeout=CONNECT_TIMEOUT_S,
         retries=_retries(core, scoped),
@@ -56,6 +58,40 @@ def make_clients() -> tuple[Any, Any]:
     )
     s3 = _client(session, "s3", config.merge(Config(signature_version="s3v4")))
     return s3, _client(session, "sqs", config)
+
+
+def check_endpoints(scoped: dict[str, Any]) -> None:
+    """Refuse an endpoint botocore would use for S3 or SQS unless it is an http(s) URL, naming
+    where it comes from: AWS_ENDPOINT_URL_S3/_SQS, AWS_ENDPOINT_URL, or the profile's endpoint_url."""
+    ignored = os.environ.get("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS") or scoped.get(
+        "ignore_configured_endpoint_urls"
+    )
+    if str(ignored).lower() == "true":
+        return
+    profile = f"endpoint_url in the AWS config (profile {os.environ.get('AWS_PROFILE') or 'default'})"
+    for service in SERVICES:
+        sources = [
+            (name, os.environ.get(name))
+            for name in (f"AWS_ENDPOINT_URL_{service.upper()}", "AWS_ENDPOINT_URL")
+        ]
+        sources.append((profile, scoped.get("endpoint_url")))
+        # botocore takes the first that is set and not empty
+        name, value = next(((n, v) for n, v in sources if v), ("", None))
+        if value and (problem := endpoint_problem(value)):
+            raise ConfigError(f"{name}={value} {problem}")
+
+
+def endpoint_problem(url: str) -> str | None:
+    """What keeps `url` from being an endpoint botocore can send to, or None."""
+    from botocore.utils import is_valid_endpoint_url, is_valid_ipv6_endpoint_url
+
+    if "://" not in url:
+        return f"has no scheme: set it to http://{url} (or https://...)"
+    if urlsplit(url).scheme.lower() not in ("http", "https"):
+        return "must start with http:// or https://"
+    if not (is_valid_endpoint_url(url) or is_valid_ipv6_endpoint_url(url)):
+        return "is not an endpoint URL: give it as http://HOST:PORT"
+    return None
 
 
 def named(variable: str, key: str, value: object) -> str:
@@ -100,3 +136,5 @@ def _client(session: Any, service: str, config: Any) -> Any:
         ) from exc
     except PartialCredentialsError as exc:
         raise ConfigError(f"incomplete AWS credentials: {exc}") from exc
+    except ValueError as exc:  # botocore's "Invalid endpoint: X", from a profile's services section
+        raise ConfigError(f"the AWS config (profile {session.profile_name}): {exc}") from exc

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from deploy.cli import common
 from tests.unit.test_cli import (
     assert_failure,
     hermetic,  # noqa: F401  (autouse: no AWS configuration from the machine)
@@ -117,3 +118,53 @@ def test_a_signing_only_command_names_a_bad_setting_too(
         configured.setenv(name, value)
     # Then the same one line, exit 2
     assert_failure(invoke("presign", "upload", "photo.jpg"), 2, *needles)
+
+
+@pytest.mark.parametrize("args", REACHES_AWS.values(), ids=REACHES_AWS.keys())
+@pytest.mark.parametrize(
+    ("variable", "value", "needles"),
+    [
+        ("AWS_ENDPOINT_URL", "127.0.0.1:4566", ("no scheme", "http://127.0.0.1:4566")),
+        ("AWS_ENDPOINT_URL", "localhost:4566", ("no scheme", "http://localhost:4566")),
+        ("AWS_ENDPOINT_URL", "htp://127.0.0.1:4566", ("http:// or https://",)),
+        ("AWS_ENDPOINT_URL_SQS", "127.0.0.1:4566", ("no scheme",)),
+    ],
+    ids=["ip-port", "host-port", "typo-scheme", "sqs-only"],
+)
+def test_an_endpoint_without_a_scheme_is_one_line_naming_the_variable(
+    configured: pytest.MonkeyPatch, args: tuple[str, ...], variable: str, value: str, needles: tuple[str, ...]
+) -> None:
+    # Given the local stack's endpoint pasted without its scheme
+    configured.setenv(variable, value)
+    # When any command that reaches AWS runs (an S3-only one too, for the SQS-only variable: it builds both)
+    result = invoke(*args)
+    # Then it is a bad setting: one line naming the variable and its value, and what is wrong
+    assert_failure(result, 2, f"{variable}={value}", *needles)
+
+
+def test_a_profile_endpoint_without_a_scheme_names_the_profile(
+    configured: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    # Given a profile whose endpoint_url has no scheme, and no endpoint in the environment
+    config = tmp_path / "aws-config"
+    config.write_text("[profile local]\nendpoint_url = 127.0.0.1:4566\n")
+    configured.setenv("AWS_CONFIG_FILE", str(config))
+    configured.setenv("AWS_PROFILE", "local")
+    # When a command reaches AWS
+    result = invoke("dlq", "stats")
+    # Then the one line names the profile's key and what is wrong with it
+    assert_failure(result, 2, "endpoint_url in the AWS config (profile local)=127.0.0.1:4566", "no scheme")
+
+
+def test_a_good_endpoint_in_the_environment_wins_over_a_bad_one_in_the_profile(
+    configured: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    # Given a bad endpoint_url in the profile that AWS_ENDPOINT_URL overrides, as botocore does
+    config = tmp_path / "aws-config"
+    config.write_text("[profile local]\nendpoint_url = 127.0.0.1:4566\n")
+    configured.setenv("AWS_CONFIG_FILE", str(config))
+    configured.setenv("AWS_PROFILE", "local")
+    configured.setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:4566")
+    # When the clients are built, Then they point where the environment says
+    s3, sqs = common.clients()
+    assert (s3.meta.endpoint_url, sqs.meta.endpoint_url) == ("http://127.0.0.1:4566",) * 2
