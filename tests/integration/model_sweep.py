@@ -23,6 +23,7 @@ from unittest import mock
 from urllib.parse import unquote
 
 import click
+import typer
 
 from deploy.cli import common, maintenance
 from deploy.ops import sweep as ops_sweep
@@ -81,7 +82,7 @@ class SweepRun:
                     json_output=True,
                 )
                 self.outcome = "done"
-            except click.exceptions.Exit as exc:  # e.g. a manifest deleted while it was read
+            except (typer.Exit, click.exceptions.Exit) as exc:  # e.g. a manifest deleted while it was read
                 self.outcome = f"exit {exc.exit_code}"
 
     @contextmanager
