@@ -24,6 +24,7 @@ from deploy.cli.common import (
     collect_files,
     console,
     fail,
+    nothing_to_do,
     progress,
     say,
     settings,
@@ -138,7 +139,7 @@ def render(
     from shared.variants import config_hash
 
     config = settings()
-    selection = collect_files(paths)
+    selection = _files_to_render(paths)
     with progress(not json_output) as bar:
         task = bar.add_task("rendering", total=len(selection.files))
         outcomes = render_files(
@@ -160,6 +161,20 @@ def render(
         _render_table(outcomes, selection.skipped)
     if failed:
         raise fail(f"{failed} of {len(outcomes)} files failed")
+
+
+def _files_to_render(paths: list[Path]) -> Any:
+    """As `collect_files`, but a file named as an image is rendered even when its content is not
+    one: the engine's verdict on it is what `render` is for."""
+    from deploy.ops.uploads import select
+
+    try:
+        selection = select(paths, trust_suffix=True)
+    except FileNotFoundError as exc:
+        raise fail(str(exc), 2) from exc
+    if not selection.files:
+        raise nothing_to_do(paths, selection)
+    return selection
 
 
 def _render_table(outcomes: list[Any], skipped: list[Any]) -> None:

@@ -135,7 +135,7 @@ class _Sender:
         except OSError as exc:  # gone or unreadable since it was selected
             return Skipped(path, f"unreadable: {exc.strerror or exc}")
         digest = hashlib.sha256(body).hexdigest()
-        key, image_id = content_key(self.user, path, digest)
+        key, image_id = content_key(self.user, path, digest, body)
         with self._lock:
             first = self._claims.setdefault(key, index)
         if first != index:
@@ -146,7 +146,7 @@ class _Sender:
             Bucket=self.bucket,
             Key=key,
             Body=body,
-            ContentType=mimetypes.guess_type(path.name)[0] or "application/octet-stream",
+            ContentType=mimetypes.guess_type(key)[0] or "application/octet-stream",  # the key's type
             Metadata={"original-filename": quote(path.name), SHA256_METADATA: digest},
             ChecksumSHA256=base64.b64encode(bytes.fromhex(digest)).decode(),  # S3 checks the bytes
             **self.sse,

@@ -3,7 +3,9 @@
 A bulk upload's imageId is derived from the user, the file's extension and its content (SHA-256),
 so a re-run of an interrupted upload finds the same keys and sends only what is missing, and two
 identical files of one run are one image. A pre-signed upload cannot know its content when it is
-signed: it gets a random id (`new_key`).
+signed: it gets a random id (`new_key`). The key's extension is the file's image suffix, or for a
+file named otherwise (a JPEG called `IMG_0001`), that of the format its content is, so a key
+still says what it holds.
 
 The deployed buckets refuse any PutObject without `x-amz-server-side-encryption: aws:kms`, so
 every upload asks for SSE-KMS, with the deployment's key when IMGPIPE_KMS_KEY_ID names it (as
@@ -16,18 +18,26 @@ from __future__ import annotations
 
 import hashlib
 import re
+import sys
 import uuid
 from pathlib import Path
 from typing import Any
 
 from botocore.exceptions import ClientError
 
-from shared.errors import InvalidKey
-from shared.keys import WATERMARKED_USER
+from shared.errors import InvalidKey, PermanentError
+from shared.keys import IMAGE_SUFFIXES, WATERMARKED_USER
+from shared.limits import Limits
+from worker.sniff import sniff_format
 
 _ID = re.compile(r"[A-Za-z0-9_-]{1,128}")  # used with fullmatch: `$` would let "alice\n" through
 SHA256_METADATA = "sha256"  # x-amz-meta-sha256: the hex digest of the bytes, for a re-run to compare
 _MISSING = {"404", "NoSuchKey", "NotFound"}
+# Choosing what to upload asks only which format a file is; its limits are the worker's to apply.
+_ANY_SIZE = Limits(max_pixels=sys.maxsize, max_bytes=sys.maxsize)
+SOURCE_EXTENSIONS = {
+    "jpeg": "jpg", "png": "png", "webp": "webp", "gif": "gif", "tiff": "tif", "heif": "heic", "avif": "avif",
+}  # fmt: skip
 
 
 def check_user(user: str) -> str:
@@ -39,9 +49,24 @@ def check_user(user: str) -> str:
     return user
 
 
-def extension(path: Path) -> str:
-    """The key's extension for `path`: its suffix, lower case, letters and digits only."""
-    return re.sub(r"[^A-Za-z0-9]", "", path.suffix.lower())[:10] or "bin"
+def content_format(head: bytes) -> tuple[str | None, str]:
+    """The image format `head` (a file's first bytes) is, by the worker's own sniffing, or None and
+    why not ("content is not an allowed image format (looks like text)")."""
+    try:
+        return sniff_format(head, _ANY_SIZE), ""
+    except PermanentError as exc:
+        return None, str(exc)
+
+
+def extension(path: Path, content: bytes = b"") -> str:
+    """The key's extension for `path`: its image suffix, lower case; for a file named otherwise,
+    that of the format `content` is (`IMG_0001`, a JPEG, gets `jpg`); else its suffix, letters
+    and digits only, or `bin`. An image suffix is kept even when the content is another format:
+    imageIds of files already uploaded stay what they were."""
+    suffix = path.suffix.lower()
+    if suffix not in IMAGE_SUFFIXES and content and (found := content_format(content)[0]) is not None:
+        return SOURCE_EXTENSIONS[found]
+    return re.sub(r"[^A-Za-z0-9]", "", suffix)[:10] or "bin"
 
 
 def new_key(user: str, path: Path) -> tuple[str, str]:
@@ -50,15 +75,16 @@ def new_key(user: str, path: Path) -> tuple[str, str]:
     return f"uploads/{user}/{image_id}.{extension(path)}", image_id
 
 
-def content_key(user: str, path: Path, sha256: str) -> tuple[str, str]:
-    """The (key, imageId) of content with digest `sha256`, uploaded by `user` as `path`'s type.
+def content_key(user: str, path: Path, sha256: str, content: bytes = b"") -> tuple[str, str]:
+    """The (key, imageId) of `content` (digest `sha256`), uploaded by `user` as `path`'s type.
 
     The same for every run; another user, extension or content gives another id (the extension
     is part of it because the key is: one imageId never names two keys).
     """
-    seed = f"imgpipe-upload-v1\0{user}\0{extension(path)}\0{sha256}".encode()
+    ext = extension(path, content)
+    seed = f"imgpipe-upload-v1\0{user}\0{ext}\0{sha256}".encode()
     image_id = f"img_{hashlib.sha256(seed).hexdigest()[:32]}"
-    return f"uploads/{user}/{image_id}.{extension(path)}", image_id
+    return f"uploads/{user}/{image_id}.{ext}", image_id
 
 
 def encryption(kms_key_id: str | None) -> dict[str, str]:

@@ -153,7 +153,7 @@ def test_upload_json_maps_every_file_to_its_image_id_and_says_what_it_skipped(
     assert len({u["imageId"] for u in document["uploaded"]}) == 3
     assert document["skipped"] == [
         {"path": "photos/empty.jpg", "reason": "empty"},
-        {"path": "photos/notes.txt", "reason": "not an image suffix (.txt)"},
+        {"path": "photos/notes.txt", "reason": "content is not an allowed image format (looks like text)"},
     ]
 
 
@@ -171,7 +171,7 @@ def test_upload_prints_the_mapping_for_people_too(aws: Aws, tmp_path: Path) -> N
     image_id = Path(key).stem
     rows = _rows(result.stdout)
     assert ["", "one.jpg", image_id, key, "uploaded", ""] in rows
-    assert ["", "note.txt", "not an image suffix (.txt)", ""] in rows
+    assert ["", "note.txt", "content is not an allowed image format (looks like text)", ""] in rows
     assert "uploaded 1 files to s3://imgpipe-input/uploads/cli/; skipped 1" in result.stdout
 
 

@@ -28,7 +28,7 @@ def test_upload_json_with_nothing_to_upload_still_prints_one_document(tmp_path: 
     assert document["uploaded"] == []
     assert sorted((Path(s["path"]).name, s["reason"]) for s in document["skipped"]) == [
         ("empty.jpg", "empty"),
-        ("notes.txt", "not an image suffix (.txt)"),
+        ("notes.txt", "content is not an allowed image format (looks like text)"),
     ]
 
 

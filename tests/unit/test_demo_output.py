@@ -56,5 +56,5 @@ def test_piped_demo_table_keeps_every_name_and_reason_whole_and_lists_skipped_fi
     assert LONG_REASON.strip() in row and "…" not in result.stdout
     # And the text file is listed with why it was left out, and counted in the last line
     skipped = next(line for line in result.stdout.splitlines() if "photos/notes.txt" in line)
-    assert "not an image" in skipped
+    assert "content is not an allowed image format (looks like text)" in skipped
     assert "skipped 1 · contact sheet: out/index.html" in result.stdout.splitlines()[-1]

@@ -38,9 +38,9 @@ def test_select_keeps_images_and_says_why_it_left_the_rest_out(tmp_path: Path) -
     # Then the photos go, each other file is listed with its reason
     assert selection.files == [Path("in/a.jpg"), Path("in/sub/b.JPEG")]
     assert {str(s.path): s.reason for s in selection.skipped} == {
-        "in/README": "not an image suffix (none)",
+        "in/README": "content is not an allowed image format (looks like text)",
         "in/empty.png": "empty",
-        "in/notes.txt": "not an image suffix (.txt)",
+        "in/notes.txt": "content is not an allowed image format (looks like text)",
     }
 
 
@@ -118,5 +118,9 @@ def test_upload_of_only_non_images_is_a_usage_error_listing_them(tmp_path: Path)
     result = invoke("upload", "docs")
     # Then the one line says there is nothing to upload, and why each file was left out
     assert_failure(
-        result, 2, "no image files in docs", "docs/blank.jpg: empty", "docs/notes.txt: not an image"
+        result,
+        2,
+        "no image files in docs",
+        "docs/blank.jpg: empty",
+        "docs/notes.txt: content is not an allowed image",
     )
