@@ -16,10 +16,12 @@ from PIL import Image
 from typer.testing import CliRunner, Result
 
 from deploy import cli
+from deploy.cli import demo as cli_demo
 from deploy.cli import dlq as cli_dlq
 from deploy.cli import local as cli_local
 from deploy.cli import maintenance as cli_maintenance
 from deploy.cli import pipeline as cli_pipeline
+from deploy.cli import render as cli_render
 from deploy.cli import status as cli_status
 from deploy.local import samples
 from deploy.local.motoserver import free_port
@@ -29,8 +31,8 @@ pytestmark = pytest.mark.unit
 runner = CliRunner()
 
 COMMANDS: dict[tuple[str, ...], Callable[..., Any]] = {
-    ("render",): cli_local.render,
-    ("demo",): cli_local.demo,
+    ("render",): cli_render.render,
+    ("demo",): cli_demo.demo,
     ("local", "up"): cli_local.local_up,
     ("worker",): cli_local.worker,
     ("upload",): cli_pipeline.upload,
