@@ -7,6 +7,8 @@ killed in between can therefore only duplicate a message (which the worker absor
 one. Messages already redriven `redrive_limit` times are held back unless forced: a file that
 fails every time must not circle forever. Messages are streamed from a `DlqReader`, so `--max 1`
 does not read the whole DLQ first, and everything not moved is made visible again at the end.
+Both queues are looked up before any of that (`check_queues`): a mistyped URL would otherwise be
+found only by the first send, after messages were read and held.
 """
 
 from __future__ import annotations
@@ -26,6 +28,29 @@ from deploy.ops.redrive_rate import TokenBucket, batch_size
 
 REDRIVE_LIMIT = 3
 BATCH_BYTES = 250_000  # under SQS's 256 KiB for a whole SendMessageBatch
+# SQS's query-protocol code and the JSON protocol's name for it; botocore reports either.
+NO_SUCH_QUEUE = {"AWS.SimpleQueueService.NonExistentQueue", "QueueDoesNotExist"}
+
+
+class NoSuchQueue(LookupError):
+    """A queue a redrive names does not exist; `role` says which: "dlq" or "target"."""
+
+    def __init__(self, role: str, url: str) -> None:
+        super().__init__(f"no such queue: {url}")
+        self.role, self.url = role, url
+
+
+def check_queues(sqs: Any, dlq_url: str, target_url: str) -> None:
+    """Raise `NoSuchQueue` for the first of the two queues SQS does not know (other errors as they
+    are); nothing is received, so a dry run checks its target as a real run must."""
+    for role, url in (("dlq", dlq_url), ("target", target_url)):
+        try:
+            sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])
+        except ClientError as exc:
+            error = exc.response.get("Error", {})
+            if {error.get("Code"), error.get("QueryErrorCode")} & NO_SUCH_QUEUE:
+                raise NoSuchQueue(role, url) from exc
+            raise
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -64,11 +64,13 @@ def dlq_redrive(
 ) -> None:
     """Send quarantined messages back (body and attributes unchanged), then delete them from the DLQ.
 
-    Sends first and deletes only what was sent, so a crash duplicates at worst. Without a terminal
-    it needs --yes (or --dry-run). Exit 1 when a message failed. --json: {"dryRun", "to", "selection":
-    {"errorTypes", "users", "olderThanSeconds"}, "max", "ratePerSecond", "redriveLimit", "moved",
-    "wouldMove", "skipped", "heldBack", "failed", "notDeleted", "aborted", "elapsedSeconds",
-    "messages": [`dlq list` items], "failures": [{"messageId", "stage", "reason"}], "read": READ}.
+    Sends first and deletes only what was sent, so a crash duplicates at worst. Both queues are
+    looked up first, dry runs too: one that does not exist is exit 1 before anything is read.
+    Without a terminal it needs --yes (or --dry-run). Exit 1 when a message failed.
+    --json: {"dryRun", "to", "selection": {"errorTypes", "users", "olderThanSeconds"}, "max",
+    "ratePerSecond", "redriveLimit", "moved", "wouldMove", "skipped", "heldBack", "failed",
+    "notDeleted", "aborted", "elapsedSeconds", "messages": [`dlq list` items], "failures":
+    [{"messageId", "stage", "reason"}], "read": READ}.
     With --native: {"taskHandle", "sourceArn", "destinationArn", "maxNumberOfMessagesPerSecond"}.
     """
     selection, per_second, dlq_url = (
@@ -112,6 +114,7 @@ def _redrive(dlq_url: str, plan: RedrivePlan, hold: int, yes: bool, quiet: bool)
     stop_on_signals()  # a SIGTERM lets holds go, as Ctrl-C does
     with aws_errors():
         _, sqs = clients()
+        _check_queues(sqs, dlq_url, plan.target_url)  # before anything is read, dry or not
         if not plan.dry_run:
             visible = queue_depth(sqs, dlq_url).visible
             opt.confirm(what, min(visible, plan.max_moves or visible), yes)
@@ -120,6 +123,16 @@ def _redrive(dlq_url: str, plan: RedrivePlan, hold: int, yes: bool, quiet: bool)
     if plan.max_moves is None:
         opt.warn(result.read)
     return result
+
+
+def _check_queues(sqs: Any, dlq_url: str, target_url: str) -> None:
+    from deploy.ops.redrive import NoSuchQueue, check_queues
+
+    try:
+        check_queues(sqs, dlq_url, target_url)
+    except NoSuchQueue as exc:
+        option = "--dlq-url" if exc.role == "dlq" else "--to"
+        raise fail(f"{option} {exc.url}: no such queue; nothing was read or moved") from exc
 
 
 @contextmanager
