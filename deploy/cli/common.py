@@ -15,7 +15,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from botocore.exceptions import BotoCoreError, ClientError, EndpointConnectionError, NoCredentialsError
+from botocore.exceptions import (
+    BotoCoreError,
+    ClientError,
+    EndpointConnectionError,
+    NoCredentialsError,
+    ParamValidationError,
+)
 from rich.console import Console
 from rich.progress import Progress
 from rich.text import Text
@@ -131,6 +137,9 @@ def aws_errors() -> Iterator[None]:
         raise fail(
             "no AWS credentials: set AWS_PROFILE or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY", 2
         ) from exc
+    except ParamValidationError as exc:  # botocore refused a name before sending: a bad option
+        report = str(exc.kwargs.get("report", exc)).strip().replace("\n", "; ")
+        raise fail(report, 2) from exc
     except ClientError as exc:
         error = exc.response.get("Error", {})
         raise fail(f"{exc.operation_name} failed: {error.get('Code')}: {error.get('Message', '')}") from exc

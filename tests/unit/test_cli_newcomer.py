@@ -168,3 +168,21 @@ def test_a_good_endpoint_in_the_environment_wins_over_a_bad_one_in_the_profile(
     # When the clients are built, Then they point where the environment says
     s3, sqs = common.clients()
     assert (s3.meta.endpoint_url, sqs.meta.endpoint_url) == ("http://127.0.0.1:4566",) * 2
+
+
+@pytest.mark.parametrize(
+    "args",
+    [("upload", "photo.jpg", "--bucket", "bad/name"),
+     ("presign", "download", "img_x", "--output-bucket", "bad/name"),
+     ("sweep", "--dry-run", "--output-bucket", "bad/name")],
+    ids=["upload", "presign-download", "sweep"],
+)  # fmt: skip
+def test_a_bucket_name_botocore_refuses_before_sending_is_a_usage_error(
+    configured: pytest.MonkeyPatch, args: tuple[str, ...]
+) -> None:
+    # Given a bucket name no bucket can have (botocore refuses it before any request)
+    configured.setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:9")
+    # When a command uses it
+    result = invoke(*args)
+    # Then it is a bad option, as the README says: one line naming it, exit 2
+    assert_failure(result, 2, 'Invalid bucket name "bad/name"')
