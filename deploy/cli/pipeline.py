@@ -31,9 +31,7 @@ presign_app = typer.Typer(
 
 @presign_app.command("upload", cls=Command)
 def presign_upload(
-    filename: Annotated[
-        str, typer.Argument(help="the file name the browser will upload", metavar="FILENAME")
-    ],
+    filename: Annotated[str, typer.Argument(help="the image file the URL is for", metavar="FILENAME")],
     bucket: InputBucket = "imgpipe-input",
     user: User = "cli",
     kms_key_id: KmsKey = None,
@@ -46,17 +44,18 @@ def presign_upload(
     SSE-KMS as `upload` asks for it: with --kms-key-id (IMGPIPE_KMS_KEY_ID) if set, else the
     account's aws/s3 key. Signed here: no request is made.
 
-    Only the base name of FILENAME is kept (a browser may send a whole path), and it must have
-    an image suffix. Prints {"url", "method": "PUT", "key", "imageId", "headers"}.
+    FILENAME must be a readable file here with an image suffix; only its base name is kept.
+    Prints {"url", "method": "PUT", "key", "imageId", "headers"}.
     """
-    from deploy.ops.presign import check_filename
+    from deploy.ops.presign import check_filename, check_local_file
     from deploy.ops.presign import presign_upload as make
     from deploy.ops.upload_keys import check_user
 
     try:
         check_filename(filename)
+        check_local_file(filename)
         check_user(user)
-    except ImgpipeError as exc:
+    except (ImgpipeError, OSError) as exc:
         raise fail(str(exc), 2) from exc
     with aws_errors():
         s3, _ = clients()

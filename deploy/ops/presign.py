@@ -3,6 +3,8 @@
 The PUT names the original file (its base name, URL-quoted) in object metadata, as a bulk upload
 does, and asks for SSE-KMS with the same parameters (`upload_keys.encryption`): the deployed
 bucket refuses anything else. The GET is found through the image's manifest, never guessed.
+The CLI signs a PUT only for a file it can see (`check_local_file`); the load test signs for the
+names it generates.
 """
 
 from __future__ import annotations
@@ -57,6 +59,22 @@ def check_filename(filename: str) -> str:
     if PurePosixPath(name).suffix.lower() not in IMAGE_SUFFIXES:
         raise InvalidKey(f"{name!r} has no image suffix (one of {SUFFIXES})")
     return name
+
+
+def check_local_file(filename: str) -> Path:
+    """`filename` as a file here that can be uploaded: it exists, is a regular file and can be read;
+    else an OSError saying which (a grant for a file that is not there is a URL for nothing)."""
+    path = Path(filename)
+    if not path.exists():
+        raise FileNotFoundError(f"no such file: {filename}")
+    if not path.is_file():  # a folder, a device or a pipe: nothing a browser would upload
+        raise IsADirectoryError(f"not a regular file: {filename}")
+    try:
+        with path.open("rb"):
+            pass
+    except OSError as exc:
+        raise PermissionError(f"cannot read {filename}: {exc.strerror or exc}") from exc
+    return path
 
 
 def presign_download(s3: Any, bucket: str, image_id: str, variant: str) -> dict[str, Any]:

@@ -226,9 +226,12 @@ def test_the_upload_table_shows_hostile_file_names_as_they_are(aws: Aws, tmp_pat
         assert name in result.stdout
 
 
-def test_presigned_upload_stores_the_base_name_only(aws: Aws) -> None:
-    # Given a browser that sends a whole local path as the file name
-    result = invoke("presign", "upload", "/home/me/Pictures/holiday photo.jpg")
+def test_presigned_upload_stores_the_base_name_only(aws: Aws, tmp_path: Path) -> None:
+    # Given a whole local path as the file name
+    photo = tmp_path / "Pictures" / "holiday photo.jpg"
+    photo.parent.mkdir()
+    photo.write_bytes(samples.jpeg(samples.photo(32, 24, 5)))
+    result = invoke("presign", "upload", str(photo))
     assert result.exit_code == 0, result.output
     grant = json.loads(result.stdout)
     # When the file is PUT with the granted headers
@@ -255,7 +258,9 @@ def test_upload_to_a_missing_bucket_is_one_line(aws: Aws, tmp_path: Path) -> Non
     assert "NoSuchBucket" in lines[0]
 
 
-def test_presigned_upload_url_accepts_a_put_with_its_headers(aws: Aws) -> None:
+def test_presigned_upload_url_accepts_a_put_with_its_headers(aws: Aws, tmp_path: Path) -> None:
+    body = samples.jpeg(samples.photo(64, 48, 3))
+    (tmp_path / "photo.jpg").write_bytes(body)  # the working folder (the aws fixture's chdir)
     result = invoke("presign", "upload", "photo.jpg")
     assert result.exit_code == 0, result.output
     grant = json.loads(result.stdout)
@@ -263,7 +268,6 @@ def test_presigned_upload_url_accepts_a_put_with_its_headers(aws: Aws) -> None:
     assert grant["method"] == "PUT"
     match = UPLOAD_KEY.match(grant["key"])
     assert match and match[1] == grant["imageId"] and match[2] == "jpg"
-    body = samples.jpeg(samples.photo(64, 48, 3))
     request = urllib.request.Request(grant["url"], data=body, method="PUT", headers=grant["headers"])
     with urllib.request.urlopen(request, timeout=10) as response:
         assert response.status == 200
@@ -292,8 +296,9 @@ def test_presigned_download_url_returns_the_variant(aws: Aws) -> None:
 
 
 @pytest.mark.parametrize("command", ["upload", "download"])
-def test_presigned_urls_are_sigv4(aws: Aws, command: str) -> None:
+def test_presigned_urls_are_sigv4(aws: Aws, command: str, tmp_path: Path) -> None:
     if command == "upload":
+        (tmp_path / "photo.jpg").write_bytes(samples.jpeg(samples.photo(32, 24, 6)))
         result = invoke("presign", "upload", "photo.jpg")
     else:
         put_manifest(aws, "img_done", "complete", b"variant bytes")

@@ -144,7 +144,8 @@ def test_a_presigned_put_asks_the_browser_for_what_the_input_bucket_accepts(
 ) -> None:
     if not kms_key:
         monkeypatch.delenv("IMGPIPE_KMS_KEY_ID")
-    # Given a pre-signed PUT grant for a browser
+    # Given a pre-signed PUT grant for a browser (for a file that is there)
+    Path("holiday photo.jpg").write_bytes(images.photo_jpeg(64, 48, seed=1))
     grant = conformance.run(
         "imgpipe presign upload", "presign", "upload", "holiday photo.jpg", "--user", "alice"
     )

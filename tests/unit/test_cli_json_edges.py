@@ -33,7 +33,9 @@ def test_upload_json_with_nothing_to_upload_still_prints_one_document(tmp_path: 
 
 
 @pytest.mark.parametrize("args", [["presign", "upload", "photo.jpg", "--json"]])
-def test_presign_accepts_json(args: list[str]) -> None:
+def test_presign_accepts_json(args: list[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "photo.jpg").write_bytes(b"\xff\xd8\xff")  # presign signs for a file that is there
     result = runner.invoke(cli.app, args, env={**AWS, "AWS_ENDPOINT_URL": "http://127.0.0.1:9"})
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout)["method"] == "PUT"

@@ -6,6 +6,7 @@ reaches AWS names the variable and what is wrong with it, before any request, ne
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -186,3 +187,34 @@ def test_a_bucket_name_botocore_refuses_before_sending_is_a_usage_error(
     result = invoke(*args)
     # Then it is a bad option, as the README says: one line naming it, exit 2
     assert_failure(result, 2, 'Invalid bucket name "bad/name"')
+
+
+@pytest.mark.parametrize("what", ["missing", "folder", "pipe"])
+def test_presign_upload_refuses_what_is_not_a_file_here(
+    configured: pytest.MonkeyPatch, tmp_path: Path, what: str
+) -> None:
+    # Given a path with an image suffix that is no file to upload: missing, a folder or a named pipe
+    path = tmp_path / f"{what}.jpg"
+    if what == "folder":
+        path.mkdir()
+    elif what == "pipe":
+        os.mkfifo(path)
+    # When a PUT URL is asked for it
+    result = invoke("presign", "upload", str(path))
+    # Then it is the user's input that is wrong: one line naming the path, exit 2, no URL
+    reason = "no such file" if what == "missing" else "not a regular file"
+    assert_failure(result, 2, reason, str(path))
+    assert result.stdout == ""
+
+
+def test_presign_upload_refuses_a_file_it_cannot_read(configured: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    # Given a photo this user may not read (tests may run as root, for whom modes do not apply)
+    def denied(self: Path, *args: object, **kwargs: object) -> object:
+        raise PermissionError(13, "Permission denied", str(self))
+
+    configured.setattr(Path, "open", denied)
+    # When a PUT URL is asked for it
+    result = invoke("presign", "upload", "photo.jpg")
+    # Then one line says it cannot be read, exit 2, no URL
+    assert_failure(result, 2, "cannot read photo.jpg", "Permission denied")
+    assert result.stdout == ""

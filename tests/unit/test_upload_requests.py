@@ -70,6 +70,7 @@ def test_the_bulk_upload_and_the_presigned_put_ask_for_the_same_encryption(
     # Given the deployment's key in the environment
     monkeypatch.setenv("IMGPIPE_KMS_KEY_ID", KEY_ARN)
     write_photo(tmp_path / "a.jpg")
+    write_photo(tmp_path / "b.jpg")
     # When one file is uploaded, and a browser upload is signed
     assert invoke("upload", "a.jpg").exit_code == 0
     grant = json.loads(invoke("presign", "upload", "b.jpg").stdout)
