@@ -135,12 +135,14 @@ def worker(
     ] = 60.0,
 ) -> None:
     """Consume the queue like Lambda's event source mapping (local stack, ECS or EC2)."""
+    from deploy.cli.aws_clients import make_clients
     from deploy.local.consumer import consume
     from deploy.local.topology import check_batching
 
     try:
         check_batching(batch_size, window)
-    except ValueError as exc:
+        make_clients()  # the AWS settings every other command checks, before any poll
+    except (ValueError, ConfigError) as exc:
         raise fail(str(exc), 2) from exc
     with aws_errors():
         try:

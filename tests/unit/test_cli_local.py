@@ -138,3 +138,13 @@ def test_a_worker_batch_lambda_would_refuse_is_refused() -> None:
     result = invoke("worker", "--queue-url", "http://127.0.0.1:9/q", "--batch-size", "50", "--window", "0")
     # Then the command says why before it polls anything, and exits 2
     assert_failure(result, 2, "batching window of at least 1 s")
+
+
+def test_a_worker_with_an_endpoint_without_scheme_says_so(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Given AWS_ENDPOINT_URL written without http:// (as a newcomer types it)
+    monkeypatch.setenv("AWS_ENDPOINT_URL", "127.0.0.1:4580")
+    monkeypatch.setenv("AWS_REGION", "us-east-1")
+    # When a worker is started
+    result = invoke("worker", "--queue-url", "http://127.0.0.1:9/q")
+    # Then one line names the variable, exit 2, instead of a traceback
+    assert_failure(result, 2, "AWS_ENDPOINT_URL=127.0.0.1:4580")
