@@ -53,7 +53,8 @@ def upload(
     The imageId comes from the user and the file's content, so running the same command again
     (after Ctrl-C, say) uploads only what is missing: a file already there with the same content
     is "already uploaded", a file with the same content as another one is a "duplicate" of it.
-    Files without an image suffix, empty or unreadable ones are skipped and listed with the reason.
+    Files whose content is not an image, empty, unreadable or hidden ones (and hidden folders)
+    are skipped and listed with the reason.
     Each upload keeps its file's base name in the object metadata `original-filename`, and is
     encrypted with SSE-KMS, as the deployed bucket requires: with --kms-key-id (IMGPIPE_KMS_KEY_ID,
     from `terraform output`) if set, else with the account's aws/s3 key.
