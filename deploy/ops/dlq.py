@@ -34,7 +34,6 @@ __all__ = [
     "Selection",
     "SelectionError",
     "canonical_types",
-    "find",
     "known_error_types",
     "parse_duration",
     "queue_depth",
@@ -51,10 +50,3 @@ def read(
     with DlqReader(sqs, url, hold_s=READ_HOLD_S, max_seconds=max_seconds) as reader:
         messages = [m for m in reader if chosen.matches(m)]
     return sorted(messages, key=lambda m: m.when or ""), reader.report
-
-
-def find(sqs: Any, url: str, message_id: str) -> tuple[Quarantined | None, ReadReport]:
-    """The message with this id (reading only until it turns up); visible again on return."""
-    with DlqReader(sqs, url, hold_s=READ_HOLD_S, max_seconds=READ_SECONDS) as reader:
-        found = next((m for m in reader if m.message_id == message_id), None)
-    return found, reader.report
