@@ -136,11 +136,12 @@ def worker(
 ) -> None:
     """Consume the queue like Lambda's event source mapping (local stack, ECS or EC2)."""
     from deploy.cli.aws_clients import make_clients
-    from deploy.local.consumer import consume
+    from deploy.local.consumer import check_timeout, consume
     from deploy.local.topology import check_batching
 
     try:
         check_batching(batch_size, window)
+        check_timeout(timeout)
         make_clients()  # the AWS settings every other command checks, before any poll
     except (ValueError, ConfigError) as exc:
         raise fail(str(exc), 2) from exc
