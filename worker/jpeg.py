@@ -1,20 +1,22 @@
 """JPEG at the marker level: what an upload's segments say, and a copy with only what decoding needs.
 
-Two jobs need the segments and no pixels. A lossless `original`: an upright, 8-bit, sRGB (or
+Three jobs need the segments and no pixels. A lossless `original`: an upright, 8-bit, sRGB (or
 untagged) JPEG is already a web-ready file, so `original` is its own compressed stream without
 EXIF, XMP, IPTC, comments, thumbnails and appended pictures (MPF), never re-encoded, never
 bigger. And tolerance: bytes between header segments (some cameras and editors leave a few) make
 libjpeg warn "extraneous bytes before marker" though they are outside the picture; dropping them
 lets the strict decoder accept the file while real damage in the scan data still fails it.
+And the upload's quantisation tables, from which the engine reads the quality it was saved at.
 """
 
 from __future__ import annotations
 
 import re
+import struct
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-SOI, EOI, SOS = 0xD8, 0xD9, 0xDA
+SOI, EOI, SOS, DQT = 0xD8, 0xD9, 0xDA, 0xDB
 APP0, APP2, APP14, COM = 0xE0, 0xE2, 0xEE, 0xFE
 _STANDALONE = {0x01, *range(0xD0, 0xD8)}  # TEM, RST0-7: no length field
 # Start-of-frame markers (C4 DHT, C8 JPG, CC DAC are not frames).
@@ -113,6 +115,35 @@ def _frame(payload: bytes) -> tuple[int, int, int, int]:
     if len(payload) < 6:
         raise Malformed("frame header too short")
     return payload[0], int.from_bytes(payload[1:3], "big"), int.from_bytes(payload[3:5], "big"), payload[5]
+
+
+def component_tables(data: bytes, shape: Layout) -> list[tuple[int, ...] | None]:
+    """Each frame component's quantisation table as its DQT stores it (zigzag order, 8 or 16 bits),
+    or None for a component whose table the header does not define.
+
+    A later definition of a table id replaces an earlier one, as in a decoder. Whatever cannot be
+    read (a precision or id out of range, a table cut short) ends that segment's reading: the
+    decoder, not this, says what is wrong with the file.
+    """
+    tables: dict[int, tuple[int, ...]] = {}
+    for segment in shape.header:
+        if segment.marker == DQT:
+            tables.update(_defined_tables(segment.payload(data)))
+    frame = next((s.payload(data) for s in shape.header if s.marker in _SOF), b"")
+    selectors = frame[8 : 6 + 3 * shape.components : 3]  # each component: id, sampling, table id
+    return [tables.get(selector) for selector in selectors]
+
+
+def _defined_tables(payload: bytes) -> Iterator[tuple[int, tuple[int, ...]]]:
+    position = 0
+    while position < len(payload):
+        precision, ident = payload[position] >> 4, payload[position] & 0x0F
+        size = 64 << precision
+        if precision > 1 or ident > 3 or position + 1 + size > len(payload):
+            return
+        table = payload[position + 1 : position + 1 + size]
+        yield ident, tuple(table) if precision == 0 else struct.unpack(">64H", table)
+        position += 1 + size
 
 
 def _picture_end(data: bytes, scan_start: int) -> int:
