@@ -54,8 +54,9 @@ def submit(
     return inline
 
 
-def encode(image: pyvips.Image, spec: VariantSpec) -> Rendition:
-    """`image` encoded in the spec's format (`auto`: WebP with alpha, else JPEG), metadata stripped."""
+def encode(image: pyvips.Image, spec: VariantSpec, optimise: bool = False) -> Rendition:
+    """`image` encoded in the spec's format (`auto`: WebP with alpha, else JPEG), metadata stripped;
+    `optimise`: a JPEG's Huffman tables fitted to the picture (smaller, slower; `ordering`)."""
     fmt = spec.format if spec.format != "auto" else ("webp" if image.hasalpha() else "jpeg")
     longest = _MAX_SIDE.get(fmt)
     if longest is not None and max(image.width, image.height) > longest:
@@ -66,10 +67,10 @@ def encode(image: pyvips.Image, spec: VariantSpec) -> Rendition:
     options: dict[str, object] = {"keep": "none"}
     if fmt == "jpeg":
         image = colour.flatten(image, spec.background_rgb) if image.hasalpha() else image
-        fast = turbo.encode(image, spec.quality)
+        fast = None if optimise else turbo.encode(image, spec.quality)
         if fast is not None:
             return Rendition(spec.name, fmt, image.width, image.height, fast)
-        options.update(Q=spec.quality, optimize_coding=False)
+        options.update(Q=spec.quality, optimize_coding=optimise)
     elif fmt == "webp":
         options.update(Q=spec.quality, effort=WEBP_EFFORT)
     elif fmt == "avif":

@@ -19,7 +19,7 @@ import pyvips
 from shared.errors import CorruptImage
 from shared.limits import Limits
 from shared.variants import VariantSpec
-from worker.engine import colour, encode, geometry, load
+from worker.engine import colour, encode, geometry, load, ordering, quality
 from worker.engine.ops import in_memory, ms, op
 from worker.engine.original import lossless
 from worker.engine.results import RenderCancelled, RenderResult, Rendition, SourceInfo
@@ -90,10 +90,13 @@ def _render(
 ) -> RenderResult:
     timings: dict[str, float] = {}
     source, info = probed.source, probed.info
+    # No JPEG variant is encoded above a JPEG upload's own quality (`quality`).
+    specs = quality.capped(specs, quality.estimate(source.data) if source.fmt == "jpeg" else None)
     with load.decoding(source.fmt):
         kept = _kept_streams(source, info, specs, timings)
         rest = [spec for spec in specs if spec.name not in kept]
-        renditions = _render_decoded(source, info, rest, timings, should_stop, started)
+        rendered = _render_decoded(source, info, rest, timings, should_stop, started)
+        renditions = ordering.in_order(kept.values(), rendered, timings)
     timings["total"] = ms(started)
     by_name = {r.name: r for r in [*renditions, *kept.values()]}
     return RenderResult(info, tuple(by_name[spec.name] for spec in specs), timings, source.warnings)
@@ -119,7 +122,7 @@ def _render_decoded(
     timings: dict[str, float],
     should_stop: StopCheck,
     started: float,
-) -> list[Rendition]:
+) -> list[ordering.Encoded]:
     stored = Size(info.width, info.height)
     transposed = info.orientation >= 5
     plans = plan_variants(stored.transposed() if transposed else stored, specs)
@@ -134,26 +137,30 @@ def _render_decoded(
     base = load.decoded(source, shrink, source_needs(plans, transposed))
     if _flattens_first(base, plans):
         base = colour.flatten(base, plans[0].spec.background_rgb)
-    if sum(plan.source == -1 for plan in plans) > 1 and not in_memory(base):
-        base = base.copy_memory()
+    replayable = in_memory(base)  # its pixels can be read again, to encode a variant again
+    if sum(plan.source == -1 for plan in plans) > 1 and not replayable:
+        base, replayable = base.copy_memory(), True
     timings["probe"] = ms(started)
-    return _render_plans(base, plans, transposed, timings, should_stop)
+    return _render_plans(base, replayable, plans, transposed, timings, should_stop)
 
 
 def _render_plans(
     base: pyvips.Image,
+    replayable: bool,
     plans: list[VariantPlan],
     transposed: bool,
     timings: dict[str, float],
     should_stop: StopCheck,
-) -> list[Rendition]:
+) -> list[ordering.Encoded]:
     images: list[pyvips.Image] = []
+    readable: list[bool] = []  # each image can be read again (to encode it again, `ordering`)
     encodes: list[Future[Rendition] | None] = []
     for index, plan in enumerate(plans):
         if should_stop():
             raise RenderCancelled(f"stopped before variant {plan.spec.name!r}")
         if plan.twin >= 0:  # identical output: encoded once, below
             images.append(images[plan.twin])
+            readable.append(readable[plan.twin])
             encodes.append(None)
             continue
         started = time.perf_counter()
@@ -166,15 +173,18 @@ def _render_plans(
         image = geometry.crop(image, plan)
         if plan.spec.watermark is not None:
             image = watermark(image, plan.spec.watermark)
+        # Only a variant read straight off a streaming decode, and not copied, cannot be read twice.
+        readable.append(replayable or plan.source != -1)
         if any(later.source == index for later in plans):
-            image = image.copy_memory()
+            image, readable[-1] = image.copy_memory(), True
         images.append(image)
         encodes.append(encode.submit(image, plan.spec, started, timings))
-    renditions: list[Rendition] = []
-    for plan, pending in zip(plans, encodes, strict=True):
-        done = pending.result() if pending is not None else renditions[plan.twin]
-        renditions.append(Rendition(plan.spec.name, done.format, done.width, done.height, done.data))
-    return renditions
+    encoded: list[ordering.Encoded] = []
+    for plan, image, again, pending in zip(plans, images, readable, encodes, strict=True):
+        done = pending.result() if pending is not None else encoded[plan.twin].rendition
+        rendition = replace(done, name=plan.spec.name)
+        encoded.append(ordering.Encoded(plan.spec, image if again else None, rendition))
+    return encoded
 
 
 def _flattens_first(image: pyvips.Image, plans: list[VariantPlan]) -> bool:
