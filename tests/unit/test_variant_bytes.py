@@ -152,3 +152,14 @@ def test_the_search_ends_at_quality_1_when_nothing_fits() -> None:
     calls, at = _curve(SMOOTH)
     found = ordering._highest_fitting(at, 85, SMOOTH[85], 10)
     assert len(found.data) == SMOOTH[1] and calls[-1] == 1 and len(calls) == len(set(calls))
+
+
+def test_an_avif_variant_is_never_encoded_again() -> None:
+    # Given a small Q20 JPEG kept as `original`, and an AVIF variant asked for at Q100 (more bytes)
+    upload = images.photo_jpeg(480, 360, quality=20)
+    specs = [DEFAULT_VARIANTS[0], VariantSpec(name="v", width=400, height=400, format="avif", quality=100)]
+    result = engine.render(upload, specs)
+    original, avif = result.variants
+    # Then the AVIF stands as encoded once: a search of AVIF encodes would spend a record's budget
+    assert avif.format == "avif" and len(avif.data) > len(original.data)
+    assert "reencode.v" not in result.timings_ms

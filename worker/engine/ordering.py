@@ -12,7 +12,8 @@ the cheapest variant with more pixels is encoded again: a JPEG with Huffman tabl
 its picture at the same quality, then, only if that is still too big, at the highest lower
 quality that fits, found by stepping down and halving. Nothing is re-encoded when the order
 holds, which is every render of the corpus. Watermarked variants carry more than the upload's
-picture and are left out; PNG has no quality to lower and is only ever a ceiling.
+picture and are left out; PNG has no quality to lower and AVIF is too slow to encode again, so
+both are only ever a ceiling.
 """
 
 from __future__ import annotations
@@ -29,7 +30,10 @@ from worker.engine import encode
 from worker.engine.ops import ms
 from worker.engine.results import Rendition
 
-_LOSSY = ("jpeg", "webp", "avif")
+# AVIF is only ever a ceiling, like PNG: one encode of a 1600 px AVIF takes 5-10 s on a core, so
+# a search of several would spend the record's whole budget (IMGPIPE_RECORD_BUDGET_MS, 15 s) on
+# bytes, and an AVIF at a given quality is far smaller than a JPEG of it anyway.
+_LOWERED = ("jpeg", "webp")
 # Bytes per quality step, as a log slope: about 2% for JPEG, 3-4% for WebP and AVIF at Q50-85.
 # The lowest is assumed before two encodes measure it, so the first guess rather undershoots.
 _SLOPE = 0.02
@@ -75,7 +79,7 @@ def _lowered(source: Encoded, limit: int, timings: dict[str, float]) -> Renditio
     """The variant encoded again in at most `limit` bytes, at the highest quality that allows;
     the smallest encoding tried when not even quality 1 does; as it was when it cannot be."""
     spec, image, first = source.spec, source.image, source.rendition
-    if image is None or first.format not in _LOSSY:
+    if image is None or first.format not in _LOWERED:
         return first
     started = time.perf_counter()
 
