@@ -19,7 +19,7 @@ from shared.errors import PermanentError
 from shared.variants import DEFAULT_VARIANTS
 from tests.fixtures import images
 from worker import engine, jpeg
-from worker.engine import quality
+from worker import jpeg_quality as quality
 
 pytestmark = pytest.mark.unit
 

@@ -15,7 +15,8 @@ import pytest
 from shared.variants import DEFAULT_VARIANTS, VariantSpec
 from tests.fixtures import images
 from worker import engine, jpeg
-from worker.engine import ordering, quality, turbo
+from worker import jpeg_quality as quality
+from worker.engine import ordering, turbo
 
 pytestmark = pytest.mark.unit
 

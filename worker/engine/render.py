@@ -19,7 +19,8 @@ import pyvips
 from shared.errors import CorruptImage
 from shared.limits import Limits
 from shared.variants import VariantSpec
-from worker.engine import colour, encode, geometry, load, ordering, quality
+from worker import jpeg_quality as quality
+from worker.engine import colour, encode, geometry, load, ordering
 from worker.engine.ops import in_memory, ms, op
 from worker.engine.original import lossless
 from worker.engine.results import RenderCancelled, RenderResult, Rendition, SourceInfo
