@@ -4,8 +4,8 @@ It does the same job as the engine's four resized default variants, the way a ca
 user would: `draft()` so libjpeg decodes at a reduced scale, one decode, EXIF transpose, ICC to
 sRGB only when a non-sRGB profile is embedded, then each smaller size resized from the previous
 one with the engine's reducing gap (Pillow's `thumbnail()` default), alpha flattened onto white
-for JPEG and kept for WebP, JPEG Q85 without `optimize`, WebP at the engine's effort: the same
-job at the same settings.
+for JPEG and kept for WebP, JPEG Q85 without `optimize` (never above a JPEG upload's own quality,
+as the engine caps it), WebP at the engine's effort: the same job at the same settings.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from PIL import Image, ImageCms, ImageOps
 
 from shared.variants import RESIZE_GAP, WEBP_EFFORT, VariantSpec
+from worker import jpeg_quality
 from worker.geometry import Size, plan_variant
 from worker.icc import is_srgb
 
@@ -25,6 +26,8 @@ _SRGB = ImageCms.createProfile("sRGB")
 def render(data: bytes, specs: Sequence[VariantSpec]) -> list[tuple[str, int, int, bytes]]:
     """Encode every variant; returns (name, width, height, encoded bytes) per variant."""
     image: Image.Image = Image.open(io.BytesIO(data))
+    if image.format == "JPEG":
+        specs = jpeg_quality.capped(specs, jpeg_quality.estimate(data))
     upright = _upright_size(image)
     largest = max((plan_variant(upright, spec)[0] for spec in specs), key=lambda s: s.width)
     if image.format == "JPEG":

@@ -11,7 +11,7 @@ from PIL import Image
 from loadtest import pillow_baseline
 from shared.variants import DEFAULT_VARIANTS, VariantSpec
 from tests.fixtures import images
-from worker import engine
+from worker import engine, jpeg_quality
 
 RESIZED = DEFAULT_VARIANTS[1:]
 SOURCES: dict[str, Callable[[], bytes]] = {
@@ -39,6 +39,15 @@ def test_baseline_makes_the_engines_variants(source: Callable[[], bytes]) -> Non
     theirs = pillow_baseline.render(data, RESIZED)
     # Then both produce the same names, sizes and formats
     assert [(name, w, h, _decode(out).format.lower()) for name, w, h, out in theirs] == ours
+
+
+def test_baseline_caps_jpeg_quality_at_the_uploads_own_as_the_engine_does() -> None:
+    # Given a Q40 JPEG upload and variants asked for at Q85
+    data = images.photo_jpeg(1200, 900, quality=40)
+    # When both render them, Then both encode at Q40, so the bench compares the same job
+    ours = [jpeg_quality.estimate(v.data) for v in engine.render(data, RESIZED).variants]
+    theirs = [jpeg_quality.estimate(out) for *_, out in pillow_baseline.render(data, RESIZED)]
+    assert theirs == ours == [40] * len(RESIZED)
 
 
 def test_baseline_flattens_alpha_onto_white_for_jpeg() -> None:
