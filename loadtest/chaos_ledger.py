@@ -96,7 +96,8 @@ class ChaosLedger:
             f"newer uploads then stale events: {len(self.reuploaded)}; second uploads of an imageId:"
             f" {len(self.conflicts)}, not quarantined {len(self.conflicts_not_quarantined)}",
             f"quarantined uploads not in the DLQ exactly once: {len(self.ledger.dlq_mismatch)}"
-            " (a duplicate event of a poison file is quarantined again: see docs/reliability.md)",
+            " (a kill between a DLQ send and the message's delete, or a send whose answer was lost,"
+            " leaves two: see docs/reliability.md)",
             "deliveries by receive count: "
             + ", ".join(f"{c}: {n}" for c, n in sorted(self.receive_counts.items())),
         ]
