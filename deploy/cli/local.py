@@ -82,6 +82,7 @@ def local_up(
         console.print("stopping: workers finish their batch, then the server stops")
     finally:
         stack.stop()
+    console.print("stopped; the stack's state (buckets, queues, results) went with it")
 
 
 def _announce(stack: Any, workers: int, logs: Path, fixed_port: bool) -> None:

@@ -44,7 +44,9 @@ def test_ctrl_c_stops_the_stack_and_everything_it_started(tmp_path: Path, sigint
         _stop(process, port)
     # Then it says so, stops its server and worker, and exits 0
     assert code == 0, output.rest()
-    assert "stopping: workers finish their batch" in output.rest()
+    rest = output.rest()
+    assert "stopping: workers finish their batch" in rest
+    assert "stopped; the stack's state" in rest.split("stopping: workers")[-1]
     assert leftovers == []
 
 
