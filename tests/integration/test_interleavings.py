@@ -8,7 +8,7 @@ manifest must list exactly the stored bytes of its variants and describe its key
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
@@ -24,6 +24,7 @@ from tests.integration.interleave import (
     invariant_violations,
     slow_down,
 )
+from tests.integration.staging import instances, run
 
 pytestmark = pytest.mark.integration
 
@@ -33,19 +34,7 @@ KEY = "uploads/u1/race.jpg"
 @pytest.fixture
 def instance(stack: Stack) -> Iterator[Callable[[], Instance]]:
     """Make Lambda instances; all are closed at the end of the test, whatever happened."""
-    made: list[Instance] = []
-
-    def make() -> Instance:
-        made.append(Instance(stack))
-        return made[-1]
-
-    yield make
-    for one in made:
-        _run(stack, one.close())
-
-
-def _run(stack: Stack, work: Awaitable[Any]) -> Any:
-    return stack.loop.run_until_complete(work)
+    yield from instances(stack)
 
 
 def _output(stack: Stack, under: str, method: str = "PUT") -> Callable[[str], bool]:
@@ -96,12 +85,12 @@ def test_a_stale_writer_never_changes_a_newer_complete_result(
     # When A writes its variants anyway and then cannot finish
     if ending == "crashes before its commit":
         with pytest.raises(Crash):
-            _run(stack, scenario())
+            run(stack, scenario())
     else:
-        left = _run(stack, scenario())
+        left = run(stack, scenario())
         assert left == ([event1["MessageId"]] if ending == "commit throttled" else [])
     # and its record is delivered again, to a healthy instance
-    assert _run(stack, later.run([redelivered(event1)])) == []
+    assert run(stack, later.run([redelivered(event1)])) == []
 
     # Then v2's manifest still lists exactly v2's stored bytes
     assert invariant_violations(stack) == []
@@ -135,10 +124,10 @@ def test_an_image_id_clash_never_puts_the_losers_bytes_under_the_winner(
     # When the png writes its variants after the jpg committed, then loses (or dies)
     if ending == "crashes before its commit":
         with pytest.raises(Crash):
-            _run(stack, scenario())
-        assert _run(stack, later.run([redelivered(png)])) == []
+            run(stack, scenario())
+        assert run(stack, later.run([redelivered(png)])) == []
     else:
-        assert _run(stack, scenario()) == []
+        assert run(stack, scenario()) == []
 
     # Then the jpg's manifest lists the jpg's bytes, and the png is quarantined with its reason
     assert invariant_violations(stack) == []
@@ -161,7 +150,7 @@ def test_a_source_deleted_before_its_read_is_quarantined_with_a_failed_manifest(
         return await a.run([event])
 
     # When the record is processed
-    assert _run(stack, scenario()) == []
+    assert run(stack, scenario()) == []
 
     # Then it is quarantined as SourceMissing, with a failed manifest and no variants
     assert dlq_reasons(stack) == [(KEY, "SourceMissing")]
@@ -186,7 +175,7 @@ def test_a_source_deleted_after_the_commit_leaves_the_complete_result(
         return await a.run([event])
 
     # When the record is processed
-    assert _run(stack, scenario()) == []
+    assert run(stack, scenario()) == []
 
     # Then the render of those bytes is the upload's result: results outlive their source
     stack.assert_consistent("race", "u1", etag)
@@ -199,7 +188,7 @@ def test_a_manifest_deleted_during_a_run_is_written_again(
     # Given v1's complete results, and v2's run whose commit is conditional on v1's manifest
     a = instance()
     ((_, event1),) = stack.upload_and_receive([(KEY, images.photo_jpeg(640, 480, seed=5))]).values()
-    assert _run(stack, a.run([event1])) == []
+    assert run(stack, a.run([event1])) == []
     ((etag2, event2),) = stack.upload_and_receive([(KEY, images.photo_jpeg(480, 640, seed=6))]).values()
     manifest_key = "metadata/race/processing-info.json"
 
@@ -213,7 +202,7 @@ def test_a_manifest_deleted_during_a_run_is_written_again(
         return await a.run([event2])
 
     # When an operator deletes the manifest just before v2's commit
-    assert _run(stack, scenario()) == []
+    assert run(stack, scenario()) == []
 
     # Then v2 is committed (not quarantined as SourceMissing) and v1's render is gone
     stack.assert_consistent("race", "u1", etag2)
@@ -239,7 +228,7 @@ def test_a_deadline_inside_the_result_publish_still_acknowledges_the_committed_i
 
     # When the deadline fires during the publish, after the commit
     # Then the record is acknowledged: its results are in place and a retry would only be a duplicate
-    assert _run(stack, scenario()) == []
+    assert run(stack, scenario()) == []
     stack.assert_consistent("race", "u1", etag)
 
 
@@ -259,7 +248,7 @@ def test_a_deadline_right_after_the_dlq_send_leaves_one_dlq_entry(
 
     # When the deadline fires there
     # Then the record counts as handled, so no redelivery quarantines it a second time
-    assert _run(stack, scenario()) == []
+    assert run(stack, scenario()) == []
     assert dlq_reasons(stack) == [("uploads/u1/broken.jpg", "CorruptImage")]
 
 
@@ -273,7 +262,7 @@ def test_a_stale_commit_over_an_aba_duplicate_is_caught_up_before_acknowledging(
     a, b = instance(), instance()
     v1 = images.photo_jpeg(640, 480, seed=8)
     ((etag1, event1),) = stack.upload_and_receive([(KEY, v1)]).values()
-    assert _run(stack, b.run([event1])) == []
+    assert run(stack, b.run([event1])) == []
     body = images.photo_jpeg(480, 640, seed=9) if second == "good" else images.truncated_jpeg()
     ((_, event2),) = stack.upload_and_receive([(KEY, body)]).values()
 
@@ -287,7 +276,7 @@ def test_a_stale_commit_over_an_aba_duplicate_is_caught_up_before_acknowledging(
         return await a.run([event2])
 
     # When A's manifest (complete, or failed) lands over v1's after that
-    assert _run(stack, scenario()) == []
+    assert run(stack, scenario()) == []
 
     # Then A saw the key hold v1 again and brought the results back to it before acknowledging
     assert invariant_violations(stack) == []
