@@ -67,7 +67,11 @@ def upload(
     """
     from deploy.ops.uploads import check_user, upload_all
 
-    selection = collect_files(paths, allow_empty=json_output)
+    stop_on_signals()  # Ctrl-C ends the run with its record, however the command was started
+    try:
+        selection = collect_files(paths, allow_empty=json_output)
+    except KeyboardInterrupt:
+        raise fail("interrupted while choosing the files; nothing was uploaded", 130) from None
     try:
         check_user(user)
     except ImgpipeError as exc:
@@ -75,7 +79,6 @@ def upload(
     if not selection.files:  # only with --json: the document still comes, then the usage error
         print_json(_document(bucket, user, None, selection.skipped))
         raise nothing_to_do(paths, selection)
-    stop_on_signals()  # Ctrl-C ends the run with its record, however the command was started
     with aws_errors(), progress() as bar:
         s3, _ = clients()
         task = bar.add_task(f"uploading to s3://{bucket}", total=len(selection.files))
