@@ -37,13 +37,17 @@ def demo(
     if folder is None:
         from deploy.local import samples
 
-        console.print("generating sample photos: one EXIF-rotated, one with alpha, two that must be refused")
+        console.print(
+            "generating sample photos: two EXIF-rotated, one with alpha, two that must be refused",
+            soft_wrap=True,
+        )
         files = samples.write(samples.demo_set(), out / "samples")
     else:
         selection = collect_files([folder])
         files, skipped = selection.files, selection.skipped
     console.print(
-        f"starting the local stack (moto server, S3 → SNS → SQS, {workers or os.cpu_count()} workers)"
+        f"starting the local stack (moto server, S3 → SNS → SQS, {workers or os.cpu_count()} workers)",
+        soft_wrap=True,
     )
     with progress() as bar:
         uploaded = bar.add_task("uploading", total=len(files))

@@ -58,3 +58,14 @@ def test_piped_demo_table_keeps_every_name_and_reason_whole_and_lists_skipped_fi
     skipped = next(line for line in result.stdout.splitlines() if "photos/notes.txt" in line)
     assert "content is not an allowed image format (looks like text)" in skipped
     assert "skipped 1 · contact sheet: out/index.html" in result.stdout.splitlines()[-1]
+
+
+def test_piped_demo_progress_lines_are_whole(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Given the demo on its own generated photos, piped
+    monkeypatch.setattr(demo, "run", stand_in([]))
+    result = invoke("demo", "--out", "out", "--workers", "1")
+    # Then what it says it is doing is one line each, and says what the samples are
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    assert "generating sample photos: two EXIF-rotated, one with alpha, two that must be refused" in lines
+    assert "starting the local stack (moto server, S3 → SNS → SQS, 1 workers)" in lines
