@@ -1,5 +1,6 @@
 """Lower layers never import upper ones: worker/ and shared/ know nothing of deploy/ or loadtest/,
-and deploy/ nothing of loadtest/ (STYLE.md, convention 13)."""
+and deploy/ nothing of loadtest/ (STYLE.md, convention 13); inside worker/ and deploy/ each
+concern imports only what is below it, and nothing shipped imports the tests."""
 
 from __future__ import annotations
 
@@ -50,3 +51,70 @@ def test_only_the_engine_package_imports_an_image_library() -> None:
         if (ROOT / "worker" / "engine") not in path.parents
     }
     assert {path: names for path, names in offending.items() if names} == {}
+
+
+# Inside the folders too: a folder's concern decides what it may know (issue 20).
+BYTE_LEVEL = {"sniff", "jpeg", "jpeg_quality", "icc", "heif_items", "heif_orientation", "geometry"}
+PIPELINE = {
+    f"worker.{name}"
+    for name in ("handler", "records", "pipeline", "commit", "failures", "announce", "job", "runtime",
+                 "aws", "storage", "events", "deadline", "gate")
+}  # fmt: skip
+SWEEP = {"worker.orphans", "worker.sweep"}
+INNER_RULES: dict[str, tuple[list[str], set[str]]] = {
+    # the format knowledge in bytes is below the engine and the pipeline alike
+    "byte-level modules": (
+        [f"worker/{name}.py" for name in BYTE_LEVEL],
+        {"worker.engine"} | PIPELINE | SWEEP,
+    ),
+    # the engine turns bytes into variants; what a record or S3 is, it does not know
+    "worker/engine": (["worker/engine"], PIPELINE | SWEEP),
+    # the scheduled sweep's cold start loads neither libvips nor the pipeline
+    "the sweep": (["worker/sweep.py", "worker/orphans"], {"worker.engine"} | PIPELINE),
+    # the commands are the top of deploy/: what they call never calls back up
+    "deploy/ops": (["deploy/ops"], {"deploy.cli"}),
+    "deploy/local": (["deploy/local"], {"deploy.cli"}),
+}
+
+
+def _imported_modules(path: Path) -> set[str]:
+    """Every project module `path` imports, `from worker import jpeg` as `worker.jpeg`."""
+    names: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names.add(node.module)
+            names.update(f"{node.module}.{alias.name}" for alias in node.names)
+    return names
+
+
+def _files(places: list[str]) -> list[Path]:
+    paths = [ROOT / place for place in places]
+    return [p for path in paths for p in ([path] if path.is_file() else sorted(path.rglob("*.py")))]
+
+
+@pytest.mark.parametrize("rule", sorted(INNER_RULES))
+def test_inside_a_folder_each_concern_imports_only_below_it(rule: str) -> None:
+    places, forbidden = INNER_RULES[rule]
+    files = _files(places)
+    assert files, f"{rule}: no file found at {places}"
+    offending = {
+        str(path.relative_to(ROOT)): sorted(
+            name
+            for name in _imported_modules(path)
+            if any(name == f or name.startswith(f + ".") for f in forbidden)
+        )
+        for path in files
+    }
+    assert {path: names for path, names in offending.items() if names} == {}
+
+
+def test_nothing_shipped_imports_the_tests() -> None:
+    offending = [
+        str(path.relative_to(ROOT))
+        for layer in ("worker", "shared", "deploy", "loadtest")
+        for path in (ROOT / layer).rglob("*.py")
+        if "tests" in _imported_packages(path)
+    ]
+    assert offending == []
