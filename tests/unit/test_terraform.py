@@ -16,39 +16,13 @@ import pytest
 
 from deploy.local.topology import DLQ_RETENTION_S, QUEUE_RETENTION_S, QueueSettings
 from shared.settings import ENV_PREFIX, SAFETY_S, Settings
+from tests.policy.hcl import clean, load
 from worker.orphans.settings import SHORTEST_OLDER_THAN_S, SweepSettings
 from worker.orphans.state import STATE_KEY
 
 pytestmark = pytest.mark.unit
 
 ROOT = Path(__file__).resolve().parents[2] / "deploy" / "terraform"
-
-
-def _clean(value: Any) -> Any:
-    """python-hcl2 keeps HCL's quotes on names and strings; strip them and its block markers."""
-    if isinstance(value, dict):
-        return {_clean(k): _clean(v) for k, v in value.items() if k != "__is_block__"}
-    if isinstance(value, list):
-        return [_clean(v) for v in value]
-    if isinstance(value, str) and len(value) >= 2 and value[0] == value[-1] == '"':
-        return value[1:-1]
-    return value
-
-
-def load(folder: Path) -> dict[str, Any]:
-    """Every .tf file of a module: resources[type][name], data[type][name], variables, modules."""
-    merged: dict[str, Any] = {"resource": {}, "data": {}, "variable": {}, "module": {}}
-    for path in sorted(folder.glob("*.tf")):
-        with path.open() as handle:
-            document = _clean(hcl2.load(handle))
-        for kind in ("resource", "data"):
-            for block in document.get(kind, []):
-                for type_, named in block.items():
-                    merged[kind].setdefault(type_, {}).update(named)
-        for kind in ("variable", "module"):
-            for block in document.get(kind, []):
-                merged[kind].update(block)
-    return merged
 
 
 @pytest.fixture(scope="module")
@@ -417,7 +391,7 @@ def test_the_sweep_logs_are_encrypted_and_its_errors_raise_an_alarm(tf: dict[str
     # Given the sweep's log group and the alarms
     group = tf["resource"]["aws_cloudwatch_log_group"]["sweep"]
     with (ROOT / "alarms.tf").open() as handle:
-        (alarms,) = [b["alarms"] for b in _clean(hcl2.load(handle))["locals"] if "alarms" in b]
+        (alarms,) = [b["alarms"] for b in clean(hcl2.load(handle))["locals"] if "alarms" in b]
     # Then its logs use the key, which lets CloudWatch Logs encrypt that group too
     assert group["name"] == "/aws/lambda/${local.names.sweep}"
     assert group["kms_key_id"] == "${aws_kms_key.main.arn}"
