@@ -16,9 +16,9 @@ from collections.abc import Sequence
 from PIL import Image, ImageCms, ImageOps
 
 from shared.variants import RESIZE_GAP, WEBP_EFFORT, VariantSpec
-from worker import jpeg_quality
-from worker.geometry import Size, plan_variant
-from worker.icc import is_srgb
+from worker.formats import jpeg_quality
+from worker.formats.geometry import Size, plan_variant
+from worker.formats.icc import is_srgb
 
 _SRGB = ImageCms.createProfile("sRGB")
 

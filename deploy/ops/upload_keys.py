@@ -28,7 +28,7 @@ from botocore.exceptions import ClientError
 from shared.errors import InvalidKey, PermanentError
 from shared.keys import IMAGE_SUFFIXES, WATERMARKED_USER
 from shared.limits import Limits
-from worker.sniff import sniff_format
+from worker.formats.sniff import sniff_format
 
 _ID = re.compile(r"[A-Za-z0-9_-]{1,128}")  # used with fullmatch: `$` would let "alice\n" through
 SHA256_METADATA = "sha256"  # x-amz-meta-sha256: the hex digest of the bytes, for a re-run to compare

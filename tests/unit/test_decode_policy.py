@@ -16,8 +16,9 @@ from shared.errors import CorruptImage
 from shared.limits import Limits
 from shared.variants import DEFAULT_VARIANTS, VariantSpec
 from tests.fixtures import edge_images, images
-from worker import engine, jpeg
-from worker.sniff import sniff_format
+from worker import engine
+from worker.formats import jpeg
+from worker.formats.sniff import sniff_format
 
 pytestmark = pytest.mark.unit
 

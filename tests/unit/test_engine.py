@@ -23,8 +23,8 @@ from shared.variants import DEFAULT_VARIANTS, VariantSpec, Watermark
 from tests.fixtures import images
 from worker import engine
 from worker.engine import colour as engine_colour
-from worker.engine import geometry as engine_geometry
-from worker.geometry import Size, plan_variant
+from worker.engine import resize as engine_geometry
+from worker.formats.geometry import Size, plan_variant
 
 pytestmark = pytest.mark.unit
 

@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from shared.variants import DEFAULT_VARIANTS, VariantSpec, Watermark
-from worker.geometry import JPEG_SHRINKS, Size, VariantPlan, load_shrink, plan_variant, plan_variants
+from worker.formats.geometry import JPEG_SHRINKS, Size, VariantPlan, load_shrink, plan_variant, plan_variants
 
 pytestmark = pytest.mark.unit
 

@@ -15,7 +15,7 @@ from shared.variants import DEFAULT_VARIANTS, VariantSpec
 from tests.fixtures import edge_images, images
 from worker import engine
 from worker.engine import heif
-from worker.heif_orientation import exif_orientation, primary_rotation
+from worker.formats.heif_orientation import exif_orientation, primary_rotation
 
 pytestmark = pytest.mark.unit
 

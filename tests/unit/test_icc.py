@@ -8,7 +8,7 @@ import pytest
 from PIL import ImageCms
 
 from tests.fixtures import images
-from worker.icc import is_srgb, profile_description
+from worker.formats.icc import is_srgb, profile_description
 
 pytestmark = pytest.mark.unit
 

@@ -15,7 +15,8 @@ from PIL import Image, ImageChops
 
 from shared.variants import DEFAULT_VARIANTS, VariantSpec
 from tests.fixtures import images
-from worker import engine, jpeg
+from worker import engine
+from worker.formats import jpeg
 
 pytestmark = pytest.mark.unit
 

@@ -11,7 +11,8 @@ from PIL import Image
 from loadtest import pillow_baseline
 from shared.variants import DEFAULT_VARIANTS, VariantSpec
 from tests.fixtures import images
-from worker import engine, jpeg_quality
+from worker import engine
+from worker.formats import jpeg_quality
 
 RESIZED = DEFAULT_VARIANTS[1:]
 SOURCES: dict[str, Callable[[], bytes]] = {

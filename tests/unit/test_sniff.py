@@ -7,7 +7,7 @@ import pytest
 from shared.errors import CorruptImage, ImageTooLarge, PermanentError, UnsupportedFormat
 from shared.limits import Limits
 from tests.fixtures import images
-from worker.sniff import sniff_format
+from worker.formats.sniff import sniff_format
 
 pytestmark = pytest.mark.unit
 

@@ -18,8 +18,9 @@ from PIL import Image
 from shared.errors import PermanentError
 from shared.variants import DEFAULT_VARIANTS
 from tests.fixtures import images
-from worker import engine, jpeg
-from worker import jpeg_quality as quality
+from worker import engine
+from worker.formats import jpeg
+from worker.formats import jpeg_quality as quality
 
 pytestmark = pytest.mark.unit
 

@@ -11,7 +11,7 @@ from shared.variants import DEFAULT_VARIANTS, VariantSpec
 from tests.fixtures import edge_images, images
 from worker import engine
 from worker.engine import load, ops, turbo
-from worker.geometry import Size
+from worker.formats.geometry import Size
 
 pytestmark = pytest.mark.unit
 

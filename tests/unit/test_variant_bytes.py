@@ -14,9 +14,10 @@ import pytest
 
 from shared.variants import DEFAULT_VARIANTS, VariantSpec
 from tests.fixtures import images
-from worker import engine, jpeg
-from worker import jpeg_quality as quality
+from worker import engine
 from worker.engine import ordering, turbo
+from worker.formats import jpeg
+from worker.formats import jpeg_quality as quality
 
 pytestmark = pytest.mark.unit
 

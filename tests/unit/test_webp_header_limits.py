@@ -19,7 +19,7 @@ from shared.errors import ImageTooLarge
 from shared.limits import Limits
 from tests.fixtures import decoder_edges, images
 from worker import engine
-from worker.sniff import webp_size
+from worker.formats.sniff import webp_size
 
 pytestmark = pytest.mark.unit
 

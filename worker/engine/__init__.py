@@ -2,10 +2,11 @@
 
 Its modules are the pipeline's steps: `load` (sniffed bytes to a header, limits, decode policy,
 `heif` for HEVC, `turbo` for libjpeg-turbo's JPEG decode and encode), `original` (the lossless
-original), `geometry` (scale, crop), `colour`
+original), `resize` (scale, crop: the sizes come from `worker.formats.geometry`), `colour`
 (sRGB, 8 bits, orientation, alpha), `watermark`, `encode` (at no more than a JPEG upload's own
-quality, `worker.jpeg_quality`), `ordering` (no variant costs more bytes than one with more pixels); `render`
-runs them in order and `reasons` turns a decoder's log into an actionable error.
+quality, `worker.formats.jpeg_quality`), `ordering` (no variant costs more bytes than one with
+more pixels); `render` runs them in order and `reasons` turns a decoder's log into an
+actionable error.
 """
 
 from __future__ import annotations

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pyvips
 
 from worker.engine.ops import int_field, op
-from worker.icc import is_srgb
+from worker.formats.icc import is_srgb
 
 Rgb = tuple[int, int, int]
 

@@ -3,7 +3,7 @@
 iPhones and many Android phones shoot HEIC, and the libheif inside pyvips-binary carries no HEVC
 decoder. pi-heif is a decode-only libheif build with libde265. libheif applies the file's own
 rotation (irot) while decoding; where the file's EXIF orientation disagrees, that rotation is
-undone and the EXIF orientation applied like a JPEG's (`worker.heif_orientation`). The ICC
+undone and the EXIF orientation applied like a JPEG's (`worker.formats.heif_orientation`). The ICC
 profile is attached for the colour step; nothing else of the file's metadata reaches libvips.
 AVIF keeps going through libvips.
 """
@@ -16,8 +16,8 @@ from typing import Any
 import pyvips
 
 from worker.engine.reasons import classify, translate
-from worker.heif_items import unreadable_item_text
-from worker.heif_orientation import IROT_AS_EXIF, exif_orientation, primary_rotation
+from worker.formats.heif_items import unreadable_item_text
+from worker.formats.heif_orientation import IROT_AS_EXIF, exif_orientation, primary_rotation
 
 try:
     import pi_heif

@@ -3,7 +3,7 @@
 The decode policy: strict (`fail_on="warning"`), because libjpeg only *warns* about corrupt
 entropy-coded data and then fills the damage with grey. Two kinds of warning leave the picture
 intact and are recorded instead: bytes between a JPEG's header segments (dropped before the
-decoder sees them, `worker.jpeg`), and TIFF metadata libtiff cannot read (a bogus tag), for
+decoder sees them, `worker.formats.jpeg`), and TIFF metadata libtiff cannot read (a bogus tag), for
 which the render is retried once at `fail_on="truncated"`: still failing on truncation and on
 every codec error, no longer on a tag nobody displays.
 """
@@ -18,13 +18,13 @@ import pyvips
 
 from shared.errors import CorruptImage, ImageTooLarge, UnsupportedFormat
 from shared.limits import Limits
-from worker import jpeg
 from worker.engine import heif, turbo
 from worker.engine.ops import int_field
 from worker.engine.reasons import classify
 from worker.engine.results import SourceInfo
-from worker.geometry import Size
-from worker.sniff import SourceFormat, check_pixels
+from worker.formats import jpeg
+from worker.formats.geometry import Size
+from worker.formats.sniff import SourceFormat, check_pixels
 
 STRICT = "warning"
 # Formats whose warnings can leave the picture whole, and the level their retry runs at.

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from shared.variants import VariantSpec
 from worker.engine import turbo
 from worker.engine.results import SourceInfo
-from worker.geometry import Size, load_shrink, plan_variants
+from worker.formats.geometry import Size, load_shrink, plan_variants
 
 _MIB = 2**20
 FIXED = 40 * _MIB  # per render: libvips' buffers and threads, encoder state, the upload's bytes

@@ -3,18 +3,18 @@
 An upright (orientation 1 or none), 8-bit, baseline or progressive Huffman JPEG in sRGB or
 untagged is what `original` would re-encode at Q85: decoding and re-encoding it costs the most
 of any variant and often gives a bigger file. Its own compressed stream with the metadata
-segments removed (`worker.jpeg.stripped`) has exactly the upload's pixels and is never bigger.
+segments removed (`worker.formats.jpeg.stripped`) has exactly the upload's pixels and is never bigger.
 Arithmetic-coded and 12-bit JPEGs are re-encoded: browsers do not all decode them.
 """
 
 from __future__ import annotations
 
 from shared.variants import VariantSpec
-from worker import jpeg
 from worker.engine.load import Opened
 from worker.engine.results import Rendition, SourceInfo
-from worker.geometry import Size, plan_variant
-from worker.icc import is_srgb
+from worker.formats import jpeg
+from worker.formats.geometry import Size, plan_variant
+from worker.formats.icc import is_srgb
 
 _WEB_FRAMES = {0xC0, 0xC1, 0xC2}  # baseline, extended sequential, progressive (Huffman)
 

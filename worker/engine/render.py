@@ -19,14 +19,14 @@ import pyvips
 from shared.errors import CorruptImage
 from shared.limits import Limits
 from shared.variants import VariantSpec
-from worker import jpeg_quality as quality
-from worker.engine import colour, encode, geometry, load, ordering
+from worker.engine import colour, encode, load, ordering, resize
 from worker.engine.ops import in_memory, ms, op
 from worker.engine.original import lossless
 from worker.engine.results import RenderCancelled, RenderResult, Rendition, SourceInfo
 from worker.engine.watermark import watermark
-from worker.geometry import JPEG_SHRINKS, Size, VariantPlan, load_shrink, plan_variants, source_needs
-from worker.sniff import sniff_format
+from worker.formats import jpeg_quality as quality
+from worker.formats.geometry import JPEG_SHRINKS, Size, VariantPlan, load_shrink, plan_variants, source_needs
+from worker.formats.sniff import sniff_format
 
 StopCheck = Callable[[], bool]
 
@@ -166,12 +166,12 @@ def _render_plans(
             continue
         started = time.perf_counter()
         if plan.source == -1:
-            scaled = geometry.scale(base, plan.scaled.transposed() if transposed else plan.scaled)
+            scaled = resize.scale(base, plan.scaled.transposed() if transposed else plan.scaled)
             whole = scaled is base and in_memory(base)
             image = colour.upright_srgb(colour.without_opaque_alpha(scaled), whole)
         else:
-            image = geometry.scale(images[plan.source], plan.scaled)
-        image = geometry.crop(image, plan)
+            image = resize.scale(images[plan.source], plan.scaled)
+        image = resize.crop(image, plan)
         if plan.spec.watermark is not None:
             image = watermark(image, plan.spec.watermark)
         # Only a variant read straight off a streaming decode, and not copied, cannot be read twice.

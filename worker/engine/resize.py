@@ -1,7 +1,7 @@
 """Geometry steps on pixels: scale to a planned size and crop to the variant's box.
 
 The arithmetic (which sizes, which shrink-on-load factor, which variant feeds which) is pure
-and lives in `worker.geometry`; this module only applies it.
+and lives in `worker.formats.geometry`; this module only applies it.
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import pyvips
 
 from shared.variants import RESIZE_GAP
 from worker.engine.ops import op
-from worker.geometry import Size, VariantPlan
+from worker.formats.geometry import Size, VariantPlan
 
 
 def scale(image: pyvips.Image, target: Size) -> pyvips.Image:

@@ -24,7 +24,7 @@ import simplejpeg  # type: ignore[import-untyped]
 
 from worker.engine.ops import op
 from worker.engine.reasons import classify
-from worker.geometry import Size
+from worker.formats.geometry import Size
 
 _COLOURSPACES = {("srgb", 3): "RGB", ("b-w", 1): "GRAY"}
 # libjpeg-turbo holds the whole picture, where libvips streams it in strips: bigger pictures

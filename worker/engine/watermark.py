@@ -11,7 +11,7 @@ from shared.limits import Limits
 from shared.variants import Watermark
 from worker.engine.load import decoded, decoding, open_source
 from worker.engine.ops import op
-from worker.sniff import sniff_format
+from worker.formats.sniff import sniff_format
 
 
 def watermark(image: pyvips.Image, mark: Watermark) -> pyvips.Image:

@@ -10,7 +10,7 @@ says these are UTF-8, so a file that breaks that is damaged, and refused as such
 
 from __future__ import annotations
 
-from worker.heif_orientation import boxes, child
+from worker.formats.heif_orientation import boxes, child
 
 
 def unreadable_item_text(data: bytes) -> str | None:

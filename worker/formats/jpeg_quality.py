@@ -25,7 +25,7 @@ import numpy as np
 import numpy.typing as npt
 
 from shared.variants import VariantSpec
-from worker import jpeg
+from worker.formats import jpeg
 
 # JPEG Annex K, tables K.1 and K.2, in natural (row-major) order.
 _LUMINANCE = (
