@@ -22,7 +22,7 @@ from typing import Any
 from deploy.local.stack import LocalStack
 from deploy.local.topology import Topology
 from deploy.ops import reprocess
-from deploy.ops.dlq_report import queue_depth
+from deploy.ops.dlq.report import queue_depth
 from loadtest.hostile import poison_samples
 from loadtest.ledger import status
 from shared.keys import UPLOAD_PREFIX, parse_upload_key

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from deploy.ops.dlq_reader import DlqReader
+from deploy.ops.dlq.reader import DlqReader
 from loadtest.payloads import is_poison
 from loadtest.tracker import Upload, processed_at
 from shared.keys import PROCESSED_PREFIX, manifest_key

@@ -27,7 +27,7 @@ from locust.exception import StopUser
 from locust.runners import WORKER_REPORT_INTERVAL, MasterRunner, WorkerRunner
 from locust.stats import CSV_STATS_INTERVAL_SEC
 
-from deploy.ops.dlq_report import queue_depth
+from deploy.ops.dlq.report import queue_depth
 from deploy.ops.uploads import presign_upload
 from loadtest.payloads import Pool, load
 from loadtest.shares import Share

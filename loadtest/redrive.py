@@ -1,7 +1,7 @@
 """The `redrive` scenario's operator: a DLQ redrive running again and again while uploads go on.
 
 Every `every_s` the thread moves what the DLQ holds back to the work queue with the operator's
-own code (`deploy.ops.redrive`, rate-limited, held back at the redrive limit), so quarantined
+own code (`deploy.ops.dlq.redrive`, rate-limited, held back at the redrive limit), so quarantined
 records are processed again beside fresh uploads. Poison files come straight back, with
 `imgpipe-redrive-count` counted up; after the run each must be in the DLQ again: a copy
 lost in a move fails the run, a second copy (a delete that failed after the send) is reported.
@@ -12,8 +12,8 @@ from __future__ import annotations
 import threading
 from typing import Any
 
-from deploy.ops.dlq_reader import DlqReader
-from deploy.ops.redrive import RedrivePlan, redrive
+from deploy.ops.dlq.reader import DlqReader
+from deploy.ops.dlq.redrive import RedrivePlan, redrive
 
 EVERY_S = 5.0
 RATE = 50.0  # messages/s: a redrive must not starve the uploads' own work

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from deploy.ops.dlq_report import queue_depth
+from deploy.ops.dlq.report import queue_depth
 from loadtest.ledger import Ledger
 from loadtest.tracker import Upload
 

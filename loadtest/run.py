@@ -22,7 +22,7 @@ from typing import Any, NoReturn
 
 import boto3
 
-from deploy.ops.dlq_report import queue_depth
+from deploy.ops.dlq.report import queue_depth
 from loadtest import payloads, tracker
 from loadtest.ledger import Ledger, reconcile
 from loadtest.options import SCENARIOS, parse

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from deploy.ops.dlq import read
-from deploy.ops.dlq_report import QueueDepth, ReadReport, queue_depth
+from deploy.ops.dlq.report import QueueDepth, ReadReport, queue_depth
 from shared.keys import METADATA_PREFIX
 from shared.manifest import Manifest
 

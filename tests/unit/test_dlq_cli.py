@@ -14,8 +14,8 @@ from typer.testing import CliRunner, Result
 from deploy import cli
 from deploy.cli import dlq as cli_dlq
 from deploy.local.motoserver import free_port
-from deploy.ops import redrive_native
-from deploy.ops.dlq_message import known_error_types
+from deploy.ops.dlq import redrive_native
+from deploy.ops.dlq.message import known_error_types
 
 pytestmark = pytest.mark.unit
 

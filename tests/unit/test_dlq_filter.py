@@ -7,9 +7,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from deploy.ops.dlq_filter import Selection, SelectionError, canonical_types, parse_duration
-from deploy.ops.dlq_message import EXHAUSTED, Quarantined, decode_body, known_error_types
-from deploy.ops.redrive_rate import TokenBucket, batch_size, parse_rate
+from deploy.ops.dlq.message import EXHAUSTED, Quarantined, decode_body, known_error_types
+from deploy.ops.dlq.redrive_rate import TokenBucket, batch_size, parse_rate
+from deploy.ops.dlq.selection import Selection, SelectionError, canonical_types, parse_duration
 from tests.unit.test_dlq_fake_sqs import FakeClock
 
 pytestmark = pytest.mark.unit

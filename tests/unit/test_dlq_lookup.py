@@ -9,8 +9,8 @@ from urllib.parse import quote_plus
 import pytest
 
 from deploy.ops.dlq import read
-from deploy.ops.dlq_lookup import SHORT_ID, Wanted, lookup, short_ids
-from deploy.ops.dlq_view import LIST_COLUMNS, list_rows
+from deploy.ops.dlq.lookup import SHORT_ID, Wanted, lookup, short_ids
+from deploy.ops.dlq.view import LIST_COLUMNS, list_rows
 from tests.unit.test_dlq_fake_sqs import FakeClock, FakeSqs
 
 pytestmark = pytest.mark.unit

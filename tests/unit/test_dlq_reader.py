@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from deploy.ops.dlq_reader import DlqReader
+from deploy.ops.dlq.reader import DlqReader
 from tests.unit.test_dlq_fake_sqs import FakeClock, FakeSqs
 
 pytestmark = pytest.mark.unit

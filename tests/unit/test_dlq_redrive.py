@@ -6,9 +6,9 @@ from typing import Any
 
 import pytest
 
-from deploy.ops.dlq_filter import Selection
-from deploy.ops.dlq_reader import DlqReader
-from deploy.ops.redrive import RedrivePlan, RedriveResult, redrive
+from deploy.ops.dlq.reader import DlqReader
+from deploy.ops.dlq.redrive import RedrivePlan, RedriveResult, redrive
+from deploy.ops.dlq.selection import Selection
 from tests.unit.test_dlq_fake_sqs import FakeClock, FakeSqs
 
 pytestmark = pytest.mark.unit

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from deploy.ops.dlq_report import DEPTH_NAMES, queue_depth
+from deploy.ops.dlq.report import DEPTH_NAMES, queue_depth
 from loadtest import payloads
 from loadtest.ledger import Ledger
 from loadtest.report import (

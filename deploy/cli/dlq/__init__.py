@@ -1,7 +1,7 @@
 """`imgpipe dlq ...`: what is quarantined and why, and sending it back once the cause is fixed.
 
 Thin commands over `deploy.ops.dlq` (reading every message, filters, redrive, export) and
-`deploy.ops.dlq_view` (the `--json` shapes, also written in each command's help). Every command
+`deploy.ops.dlq.view` (the `--json` shapes, also written in each command's help). Every command
 reads the whole DLQ through a visibility hold and makes what it did not move visible again
 before it returns.
 """

@@ -36,7 +36,7 @@ def dlq_export(
     Each line: {"messageId", "body", "messageAttributes": {NAME: {"DataType", "StringValue"}},
     "attributes"}. --json: {"file", "exported", "deleted": 0, "failed": 0, "failures": [], "read": READ}
     """
-    from deploy.ops.dlq_export import export
+    from deploy.ops.dlq.export import export
 
     selection = opt.selection(error_type, user, older_than)
     opt.fresh(file, force)
@@ -63,7 +63,7 @@ def dlq_purge(
     Needs --yes. --json: {"file", "exported", "deleted", "failed", "failures": [{"messageId", "reason"}],
     "read": READ}
     """
-    from deploy.ops.dlq_export import default_purge_path, purge
+    from deploy.ops.dlq.export import default_purge_path, purge
 
     selection = opt.selection(error_type, user, older_than)
     if not yes:

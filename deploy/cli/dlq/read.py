@@ -16,7 +16,7 @@ from deploy.cli.common import (
 )
 from deploy.cli.dlq import options as opt
 from deploy.cli.output import print_json
-from deploy.ops import dlq_view as view
+from deploy.ops.dlq import view
 
 
 def dlq_stats(dlq_url: DlqUrl = "", json_out: Json = False) -> None:
@@ -91,7 +91,7 @@ def dlq_show(
     [{"eventName", "eventTime", "bucket", "key", "size", "eTag", "versionId"}], "error"}, and "matches":
     every message matched, as `dlq list` items
     """
-    from deploy.ops.dlq_lookup import Wanted, lookup
+    from deploy.ops.dlq.lookup import Wanted, lookup
 
     with aws_errors():
         found, report = lookup(clients()[1], opt.need(dlq_url), Wanted(wanted))

@@ -20,13 +20,13 @@ from deploy.cli.common import (
 )
 from deploy.cli.dlq import options as opt
 from deploy.cli.output import print_json
-from deploy.ops import dlq_view as view
 from deploy.ops.dlq import (
     REDRIVE_LIMIT,
     DlqReader,
     RedrivePlan,
     RedriveResult,
     Selection,
+    view,
 )
 
 To = Annotated[
@@ -97,7 +97,7 @@ def dlq_redrive(
 
 
 def _rate(text: str | None) -> float | None:
-    from deploy.ops.redrive_rate import parse_rate
+    from deploy.ops.dlq.redrive_rate import parse_rate
 
     try:
         return parse_rate(text) if text is not None else None
@@ -126,7 +126,7 @@ def _redrive(dlq_url: str, plan: RedrivePlan, hold: int, yes: bool, quiet: bool)
 
 
 def _check_queues(sqs: Any, dlq_url: str, target_url: str) -> None:
-    from deploy.ops.redrive import NoSuchQueue, check_queues
+    from deploy.ops.dlq.redrive import NoSuchQueue, check_queues
 
     try:
         check_queues(sqs, dlq_url, target_url)
@@ -148,7 +148,7 @@ def _progress(reader: DlqReader, quiet: bool) -> Iterator[Callable[[RedriveResul
 
 
 def _native(dlq_url: str, to: str, rate: float | None, filtered: bool, yes: bool, json_out: bool) -> None:
-    from deploy.ops import redrive_native
+    from deploy.ops.dlq import redrive_native
 
     if filtered:
         raise fail("--native moves every message: no --type/--user/--older-than/--max/--dry-run/--force", 2)
@@ -168,7 +168,7 @@ def _native(dlq_url: str, to: str, rate: float | None, filtered: bool, yes: bool
 
 @contextmanager
 def _not_here() -> Iterator[None]:
-    from deploy.ops.redrive_native import NotAvailable
+    from deploy.ops.dlq.redrive_native import NotAvailable
 
     try:
         yield
@@ -182,7 +182,7 @@ def dlq_tasks(dlq_url: DlqUrl = "", json_out: Json = False) -> None:
     --json: {"tasks": [{"taskHandle", "status", "sourceArn", "destinationArn", "maxNumberOfMessagesPerSecond",
     "approximateNumberOfMessagesMoved", "approximateNumberOfMessagesToMove", "failureReason", "startedAt"}]}
     """
-    from deploy.ops import redrive_native
+    from deploy.ops.dlq import redrive_native
 
     with aws_errors(), _not_here():
         found = redrive_native.tasks(clients()[1], opt.need(dlq_url))
@@ -199,7 +199,7 @@ def dlq_cancel(
 
     --json: {"taskHandle", "approximateNumberOfMessagesMoved"}
     """
-    from deploy.ops import redrive_native
+    from deploy.ops.dlq import redrive_native
 
     with aws_errors(), _not_here():
         stopped = redrive_native.cancel(clients()[1], task_handle)

@@ -1,21 +1,23 @@
 """The operator's view of the dead-letter queue: what is in it, and putting it back to work.
 
 Every command reads through `DlqReader`, which sees each message once however many there are
-(`dlq_reader`); `Selection` says which of them a command acts on (`dlq_filter`); `redrive` sends
-them back, send first and delete after (`redrive`), `redrive_native` hands the job to SQS on AWS,
-and `dlq_export` backs messages up to a file before anything is purged. The `--json` shapes
-live in `dlq_view`. This module re-exports those names and holds the whole-queue reads.
+(`reader`, counting against SQS's own figures in `report`); `message` says what one quarantined
+message means; `Selection` says which of them a command acts on (`selection`), `lookup` finds
+them by what an operator has in hand; `redrive` sends them back, send first and delete after,
+paced by `redrive_rate`; `redrive_native` hands the job to SQS on AWS; `export` backs messages
+up to a file before anything is purged. The `--json` shapes live in `view`. This module
+re-exports those names and holds the whole-queue reads.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from deploy.ops.dlq_filter import Selection, SelectionError, canonical_types, parse_duration
-from deploy.ops.dlq_message import EXHAUSTED, Quarantined, known_error_types
-from deploy.ops.dlq_reader import DlqReader
-from deploy.ops.dlq_report import QueueDepth, ReadReport, queue_depth
-from deploy.ops.redrive import REDRIVE_LIMIT, RedrivePlan, RedriveResult, redrive
+from deploy.ops.dlq.message import EXHAUSTED, Quarantined, known_error_types
+from deploy.ops.dlq.reader import DlqReader
+from deploy.ops.dlq.redrive import REDRIVE_LIMIT, RedrivePlan, RedriveResult, redrive
+from deploy.ops.dlq.report import QueueDepth, ReadReport, queue_depth
+from deploy.ops.dlq.selection import Selection, SelectionError, canonical_types, parse_duration
 
 READ_SECONDS = 300.0  # a whole-queue read for a listing stops here and says it may be incomplete
 READ_HOLD_S = 30  # a listing is quick and renews its holds; a reader killed mid-read hides less

@@ -18,9 +18,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any
 
-from deploy.ops.dlq_filter import Selection
-from deploy.ops.dlq_message import Quarantined
-from deploy.ops.dlq_reader import DlqReader, ReadReport
+from deploy.ops.dlq.message import Quarantined
+from deploy.ops.dlq.reader import DlqReader, ReadReport
+from deploy.ops.dlq.selection import Selection
 
 
 def export_record(message: Quarantined) -> dict[str, Any]:

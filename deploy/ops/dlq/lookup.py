@@ -15,9 +15,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from deploy.ops.dlq import READ_HOLD_S, READ_SECONDS
-from deploy.ops.dlq_message import Quarantined
-from deploy.ops.dlq_reader import DlqReader
-from deploy.ops.dlq_report import ReadReport
+from deploy.ops.dlq.message import Quarantined
+from deploy.ops.dlq.reader import DlqReader
+from deploy.ops.dlq.report import ReadReport
 from shared.errors import InvalidKey
 from shared.keys import parse_upload_key
 

@@ -17,8 +17,8 @@ from dataclasses import dataclass
 from types import TracebackType
 from typing import Any
 
-from deploy.ops.dlq_message import Quarantined
-from deploy.ops.dlq_report import QueueDepth, ReadReport, queue_depth
+from deploy.ops.dlq.message import Quarantined
+from deploy.ops.dlq.report import QueueDepth, ReadReport, queue_depth
 
 HOLD_S = 60
 WAIT_S = 1  # any long poll asks every SQS server, so an empty answer means empty

@@ -21,10 +21,10 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from deploy.ops.dlq_filter import Selection
-from deploy.ops.dlq_message import REDRIVE_COUNT, Quarantined
-from deploy.ops.dlq_reader import DlqReader, ReadReport, batch_failures
-from deploy.ops.redrive_rate import TokenBucket, batch_size
+from deploy.ops.dlq.message import REDRIVE_COUNT, Quarantined
+from deploy.ops.dlq.reader import DlqReader, ReadReport, batch_failures
+from deploy.ops.dlq.redrive_rate import TokenBucket, batch_size
+from deploy.ops.dlq.selection import Selection
 
 REDRIVE_LIMIT = 3
 BATCH_BYTES = 250_000  # under SQS's 256 KiB for a whole SendMessageBatch

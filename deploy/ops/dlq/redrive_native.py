@@ -1,6 +1,6 @@
 """SQS's own DLQ redrive (message move tasks): everything at once, run by SQS, on AWS only.
 
-It cannot filter by error type or user and does not count redrives (use `deploy.ops.redrive` for
+It cannot filter by error type or user and does not count redrives (use `deploy.ops.dlq.redrive` for
 that), but it needs no process of ours to stay up. Moto does not implement it, so against a local
 endpoint, or an endpoint that does not know the operation, it says so instead of failing oddly.
 """
@@ -12,7 +12,7 @@ from urllib.parse import urlparse
 
 from botocore.exceptions import ClientError
 
-from deploy.ops.dlq_message import iso_from_ms
+from deploy.ops.dlq.message import iso_from_ms
 
 AWS_HOSTS = (".amazonaws.com", ".amazonaws.com.cn", ".api.aws")
 UNKNOWN_OPERATION = {"InvalidAction", "UnknownOperation", "UnknownOperationException", "NotImplemented"}

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from deploy.ops import durations
-from deploy.ops.dlq_message import Quarantined, known_error_types, parse_time
+from deploy.ops.dlq.message import Quarantined, known_error_types, parse_time
 
 
 class SelectionError(ValueError):

@@ -9,9 +9,9 @@ from collections import Counter
 from collections.abc import Iterable
 from typing import Any
 
-from deploy.ops.dlq_lookup import SHORT_ID, short_ids
-from deploy.ops.dlq_message import Quarantined, decode_body
-from deploy.ops.redrive import RedriveResult
+from deploy.ops.dlq.lookup import SHORT_ID, short_ids
+from deploy.ops.dlq.message import Quarantined, decode_body
+from deploy.ops.dlq.redrive import RedriveResult
 
 NO_USER = "(no user)"
 TASK_COLUMNS = ("task handle", "status", "moved", "to move", "started", "failure")
