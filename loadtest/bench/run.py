@@ -25,7 +25,7 @@ from rich.console import Console
 from rich.table import Table
 
 from deploy.local import samples
-from loadtest import bench_handler
+from loadtest.bench import handler as bench_handler
 from shared.keys import IMAGE_SUFFIXES
 from shared.limits import Limits
 from shared.variants import DEFAULT_VARIANTS, Format, VariantSpec
@@ -73,7 +73,7 @@ def variants(fmt: Format | None) -> tuple[VariantSpec, ...]:
 def _renderer(strategy: str, specs: tuple[VariantSpec, ...]) -> Callable[[bytes], object]:
     resized = specs[1:]  # all but `original`
     if strategy in ("pillow", "pillow_full"):
-        from loadtest import pillow_baseline
+        from loadtest.bench import pillow_baseline
 
         chosen_by_pillow = resized if strategy == "pillow" else specs
         return lambda data: pillow_baseline.render(data, chosen_by_pillow)

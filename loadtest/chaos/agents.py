@@ -23,8 +23,8 @@ from deploy.local.stack import LocalStack
 from deploy.local.topology import Topology
 from deploy.ops import reprocess
 from deploy.ops.dlq.report import queue_depth
-from loadtest.hostile import poison_samples
-from loadtest.ledger import status
+from loadtest.hostile.corpus import poison_samples
+from loadtest.load.ledger import status
 from shared.keys import UPLOAD_PREFIX, parse_upload_key
 
 LIST_EVERY_S = 3.0

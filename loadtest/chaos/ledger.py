@@ -1,6 +1,6 @@
 """The ledger a chaos run ends with, read back from S3, the DLQ and the fault proxy's log.
 
-`loadtest.ledger.reconcile` says what became of each upload (complete, quarantined, lost); this
+`loadtest.load.ledger.reconcile` says what became of each upload (complete, quarantined, lost); this
 adds what a chaos run must also prove: that every complete manifest is true (each listed variant
 read back hashes to its listed sha256, and the manifest describes the key's current upload), how
 often an image was rendered more than once, and how often SQS had to deliver a message again.
@@ -16,9 +16,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from loadtest.ledger import Ledger
-from loadtest.ledger import manifest as read_manifest
-from loadtest.tracker import Upload
+from loadtest.load.ledger import Ledger
+from loadtest.load.ledger import manifest as read_manifest
+from loadtest.load.tracker import Upload
 from shared.keys import PROCESSED_PREFIX
 
 RENDER_PUT = re.compile(rf"^PUT /[^/]+/{PROCESSED_PREFIX}([^/]+)/([^/]+)/([^/]+)/[^/ ?]+")

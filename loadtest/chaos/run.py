@@ -28,11 +28,12 @@ import boto3
 from deploy.local.faults import FaultPlan
 from deploy.local.stack import LocalStack
 from deploy.local.topology import QueueSettings
-from loadtest import chaos_ledger, payloads, tracker
-from loadtest.chaos_agents import AgentFailed, Duplicator, Interleaver, Killer, poison_files
-from loadtest.ledger import dlq_reasons, reconcile
-from loadtest.options import Parser, checked
-from loadtest.run import locust_command, run_to_exit, wait_until_empty
+from loadtest.chaos import ledger as chaos_ledger
+from loadtest.chaos.agents import AgentFailed, Duplicator, Interleaver, Killer, poison_files
+from loadtest.load import payloads, tracker
+from loadtest.load.ledger import dlq_reasons, reconcile
+from loadtest.load.options import Parser, checked
+from loadtest.load.run import locust_command, run_to_exit, wait_until_empty
 from shared.keys import parse_upload_key
 
 RESULTS_TOPIC = "arn:aws:sns:us-east-1:123456789012:imgpipe-chaos-results"  # moto's account

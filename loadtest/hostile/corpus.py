@@ -8,7 +8,7 @@ ones (tiny files of huge images) where Pillow can afford to encode them, and hea
 60000x60000 over a small payload for WebP, AVIF, HEIF and HEIC, whose encoders would need
 gigabytes.
 
-Every file is named `{class}__{format}__{detail}`; `loadtest.hostile_run` processes each in a
+Every file is named `{class}__{format}__{detail}`; `loadtest.hostile.run` processes each in a
 subprocess and says how it ended. Names and kinds are the same in every process; the bytes may
 differ a little, since the photos' grain comes from Pillow's unseeded noise generator.
 """

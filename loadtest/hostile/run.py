@@ -1,4 +1,4 @@
-"""`python -m loadtest.hostile_run`: every hostile file through the worker's render step, one
+"""`python -m loadtest.hostile`: every hostile file through the worker's render step, one
 subprocess each, under an address-space limit and a time limit.
 
 The child does what a worker does: its cold start (`worker.runtime.build_runtime`: settings,
@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from deploy.local import samples
-from loadtest.hostile import corpus
+from loadtest.hostile.corpus import corpus
 
 # RLIMIT_AS per file: the function's memory (Terraform's 2048 MB default). Address space, not RSS:
 # thread stacks, malloc arenas and untouched reservations count too, so it is stricter than the
@@ -194,9 +194,7 @@ def report(endings: list[Ending]) -> list[str]:
 
 def main(argv: list[str] | None = None) -> None:
     """Generate the corpus, process every file, print the table; exit 1 on any defect."""
-    parser = argparse.ArgumentParser(
-        prog="python -m loadtest.hostile_run", description=__doc__.split("\n")[0]
-    )
+    parser = argparse.ArgumentParser(prog="python -m loadtest.hostile", description=__doc__.split("\n")[0])
     parser.add_argument("--out", type=Path, default=Path("out/hostile"))
     parser.add_argument("--budget-mb", type=int, default=BUDGET_MB)
     parser.add_argument("--time-limit", type=float, default=TIME_LIMIT_S)

@@ -16,8 +16,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from deploy.ops.dlq.reader import DlqReader
-from loadtest.payloads import is_poison
-from loadtest.tracker import Upload, processed_at
+from loadtest.load.payloads import is_poison
+from loadtest.load.tracker import Upload, processed_at
 from shared.keys import PROCESSED_PREFIX, manifest_key
 
 

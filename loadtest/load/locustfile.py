@@ -1,6 +1,6 @@
 """Clients uploading photos as browsers and phones do: ask for a pre-signed PUT, then PUT the file.
 
-Run by `python -m loadtest.run` (or by hand: `locust -f loadtest/locustfile.py --payloads DIR
+Run by `python -m loadtest.run` (or by hand: `locust -f loadtest/load/locustfile.py --payloads DIR
 --images N ...`, with AWS_ENDPOINT_URL and IMGPIPE_INPUT_BUCKET / IMGPIPE_OUTPUT_BUCKET set).
 Each upload is tracked to its manifest and reported as request type `e2e`; once every upload has
 ended (or `--drain-timeout` passes) the ledger is written and the run stops itself.
@@ -29,16 +29,18 @@ from locust.stats import CSV_STATS_INTERVAL_SEC
 
 from deploy.ops.dlq.report import queue_depth
 from deploy.ops.uploads import presign_upload
-from loadtest.payloads import Pool, load
-from loadtest.shares import Share
-from loadtest.tracker import POLL_S, Tracker, Upload, poll_due
+from loadtest.load.payloads import Pool, load
+from loadtest.load.shares import Share
+from loadtest.load.tracker import POLL_S, Tracker, Upload, poll_due
 
 USER = "loadtest"
 
 
 @events.init_command_line_parser.add_listener
 def _arguments(parser: Any) -> None:
-    parser.add_argument("--payloads", default="out/loadtest/payloads", help="folder from loadtest.payloads")
+    parser.add_argument(
+        "--payloads", default="out/loadtest/payloads", help="folder from loadtest.load.payloads"
+    )
     parser.add_argument("--images", type=int, default=30, help="uploads in all, then the users stop")
     parser.add_argument("--rate", type=float, default=0.0, help="uploads/s in all (0: as fast as possible)")
     parser.add_argument(

@@ -10,8 +10,8 @@ import os
 from pathlib import Path
 from typing import NoReturn
 
-from loadtest import payloads
-from loadtest.redrive import EVERY_S
+from loadtest.load import payloads
+from loadtest.load.redrive import EVERY_S
 
 # The poison share of each scenario's mix (None: the profile's own).
 SCENARIOS = {"burst": None, "steady": None, "poison": 0.5, "redrive": 0.2}

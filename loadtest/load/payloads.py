@@ -153,11 +153,11 @@ def is_poison(name: str) -> bool:
 
 
 def main(argv: list[str] | None = None) -> None:
-    """`python -m loadtest.payloads DIR [--profile P] [--poison-share S]`: the files for locust
+    """`python -m loadtest.load.payloads DIR [--profile P] [--poison-share S]`: the files for locust
     workers on other machines, the same as the runner generates."""
     import argparse
 
-    parser = argparse.ArgumentParser(prog="python -m loadtest.payloads", description=main.__doc__)
+    parser = argparse.ArgumentParser(prog="python -m loadtest.load.payloads", description=main.__doc__)
     parser.add_argument("folder", type=Path)
     parser.add_argument("--profile", choices=sorted(PROFILES), default="small")
     parser.add_argument("--poison-share", type=float, default=None, metavar="S", help="0..0.95")

@@ -1,4 +1,4 @@
-"""`python -m loadtest.reconcile DIR`: the ledger of a distributed run whose workers ran elsewhere.
+"""`python -m loadtest.load.reconcile DIR`: the ledger of a distributed run whose workers ran elsewhere.
 
 Locust workers on several machines each write their own `uploads.<index>.jsonl`; gather them into
 one folder and this reconciles them against the stack the environment names, as the runner does
@@ -15,15 +15,17 @@ from pathlib import Path
 
 import boto3
 
-from loadtest.ledger import reconcile
-from loadtest.tracker import read_all
+from loadtest.load.ledger import reconcile
+from loadtest.load.tracker import read_all
 
 NEEDS = ("IMGPIPE_OUTPUT_BUCKET", "IMGPIPE_DLQ_URL")
 
 
 def main(argv: list[str] | None = None) -> None:
     """Read the ledgers in the folder, reconcile, print the ledger line and what went wrong."""
-    parser = argparse.ArgumentParser(prog="python -m loadtest.reconcile", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m loadtest.load.reconcile", description=__doc__.splitlines()[0]
+    )
     parser.add_argument("folder", type=Path, help="where the uploads*.jsonl ledgers are")
     parser.add_argument("--user", default="loadtest", help="the userId the uploads went under")
     args = parser.parse_args(argv)

@@ -12,8 +12,8 @@ from pathlib import Path
 from typing import Any
 
 from deploy.ops.dlq.report import queue_depth
-from loadtest.ledger import Ledger
-from loadtest.tracker import Upload
+from loadtest.load.ledger import Ledger
+from loadtest.load.tracker import Upload
 
 
 def percentile(values: list[float], share: float) -> float:

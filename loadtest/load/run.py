@@ -23,11 +23,11 @@ from typing import Any, NoReturn
 import boto3
 
 from deploy.ops.dlq.report import queue_depth
-from loadtest import payloads, tracker
-from loadtest.ledger import Ledger, reconcile
-from loadtest.options import SCENARIOS, parse
-from loadtest.redrive import Redriver
-from loadtest.report import Sampler, drain, drain_after_uploads, headline, plot, summary
+from loadtest.load import payloads, tracker
+from loadtest.load.ledger import Ledger, reconcile
+from loadtest.load.options import SCENARIOS, parse
+from loadtest.load.redrive import Redriver
+from loadtest.load.report import Sampler, drain, drain_after_uploads, headline, plot, summary
 
 LOCUSTFILE = Path(__file__).with_name("locustfile.py")
 ENGINE_MIN_IMAGES = 28
@@ -62,7 +62,7 @@ def locust_command(
 def engine_per_s(pool: payloads.Pool, images: int) -> float:
     """Engine-only full-set images/s, one image per core, on the good payloads the run sent: the
     best of `ENGINE_ROUNDS`, so a noisy moment flatters no drain ratio."""
-    from loadtest.bench_handler import engine_parallel
+    from loadtest.bench.handler import engine_parallel
     from shared.variants import DEFAULT_VARIANTS
 
     count = max(ENGINE_MIN_IMAGES, min(images, 200))

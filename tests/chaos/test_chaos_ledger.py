@@ -11,9 +11,9 @@ from typing import Any
 
 import pytest
 
-from loadtest.chaos_ledger import ChaosLedger, check_manifest, renders_from_log
-from loadtest.ledger import Ledger
-from loadtest.tracker import Upload
+from loadtest.chaos.ledger import ChaosLedger, check_manifest, renders_from_log
+from loadtest.load.ledger import Ledger
+from loadtest.load.tracker import Upload
 
 pytestmark = pytest.mark.chaos
 
@@ -111,7 +111,7 @@ def test_each_failure_is_named_and_a_run_without_the_kills_asked_for_fails() -> 
 def test_a_bad_option_is_refused_before_anything_starts(
     args: list[str], needle: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from loadtest.chaos import parse
+    from loadtest.chaos.run import parse
 
     with pytest.raises(SystemExit) as done:
         parse(args)

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from loadtest.hostile import corpus
-from loadtest.hostile_run import BUDGET_MB
+from loadtest.hostile.corpus import corpus
+from loadtest.hostile.run import BUDGET_MB
 
 pytestmark = pytest.mark.chaos
 
@@ -34,7 +34,7 @@ def test_every_hostile_file_ends_complete_or_quarantined_within_budget(tmp_path:
     assert {f.name.split("__")[1] for f in files if f.kind == "valid"} == FORMATS
     # When each is processed in a subprocess of its own under the address-space limit
     done = subprocess.run(
-        [sys.executable, "-m", "loadtest.hostile_run", "--out", str(tmp_path), "--time-limit", "30"],
+        [sys.executable, "-m", "loadtest.hostile", "--out", str(tmp_path), "--time-limit", "30"],
         capture_output=True, text=True, timeout=240,
     )  # fmt: skip
     # Then the run reports no defect, and every file has an ending
@@ -57,7 +57,7 @@ GUARD = """
 import sys, time
 from pathlib import Path
 from worker import engine
-from loadtest import hostile_run
+from loadtest.hostile import run as hostile_run
 
 def misbehave(data, *args, **kwargs):
     if data == b"crash":

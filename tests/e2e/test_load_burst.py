@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from loadtest import tracker
+from loadtest.load import tracker
 
 pytestmark = [pytest.mark.e2e, pytest.mark.load]
 

@@ -1,4 +1,4 @@
-"""`python -m loadtest.reconcile`: the ledgers of a distributed run, reconciled against the buckets
+"""`python -m loadtest.load.reconcile`: the ledgers of a distributed run, reconciled against the buckets
 and the DLQ the worker really wrote (moto server), as the runner reconciles a run on one machine."""
 
 from __future__ import annotations
@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from loadtest import reconcile
-from loadtest.tracker import Upload
+from loadtest.load import reconcile
+from loadtest.load.tracker import Upload
 from tests.fixtures.images import photo_jpeg
 
 from .conftest import Stack

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from loadtest import bench
+from loadtest.bench import run as bench
 from shared.variants import DEFAULT_VARIANTS
 from tests.fixtures import images
 

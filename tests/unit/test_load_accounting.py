@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 
 from deploy.ops.dlq.report import DEPTH_NAMES, queue_depth
-from loadtest import payloads
-from loadtest.ledger import Ledger
-from loadtest.report import (
+from loadtest.load import payloads
+from loadtest.load.ledger import Ledger
+from loadtest.load.report import (
     Drain,
     drain,
     drain_after_uploads,
@@ -17,7 +17,7 @@ from loadtest.report import (
     summary,
     throughput,
 )
-from loadtest.tracker import BUSY_POLL_S, Upload, poll_due, processed_at
+from loadtest.load.tracker import BUSY_POLL_S, Upload, poll_due, processed_at
 
 pytestmark = pytest.mark.unit
 

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from loadtest import payloads
-from loadtest.options import AWS_NEEDS, DEFAULT_WORKERS, parse
+from loadtest.load import payloads
+from loadtest.load.options import AWS_NEEDS, DEFAULT_WORKERS, parse
 
 pytestmark = pytest.mark.unit
 

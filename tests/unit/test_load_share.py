@@ -7,7 +7,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from loadtest.shares import Share
+from loadtest.load.shares import Share
 
 pytestmark = pytest.mark.unit
 

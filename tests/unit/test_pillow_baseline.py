@@ -8,7 +8,7 @@ from collections.abc import Callable
 import pytest
 from PIL import Image
 
-from loadtest import pillow_baseline
+from loadtest.bench import pillow_baseline
 from shared.variants import DEFAULT_VARIANTS, VariantSpec
 from tests.fixtures import images
 from worker import engine

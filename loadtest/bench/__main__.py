@@ -1,0 +1,5 @@
+"""`python -m loadtest.bench`."""
+
+from loadtest.bench.run import main
+
+main()

@@ -1,0 +1,2 @@
+"""The chaos run: the load test's clients against the local stack under injected faults, worker
+kills, poison files and duplicated or reordered events (`run`, `agents`), judged by `ledger`."""
