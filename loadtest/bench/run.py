@@ -192,7 +192,7 @@ def _megapixels(files: list[Path]) -> list[float]:
 
 def main(argv: list[str] | None = None) -> None:
     """Run the benchmark and print the table and the one-line summary."""
-    parser = argparse.ArgumentParser(description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m loadtest.bench", description=__doc__)
     parser.add_argument("--corpus", type=Path, help="folder of images (default: generated photos)")
     parser.add_argument("--rounds", type=_positive, default=5, help="fresh processes per strategy (5)")
     parser.add_argument(
