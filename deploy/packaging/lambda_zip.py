@@ -20,7 +20,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 CODE = ("worker", "shared")
-CLI_ONLY = {"typer", "rich", "pillow"}
+CLI_ONLY = {"typer", "rich", "pillow", "requests"}
 # Published only as an sdist that builds a pure-Python (py3-none-any) wheel: installed without
 # the platform pin, after its binary dependency (cffi) came in with the pinned ones.
 PURE_SDISTS = {"pyvips": "cffi>=1.0"}
