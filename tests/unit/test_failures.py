@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from worker.failures import attribute_text
+from worker.dlq_message import attribute_text
 
 pytestmark = pytest.mark.unit
 
