@@ -1,7 +1,7 @@
-"""Every S3, SQS and SNS call the worker makes, and the translation of their failures.
+"""Every S3, SQS and SNS call the worker makes.
 
-The only module that speaks the AWS API: above it, failures are `RetryableError`,
-`SourceMissing` or `Superseded`, never a botocore `ClientError`.
+The only module that speaks the AWS API: every call runs inside `worker.aws_errors`, so above
+it, failures are `RetryableError`, `SourceMissing` or `Superseded`, never a botocore `ClientError`.
 """
 
 from __future__ import annotations
@@ -9,24 +9,20 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import unquote
 
-from aiohttp import ClientError as HttpClientError
-from botocore.exceptions import BotoCoreError, ClientError
 from pydantic import ValidationError
 
-from shared.errors import ImageTooLarge, ImgpipeError, RetryableError, SourceMissing, Superseded
+from shared.errors import ImageTooLarge, SourceMissing, Superseded
 from shared.keys import manifest_key
 from shared.manifest import Manifest, normalise_etag
+from worker.aws_errors import aws_errors
 
-_MISSING = {"NoSuchKey", "404", "NotFound"}
 ORIGINAL_FILENAME = "original-filename"  # object metadata `imgpipe upload` and pre-signed PUTs set
 MAX_FILENAME = 255
-_PRECONDITION = {"PreconditionFailed", "412"}
 
 
 @dataclass(frozen=True)
@@ -51,38 +47,6 @@ def original_filename(metadata: Mapping[str, str] | None) -> str | None:
     """The uploader's file name from object metadata (URL-quoted there), or None."""
     raw = (metadata or {}).get(ORIGINAL_FILENAME)
     return unquote(raw)[:MAX_FILENAME] if raw else None
-
-
-@contextmanager
-def aws_errors(action: str, s3_object: bool = False) -> Iterator[None]:
-    """Translate AWS and network failures of `action` into the error taxonomy.
-
-    Only an S3 object request (`s3_object`) can mean "the object is gone" (404) or "it changed"
-    (412); the same codes from SQS or SNS (a deleted queue or topic) are configuration problems.
-    """
-    try:
-        yield
-    except ImgpipeError:
-        raise
-    except ClientError as exc:
-        raise classify(exc, action, s3_object) from exc
-    except (BotoCoreError, HttpClientError, TimeoutError, ConnectionError) as exc:
-        raise RetryableError(f"{action}: {type(exc).__name__}: {exc}") from exc
-
-
-def classify(exc: ClientError, action: str, s3_object: bool = True) -> ImgpipeError:
-    """What a `ClientError` means for the record: gone, superseded, or worth retrying."""
-    error = exc.response.get("Error", {})
-    code = str(error.get("Code", "Unknown"))
-    status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
-    message = f"{action}: {code} (HTTP {status}): {error.get('Message', '')}".rstrip(": ")
-    if s3_object and code in _MISSING:
-        return SourceMissing(message)
-    if s3_object and code in _PRECONDITION:
-        return Superseded(message)
-    # Throttling, 5xx and also AccessDenied: a permission fix must not cost the upload, so it is
-    # retried and, if it persists, reaches the DLQ through the queue's own redrive policy.
-    return RetryableError(message)
 
 
 async def read_source(s3: Any, bucket: str, key: str, etag: str | None, max_bytes: int) -> Source:
