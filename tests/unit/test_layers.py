@@ -56,8 +56,9 @@ def test_only_the_engine_package_imports_an_image_library() -> None:
 # Inside the folders too: a folder's concern decides what it may know (issue 20).
 PIPELINE = {
     f"worker.{name}"
-    for name in ("handler", "records", "pipeline", "commit", "failures", "announce", "job", "runtime",
-                 "aws", "storage", "events", "deadline", "gate")
+    for name in ("handler", "records", "pipeline", "rendering", "outputs", "commit", "failures",
+                 "failure_record", "dlq_message", "announce", "job", "runtime", "aws", "storage",
+                 "aws_errors", "events", "deadline", "gate")
 }  # fmt: skip
 SWEEP = {"worker.orphans", "worker.sweep"}
 INNER_RULES: dict[str, tuple[list[str], set[str]]] = {
