@@ -16,6 +16,7 @@ from __future__ import annotations
 import itertools
 import os
 import time
+from argparse import ArgumentParser
 from pathlib import Path
 from typing import Any
 
@@ -36,8 +37,8 @@ from loadtest.load.tracker import POLL_S, Tracker, Upload, poll_due
 USER = "loadtest"
 
 
-@events.init_command_line_parser.add_listener
-def _arguments(parser: Any) -> None:
+@events.init_command_line_parser.add_listener  # type: ignore[untyped-decorator]  # locust's EventHook is unannotated
+def _arguments(parser: ArgumentParser) -> None:
     parser.add_argument(
         "--payloads", default="out/loadtest/payloads", help="folder from loadtest.load.payloads"
     )
@@ -60,6 +61,8 @@ class Plan:
 
     def __init__(self, environment: Environment) -> None:
         options = environment.parsed_options
+        if options is None:  # only locust's library API makes an Environment without a command line
+            raise RuntimeError("the locustfile runs under locust's command line (--payloads, --images, ...)")
         self.options = options
         self.pool: Pool = load(Path(options.payloads))
         runner = environment.runner
@@ -81,7 +84,7 @@ class Plan:
         self.kms_key = os.environ.get("IMGPIPE_KMS_KEY_ID") or None
 
         def fire(name: str, ms: float, exc: Exception | None) -> None:
-            environment.events.request.fire(
+            environment.events.request.fire(  # type: ignore[no-untyped-call]  # locust's EventHook is unannotated
                 request_type="e2e", name=name, response_time=ms, response_length=0, exception=exc, context={}
             )
 
@@ -118,7 +121,7 @@ class Plan:
 PLAN: Plan | None = None
 
 
-@events.test_start.add_listener
+@events.test_start.add_listener  # type: ignore[untyped-decorator]  # locust's EventHook is unannotated
 def _start(environment: Environment, **_: Any) -> None:
     global PLAN
     if isinstance(environment.runner, MasterRunner):
@@ -153,7 +156,7 @@ def _follow(environment: Environment, plan: Plan) -> None:
         environment.runner.quit()
 
 
-@events.test_stop.add_listener
+@events.test_stop.add_listener  # type: ignore[untyped-decorator]  # locust's EventHook is unannotated
 def _stop(environment: Environment, **_: Any) -> None:
     # Cut short (--max-seconds): what was sent is still written, so the runner can reconcile it.
     if PLAN is not None:
