@@ -10,18 +10,20 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
+from loadtest.bench import child as bench_child
+from loadtest.bench import rounds
 from loadtest.bench import run as bench
 from shared.variants import DEFAULT_VARIANTS
 from tests.fixtures import images
 
 
 def test_variants_default_to_the_workers_defaults() -> None:
-    assert bench.variants(None) == DEFAULT_VARIANTS
+    assert bench_child.variants(None) == DEFAULT_VARIANTS
 
 
 @pytest.mark.parametrize("fmt", ["webp", "auto"])
 def test_format_changes_only_the_format(fmt: str) -> None:
-    chosen = bench.variants(fmt)  # type: ignore[arg-type]
+    chosen = bench_child.variants(fmt)  # type: ignore[arg-type]
     assert [s.format for s in chosen] == [fmt] * len(DEFAULT_VARIANTS)
     assert [s.model_copy(update={"format": "jpeg"}) for s in chosen] == list(DEFAULT_VARIANTS)
 
@@ -32,7 +34,7 @@ def test_a_child_times_every_file(tmp_path: Path, capsys: pytest.CaptureFixture[
     files[0].write_bytes(images.photo_jpeg(400, 300))
     files[1].write_bytes(images.rgba_png())
     # When a child process's work runs for the engine with format auto
-    bench.child("engine", [str(f) for f in files], "auto")
+    bench_child.child("engine", [str(f) for f in files], "auto")
     # Then it reports one timing per file
     figures = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert figures["images"] == 2 and len(figures["seconds"]) == 2
@@ -41,9 +43,9 @@ def test_a_child_times_every_file(tmp_path: Path, capsys: pytest.CaptureFixture[
 
 @pytest.mark.parametrize(("fmt", "expected"), [(None, "jpeg"), ("auto", "webp"), ("webp", "webp")])
 def test_both_sides_encode_the_chosen_format(fmt: str | None, expected: str) -> None:
-    specs = bench.variants(fmt)  # type: ignore[arg-type]
-    engine_result = bench._renderer("engine", specs)(images.rgba_png())
-    pillow_result = bench._renderer("pillow", specs)(images.rgba_png())
+    specs = bench_child.variants(fmt)  # type: ignore[arg-type]
+    engine_result = bench_child._renderer("engine", specs)(images.rgba_png())
+    pillow_result = bench_child._renderer("pillow", specs)(images.rgba_png())
     assert {r.format for r in engine_result.variants} == {expected}  # type: ignore[attr-defined]
     assert {Image.open(io.BytesIO(out)).format.lower() for *_, out in pillow_result} == {expected}  # type: ignore[attr-defined]
 
@@ -87,26 +89,26 @@ def test_one_thread_children_get_one_core_unless_told_otherwise(
     photo = tmp_path / "a.jpg"
     photo.write_bytes(images.photo_jpeg(320, 240))
     # When a one-thread strategy runs in its child process
-    run = bench._spawn("pillow", [photo], None, pin)
+    run = rounds.spawn("pillow", [photo], None, pin)
     # Then the child could use exactly one core when pinned, all of ours when not
     assert run.images == 1
     assert run.cores == (expected or len(os.sched_getaffinity(0)))
 
 
 def test_engine_and_pillow_swap_places_every_other_round() -> None:
-    assert bench._order(1)[:2] == ["engine", "pillow"]
-    assert bench._order(2)[:2] == ["pillow", "engine"]
-    assert sorted(bench._order(2)) == sorted(bench.STRATEGIES)
+    assert rounds.order(1)[:2] == ["engine", "pillow"]
+    assert rounds.order(2)[:2] == ["pillow", "engine"]
+    assert sorted(rounds.order(2)) == sorted(rounds.STRATEGIES)
 
 
 def test_the_headline_ratio_pairs_each_round() -> None:
     # Given a machine that slows down in round 2 for both sides alike
-    def run(seconds: float) -> bench.Run:
-        return bench.Run(images=10, seconds=[seconds], rss_mb=1, cores=1)
+    def run(seconds: float) -> rounds.Run:
+        return rounds.Run(images=10, seconds=[seconds], rss_mb=1, cores=1)
 
     runs = {"engine": [run(1.0), run(2.0), run(1.0)], "pillow": [run(1.6), run(3.2), run(1.7)]}
     # Then each round's own ratio counts: 1.6, 1.6 and 1.7
-    assert bench.paired_ratio(runs) == pytest.approx((1.6, 1.6))
+    assert rounds.paired_ratio(runs) == pytest.approx((1.6, 1.6))
 
 
 def test_a_relative_corpus_is_named_absolutely_for_another_checkouts_children(
