@@ -1,4 +1,5 @@
-# Someone should look when uploads dead-letter, back up, the worker errors or throttles, or the sweep fails.
+# Someone should look when uploads dead-letter, back up, the worker errors or throttles, the sweep fails
+# or the client API fails its users. The buckets' own alarms are in storage_monitoring.tf.
 locals {
   alarms = {
     dlq-not-empty = {
@@ -32,6 +33,14 @@ locals {
       statistic  = "Sum"
       threshold  = 0
       about      = "A scheduled sweep failed, or kept objects it could not judge (an unreadable manifest) or S3 refused its deletes: see its log."
+    }
+    api-5xx = {
+      namespace  = "AWS/ApiGateway"
+      metric     = "5xx"
+      dimensions = { ApiId = aws_apigatewayv2_api.client.id }
+      statistic  = "Sum"
+      threshold  = var.api_5xx_alarm_threshold
+      about      = "The client API answered 5xx (function errors, timeouts, throttling by its reserved concurrency): see the API's access and function logs."
     }
     worker-throttles = {
       namespace  = "AWS/Lambda"

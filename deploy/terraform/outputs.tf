@@ -37,3 +37,33 @@ output "sweep_function_name" {
   description = "The scheduled sweep Lambda (worker.sweep.handler); invoke it to sweep now."
   value       = aws_lambda_function.sweep.function_name
 }
+
+output "api_url" {
+  description = "The client API's base URL (IMGPIPE_API_URL); routes are under /v1."
+  value       = aws_apigatewayv2_api.client.api_endpoint
+}
+
+output "api_function_name" {
+  description = "The client API Lambda (worker.api.handler.handler)."
+  value       = aws_lambda_function.api.function_name
+}
+
+output "user_pool_id" {
+  description = "The Cognito user pool the API's users sign in to; null with api_oidc_issuer."
+  value       = one(aws_cognito_user_pool.users[*].id)
+}
+
+output "user_pool_client_id" {
+  description = "The app client (no secret) apps sign in with; the tokens' audience. Null with api_oidc_issuer."
+  value       = one(aws_cognito_user_pool_client.app[*].id)
+}
+
+output "issuer" {
+  description = "The issuer (iss) of the tokens the API accepts."
+  value       = local.api_issuer
+}
+
+output "hosted_ui_url" {
+  description = "The Cognito hosted UI's base URL (authorize, token, logout); null without api_callback_urls."
+  value       = local.hosted_ui ? "https://${aws_cognito_user_pool_domain.hosted_ui[0].domain}.auth.${local.region}.amazoncognito.com" : null
+}

@@ -234,3 +234,145 @@ variable "alarm_actions" {
   type        = list(string)
   default     = []
 }
+
+# The client API (worker.api.handler) and its sign-in; see api.tf, api_gateway.tf and cognito.tf.
+
+variable "api_memory_mb" {
+  description = "The API Lambda's memory; more memory is more CPU, and its cold start is a user waiting."
+  type        = number
+  default     = 1024
+  validation {
+    condition     = var.api_memory_mb >= 256 && var.api_memory_mb <= 10240
+    error_message = "api_memory_mb must be between 256 and 10240."
+  }
+}
+
+variable "api_timeout_s" {
+  description = "The API Lambda's timeout; API Gateway gives up on an integration after 30 s."
+  type        = number
+  default     = 10
+  validation {
+    condition     = var.api_timeout_s >= 3 && var.api_timeout_s <= 29
+    error_message = "api_timeout_s must be between 3 and 29 (an HTTP API waits at most 30 s for its integration)."
+  }
+}
+
+variable "api_max_concurrency" {
+  description = "The API Lambda's reserved concurrency: requests in flight at once."
+  type        = number
+  default     = 50
+  validation {
+    condition     = var.api_max_concurrency >= 1 && var.api_max_concurrency <= 1000
+    error_message = "api_max_concurrency must be between 1 and 1000."
+  }
+}
+
+variable "api_cors_origins" {
+  description = "Origins browsers may call the API from (scheme://host[:port]); IMGPIPE_CORS_ORIGINS and the HTTP API's CORS."
+  type        = list(string)
+  default     = []
+  validation {
+    condition     = alltrue([for origin in var.api_cors_origins : can(regex("^(\\*|https?://[^/\\s?#]+)$", origin))])
+    error_message = "api_cors_origins: each origin is scheme://host[:port] with no path (e.g. https://app.example.com), or *."
+  }
+}
+
+variable "api_upload_url_ttl_s" {
+  description = "IMGPIPE_UPLOAD_URL_TTL_S: seconds a pre-signed upload stays valid."
+  type        = number
+  default     = 900
+  validation {
+    condition     = var.api_upload_url_ttl_s >= 1 && var.api_upload_url_ttl_s <= 3600
+    error_message = "api_upload_url_ttl_s must be between 1 and 3600 (an upload URL is good for an hour at most)."
+  }
+}
+
+variable "api_download_url_ttl_s" {
+  description = "IMGPIPE_DOWNLOAD_URL_TTL_S: seconds a variant's pre-signed GET stays valid."
+  type        = number
+  default     = 300
+  validation {
+    condition     = var.api_download_url_ttl_s >= 1 && var.api_download_url_ttl_s <= 3600
+    error_message = "api_download_url_ttl_s must be between 1 and 3600."
+  }
+}
+
+variable "api_throttle_rate" {
+  description = "Requests per second every route takes (steady state), per account and region."
+  type        = number
+  default     = 50
+}
+
+variable "api_throttle_burst" {
+  description = "Requests every route takes in a burst."
+  type        = number
+  default     = 100
+}
+
+variable "api_batch_throttle_rate" {
+  description = "Requests per second POST /v1/uploads/batch takes; each signs up to 100 uploads."
+  type        = number
+  default     = 5
+}
+
+variable "api_batch_throttle_burst" {
+  description = "Requests POST /v1/uploads/batch takes in a burst."
+  type        = number
+  default     = 10
+}
+
+variable "api_oidc_issuer" {
+  description = "An OIDC issuer (https://...) whose JWTs the API accepts instead of a Cognito user pool of its own; empty creates the pool."
+  type        = string
+  default     = ""
+  validation {
+    condition     = var.api_oidc_issuer == "" || startswith(var.api_oidc_issuer, "https://")
+    error_message = "api_oidc_issuer must be an https:// URL (the token's iss claim), or empty for a Cognito user pool."
+  }
+  validation {
+    condition     = (var.api_oidc_issuer == "") == (length(var.api_oidc_audience) == 0)
+    error_message = "api_oidc_issuer and api_oidc_audience go together: set both to use your own issuer, or neither for a Cognito user pool."
+  }
+}
+
+variable "api_oidc_audience" {
+  description = "The aud (or client_id) values the API accepts from api_oidc_issuer's tokens."
+  type        = list(string)
+  default     = []
+}
+
+variable "api_callback_urls" {
+  description = "Where the Cognito hosted UI may send a signed-in user back with an authorization code; empty: no hosted UI."
+  type        = list(string)
+  default     = []
+}
+
+variable "api_logout_urls" {
+  description = "Where the Cognito hosted UI may send a user after signing out."
+  type        = list(string)
+  default     = []
+}
+
+variable "api_auth_domain" {
+  description = "Prefix of the Cognito hosted UI's domain (<prefix>.auth.<region>.amazoncognito.com); empty: <name_prefix>-<account id>."
+  type        = string
+  default     = ""
+}
+
+variable "api_password_auth" {
+  description = "Let the app client sign in with USER_PASSWORD_AUTH (the password sent to Cognito as is): for development only; SRP and the hosted UI never send it."
+  type        = bool
+  default     = false
+}
+
+variable "api_self_signup" {
+  description = "Let anyone sign up in the hosted UI; false: users are created by an operator (admin-create-user)."
+  type        = bool
+  default     = false
+}
+
+variable "api_5xx_alarm_threshold" {
+  description = "Alarm when the API answers more than this many 5xx in five minutes."
+  type        = number
+  default     = 5
+}

@@ -26,5 +26,6 @@ locals {
     dlq      = "${var.name_prefix}-dlq"
     function = "${var.name_prefix}-worker"
     sweep    = "${var.name_prefix}-sweep"
+    api      = "${var.name_prefix}-api"
   }
 }
