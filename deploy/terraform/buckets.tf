@@ -157,6 +157,40 @@ data "aws_iam_policy_document" "logs_bucket" {
       values   = [local.account_id]
     }
   }
+  # CloudTrail checks the bucket's ACL, then writes the storage trail's log files (storage_monitoring.tf).
+  statement {
+    sid       = "CloudTrailChecksAcl"
+    actions   = ["s3:GetBucketAcl"]
+    resources = [aws_s3_bucket.logs.arn]
+    principals {
+      type        = "Service"
+      identifiers = ["cloudtrail.amazonaws.com"]
+    }
+    condition {
+      test     = "StringEquals"
+      variable = "aws:SourceArn"
+      values   = [local.trail_arn]
+    }
+  }
+  statement {
+    sid       = "CloudTrailWritesLogs"
+    actions   = ["s3:PutObject"]
+    resources = ["${aws_s3_bucket.logs.arn}/cloudtrail/AWSLogs/${local.account_id}/*"]
+    principals {
+      type        = "Service"
+      identifiers = ["cloudtrail.amazonaws.com"]
+    }
+    condition {
+      test     = "StringEquals"
+      variable = "aws:SourceArn"
+      values   = [local.trail_arn]
+    }
+    condition {
+      test     = "StringEquals"
+      variable = "s3:x-amz-acl"
+      values   = ["bucket-owner-full-control"]
+    }
+  }
   statement {
     sid       = "DenyInsecureTransport"
     effect    = "Deny"

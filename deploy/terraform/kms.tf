@@ -1,4 +1,4 @@
-# One customer-managed key, rotated yearly, encrypts the buckets, topic, queues and logs.
+# One customer-managed key, rotated yearly, encrypts the buckets, topic, queues, logs and the storage trail.
 resource "aws_kms_key" "main" {
   description             = "${var.name_prefix}: uploads, variants, queues, logs"
   enable_key_rotation     = true
@@ -69,6 +69,40 @@ data "aws_iam_policy_document" "kms" {
         "arn:${local.partition}:logs:${local.region}:${local.account_id}:log-group:/aws/lambda/${local.names.api}",
         "arn:${local.partition}:logs:${local.region}:${local.account_id}:log-group:/aws/apigateway/${local.names.api}",
       ]
+    }
+  }
+  statement {
+    # The storage trail's log files (storage_monitoring.tf), for that trail only.
+    sid       = "CloudTrailEncryptsLogs"
+    actions   = ["kms:GenerateDataKey*"]
+    resources = ["*"]
+    principals {
+      type        = "Service"
+      identifiers = ["cloudtrail.amazonaws.com"]
+    }
+    condition {
+      test     = "StringEquals"
+      variable = "aws:SourceArn"
+      values   = [local.trail_arn]
+    }
+    condition {
+      test     = "StringLike"
+      variable = "kms:EncryptionContext:aws:cloudtrail:arn"
+      values   = ["arn:${local.partition}:cloudtrail:*:${local.account_id}:trail/*"]
+    }
+  }
+  statement {
+    sid       = "CloudTrailDescribesKey"
+    actions   = ["kms:DescribeKey"]
+    resources = ["*"]
+    principals {
+      type        = "Service"
+      identifiers = ["cloudtrail.amazonaws.com"]
+    }
+    condition {
+      test     = "StringEquals"
+      variable = "aws:SourceArn"
+      values   = [local.trail_arn]
     }
   }
 }

@@ -376,3 +376,29 @@ variable "api_5xx_alarm_threshold" {
   type        = number
   default     = 5
 }
+
+# The seed's storage monitoring; see storage_monitoring.tf.
+
+variable "input_4xx_alarm_threshold" {
+  description = "Alarm when the input bucket answers more than this many 4xx in five minutes (denied or expired client uploads show here first)."
+  type        = number
+  default     = 50
+}
+
+variable "output_4xx_alarm_threshold" {
+  description = "Alarm when the output bucket answers more than this many 4xx in five minutes; each new upload and each poll of a pending image reads a manifest that is not there yet (a 404), so this is higher."
+  type        = number
+  default     = 5000
+}
+
+variable "bucket_5xx_alarm_threshold" {
+  description = "Alarm when either data bucket answers more than this many 5xx (SlowDown, InternalError) in five minutes."
+  type        = number
+  default     = 10
+}
+
+variable "bucket_size_alarm_bytes" {
+  description = "Alarm when either data bucket's Standard storage passes this many bytes (measured daily)."
+  type        = number
+  default     = 1099511627776 # 1 TiB
+}

@@ -27,5 +27,6 @@ locals {
     function = "${var.name_prefix}-worker"
     sweep    = "${var.name_prefix}-sweep"
     api      = "${var.name_prefix}-api"
+    trail    = "${var.name_prefix}-storage"
   }
 }
