@@ -26,26 +26,8 @@ class Memory:
 
 def report(console: Console, runs: dict[str, list[Run]], mean_mp: float, memory: Memory) -> None:
     """The table, the per-round ratios, the memory probes and the summary line."""
-    table = Table(title="imgpipe benchmark (medians over rounds)")
-    columns = ("strategy", "cores", "images/s", "MP/s", "median ms", "p95 ms", "peak RSS MB", "vs pillow")
-    for column in columns:
-        table.add_column(column, justify="left" if column == "strategy" else "right")
     rate = {name: statistics.median(r.rate for r in rs) for name, rs in runs.items()}
-    for name, rs in runs.items():
-        per_image = sorted(s * 1000 for r in rs for s in r.seconds)
-        p95 = per_image[min(len(per_image) - 1, round(0.95 * (len(per_image) - 1)))]
-        sequential = name in SEQUENTIAL
-        table.add_row(
-            STRATEGIES[name],
-            str(max(r.cores for r in rs)),
-            f"{rate[name]:.2f}",
-            f"{rate[name] * mean_mp:.1f}",
-            f"{statistics.median(per_image):.1f}" if sequential else "-",
-            f"{p95:.1f}" if sequential else "-",
-            f"{max(r.rss_mb for r in rs):.0f}",
-            f"{rate[name] / rate['pillow' if name in PAIRS['engine_vs_pillow'] else 'pillow_full']:.2f}x",
-        )
-    console.print(table)
+    console.print(_table(runs, rate, mean_mp))
     for pair, (ours, theirs) in PAIRS.items():
         per_round = ", ".join(f"{ratio:.2f}x" for ratio in round_ratios(runs, pair))
         median, lowest = paired_ratio(runs, pair)
@@ -73,3 +55,25 @@ def report(console: Console, runs: dict[str, list[Run]], mean_mp: float, memory:
         f" handler_vs_engine={rate['handler'] / rate['full']:.2f}x"
         f" handler_vs_engine_same_cores={rate['handler'] / rate['parallel']:.2f}x"
     )
+
+
+def _table(runs: dict[str, list[Run]], rate: dict[str, float], mean_mp: float) -> Table:
+    table = Table(title="imgpipe benchmark (medians over rounds)")
+    columns = ("strategy", "cores", "images/s", "MP/s", "median ms", "p95 ms", "peak RSS MB", "vs pillow")
+    for column in columns:
+        table.add_column(column, justify="left" if column == "strategy" else "right")
+    for name, rs in runs.items():
+        per_image = sorted(s * 1000 for r in rs for s in r.seconds)
+        p95 = per_image[min(len(per_image) - 1, round(0.95 * (len(per_image) - 1)))]
+        sequential = name in SEQUENTIAL
+        table.add_row(
+            STRATEGIES[name],
+            str(max(r.cores for r in rs)),
+            f"{rate[name]:.2f}",
+            f"{rate[name] * mean_mp:.1f}",
+            f"{statistics.median(per_image):.1f}" if sequential else "-",
+            f"{p95:.1f}" if sequential else "-",
+            f"{max(r.rss_mb for r in rs):.0f}",
+            f"{rate[name] / rate['pillow' if name in PAIRS['engine_vs_pillow'] else 'pillow_full']:.2f}x",
+        )
+    return table

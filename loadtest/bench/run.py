@@ -50,6 +50,23 @@ def _megapixels(files: list[Path]) -> list[float]:
 
 def main(argv: list[str] | None = None) -> None:
     """Run the benchmark and print the table and the one-line summary."""
+    args = _parser().parse_args(argv)
+    if args.child:
+        child(args.child, args.files, args.format, args.core)
+        return
+    console = Console(width=120)
+    with tempfile.TemporaryDirectory(prefix="imgpipe-bench-") as scratch:
+        files = _corpus(args.corpus, Path(scratch))
+        if args.against is not None:
+            against(console, args.against, files, args.rounds, args.format)
+            return
+        megapixels = _megapixels(files)
+        runs = _rounds(console, args, files, megapixels)
+        memory = _memory(console, args, files, megapixels)
+    report(console, runs, sum(megapixels) / len(megapixels), memory)
+
+
+def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m loadtest.bench", description=__doc__)
     parser.add_argument("--corpus", type=Path, help="folder of images (default: generated photos)")
     parser.add_argument("--rounds", type=_positive, default=5, help="fresh processes per strategy (5)")
@@ -71,39 +88,37 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--child", choices=sorted(STRATEGIES), help=argparse.SUPPRESS)
     parser.add_argument("--core", type=int, help=argparse.SUPPRESS)
     parser.add_argument("files", nargs="*", help=argparse.SUPPRESS)
-    args = parser.parse_args(argv)
-    if args.child:
-        child(args.child, args.files, args.format, args.core)
-        return
-    console = Console(width=120)
-    with tempfile.TemporaryDirectory(prefix="imgpipe-bench-") as scratch:
-        files = _corpus(args.corpus, Path(scratch))
-        if args.against is not None:
-            against(console, args.against, files, args.rounds, args.format)
-            return
-        megapixels = _megapixels(files)
-        core = one_core() if args.pin else None
-        console.print(
-            f"corpus: {len(files)} images, {sum(megapixels):.1f} MP, {args.rounds} rounds, "
-            f"format {args.format or 'as the defaults (jpeg)'}, one-thread strategies "
-            + (f"held to core {core}" if core is not None else "free to use every core")
-        )
-        runs: dict[str, list[Run]] = {name: [] for name in STRATEGIES}
-        for round_number in range(1, args.rounds + 1):
-            for name in order(round_number):
-                console.print(f"  round {round_number}/{args.rounds}: {STRATEGIES[name]}", style="dim")
-                runs[name].append(spawn(name, files, args.format, args.pin))
-        by_size = sorted(range(len(files)), key=megapixels.__getitem__, reverse=True)
-        console.print(
-            "  memory: largest image, full set, fresh process; batch of 10 largest via handler", style="dim"
-        )
-        memory = Memory(
-            files[by_size[0]],
-            megapixels[by_size[0]],
-            spawn("full", [files[by_size[0]]], args.format, args.pin),
-            spawn("handler", [files[i] for i in by_size[:BATCH]], args.format),
-        )
-    report(console, runs, sum(megapixels) / len(megapixels), memory)
+    return parser
+
+
+def _rounds(
+    console: Console, args: argparse.Namespace, files: list[Path], megapixels: list[float]
+) -> dict[str, list[Run]]:
+    core = one_core() if args.pin else None
+    console.print(
+        f"corpus: {len(files)} images, {sum(megapixels):.1f} MP, {args.rounds} rounds, "
+        f"format {args.format or 'as the defaults (jpeg)'}, one-thread strategies "
+        + (f"held to core {core}" if core is not None else "free to use every core")
+    )
+    runs: dict[str, list[Run]] = {name: [] for name in STRATEGIES}
+    for round_number in range(1, args.rounds + 1):
+        for name in order(round_number):
+            console.print(f"  round {round_number}/{args.rounds}: {STRATEGIES[name]}", style="dim")
+            runs[name].append(spawn(name, files, args.format, args.pin))
+    return runs
+
+
+def _memory(console: Console, args: argparse.Namespace, files: list[Path], megapixels: list[float]) -> Memory:
+    by_size = sorted(range(len(files)), key=megapixels.__getitem__, reverse=True)
+    console.print(
+        "  memory: largest image, full set, fresh process; batch of 10 largest via handler", style="dim"
+    )
+    return Memory(
+        files[by_size[0]],
+        megapixels[by_size[0]],
+        spawn("full", [files[by_size[0]]], args.format, args.pin),
+        spawn("handler", [files[i] for i in by_size[:BATCH]], args.format),
+    )
 
 
 if __name__ == "__main__":
