@@ -99,11 +99,18 @@ def paired_ratio(runs: dict[str, list[Run]], pair: str = "engine_vs_pillow") -> 
     return statistics.median(ratios), min(ratios)
 
 
+def is_checkout(folder: Path) -> bool:
+    """Whether `folder` holds this project's bench: `loadtest/bench/` now, `loadtest/bench.py` before
+    the split by tool (both run as `python -m loadtest.bench`)."""
+    bench = folder / "loadtest"
+    return (bench / "bench" / "__main__.py").is_file() or (bench / "bench.py").is_file()
+
+
 def against(console: Console, other: Path, files: list[Path], rounds: int, fmt: Format | None) -> None:
     """This checkout's `full` strategy against `other`'s, round by round, and the ratio."""
     # On a shared machine two `make bench` runs minutes apart differ by more than most changes;
     # alternating the two checkouts' children round by round (A-B, B-A) cancels the drift.
-    if not (other / "loadtest" / "bench.py").is_file():
+    if not is_checkout(other):
         raise SystemExit(f"bench: {other} is not a checkout of this project")
     theirs: list[float] = []
     ours: list[float] = []

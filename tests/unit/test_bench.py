@@ -122,3 +122,21 @@ def test_a_relative_corpus_is_named_absolutely_for_another_checkouts_children(
     files = bench._corpus(Path("corpus"), tmp_path)
     # Then the children of `--against`, run in the other checkout, still find its files
     assert files == [tmp_path.resolve() / "corpus" / "a.jpg"]
+
+
+def test_against_accepts_a_checkout_of_this_layout(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Given a one-photo corpus, and this very checkout as the other one (loadtest/bench/ a package)
+    (tmp_path / "a.jpg").write_bytes(images.photo_jpeg(320, 240))
+    checkout = Path(__file__).resolve().parents[2]
+    # When the bench runs against it for one round
+    bench.main(["--corpus", str(tmp_path), "--against", str(checkout), "--rounds", "1"])
+    # Then both sides ran and the ratio line is printed
+    assert "against: full_set_images_per_s this=" in capsys.readouterr().out
+
+
+def test_against_refuses_a_folder_that_is_no_checkout(tmp_path: Path) -> None:
+    (tmp_path / "a.jpg").write_bytes(images.photo_jpeg(320, 240))
+    with pytest.raises(SystemExit, match="is not a checkout of this project"):
+        bench.main(["--corpus", str(tmp_path), "--against", str(tmp_path), "--rounds", "1"])
