@@ -8,7 +8,7 @@ ones (tiny files of huge images) where Pillow can afford to encode them, and hea
 60000x60000 over a small payload for WebP, AVIF, HEIF and HEIC, whose encoders would need
 gigabytes.
 
-Every file is named `{class}__{format}__{detail}`; `loadtest.hostile.run` processes each in a
+Every file is named `{class}__{format}__{detail}`; `loadtest.hostile.sandbox` processes each in a
 subprocess and says how it ended. Names and kinds are the same in every process; the bytes may
 differ a little, since the photos' grain comes from Pillow's unseeded noise generator.
 """
@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from PIL import Image
 
 from deploy.local import samples
+from loadtest.hostile.tamper import flips, jpeg_segments, patch_dims, png_chunk, png_insert, rebrand
 
 BOMB_SIDE = 12_000  # 144 MP: over the default 100 MP limit, cheap for Pillow in mode L
 HUGE_SIDE = 60_000
@@ -50,12 +51,6 @@ def _save(image: Image.Image, fmt: str, **options: object) -> bytes:
     return buffer.getvalue()
 
 
-def _brand(avif: bytes, brand: bytes) -> bytes:
-    """The same AV1 HEIF under another major brand (`mif1`: HEIF, as sniff and libheif see it)."""
-    at = avif.index(b"ftyp") + 4
-    return avif[:at] + brand + avif[at + 4 :]
-
-
 def _heic(photo: Image.Image) -> bytes:
     """HEVC-coded HEIC, as phones write it (pillow-heif's encoder; the engine decodes with pi-heif)."""
     import pillow_heif
@@ -77,56 +72,8 @@ def bases(seed: int = 1) -> dict[str, bytes]:
         "gif": _save(photo.convert("P"), "GIF"),
         "tiff": _save(photo, "TIFF", compression="tiff_deflate"),
         "avif": avif,
-        "heif": _brand(avif, b"mif1"),
+        "heif": rebrand(avif, b"mif1"),
     }
-
-
-def _patch_dims(fmt: str, data: bytes, width: int, height: int) -> bytes:
-    """`data` with its header's dimensions replaced (pixel data untouched)."""
-    out = bytearray(data)
-    if fmt == "jpeg":
-        at = next(i for i in range(2, len(out) - 9) if out[i] == 0xFF and out[i + 1] in (0xC0, 0xC1, 0xC2))
-        out[at + 5 : at + 9] = struct.pack(">HH", min(height, 65535), min(width, 65535))
-    elif fmt == "png":
-        out[16:24] = struct.pack(">II", width, height)
-        out[29:33] = struct.pack(">I", zlib.crc32(bytes(out[12:29])))
-    elif fmt == "gif":  # the logical screen, and the first frame's descriptor, which decoders use
-        out[6:10] = struct.pack("<HH", min(width, 65535), min(height, 65535))
-        at = _gif_descriptor(out)
-        out[at + 5 : at + 9] = struct.pack("<HH", min(width, 65535), min(height, 65535))
-    elif fmt == "webp":
-        at = out.index(b"\x9d\x01\x2a") + 3
-        out[at : at + 4] = struct.pack("<HH", min(width, 16383), min(height, 16383))
-    elif fmt == "tiff":
-        (ifd,) = struct.unpack_from("<I", out, 4)
-        (count,) = struct.unpack_from("<H", out, ifd)
-        for entry in range(ifd + 2, ifd + 2 + 12 * count, 12):
-            tag, kind = struct.unpack_from("<HH", out, entry)
-            if tag in (256, 257):
-                value = width if tag == 256 else height
-                struct.pack_into("<I" if kind == 4 else "<H", out, entry + 8, min(value, 65535))
-    else:  # avif, heif, heic: the ispe (image spatial extents) property
-        at = out.index(b"ispe") + 8
-        out[at : at + 8] = struct.pack(">II", width, height)
-    return bytes(out)
-
-
-def _gif_descriptor(data: bytearray) -> int:
-    at = 13 + (3 << ((data[10] & 7) + 1) if data[10] & 0x80 else 0)
-    while data[at] == 0x21:  # extension blocks: label, then sub-blocks up to a 0 length
-        at += 2
-        while data[at]:
-            at += data[at] + 1
-        at += 1
-    return at
-
-
-def _flips(name: str, data: bytes, count: int, seed: int) -> bytes:
-    rng = random.Random(f"{name}-{count}-{seed}")
-    out = bytearray(data)
-    for _ in range(count):
-        out[rng.randrange(len(out))] ^= 1 << rng.randrange(8)
-    return bytes(out)
 
 
 def mutations(fmt: str, data: bytes) -> Iterator[Hostile]:
@@ -134,30 +81,17 @@ def mutations(fmt: str, data: bytes) -> Iterator[Hostile]:
     yield Hostile(f"valid__{fmt}__base", data, "complete")
     for count in BITFLIP_COUNTS:
         for seed in range(4 if count < 64 else 2):
-            yield Hostile(f"bitflip__{fmt}__{count}bits_s{seed}", _flips(fmt, data, count, seed))
+            yield Hostile(f"bitflip__{fmt}__{count}bits_s{seed}", flips(fmt, data, count, seed))
     for share in TRUNCATIONS:
         cut = len(data) - 1 if share < 0 else max(1, int(len(data) * share))
         label = "all_but_1" if share < 0 else f"{share * 100:.0f}pct"
         yield Hostile(f"truncated__{fmt}__{label}", data[:cut])
-    yield Hostile(f"dims__{fmt}__huge", _patch_dims(fmt, data, HUGE_SIDE, HUGE_SIDE), "ImageTooLarge")
-    yield Hostile(f"dims__{fmt}__double", _patch_dims(fmt, data, 640, 480))
-    yield Hostile(f"dims__{fmt}__zero", _patch_dims(fmt, data, 0, 0))
+    yield Hostile(f"dims__{fmt}__huge", patch_dims(fmt, data, HUGE_SIDE, HUGE_SIDE), "ImageTooLarge")
+    yield Hostile(f"dims__{fmt}__double", patch_dims(fmt, data, 640, 480))
+    yield Hostile(f"dims__{fmt}__zero", patch_dims(fmt, data, 0, 0))
     yield Hostile(f"magic__{fmt}__zeroed", b"\0" * 12 + data[12:], "UnsupportedFormat")
     yield Hostile(f"magic__{fmt}__as_png", b"\x89PNG\r\n\x1a\n" + data[8:])
     yield Hostile(f"magic__{fmt}__as_jpeg", b"\xff\xd8\xff\xe0" + data[4:])
-
-
-def _jpeg_segments(data: bytes, marker: int, payload: bytes, count: int) -> bytes:
-    segment = bytes([0xFF, marker]) + struct.pack(">H", len(payload) + 2) + payload
-    return data[:2] + segment * count + data[2:]
-
-
-def _png_chunk(kind: bytes, body: bytes) -> bytes:
-    return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
-
-
-def _png_insert(png: bytes, chunk: bytes) -> bytes:
-    return png[:33] + chunk + png[33:]  # right after IHDR
 
 
 def metadata_blocks(base: dict[str, bytes]) -> Iterator[Hostile]:
@@ -166,13 +100,13 @@ def metadata_blocks(base: dict[str, bytes]) -> Iterator[Hostile]:
     garbage = random.Random(7).randbytes(4 * 1024 * 1024)
     exif = b"Exif\0\0" + garbage[:65000]
     yield Hostile("metadata__jpeg__icc_4mb_garbage", samples.jpeg(photo, icc=garbage))
-    yield Hostile("metadata__jpeg__exif_200x64kb", _jpeg_segments(base["jpeg"], 0xE1, exif, 200))
-    yield Hostile("metadata__jpeg__com_100x64kb", _jpeg_segments(base["jpeg"], 0xFE, garbage[:65000], 100))
-    icc = _png_chunk(b"iCCP", b"icc\0\0" + zlib.compress(b"\0" * 64 * 1024 * 1024, 9))
-    yield Hostile("metadata__png__iccp_64mb_inflated", _png_insert(base["png"], icc))
-    ztxt = _png_chunk(b"zTXt", b"bomb\0\0" + zlib.compress(b"A" * 256 * 1024 * 1024, 9))
-    yield Hostile("metadata__png__ztxt_256mb_inflated", _png_insert(base["png"], ztxt))
-    yield Hostile("metadata__png__exif_4mb", _png_insert(base["png"], _png_chunk(b"eXIf", garbage)))
+    yield Hostile("metadata__jpeg__exif_200x64kb", jpeg_segments(base["jpeg"], 0xE1, exif, 200))
+    yield Hostile("metadata__jpeg__com_100x64kb", jpeg_segments(base["jpeg"], 0xFE, garbage[:65000], 100))
+    icc = png_chunk(b"iCCP", b"icc\0\0" + zlib.compress(b"\0" * 64 * 1024 * 1024, 9))
+    yield Hostile("metadata__png__iccp_64mb_inflated", png_insert(base["png"], icc))
+    ztxt = png_chunk(b"zTXt", b"bomb\0\0" + zlib.compress(b"A" * 256 * 1024 * 1024, 9))
+    yield Hostile("metadata__png__ztxt_256mb_inflated", png_insert(base["png"], ztxt))
+    yield Hostile("metadata__png__exif_4mb", png_insert(base["png"], png_chunk(b"eXIf", garbage)))
     yield Hostile("metadata__webp__icc_4mb_garbage", _save(photo, "WEBP", icc_profile=garbage))
     yield Hostile("metadata__tiff__icc_4mb_garbage", _save(photo, "TIFF", icc_profile=garbage))
     yield Hostile("metadata__avif__icc_4mb_garbage", _save(photo, "AVIF", icc_profile=garbage))
@@ -225,7 +159,7 @@ def bombs(base: dict[str, bytes]) -> Iterator[Hostile]:
     for fmt in ("webp", "avif", "heif", "heic"):
         yield Hostile(
             f"bomb__{fmt}__{HUGE_SIDE}px_header",
-            _patch_dims(fmt, base[fmt], HUGE_SIDE, HUGE_SIDE),
+            patch_dims(fmt, base[fmt], HUGE_SIDE, HUGE_SIDE),
             "ImageTooLarge",
         )
     frames = [Image.new("L", (4, 4), (i * 37) % 256) for i in range(1200)]
@@ -234,7 +168,7 @@ def bombs(base: dict[str, bytes]) -> Iterator[Hostile]:
     yield Hostile("bomb__gif__1200_frames", gif.getvalue(), "ImageTooLarge")
     yield Hostile("large__jpeg__9900px_valid", _save(Image.new("L", (9900, 9900), 128), "JPEG"), "complete")
     heic = base["heif"].replace(b"av01", b"hvc1").replace(b"av1C", b"hvcC")
-    yield Hostile("container__heif__hevc_item_type", _brand(heic, b"heic"))
+    yield Hostile("container__heif__hevc_item_type", rebrand(heic, b"heic"))
 
 
 def corpus(seed: int = 1) -> list[Hostile]:

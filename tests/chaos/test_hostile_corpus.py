@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from loadtest.hostile.corpus import corpus
-from loadtest.hostile.run import BUDGET_MB
+from loadtest.hostile.sandbox import BUDGET_MB
 
 pytestmark = pytest.mark.chaos
 
@@ -57,7 +57,7 @@ GUARD = """
 import sys, time
 from pathlib import Path
 from worker import engine
-from loadtest.hostile import run as hostile_run
+from loadtest.hostile import sandbox as hostile_run
 
 def misbehave(data, *args, **kwargs):
     if data == b"crash":
