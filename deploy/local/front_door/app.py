@@ -1,0 +1,146 @@
+"""The front door as a WSGI application: what API Gateway does with one request to the client API.
+
+In API Gateway's order: a CORS preflight is answered at once; a request no route takes is a 404;
+a route with the JWT authorizer gets a 401 `{"message":"Unauthorized"}` for any token it refuses,
+and the function is never called; otherwise the function gets the v2.0 event and a Lambda-like
+context, and its answer becomes the response, with the gateway's CORS headers instead of its own.
+A function that raises, or answers what the gateway cannot read, is a 500 `Internal Server Error`.
+
+One invocation runs at a time, as in one Lambda execution environment: Powertools' resolver keeps
+the current event on the app object, so two requests at once in one process could see each
+other's caller. Tokens are checked outside that lock, so a burst of bad tokens costs no handler time.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import logging
+import threading
+import uuid
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from werkzeug.exceptions import RequestEntityTooLarge
+from werkzeug.wrappers import Request, Response
+
+from deploy.local.esm import LocalContext
+from deploy.local.front_door.authorizer import JwtAuthorizer, KeysUnavailable, Unauthorized
+from deploy.local.front_door.cors import Cors, is_cors_header, is_preflight
+from deploy.local.front_door.event import build_event, http_response, raw_target, request_id
+from deploy.local.front_door.routes import ROUTES, Route, find_route
+
+log = logging.getLogger("imgpipe.front_door")
+access = logging.getLogger("imgpipe.front_door.access")
+
+FUNCTION_NAME = "imgpipe-api"
+FUNCTION_TIMEOUT_S = 29.0  # API Gateway gives an integration at most 30 s
+MAX_PAYLOAD_BYTES = 6 * 1024 * 1024  # Lambda's synchronous invocation payload limit
+
+Handler = Callable[[dict[str, Any], Any], Any]
+
+
+def message(status: int, text: str, headers: dict[str, str] | None = None) -> Response:
+    """A response with API Gateway's own body: `{"message":"..."}`."""
+    body = json.dumps({"message": text}, separators=(",", ":"))
+    return Response(body, status, {"content-type": "application/json", **(headers or {})})
+
+
+def unauthorized(reason: str) -> Response:
+    """API Gateway's 401, with its `www-authenticate` header saying which check failed."""
+    description = reason.replace('"', "'")
+    challenge = f'Bearer scope="" error="invalid_token" error_description="{description}"'
+    return message(401, "Unauthorized", {"www-authenticate": challenge})
+
+
+def load_handler(path: str) -> Handler:
+    """The callable at a dotted path, e.g. `worker.api.handler.handler`."""
+    module, _, name = path.rpartition(".")
+    handler: Handler = getattr(importlib.import_module(module), name)
+    return handler
+
+
+@dataclass
+class FrontDoor:
+    """The WSGI app: one API, one authorizer, one function (named by its dotted path)."""
+
+    handler_path: str
+    authorizer: JwtAuthorizer
+    cors: Cors = field(default_factory=Cors)
+    routes: tuple[Route, ...] = ROUTES
+    timeout_s: float = FUNCTION_TIMEOUT_S
+    _handler: Handler | None = field(default=None, init=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, init=False)
+
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
+        """Serve one request (the WSGI entry point)."""
+        environ["imgpipe.request_id"] = identifier = request_id()
+        request = Request(environ)
+        request.max_content_length = MAX_PAYLOAD_BYTES
+        response = self.respond(request)
+        response.headers["apigw-requestid"] = identifier
+        # one line a request, like API Gateway's access log: id, caller, request, status
+        access.info("%s %s %s %s %d", identifier, request.remote_addr, request.method, request.path,
+                    response.status_code)  # fmt: skip
+        return response(environ, start_response)
+
+    def respond(self, request: Request) -> Response:
+        """The response API Gateway would give, CORS headers included."""
+        origin = request.headers.get("origin")
+        lowered = {name.lower(): value for name, value in request.headers.items()}
+        if is_preflight(request.method, lowered):
+            preflight = Response(None, 204, self.cors.preflight_headers(origin))
+            del preflight.headers["content-type"]
+            return preflight
+        response = self._route(request)
+        for name in {name for name, _ in response.headers.items() if is_cors_header(name)}:
+            del response.headers[name]
+        response.headers.extend(self.cors.response_headers(origin))
+        return response
+
+    def warm(self) -> None:
+        """Import the function now, as Lambda's init phase does; a failure is logged, not raised."""
+        try:
+            self._load()
+        except Exception:
+            log.exception("cannot import the API handler %s", self.handler_path)
+
+    def _route(self, request: Request) -> Response:
+        raw_path, _ = raw_target(request)
+        found = find_route(request.method, raw_path, self.routes)
+        if found is None:
+            return message(404, "Not Found")
+        route, parameters = found
+        claims = None
+        if route.authorized:
+            try:
+                claims = self.authorizer.authorize(request.headers.get("authorization"))
+            except Unauthorized as exc:
+                log.info("401 %s %s: %s", request.method, raw_path, exc)
+                return unauthorized(str(exc))
+            except KeysUnavailable as exc:
+                log.error("%s", exc)
+                return message(503, "Service Unavailable")
+        try:
+            body = request.get_data()
+        except RequestEntityTooLarge:
+            return message(413, "Request Entity Too Large")
+        return self._invoke(build_event(request, route, parameters, claims, body))
+
+    def _invoke(self, event: dict[str, Any]) -> Response:
+        try:
+            with self._lock:  # the clock starts when the invocation does, not while it waits
+                request_id = str(uuid.uuid4())
+                context = LocalContext(self.timeout_s, function_name=FUNCTION_NAME, aws_request_id=request_id)
+                result = self._load()(event, context)
+            return http_response(result)
+        except Exception:  # the function failed, or answered what the gateway cannot read
+            log.exception("the API handler failed on %s", event["routeKey"])
+            return message(500, "Internal Server Error")
+
+    def _load(self) -> Handler:
+        # A failed import is tried again on the next request, as Lambda retries a failed init.
+        if self._handler is None:
+            self._handler = load_handler(self.handler_path)
+        return self._handler
