@@ -66,7 +66,7 @@ class PipelineRecord(_Model):
     render_id: str | None = Field(default=None, alias="renderId")
     # What besides the configuration decides whether bytes can be rendered: the decoders'
     # versions, the worker's code and its limits. A failure recorded under another engine is
-    # decided again (`worker.commit.answered`).
+    # decided again (`worker.answers.answered`).
     engine_hash: str | None = Field(default=None, alias="engineHash")
 
 

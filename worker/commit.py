@@ -8,9 +8,9 @@ earlier attempt landed (done), an equal result is there (nothing to write), the 
 to another key (conflict), its upload was replaced or deleted (stop), or its upload is still the
 key's current one (write again, over what is there now).
 
-A failed manifest is committed the same way (`failure_may_replace` decides what it may replace).
-Before any of this, the stored manifest may already answer a delivery (`answered`): then there
-is nothing to render and nothing to write.
+A failed manifest is committed the same way (`worker.answers.failure_may_replace` decides what
+it may replace). Before any of this, the stored manifest may already answer a delivery
+(`worker.answers.answered`): then there is nothing to render and nothing to write.
 
 Variants are deleted by two kinds of run only: the one whose commit replaced a manifest deletes
 that manifest's variants, and one that has seen another run's manifest win deletes its own.
@@ -20,23 +20,19 @@ Neither can touch what the current manifest lists.
 from __future__ import annotations
 
 import functools
-from collections.abc import Collection
 from dataclasses import dataclass
 
 from shared.errors import ImageIdConflict, RetryableError, SourceMissing, Superseded
 from shared.keys import image_prefixes, manifest_key
 from shared.manifest import Manifest, normalise_etag
 from shared.observability import MetricUnit, logger, metrics
-from shared.variants import PIPELINE_VERSION
 from worker import storage
+from worker.answers import failure_may_replace
 from worker.deadline import retry_step
 from worker.events import ObjectRef
-from worker.job import Job, engine_hash
+from worker.job import Job
 
 MAX_COMMIT_RACES = 4
-# Failures its bytes decide: the same bytes fail the same way under the same engine and limits.
-# Not SourceMissing: the same bytes uploaded again (the same ETag) must be processed.
-FILE_FAILURES = frozenset({"CorruptImage", "UnsupportedFormat", "ImageTooLarge"})
 
 
 @dataclass(frozen=True)
@@ -46,34 +42,6 @@ class Commit:
     written: bool
     replaced: Manifest | None = None
     kept: Manifest | None = None
-
-
-def answered(manifest: Manifest, ref: ObjectRef, job: Job) -> bool:
-    """True when the stored `manifest` answers this delivery before any image work: a complete
-    result of its upload and configuration (a redrive too, whatever the source is now), or the
-    file's own failure recorded by another delivery under the same configuration and engine."""
-    return complete_for(manifest, ref, job.config_hash) or repeats_failure(manifest, ref, job, FILE_FAILURES)
-
-
-def complete_for(manifest: Manifest, ref: ObjectRef, config_hash: str) -> bool:
-    """True when `manifest` is a complete result of this key's upload under this configuration."""
-    return manifest.source.key == ref.key and manifest.covers(ref.etag, ref.version_id, config_hash)
-
-
-def repeats_failure(manifest: Manifest, ref: ObjectRef, job: Job, types: Collection[str]) -> bool:
-    """True when `manifest` records a failure of one of `types` that answers this delivery: not a
-    redrive, not the delivery that wrote it (it may have died before its DLQ send), the same
-    upload, configuration and engine (docs/consistency.md, "What a failed manifest answers")."""
-    error, delivery, pipeline = manifest.error, job.delivery, manifest.pipeline
-    if manifest.status != "failed" or error is None or error.type not in types or delivery.redriven:
-        return False
-    unchanged = (pipeline.version, pipeline.config_hash, pipeline.engine_hash) == (
-        PIPELINE_VERSION,
-        job.config_hash,
-        engine_hash(job.settings),
-    )
-    same_upload = manifest.source.key == ref.key and manifest.same_upload(ref.etag, ref.version_id)
-    return unchanged and same_upload and error.message_id != delivery.message_id
 
 
 async def read_stored(job: Job, image_id: str) -> storage.StoredManifest:
@@ -133,26 +101,6 @@ async def _still_worth_writing(
     if current is None:
         raise SourceMissing(f"s3://{ref.bucket}/{ref.key} was deleted while it was processed")
     raise Superseded(f"s3://{ref.bucket}/{ref.key} changed from {etag} to {current} while it was processed")
-
-
-def failure_may_replace(failed: Manifest, other: Manifest | None, current: str | None) -> bool:
-    """Whether the failed manifest `failed` may replace `other`, the manifest read before the key
-    was seen to hold `current` (its ETag then; None once deleted).
-
-    Only the failure of the key's current upload replaces a result: any other upload's result
-    read before `current` was seen is of an upload at least as new. When the key holds nothing,
-    which upload was newer cannot be told, so only this upload's own failure (or nothing) is
-    replaced, never a complete result: a render outlives its source.
-    """
-    etag = failed.source.etag
-    if etag is None:
-        return other is None  # an event without an ETag (S3 always sends one): no upload to compare
-    if current is not None:
-        return current == etag  # else a newer upload's own event decides
-    if other is None:
-        return True
-    same = other.source.key == failed.source.key and other.same_upload(etag, failed.source.version_id)
-    return same and other.status == "failed"
 
 
 async def write_manifest(manifest: Manifest, job: Job, precondition: dict[str, str] | None = None) -> None:

@@ -15,7 +15,8 @@ from shared.errors import InvalidKey, PermanentError
 from shared.keys import is_upload, new_render_id, parse_upload_key
 from shared.manifest import ErrorRecord, Manifest, PipelineRecord, SourceRecord, normalise_etag
 from worker import storage
-from worker.commit import commit, complete_for, failure_may_replace, read_stored, repeats_failure
+from worker.answers import complete_for, failure_may_replace, repeats_failure
+from worker.commit import commit, read_stored
 from worker.deadline import retry_step
 from worker.dlq_message import MAX_REASON
 from worker.events import ObjectRef

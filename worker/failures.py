@@ -4,7 +4,7 @@ The DLQ message carries the original SQS body unchanged, so a redrive re-injects
 arrived, and the reason in `imgpipe-*` attributes (`worker.dlq_message`). A `failed` manifest
 records the failure where the results would have been (`worker.failure_record`), in the success
 path's order, so it never replaces a newer upload's result, another key's, or a complete result
-of the same upload. A failure that the manifest already answers (`worker.commit.answered`) is
+of the same upload. A failure that the manifest already answers (`worker.answers.answered`) is
 acknowledged as a duplicate: nothing written, no second DLQ message."""
 
 from __future__ import annotations

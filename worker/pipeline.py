@@ -1,7 +1,7 @@
 """One uploaded object to its variants and manifest, as a short list of named steps.
 
 identify the key -> skip if the manifest already answers this delivery (a complete result of
-this version and configuration, or the file's own failure: `worker.commit.answered`) -> read the
+this version and configuration, or the file's own failure: `worker.answers.answered`) -> read the
 source once (only the announced version) -> render every variant and its sha256 off the event
 loop, once the memory budget admits it (`worker.rendering`) -> write all variants under keys of
 this render -> commit the manifest (`worker.outputs`, `worker.commit`) -> remove the render it
@@ -21,7 +21,8 @@ from shared.keys import UploadKey, is_upload, new_render_id, parse_upload_key
 from shared.manifest import Manifest
 from shared.observability import MetricUnit, logger, metrics
 from worker import storage
-from worker.commit import answered, read_stored, remove_replaced
+from worker.answers import answered
+from worker.commit import read_stored, remove_replaced
 from worker.deadline import retry_step
 from worker.events import ObjectRef
 from worker.job import Job

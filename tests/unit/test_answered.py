@@ -13,7 +13,7 @@ import pytest
 from shared.manifest import ErrorRecord, Manifest, PipelineRecord, SourceRecord
 from shared.settings import Settings
 from shared.variants import DEFAULT_VARIANTS, config_hash
-from worker.commit import answered, failure_may_replace, repeats_failure
+from worker.answers import answered, failure_may_replace, repeats_failure
 from worker.deadline import Deadline
 from worker.events import ObjectRef
 from worker.job import Delivery, Job, engine_hash, is_redrive

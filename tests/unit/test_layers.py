@@ -57,7 +57,7 @@ def test_only_the_engine_package_imports_an_image_library() -> None:
 PIPELINE = {
     f"worker.{name}"
     for name in ("handler", "records", "pipeline", "rendering", "outputs", "commit", "failures",
-                 "failure_record", "dlq_message", "announce", "job", "runtime", "aws", "storage",
+                 "failure_record", "dlq_message", "answers", "announce", "job", "runtime", "aws", "storage",
                  "aws_errors", "events", "deadline", "gate")
 }  # fmt: skip
 SWEEP = {"worker.orphans", "worker.sweep"}
