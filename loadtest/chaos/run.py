@@ -33,7 +33,8 @@ from loadtest.chaos.agents import AgentFailed, Duplicator, Interleaver, Killer, 
 from loadtest.load import payloads, tracker
 from loadtest.load.ledger import dlq_reasons, reconcile
 from loadtest.load.options import Parser, checked
-from loadtest.load.run import locust_command, run_to_exit, wait_until_empty
+from loadtest.load.queues import wait_until_empty
+from loadtest.load.runner import locust_command, run_to_exit
 from shared.keys import parse_upload_key
 
 RESULTS_TOPIC = "arn:aws:sns:us-east-1:123456789012:imgpipe-chaos-results"  # moto's account

@@ -1,17 +1,10 @@
-"""The figures a load run ends with: drain throughput, e2e percentiles, queue samples, the plot."""
+"""The figures a load run ends with: drain throughput, e2e percentiles, the headline and its line."""
 
 from __future__ import annotations
 
-import csv
 import math
-import threading
-import time
-from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Any
 
-from deploy.ops.dlq.report import queue_depth
 from loadtest.load.ledger import Ledger
 from loadtest.load.tracker import Upload
 
@@ -99,114 +92,3 @@ def summary(
         f" e2e_p95_ms={percentile(e2e, 0.95):.0f} drain_vs_engine={ratio(rate):.2f}"
         + (f" with_uploads_vs_engine={ratio(whole):.2f}" if whole is not None else "")
     )
-
-
-class Sampler(threading.Thread):
-    """Samples the work queue (visible, in flight) and the DLQ every `every_s` into a CSV, and
-    tells `progress` how they stand every `tell_every_s`."""
-
-    FIELDS = ("t_s", "epoch_s", "visible", "in_flight", "dlq")
-
-    def __init__(
-        self, sqs: Any, queue_url: str, dlq_url: str, path: Path, every_s: float = 1.0,
-        progress: Callable[[str], None] = lambda _: None, tell_every_s: float = 10.0,
-    ) -> None:  # fmt: skip
-        super().__init__(daemon=True)
-        self.sqs, self.queue_url, self.dlq_url, self.path = sqs, queue_url, dlq_url, path
-        self.every_s, self.progress, self.tell_every_s = every_s, progress, tell_every_s
-        self.rows: list[dict[str, float]] = []
-        self._stop_event = threading.Event()
-
-    def run(self) -> None:
-        started = told = time.monotonic()
-        while not self._stop_event.is_set():
-            try:
-                work, dlq = queue_depth(self.sqs, self.queue_url), queue_depth(self.sqs, self.dlq_url)
-            except Exception:  # noqa: BLE001 - a missed sample must not end the run
-                work = dlq = None
-            if work is not None and dlq is not None:
-                now = time.monotonic()
-                row = {"t_s": round(now - started, 2), "epoch_s": round(time.time(), 3),
-                       "visible": work.visible, "in_flight": work.in_flight,
-                       "dlq": dlq.visible + dlq.in_flight}  # fmt: skip
-                self.rows.append(row)
-                if now - told >= self.tell_every_s:
-                    told = now
-                    waiting = f"queue {work.visible} waiting, {work.in_flight} in flight"
-                    self.progress(f"{row['t_s']:.0f}s: {waiting}, DLQ {row['dlq']:.0f}")
-            self._stop_event.wait(self.every_s)
-
-    def finish(self) -> list[dict[str, float]]:
-        """Stop sampling and write the CSV."""
-        self._stop_event.set()
-        self.join(timeout=5)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        with self.path.open("w", newline="") as file:
-            writer = csv.DictWriter(file, fieldnames=self.FIELDS)
-            writer.writeheader()
-            writer.writerows(self.rows)
-        return self.rows
-
-
-def throughput(uploads: list[Upload]) -> dict[str, list[float]]:
-    """When each upload was PUT, and when each ended complete or quarantined (epoch seconds)."""
-    ended: dict[str, list[float]] = {
-        "uploaded": [u.put_started for u in uploads],
-        "complete": [],
-        "quarantined": [],
-    }
-    for upload in uploads:
-        if upload.outcome in ("complete", "quarantined") and upload.e2e_ms is not None:
-            ended[upload.outcome].append(upload.put_started + upload.e2e_ms / 1000)
-    return ended
-
-
-def per_second(offsets: list[float]) -> list[int]:
-    """How many of `offsets` (seconds from the start) fall in each whole second."""
-    counts = [0] * (int(max(offsets, default=-1)) + 1)
-    for offset in offsets:
-        if offset >= 0:
-            counts[int(offset)] += 1
-    return counts
-
-
-def plot(samples: list[dict[str, float]], uploads: list[Upload], path: Path, title: str = "") -> Path | None:
-    """Queue and DLQ depth, uploads and outcomes per second, and the e2e latency distribution."""
-    try:
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:
-        return None
-    figure, (depth, flow, latency) = plt.subplots(3, 1, figsize=(9, 10))
-    t = [s["t_s"] for s in samples]
-    for name in ("visible", "in_flight", "dlq"):
-        depth.plot(t, [s[name] for s in samples], label=name)
-    depth.set_xlabel("seconds")
-    depth.set_ylabel("messages")
-    depth.legend()
-    origin = (
-        samples[0]["epoch_s"] - samples[0]["t_s"]
-        if samples
-        else min((u.put_started for u in uploads), default=0)
-    )
-    for label, times in throughput(uploads).items():
-        seconds = per_second([moment - origin for moment in times])
-        flow.plot(range(len(seconds)), seconds, label=label)
-    flow.set_xlim(depth.get_xlim())
-    flow.set_xlabel("seconds")
-    flow.set_ylabel("per second")
-    flow.legend()
-    done = sorted(u.e2e_ms for u in uploads if u.e2e_ms is not None and u.outcome != "lost")
-    if done:
-        latency.plot([i / max(1, len(done) - 1) * 100 for i in range(len(done))], done)
-    latency.set_xlabel("percentile of uploads")
-    latency.set_ylabel("PUT -> manifest, ms")
-    if title:
-        figure.suptitle(title)
-    figure.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    figure.savefig(path)
-    plt.close(figure)
-    return path

@@ -12,51 +12,24 @@ from __future__ import annotations
 
 import argparse
 import os
-import signal
 import subprocess
 import sys
-import time
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any
 
 import boto3
 
-from deploy.ops.dlq.report import queue_depth
 from loadtest.load import payloads, tracker
 from loadtest.load.ledger import Ledger, reconcile
 from loadtest.load.options import SCENARIOS, parse
+from loadtest.load.plot import plot
+from loadtest.load.queues import Sampler, wait_until_empty
 from loadtest.load.redrive import Redriver
-from loadtest.load.report import Sampler, drain, drain_after_uploads, headline, plot, summary
+from loadtest.load.report import drain, drain_after_uploads, headline, summary
+from loadtest.load.runner import locust_command, run_to_exit
 
-LOCUSTFILE = Path(__file__).with_name("locustfile.py")
 ENGINE_MIN_IMAGES = 28
 ENGINE_ROUNDS = 3
-
-
-def locust_command(
-    out: Path,
-    payload_dir: Path,
-    ledger_path: Path,
-    *,
-    users: int,
-    images: int,
-    max_seconds: float,
-    drain_timeout: float,
-    rate: float = 0.0,
-    processes: int = 1,
-) -> list[str]:
-    """locust's own headless runner, bounded by count (the locustfile stops itself) and by time;
-    `rate` 0 uploads as fast as the users can."""
-    return [
-        sys.executable, "-m", "locust", "-f", str(LOCUSTFILE), "--headless", "--only-summary",
-        "-u", str(users), "-r", str(users), "--run-time", f"{max_seconds}s",
-        "--stop-timeout", "10", "--exit-code-on-error", "0",
-        "--csv", str(out / "locust"), "--html", str(out / "locust.html"),
-        "--payloads", str(payload_dir), "--images", str(images), "--rate", str(rate),
-        "--drain-timeout", str(drain_timeout), "--ledger", str(ledger_path),
-        *(["--processes", str(processes), "--uploaders", str(processes)] if processes > 1 else []),
-    ]  # fmt: skip
 
 
 def engine_per_s(pool: payloads.Pool, images: int) -> float:
@@ -135,21 +108,6 @@ def upload(
     return code, samples, redriver
 
 
-def wait_until_empty(sqs: Any, queue_url: str, stall_s: float, cap_s: float) -> int:
-    """Wait until the queue holds nothing (visible, in flight or delayed) for as long as it keeps
-    shrinking; what is left once it has not shrunk for `stall_s` (stuck), or after `cap_s`."""
-    started = progressed = time.monotonic()
-    least = None
-    while True:
-        depth = queue_depth(sqs, queue_url)
-        left, now = depth.visible + depth.in_flight + depth.delayed, time.monotonic()
-        if least is None or left < least:
-            least, progressed = left, now
-        if left == 0 or now - progressed > stall_s or now - started > cap_s:
-            return left
-        time.sleep(1.0)
-
-
 def say(message: str) -> None:
     """A progress line, on stderr so the figures on stdout stay parseable."""
     print(f"loadtest: {message}", file=sys.stderr, flush=True)
@@ -205,33 +163,6 @@ def report(
 def main(argv: list[str] | None = None) -> None:
     """Entry point: a usage error exits 2; Ctrl-C or SIGTERM stops everything started, exits 130."""
     run_to_exit("loadtest", run, parse(argv))
-
-
-def run_to_exit(name: str, body: Callable[[argparse.Namespace], int], args: argparse.Namespace) -> NoReturn:
-    """Run `body(args)` and exit with its code; Ctrl-C or SIGTERM unwinds it (so whatever it
-    started is stopped on the way out) and exits 130."""
-    started = time.monotonic()
-    stop_on_signals()
-    try:
-        code = body(args)
-    except KeyboardInterrupt:
-        print(f"{name}: interrupted: everything this run started is stopped; no ledger", file=sys.stderr)
-        raise SystemExit(130) from None
-    print(f"{name}: finished in {time.monotonic() - started:.0f}s", file=sys.stderr)
-    raise SystemExit(code)
-
-
-def stop_on_signals() -> None:
-    """SIGTERM (from `timeout`, CI, `imgpipe loadtest`) unwinds like Ctrl-C, so the local stack is
-    stopped on the way out; a second signal while stopping is ignored instead of cutting it short."""
-
-    def interrupt(signum: int, frame: Any) -> None:
-        signal.signal(signal.SIGINT, signal.SIG_IGN)
-        signal.signal(signal.SIGTERM, signal.SIG_IGN)
-        raise KeyboardInterrupt
-
-    signal.signal(signal.SIGINT, interrupt)
-    signal.signal(signal.SIGTERM, interrupt)
 
 
 if __name__ == "__main__":

@@ -7,16 +7,8 @@ import pytest
 from deploy.ops.dlq.report import DEPTH_NAMES, queue_depth
 from loadtest.load import payloads
 from loadtest.load.ledger import Ledger
-from loadtest.load.report import (
-    Drain,
-    drain,
-    drain_after_uploads,
-    headline,
-    per_second,
-    percentile,
-    summary,
-    throughput,
-)
+from loadtest.load.plot import per_second, throughput
+from loadtest.load.report import Drain, drain, drain_after_uploads, headline, percentile, summary
 from loadtest.load.tracker import BUSY_POLL_S, Upload, poll_due, processed_at
 
 pytestmark = pytest.mark.unit
