@@ -1,12 +1,12 @@
-"""What misbehaves during a chaos run besides the fault proxy: duplicate S3 events, and kills.
+"""What misbehaves in the chaos run's S3 events, besides the fault proxy: duplicates and
+interleavings, each a thread (`Agent`) whose error fails the run.
 
 `Duplicator` sends a second S3 event for a share of the uploads straight to the work queue (a
 redriven copy: same body as S3 sends, new messageId), after a random delay so some race the
 original and some arrive long after it was processed. `Interleaver` takes another share, once
 complete: half get a newer upload of the same key and then the older event again (stale), half
 get a second upload under the same imageId with another extension (which must be quarantined as
-an `ImageIdConflict` without touching the first). `Killer` SIGKILLs the busiest worker (the one
-rendering) every few seconds while messages are in flight, through `LocalStack.kill_worker`.
+an `ImageIdConflict` without touching the first). The kills are `kills.Killer`'s.
 """
 
 from __future__ import annotations
@@ -16,30 +16,16 @@ import os
 import random
 import threading
 import time
-from pathlib import Path
 from typing import Any
 
-from deploy.local.stack import LocalStack
 from deploy.local.topology import Topology
 from deploy.ops import reprocess
-from deploy.ops.dlq.report import queue_depth
-from loadtest.hostile.corpus import poison_samples
 from loadtest.load.ledger import status
 from shared.keys import UPLOAD_PREFIX, parse_upload_key
 
 LIST_EVERY_S = 3.0
 MAX_DELAY_S = 30.0
-MIN_AGE_S = 8.0  # a worker younger than this is still in its cold start, not in a batch
 USER = "loadtest"  # the locustfile's uploader (importing it would monkey-patch this process)
-POISON = ("poison_truncated.jpg", "poison_text.jpg", "poison_svg.jpg", "poison_bomb.png")
-
-
-def poison_files(folder: Path) -> list[str]:
-    """Add the hostile poison kinds beside the load test's own; every poison payload's name."""
-    samples = poison_samples()
-    (folder / "poison_svg.jpg").write_bytes(samples["svg"])
-    (folder / "poison_bomb.png").write_bytes(samples["bomb"])
-    return list(POISON)
 
 
 def s3_event(bucket: str, key: str, etag: str, size: int) -> str:
@@ -57,7 +43,7 @@ class AgentFailed(RuntimeError):
     """An agent stopped on an error, so the run did not get the chaos it asked for."""
 
 
-class _Agent:
+class Agent:
     """A thread that misbehaves until `finish()`; an error in it fails the run at `finish()`."""
 
     def __init__(self) -> None:
@@ -65,11 +51,13 @@ class _Agent:
         self._thread = threading.Thread(target=self._guarded, daemon=True)
         self._error: BaseException | None = None
 
-    def begin(self) -> _Agent:
+    def begin(self) -> Agent:
+        """Start misbehaving; returns the agent, so it can be made and started in one line."""
         self._thread.start()
         return self
 
     def finish(self) -> None:
+        """Stop, wait for the thread, and raise `AgentFailed` if it stopped on an error."""
         self._stop.set()
         self._thread.join()
         if self._error is not None:
@@ -85,7 +73,7 @@ class _Agent:
         raise NotImplementedError
 
 
-class Duplicator(_Agent):
+class Duplicator(Agent):
     """Sends `share` of the uploads' events a second time, each after a random delay."""
 
     def __init__(
@@ -129,7 +117,7 @@ class Duplicator(_Agent):
         self.sent += 1
 
 
-class Interleaver(_Agent):
+class Interleaver(Agent):
     """Stale events after a newer upload of the key, and second uploads sharing an imageId."""
 
     def __init__(self, s3: Any, sqs: Any, topology: Topology, share: float, good: dict[str, bytes]) -> None:
@@ -192,41 +180,3 @@ class Interleaver(_Agent):
         other = f"{key.rsplit('.', 1)[0]}.{name.rsplit('.', 1)[1]}"
         self.s3.put_object(Bucket=self.topology.input_bucket, Key=other, Body=body)
         self.conflicts.append(other)
-
-
-def _cpu_ticks(pid: int) -> int:
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return 0
-    return int(fields[11]) + int(fields[12])  # utime + stime
-
-
-class Killer(_Agent):
-    """SIGKILLs the busiest worker every `every_s` seconds while messages are in flight."""
-
-    def __init__(self, stack: LocalStack, sqs: Any, every_s: float) -> None:
-        super().__init__()
-        self.stack, self.sqs, self.every_s = stack, sqs, every_s
-
-    def _loop(self) -> None:
-        while not self._stop.wait(self.every_s):
-            if queue_depth(self.sqs, self.stack.topology.queue_url).in_flight == 0:
-                continue
-            pids = self.stack.worker_pids()
-            before = {pid: _cpu_ticks(pid) for pid in pids if process_age_s(pid) >= MIN_AGE_S}
-            time.sleep(0.5)
-            busy = {pid: _cpu_ticks(pid) - ticks for pid, ticks in before.items()}
-            if busy and max(busy.values()) > 0:
-                self.stack.kill_worker(pids.index(max(busy, key=lambda p: busy[p])))
-
-
-def process_age_s(pid: int) -> float:
-    """Seconds since process `pid` started (from /proc: its start time in clock ticks after boot),
-    so a worker that has run since the stack started counts as warm at the first look."""
-    try:
-        started = int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[19])
-        uptime = float(Path("/proc/uptime").read_text().split()[0])
-    except (OSError, IndexError, ValueError):
-        return 0.0
-    return uptime - started / os.sysconf("SC_CLK_TCK")

@@ -14,13 +14,11 @@ Exits 1 unless lost = 0, inconsistent = 0, stuck = 0 and quarantined = the poiso
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 import time
 from argparse import Namespace
 from collections import Counter
-from pathlib import Path
 from typing import Any
 
 import boto3
@@ -29,64 +27,17 @@ from deploy.local.faults import FaultPlan
 from deploy.local.stack import LocalStack
 from deploy.local.topology import QueueSettings
 from loadtest.chaos import ledger as chaos_ledger
-from loadtest.chaos.agents import AgentFailed, Duplicator, Interleaver, Killer, poison_files
+from loadtest.chaos.agents import AgentFailed, Duplicator, Interleaver
+from loadtest.chaos.kills import Killer
+from loadtest.chaos.mix import mix
+from loadtest.chaos.options import parse
 from loadtest.load import payloads, tracker
 from loadtest.load.ledger import dlq_reasons, reconcile
-from loadtest.load.options import Parser, checked
 from loadtest.load.queues import wait_until_empty
 from loadtest.load.runner import locust_command, run_to_exit
 from shared.keys import parse_upload_key
 
 RESULTS_TOPIC = "arn:aws:sns:us-east-1:123456789012:imgpipe-chaos-results"  # moto's account
-CYCLE = 400  # uploads per cycle of the mix: long enough for 3% to rotate over every poison kind
-
-
-def parse(argv: list[str] | None) -> Namespace:
-    """The command line."""
-    parser = Parser(prog="python -m loadtest.chaos", description=__doc__.split("\n")[0])
-    parser.add_argument("--uploads", type=int, default=2000)
-    parser.add_argument("--users", type=int, default=10)
-    parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--faults", type=float, default=0.10, help="share of worker requests faulted")
-    parser.add_argument("--poison", type=float, default=0.03, help="share of uploads that are poison")
-    parser.add_argument("--duplicates", type=float, default=0.05, help="share of uploads sent twice")
-    parser.add_argument("--interleave", type=float, default=0.01, help="share re-uploaded or imageId-shared")
-    parser.add_argument("--kill-every", type=float, default=15.0, help="seconds between kills (0: none)")
-    parser.add_argument("--timeout", type=int, default=10, help="function timeout (visibility: 6x + 1)")
-    parser.add_argument("--budget-ms", type=int, default=4000, help="IMGPIPE_RECORD_BUDGET_MS")
-    parser.add_argument("--drain-timeout", type=float, default=900.0, help="tracker: after the last PUT")
-    parser.add_argument("--max-seconds", type=int, default=2400, help="locust's --run-time bound")
-    parser.add_argument("--out", type=Path, default=Path("out/chaos"))
-    args = parser.parse_args(argv)
-    return checked(parser, args, _problems(args))
-
-
-def _problems(args: Namespace) -> list[str]:
-    counts = {"--uploads": args.uploads, "--users": args.users, "--workers": args.workers,
-              "--timeout": args.timeout, "--budget-ms": args.budget_ms,
-              "--drain-timeout": args.drain_timeout, "--max-seconds": args.max_seconds}  # fmt: skip
-    shares = {"--faults": args.faults, "--poison": args.poison, "--duplicates": args.duplicates,
-              "--interleave": args.interleave}  # fmt: skip
-    problems = [f"{name} must be above 0 (got {value:g})" for name, value in counts.items() if value <= 0]
-    problems += [f"{name} is a share, from 0 to 1 (got {value:g})" for name, value in shares.items()
-                 if not 0 <= value <= 1]  # fmt: skip
-    if args.kill_every < 0:
-        problems.append(f"--kill-every must be 0 (no kills) or more seconds (got {args.kill_every:g})")
-    return problems
-
-
-def mix(folder: Path, share: float) -> Path:
-    """The small load-test profile with `share` of the uploads poison, spread evenly over a cycle
-    and rotating over every poison kind; returns the payload folder."""
-    payloads.generate(folder, "small", poison_share=0.0)
-    good = [name for name in payloads.load(folder).cycle if not payloads.is_poison(name)]
-    kinds = poison_files(folder)
-    slots = round(CYCLE * share)
-    spots = {int((k + 0.5) * CYCLE / slots): kinds[k % len(kinds)] for k in range(slots)} if slots else {}
-    good_iter = iter(good * CYCLE)
-    cycle = [spots.get(i) or next(good_iter) for i in range(CYCLE)]
-    (folder / payloads.MIX_FILE).write_text(json.dumps(cycle))
-    return folder
 
 
 def drive(args: Namespace, stack: LocalStack) -> chaos_ledger.ChaosLedger:

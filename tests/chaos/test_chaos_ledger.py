@@ -111,7 +111,7 @@ def test_each_failure_is_named_and_a_run_without_the_kills_asked_for_fails() -> 
 def test_a_bad_option_is_refused_before_anything_starts(
     args: list[str], needle: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from loadtest.chaos.run import parse
+    from loadtest.chaos.options import parse
 
     with pytest.raises(SystemExit) as done:
         parse(args)

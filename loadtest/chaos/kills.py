@@ -1,0 +1,55 @@
+"""The chaos run's kills: the busiest worker (the one rendering) SIGKILLed every few seconds while
+messages are in flight, through `LocalStack.kill_worker`, so its batch comes back only after the
+visibility timeout.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+from deploy.local.stack import LocalStack
+from deploy.ops.dlq.report import queue_depth
+from loadtest.chaos.agents import Agent
+
+MIN_AGE_S = 8.0  # a worker younger than this is still in its cold start, not in a batch
+
+
+def _cpu_ticks(pid: int) -> int:
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0
+    return int(fields[11]) + int(fields[12])  # utime + stime
+
+
+class Killer(Agent):
+    """SIGKILLs the busiest worker every `every_s` seconds while messages are in flight."""
+
+    def __init__(self, stack: LocalStack, sqs: Any, every_s: float) -> None:
+        super().__init__()
+        self.stack, self.sqs, self.every_s = stack, sqs, every_s
+
+    def _loop(self) -> None:
+        while not self._stop.wait(self.every_s):
+            if queue_depth(self.sqs, self.stack.topology.queue_url).in_flight == 0:
+                continue
+            pids = self.stack.worker_pids()
+            before = {pid: _cpu_ticks(pid) for pid in pids if process_age_s(pid) >= MIN_AGE_S}
+            time.sleep(0.5)
+            busy = {pid: _cpu_ticks(pid) - ticks for pid, ticks in before.items()}
+            if busy and max(busy.values()) > 0:
+                self.stack.kill_worker(pids.index(max(busy, key=lambda p: busy[p])))
+
+
+def process_age_s(pid: int) -> float:
+    """Seconds since process `pid` started (from /proc: its start time in clock ticks after boot),
+    so a worker that has run since the stack started counts as warm at the first look."""
+    try:
+        started = int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[19])
+        uptime = float(Path("/proc/uptime").read_text().split()[0])
+    except (OSError, IndexError, ValueError):
+        return 0.0
+    return uptime - started / os.sysconf("SC_CLK_TCK")
