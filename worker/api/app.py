@@ -45,7 +45,9 @@ _POWERTOOLS_SCHEMAS = {"HTTPValidationError", "ValidationError", "ResponseValida
 
 def create_app(settings: ApiSettings, s3: Callable[[], Any] = s3_client) -> APIGatewayHttpResolver:
     """The resolver with every route; `s3` gives the S3 client (made on first use by default)."""
-    app = APIGatewayHttpResolver(cors=_cors(settings.cors_origins), enable_validation=True)
+    app = APIGatewayHttpResolver(
+        cors=_cors(settings.cors_origins), enable_validation=True, json_body_deserializer=json_object
+    )
     routes.register(app, settings, s3)
     _register_problems(app)
 
@@ -54,6 +56,21 @@ def create_app(settings: ApiSettings, s3: Callable[[], Any] = s3_client) -> APIG
         return Response(200, "application/json", _openapi_json(app))
 
     return app
+
+
+def json_object(text: str) -> dict[str, Any]:
+    """A request body parsed as a JSON object; anything else is a `json.JSONDecodeError`.
+
+    Powertools would validate the first element of a JSON array as the body (its form-data
+    rule), so `[good, anything]` would pass: a body that is not an object is malformed here.
+    """
+    value = json.loads(text)
+    if not isinstance(value, dict):
+        kind = {"NoneType": "null", "list": "an array", "str": "a string"}.get(
+            type(value).__name__, "a scalar"
+        )
+        raise json.JSONDecodeError(f"expected an object, got {kind}", text, 0)
+    return value
 
 
 def problem_response(problem: ApiProblem) -> Response[str]:

@@ -24,7 +24,7 @@ READERS = 8
 def s3_client() -> Any:
     """One S3 client per process; endpoint, region and retries from the standard AWS variables."""
     region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
-    retries = None if {"AWS_RETRY_MODE", "AWS_MAX_ATTEMPTS"} & set(os.environ) else {"mode": "standard"}
+    retries: Any = None if {"AWS_RETRY_MODE", "AWS_MAX_ATTEMPTS"} & set(os.environ) else {"mode": "standard"}
     config = Config(
         signature_version="s3v4",
         max_pool_connections=READERS,

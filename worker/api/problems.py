@@ -32,7 +32,7 @@ class ProblemType:
         return BASE + self.slug
 
 
-MALFORMED_JSON = ProblemType("malformed-json", 400, "Request body is not valid JSON")
+MALFORMED_JSON = ProblemType("malformed-json", 400, "Request body is not a JSON object")
 INVALID_REQUEST = ProblemType("invalid-request", 422, "Request is not valid")
 UNSUPPORTED_MEDIA_TYPE = ProblemType("unsupported-media-type", 415, "Request body must be JSON")
 UNSUPPORTED_TYPE = ProblemType("unsupported-type", 422, "Image type not accepted")
@@ -97,7 +97,7 @@ def validation_problem(errors: Iterable[Mapping[str, Any]]) -> ApiProblem:
     errors = list(errors)
     if any(error.get("type") == "json_invalid" for error in errors):
         cause = next(e for e in errors if e.get("type") == "json_invalid").get("ctx", {}).get("error")
-        return ApiProblem(MALFORMED_JSON, f"the body is not JSON{f': {cause}' if cause else ''}")
+        return ApiProblem(MALFORMED_JSON, f"the body is not a JSON object{f': {cause}' if cause else ''}")
     fields = [{"field": field_path(e.get("loc", ())), "message": _message(e)} for e in errors]
     detail = "; ".join(f"{f['field']}: {f['message']}" for f in fields)
     return ApiProblem(INVALID_REQUEST, detail, errors=fields)
@@ -113,4 +113,7 @@ def _message(error: Mapping[str, Any]) -> str:
     ctx = error.get("ctx") or {}
     if kind == "too_long" and "max_length" in ctx:
         return f"at most {ctx['max_length']} items, got {ctx.get('actual_length', 'more')}"
+    if kind == "too_short" and "min_length" in ctx:
+        items = "item" if ctx["min_length"] == 1 else "items"
+        return f"at least {ctx['min_length']} {items}, got {ctx.get('actual_length', 'fewer')}"
     return str(error.get("msg", "invalid"))
