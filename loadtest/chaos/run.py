@@ -19,6 +19,7 @@ import subprocess
 import time
 from argparse import Namespace
 from collections import Counter
+from pathlib import Path
 from typing import Any
 
 import boto3
@@ -27,7 +28,7 @@ from deploy.local.faults import FaultPlan
 from deploy.local.stack import LocalStack
 from deploy.local.topology import QueueSettings
 from loadtest.chaos import ledger as chaos_ledger
-from loadtest.chaos.agents import AgentFailed, Duplicator, Interleaver
+from loadtest.chaos.agents import Agent, AgentFailed, Duplicator, Interleaver
 from loadtest.chaos.kills import Killer
 from loadtest.chaos.mix import mix
 from loadtest.chaos.options import parse
@@ -55,17 +56,7 @@ def drive(args: Namespace, stack: LocalStack) -> chaos_ledger.ChaosLedger:
     duplicator = Duplicator(s3, sqs, topology, args.duplicates, also=interleaver).begin()
     killer = Killer(stack, sqs, args.kill_every).begin() if args.kill_every > 0 else None
     started = time.monotonic()
-    try:
-        with (args.out / "locust.log").open("wb") as log:
-            command = locust_command(
-                args.out, folder, ledger_path, users=args.users, images=args.uploads,
-                max_seconds=args.max_seconds, drain_timeout=args.drain_timeout,
-            )  # fmt: skip
-            code = subprocess.call(command, env=env, stdout=log, stderr=log)
-    finally:  # the killer first: no worker may be started once the stack stops
-        for agent in (killer, duplicator, interleaver):
-            if agent is not None:
-                agent.finish()
+    code = _locust(args, env, folder, ledger_path, [killer, duplicator, interleaver])
     if not ledger_path.exists():
         raise SystemExit(
             f"chaos: locust exited with {code} and wrote no ledger; see {args.out / 'locust.log'}"
@@ -83,6 +74,23 @@ def drive(args: Namespace, stack: LocalStack) -> chaos_ledger.ChaosLedger:
     result.conflicts = list(interleaver.conflicts)
     result.conflicts_not_quarantined = [key for key in interleaver.conflicts if key not in quarantined]
     return result
+
+
+def _locust(
+    args: Namespace, env: dict[str, str], folder: Path, ledger_path: Path, agents: list[Agent | None]
+) -> int:
+    """locust's run while the agents misbehave; they stop in order however it ends."""
+    try:
+        with (args.out / "locust.log").open("wb") as log:
+            command = locust_command(
+                args.out, folder, ledger_path, users=args.users, images=args.uploads,
+                max_seconds=args.max_seconds, drain_timeout=args.drain_timeout,
+            )  # fmt: skip
+            return subprocess.call(command, env=env, stdout=log, stderr=log)
+    finally:  # the killer first: no worker may be started once the stack stops
+        for agent in agents:
+            if agent is not None:
+                agent.finish()
 
 
 def settle(

@@ -5,8 +5,12 @@ second, and the e2e latency distribution (matplotlib, when installed).
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from loadtest.load.tracker import Upload
+
+if TYPE_CHECKING:  # matplotlib is the `load` extra's; without it there is no plot, and no import
+    from matplotlib.axes import Axes
 
 
 def throughput(uploads: list[Upload]) -> dict[str, list[float]]:
@@ -59,11 +63,7 @@ def plot(samples: list[dict[str, float]], uploads: list[Upload], path: Path, tit
     flow.set_xlabel("seconds")
     flow.set_ylabel("per second")
     flow.legend()
-    done = sorted(u.e2e_ms for u in uploads if u.e2e_ms is not None and u.outcome != "lost")
-    if done:
-        latency.plot([i / max(1, len(done) - 1) * 100 for i in range(len(done))], done)
-    latency.set_xlabel("percentile of uploads")
-    latency.set_ylabel("PUT -> manifest, ms")
+    _latency(latency, uploads)
     if title:
         figure.suptitle(title)
     figure.tight_layout()
@@ -71,3 +71,11 @@ def plot(samples: list[dict[str, float]], uploads: list[Upload], path: Path, tit
     figure.savefig(path)
     plt.close(figure)
     return path
+
+
+def _latency(axes: Axes, uploads: list[Upload]) -> None:
+    done = sorted(u.e2e_ms for u in uploads if u.e2e_ms is not None and u.outcome != "lost")
+    if done:
+        axes.plot([i / max(1, len(done) - 1) * 100 for i in range(len(done))], done)
+    axes.set_xlabel("percentile of uploads")
+    axes.set_ylabel("PUT -> manifest, ms")
