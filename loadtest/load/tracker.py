@@ -14,9 +14,12 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from shared.keys import METADATA_PREFIX, manifest_key
+
+if TYPE_CHECKING:
+    from types_boto3_s3 import S3Client
 
 NAMES = {"complete": "complete", "failed": "quarantined"}
 # Listing `metadata/` costs the moto server O(objects in the bucket) per poll (about 0.2 s of CPU
@@ -55,7 +58,9 @@ def processed_at(text: str) -> float:
 class Tracker:
     """Tracks uploads by imageId and reports each one's end through `fire(name, ms, exc)`."""
 
-    def __init__(self, s3: Any, bucket: str, fire: Callable[[str, float, Exception | None], None]) -> None:
+    def __init__(
+        self, s3: S3Client, bucket: str, fire: Callable[[str, float, Exception | None], None]
+    ) -> None:
         self.s3, self.bucket, self.fire = s3, bucket, fire
         self.uploads: dict[str, Upload] = {}
 
