@@ -3,13 +3,13 @@
 # for the configured origins, throttling per route and JSON access logs.
 locals {
   # Routes that act for the token's user (its sub); GET /v1/openapi.json is public on its own.
-  api_authorized_routes = toset([
+  api_authorized_routes = [
     "POST /v1/uploads",
     "POST /v1/uploads/batch",
     "GET /v1/images/{imageId}",
     "GET /v1/images",
     "DELETE /v1/images/{imageId}",
-  ])
+  ]
   api_batch_route = "POST /v1/uploads/batch"
 }
 
@@ -49,7 +49,7 @@ resource "aws_apigatewayv2_integration" "api" {
 }
 
 resource "aws_apigatewayv2_route" "authorized" {
-  for_each           = local.api_authorized_routes
+  for_each           = toset(local.api_authorized_routes)
   api_id             = aws_apigatewayv2_api.client.id
   route_key          = each.value
   target             = "integrations/${aws_apigatewayv2_integration.api.id}"

@@ -11,38 +11,56 @@ locals {
     output = module.output_bucket.id
   }
   request_metrics_filter = "EntireBucket"
-  storage_alarms = merge(
-    {
-      for name, bucket in local.data_buckets : "${name}-bucket-4xx" => {
-        metric     = "4xxErrors"
-        dimensions = { BucketName = bucket, FilterId = local.request_metrics_filter }
-        statistic  = "Sum"
-        period     = 300
-        threshold  = name == "input" ? var.input_4xx_alarm_threshold : var.output_4xx_alarm_threshold
-        about      = "The ${name} bucket refused many requests (4xx): denied, expired or malformed uploads, or a role missing a permission. See the CloudTrail data events in the logs bucket."
-      }
-    },
-    {
-      for name, bucket in local.data_buckets : "${name}-bucket-5xx" => {
-        metric     = "5xxErrors"
-        dimensions = { BucketName = bucket, FilterId = local.request_metrics_filter }
-        statistic  = "Sum"
-        period     = 300
-        threshold  = var.bucket_5xx_alarm_threshold
-        about      = "The ${name} bucket answered 5xx (SlowDown, InternalError): clients and the worker are retrying."
-      }
-    },
-    {
-      for name, bucket in local.data_buckets : "${name}-bucket-size" => {
-        metric     = "BucketSizeBytes"
-        dimensions = { BucketName = bucket, StorageType = "StandardStorage" }
-        statistic  = "Average"
-        period     = 86400 # S3 reports storage metrics once a day
-        threshold  = var.bucket_size_alarm_bytes
-        about      = "The ${name} bucket's Standard storage passed bucket_size_alarm_bytes: check lifecycle rules and uploads_expire_days."
-      }
-    },
-  )
+  storage_alarms = {
+    input-bucket-4xx = {
+      metric     = "4xxErrors"
+      dimensions = { BucketName = module.input_bucket.id, FilterId = local.request_metrics_filter }
+      statistic  = "Sum"
+      period     = 300
+      threshold  = var.input_4xx_alarm_threshold
+      about      = "The input bucket refused many requests (4xx): denied, expired or malformed client uploads, or a role missing a permission. The storage trail in the logs bucket says whose."
+    }
+    output-bucket-4xx = {
+      metric     = "4xxErrors"
+      dimensions = { BucketName = module.output_bucket.id, FilterId = local.request_metrics_filter }
+      statistic  = "Sum"
+      period     = 300
+      threshold  = var.output_4xx_alarm_threshold
+      about      = "The output bucket refused many requests (4xx) beyond the manifests not written yet: expired variant URLs or a role missing a permission. The storage trail in the logs bucket says whose."
+    }
+    input-bucket-5xx = {
+      metric     = "5xxErrors"
+      dimensions = { BucketName = module.input_bucket.id, FilterId = local.request_metrics_filter }
+      statistic  = "Sum"
+      period     = 300
+      threshold  = var.bucket_5xx_alarm_threshold
+      about      = "The input bucket answered 5xx (SlowDown, InternalError): clients and the worker are retrying."
+    }
+    output-bucket-5xx = {
+      metric     = "5xxErrors"
+      dimensions = { BucketName = module.output_bucket.id, FilterId = local.request_metrics_filter }
+      statistic  = "Sum"
+      period     = 300
+      threshold  = var.bucket_5xx_alarm_threshold
+      about      = "The output bucket answered 5xx (SlowDown, InternalError): the worker and the API are retrying."
+    }
+    input-bucket-size = {
+      metric     = "BucketSizeBytes"
+      dimensions = { BucketName = module.input_bucket.id, StorageType = "StandardStorage" }
+      statistic  = "Average"
+      period     = 86400 # S3 reports storage once a day
+      threshold  = var.bucket_size_alarm_bytes
+      about      = "The input bucket's Standard storage passed bucket_size_alarm_bytes: consider uploads_expire_days."
+    }
+    output-bucket-size = {
+      metric     = "BucketSizeBytes"
+      dimensions = { BucketName = module.output_bucket.id, StorageType = "StandardStorage" }
+      statistic  = "Average"
+      period     = 86400
+      threshold  = var.bucket_size_alarm_bytes
+      about      = "The output bucket's Standard storage passed bucket_size_alarm_bytes: check its lifecycle rules and the sweep."
+    }
+  }
 }
 
 resource "aws_cloudtrail" "storage" {
