@@ -38,7 +38,10 @@ INPUTS = {
 }
 KEY_IDS = {"main": "1234abcd-12ab-34cd-56ef-1234567890ab"}  # aws_kms_key name -> the id AWS gives it
 # Whole expressions the resolver does not evaluate, answered for this deployment's variables.
-EXPRESSIONS: dict[str, Any] = {'var.result_topic_arn == "" ? [] : [var.result_topic_arn]': []}
+EXPRESSIONS: dict[str, Any] = {
+    'var.result_topic_arn == "" ? [] : [var.result_topic_arn]': [],
+    "jsonencode(var.api_cors_origins)": "[]",  # the API's IMGPIPE_CORS_ORIGINS, for the default (no origins)
+}
 
 
 @dataclass
