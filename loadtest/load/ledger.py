@@ -13,12 +13,16 @@ import json
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from deploy.ops.dlq.reader import DlqReader
 from loadtest.load.payloads import is_poison
 from loadtest.load.tracker import Upload, processed_at
 from shared.keys import PROCESSED_PREFIX, manifest_key
+
+if TYPE_CHECKING:
+    from types_boto3_s3 import S3Client
+    from types_boto3_sqs import SQSClient
 
 
 @dataclass
@@ -85,7 +89,7 @@ class Ledger:
         return not self.problems()
 
 
-def dlq_reasons(sqs: Any, dlq_url: str) -> dict[str, list[str]]:
+def dlq_reasons(sqs: SQSClient, dlq_url: str) -> dict[str, list[str]]:
     """The reasons of the DLQ messages naming each object key (each message read once, let go)."""
     reasons: dict[str, list[str]] = {}
     with DlqReader(sqs, dlq_url, wait_s=0) as reader:
@@ -95,7 +99,7 @@ def dlq_reasons(sqs: Any, dlq_url: str) -> dict[str, list[str]]:
     return reasons
 
 
-def renders(s3: Any, bucket: str, user: str) -> Counter[str]:
+def renders(s3: S3Client, bucket: str, user: str) -> Counter[str]:
     """How many distinct renders each image of `user` has under `processed/`."""
     seen: set[tuple[str, str]] = set()
     prefix = f"{PROCESSED_PREFIX}{user}/"
@@ -107,7 +111,7 @@ def renders(s3: Any, bucket: str, user: str) -> Counter[str]:
     return Counter(image for image, _ in seen)
 
 
-def manifest(s3: Any, bucket: str, image_id: str) -> dict[str, Any]:
+def manifest(s3: S3Client, bucket: str, image_id: str) -> dict[str, Any]:
     """The manifest of `image_id` ({} when it has none)."""
     try:
         body = s3.get_object(Bucket=bucket, Key=manifest_key(image_id))["Body"].read()
@@ -117,15 +121,15 @@ def manifest(s3: Any, bucket: str, image_id: str) -> dict[str, Any]:
     return found if isinstance(found, dict) else {}
 
 
-def status(s3: Any, bucket: str, image_id: str) -> str | None:
+def status(s3: S3Client, bucket: str, image_id: str) -> str | None:
     """The manifest status of `image_id`, or None when it has no manifest."""
     value = manifest(s3, bucket, image_id).get("status")
     return str(value) if value else None
 
 
 def reconcile(
-    s3: Any,
-    sqs: Any,
+    s3: S3Client,
+    sqs: SQSClient,
     output_bucket: str,
     dlq_url: str,
     uploads: list[Upload],

@@ -9,9 +9,12 @@ import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
-from deploy.ops.dlq.report import queue_depth
+from deploy.ops.dlq.report import QueueDepth, queue_depth
+
+if TYPE_CHECKING:
+    from types_boto3_sqs import SQSClient
 
 
 class Sampler(threading.Thread):
@@ -21,7 +24,7 @@ class Sampler(threading.Thread):
     FIELDS = ("t_s", "epoch_s", "visible", "in_flight", "dlq")
 
     def __init__(
-        self, sqs: Any, queue_url: str, dlq_url: str, path: Path, every_s: float = 1.0,
+        self, sqs: SQSClient, queue_url: str, dlq_url: str, path: Path, every_s: float = 1.0,
         progress: Callable[[str], None] = lambda _: None, tell_every_s: float = 10.0,
     ) -> None:  # fmt: skip
         super().__init__(daemon=True)
@@ -33,11 +36,9 @@ class Sampler(threading.Thread):
     def run(self) -> None:
         started = told = time.monotonic()
         while not self._stop_event.is_set():
-            try:
-                work, dlq = queue_depth(self.sqs, self.queue_url), queue_depth(self.sqs, self.dlq_url)
-            except Exception:  # noqa: BLE001 - a missed sample must not end the run
-                work = dlq = None
-            if work is not None and dlq is not None:
+            depths = self._depths()
+            if depths is not None:
+                work, dlq = depths
                 now = time.monotonic()
                 row = {"t_s": round(now - started, 2), "epoch_s": round(time.time(), 3),
                        "visible": work.visible, "in_flight": work.in_flight,
@@ -48,6 +49,12 @@ class Sampler(threading.Thread):
                     waiting = f"queue {work.visible} waiting, {work.in_flight} in flight"
                     self.progress(f"{row['t_s']:.0f}s: {waiting}, DLQ {row['dlq']:.0f}")
             self._stop_event.wait(self.every_s)
+
+    def _depths(self) -> tuple[QueueDepth, QueueDepth] | None:
+        try:
+            return queue_depth(self.sqs, self.queue_url), queue_depth(self.sqs, self.dlq_url)
+        except Exception:  # noqa: BLE001 - a missed sample must not end the run
+            return None
 
     def finish(self) -> list[dict[str, float]]:
         """Stop sampling and write the CSV."""
@@ -61,7 +68,7 @@ class Sampler(threading.Thread):
         return self.rows
 
 
-def wait_until_empty(sqs: Any, queue_url: str, stall_s: float, cap_s: float) -> int:
+def wait_until_empty(sqs: SQSClient, queue_url: str, stall_s: float, cap_s: float) -> int:
     """Wait until the queue holds nothing (visible, in flight or delayed) for as long as it keeps
     shrinking; what is left once it has not shrunk for `stall_s` (stuck), or after `cap_s`."""
     started = progressed = time.monotonic()

@@ -10,10 +10,13 @@ lost in a move fails the run, a second copy (a delete that failed after the send
 from __future__ import annotations
 
 import threading
-from typing import Any
+from typing import TYPE_CHECKING
 
 from deploy.ops.dlq.reader import DlqReader
 from deploy.ops.dlq.redrive import RedrivePlan, redrive
+
+if TYPE_CHECKING:
+    from types_boto3_sqs import SQSClient
 
 EVERY_S = 5.0
 RATE = 50.0  # messages/s: a redrive must not starve the uploads' own work
@@ -22,7 +25,7 @@ RATE = 50.0  # messages/s: a redrive must not starve the uploads' own work
 class Redriver(threading.Thread):
     """Redrive `dlq_url` into `queue_url` every `every_s` until `finish()`."""
 
-    def __init__(self, sqs: Any, dlq_url: str, queue_url: str, every_s: float = EVERY_S) -> None:
+    def __init__(self, sqs: SQSClient, dlq_url: str, queue_url: str, every_s: float = EVERY_S) -> None:
         super().__init__(daemon=True, name="redriver")
         self.sqs, self.dlq_url, self.queue_url, self.every_s = sqs, dlq_url, queue_url, every_s
         self.moved = 0

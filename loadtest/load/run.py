@@ -15,7 +15,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 import boto3
 
@@ -25,8 +25,11 @@ from loadtest.load.options import SCENARIOS, parse
 from loadtest.load.plot import plot
 from loadtest.load.queues import Sampler, wait_until_empty
 from loadtest.load.redrive import Redriver
-from loadtest.load.report import drain, drain_after_uploads, headline, summary
+from loadtest.load.report import Drain, drain, drain_after_uploads, headline, summary
 from loadtest.load.runner import locust_command, run_to_exit
+
+if TYPE_CHECKING:
+    from types_boto3_sqs import SQSClient
 
 ENGINE_MIN_IMAGES = 28
 ENGINE_ROUNDS = 3
@@ -44,7 +47,9 @@ def engine_per_s(pool: payloads.Pool, images: int) -> float:
     return len(inputs) / min(walls)
 
 
-def drive(args: argparse.Namespace, env: dict[str, str]) -> tuple[Ledger, list[tracker.Upload], list[Any]]:
+def drive(
+    args: argparse.Namespace, env: dict[str, str]
+) -> tuple[Ledger, list[tracker.Upload], list[dict[str, float]]]:
     """Generate payloads, run locust with sampling, reconcile; the stack is `env`'s."""
     ledger_path = args.out / "uploads.jsonl"
     for stale in tracker.ledger_files(ledger_path):
@@ -76,8 +81,8 @@ def drive(args: argparse.Namespace, env: dict[str, str]) -> tuple[Ledger, list[t
 
 
 def upload(
-    args: argparse.Namespace, env: dict[str, str], sqs: Any, ledger_path: Path
-) -> tuple[int, list[Any], Redriver | None]:
+    args: argparse.Namespace, env: dict[str, str], sqs: SQSClient, ledger_path: Path
+) -> tuple[int, list[dict[str, float]], Redriver | None]:
     """locust's run, with the queues sampled (and, for `redrive`, the DLQ redriven) meanwhile."""
     payload_dir = payloads.generate(args.out / "payloads", args.profile, SCENARIOS[args.scenario])
     queue_url, dlq_url = env["IMGPIPE_QUEUE_URL"], env["IMGPIPE_DLQ_URL"]
@@ -143,7 +148,12 @@ def title(args: argparse.Namespace) -> str:
 
 
 def report(
-    args: argparse.Namespace, ledger: Ledger, rate: Any, settling: Any, engine: float, picture: Any
+    args: argparse.Namespace,
+    ledger: Ledger,
+    rate: Drain,
+    settling: Drain,
+    engine: float,
+    picture: Path | None,
 ) -> None:
     """The ledger, the drain, where the reports are, and every problem (the first ten of each)."""
     print(ledger.line() + (f" redriven={ledger.redriven}" if args.scenario == "redrive" else ""))

@@ -10,7 +10,8 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, NoReturn
+from types import FrameType
+from typing import NoReturn
 
 LOCUSTFILE = Path(__file__).with_name("locustfile.py")
 
@@ -58,7 +59,7 @@ def stop_on_signals() -> None:
     """SIGTERM (from `timeout`, CI, `imgpipe loadtest`) unwinds like Ctrl-C, so the local stack is
     stopped on the way out; a second signal while stopping is ignored instead of cutting it short."""
 
-    def interrupt(signum: int, frame: Any) -> None:
+    def interrupt(signum: int, frame: FrameType | None) -> None:
         signal.signal(signal.SIGINT, signal.SIG_IGN)
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
         raise KeyboardInterrupt
