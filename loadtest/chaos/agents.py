@@ -16,12 +16,16 @@ import os
 import random
 import threading
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Self
 
 from deploy.local.topology import Topology
 from deploy.ops import reprocess
 from loadtest.load.ledger import status
 from shared.keys import UPLOAD_PREFIX, parse_upload_key
+
+if TYPE_CHECKING:
+    from types_boto3_s3 import S3Client
+    from types_boto3_sqs import SQSClient
 
 LIST_EVERY_S = 3.0
 MAX_DELAY_S = 30.0
@@ -51,7 +55,7 @@ class Agent:
         self._thread = threading.Thread(target=self._guarded, daemon=True)
         self._error: BaseException | None = None
 
-    def begin(self) -> Agent:
+    def begin(self) -> Self:
         """Start misbehaving; returns the agent, so it can be made and started in one line."""
         self._thread.start()
         return self
@@ -77,7 +81,13 @@ class Duplicator(Agent):
     """Sends `share` of the uploads' events a second time, each after a random delay."""
 
     def __init__(
-        self, s3: Any, sqs: Any, topology: Topology, share: float, seed: int = 5, also: Any = None
+        self,
+        s3: S3Client,
+        sqs: SQSClient,
+        topology: Topology,
+        share: float,
+        seed: int = 5,
+        also: Interleaver | None = None,
     ) -> None:
         super().__init__()
         self.s3, self.sqs, self.topology, self.share, self.also = s3, sqs, topology, share, also
@@ -120,7 +130,9 @@ class Duplicator(Agent):
 class Interleaver(Agent):
     """Stale events after a newer upload of the key, and second uploads sharing an imageId."""
 
-    def __init__(self, s3: Any, sqs: Any, topology: Topology, share: float, good: dict[str, bytes]) -> None:
+    def __init__(
+        self, s3: S3Client, sqs: SQSClient, topology: Topology, share: float, good: dict[str, bytes]
+    ) -> None:
         super().__init__()
         self.s3, self.sqs, self.topology, self.share, self.good = s3, sqs, topology, share, good
         self.due: list[tuple[float, str, int]] = []

@@ -8,11 +8,14 @@ from __future__ import annotations
 import os
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from deploy.local.stack import LocalStack
 from deploy.ops.dlq.report import queue_depth
 from loadtest.chaos.agents import Agent
+
+if TYPE_CHECKING:
+    from types_boto3_sqs import SQSClient
 
 MIN_AGE_S = 8.0  # a worker younger than this is still in its cold start, not in a batch
 
@@ -28,7 +31,7 @@ def _cpu_ticks(pid: int) -> int:
 class Killer(Agent):
     """SIGKILLs the busiest worker every `every_s` seconds while messages are in flight."""
 
-    def __init__(self, stack: LocalStack, sqs: Any, every_s: float) -> None:
+    def __init__(self, stack: LocalStack, sqs: SQSClient, every_s: float) -> None:
         super().__init__()
         self.stack, self.sqs, self.every_s = stack, sqs, every_s
 

@@ -11,15 +11,19 @@ from __future__ import annotations
 import hashlib
 import re
 from collections import Counter, defaultdict
+from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from loadtest.load.ledger import Ledger
 from loadtest.load.ledger import manifest as read_manifest
 from loadtest.load.tracker import Upload
 from shared.keys import PROCESSED_PREFIX
+
+if TYPE_CHECKING:
+    from types_boto3_s3 import S3Client
 
 RENDER_PUT = re.compile(rf"^PUT /[^/]+/{PROCESSED_PREFIX}([^/]+)/([^/]+)/([^/]+)/[^/ ?]+")
 
@@ -103,7 +107,7 @@ class ChaosLedger:
         ]
 
 
-def _variant_problems(s3: Any, bucket: str, manifest: dict[str, Any]) -> str | None:
+def _variant_problems(s3: S3Client, bucket: str, manifest: dict[str, Any]) -> str | None:
     for variant in manifest.get("variants", []):
         try:
             data = s3.get_object(Bucket=bucket, Key=variant["key"])["Body"].read()
@@ -114,7 +118,7 @@ def _variant_problems(s3: Any, bucket: str, manifest: dict[str, Any]) -> str | N
     return None
 
 
-def check_manifest(s3: Any, output_bucket: str, input_bucket: str, upload: Upload) -> str | None:
+def check_manifest(s3: S3Client, output_bucket: str, input_bucket: str, upload: Upload) -> str | None:
     """Why the upload's complete manifest is not true, or None (also when it is not complete)."""
     manifest = read_manifest(s3, output_bucket, upload.image_id)
     if manifest.get("status") != "complete":
@@ -125,7 +129,7 @@ def check_manifest(s3: Any, output_bucket: str, input_bucket: str, upload: Uploa
     return _variant_problems(s3, output_bucket, manifest)
 
 
-def inconsistent(s3: Any, output_bucket: str, input_bucket: str, uploads: list[Upload]) -> list[str]:
+def inconsistent(s3: S3Client, output_bucket: str, input_bucket: str, uploads: list[Upload]) -> list[str]:
     """`imageId: reason` for every complete manifest that is not true, read back from S3."""
     with ThreadPoolExecutor(8) as pool:
         problems = pool.map(lambda u: (u, check_manifest(s3, output_bucket, input_bucket, u)), uploads)
@@ -143,6 +147,11 @@ def renders_from_log(log: Path) -> Counter[str]:
     return Counter({image: len(ids) for image, ids in runs.items()})
 
 
-def receive_counts(stats: dict[str, Any]) -> dict[int, int]:
+def receive_counts(stats: Mapping[str, Any]) -> dict[int, int]:
     """The proxy's deliveries-by-receive-count table."""
     return {int(count): int(n) for count, n in dict(stats.get("receive_counts", {})).items()}
+
+
+def fault_counts(stats: Mapping[str, Any]) -> dict[str, int]:
+    """The proxy's injected faults, by `service:kind`."""
+    return {str(name): int(n) for name, n in dict(stats.get("faults", {})).items()}

@@ -20,7 +20,7 @@ import time
 from argparse import Namespace
 from collections import Counter
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 import boto3
 
@@ -37,6 +37,10 @@ from loadtest.load.ledger import dlq_reasons, reconcile
 from loadtest.load.queues import wait_until_empty
 from loadtest.load.runner import locust_command, run_to_exit
 from shared.keys import parse_upload_key
+
+if TYPE_CHECKING:
+    from types_boto3_s3 import S3Client
+    from types_boto3_sqs import SQSClient
 
 RESULTS_TOPIC = "arn:aws:sns:us-east-1:123456789012:imgpipe-chaos-results"  # moto's account
 
@@ -96,8 +100,8 @@ def _locust(
 def settle(
     args: Namespace,
     stack: LocalStack,
-    s3: Any,
-    sqs: Any,
+    s3: S3Client,
+    sqs: SQSClient,
     uploads: list[tracker.Upload],
     stuck: int,
     sent: int,
@@ -115,7 +119,7 @@ def settle(
         renders=chaos_ledger.renders_from_log(proxy.log) if proxy and proxy.log else Counter(),
         receive_counts=chaos_ledger.receive_counts(stats),
         stuck=stuck,
-        faults=dict(stats.get("faults", {})),
+        faults=chaos_ledger.fault_counts(stats),
         kills=stack.kills,
         duplicates_sent=sent,
         kill_every_s=args.kill_every,
