@@ -12,7 +12,10 @@ from typing import Any
 
 import pytest
 
+from shared.settings import ENV_PREFIX
+from tests.policy import deployment
 from tests.policy.hcl import ROOT, load
+from worker.api.settings import MAX_UPLOAD_URL_TTL_S, ApiSettings, load_api_settings
 
 pytestmark = pytest.mark.unit
 
@@ -68,22 +71,36 @@ def test_the_api_function_is_the_worker_artifact_with_its_own_entry_point(tf: di
     assert group["kms_key_id"] == "${aws_kms_key.main.arn}"
 
 
-def test_the_api_is_told_the_buckets_key_and_limit_the_worker_is_and_its_own_settings(
-    tf: dict[str, Any],
+def test_the_api_is_told_exactly_its_settings_and_the_workers_buckets_key_and_limit(
+    tf: dict[str, Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    # Given both functions' environments
     functions = tf["resource"]["aws_lambda_function"]
     api = one(functions["api"]["environment"])["variables"]
     worker = one(functions["worker"]["environment"])["variables"]
+    # Then the API is told exactly what its settings model reads, the shared values as the worker is
+    assert {n for n in api if n.startswith(ENV_PREFIX)} == {
+        f"{ENV_PREFIX}{f.upper()}" for f in ApiSettings.model_fields
+    }
     for same in ("IMGPIPE_OUTPUT_BUCKET", "IMGPIPE_KMS_KEY_ID", "IMGPIPE_MAX_BYTES"):
         assert api[same] == worker[same], same
-    assert api["IMGPIPE_INPUT_BUCKET"] == "${module.input_bucket.id}"
     assert api["IMGPIPE_CORS_ORIGINS"] == "${jsonencode(var.api_cors_origins)}"
-    assert api["IMGPIPE_UPLOAD_URL_TTL_S"] == "${tostring(var.api_upload_url_ttl_s)}"
-    assert api["IMGPIPE_DOWNLOAD_URL_TTL_S"] == "${tostring(var.api_download_url_ttl_s)}"
     assert api["POWERTOOLS_SERVICE_NAME"] == "${var.name_prefix}-api"
-    assert (default(tf, "api_upload_url_ttl_s"), default(tf, "api_download_url_ttl_s")) == (900, 300)
-    (upload_ttl,) = tf["variable"]["api_upload_url_ttl_s"]["validation"]
-    assert "var.api_upload_url_ttl_s <= 3600" in upload_ttl["condition"]  # an hour at most
+    # And the defaults are the model's, and Terraform refuses at plan time what the model refuses
+    fields = ApiSettings.model_fields
+    for name in ("upload_url_ttl_s", "download_url_ttl_s"):
+        assert default(tf, f"api_{name}") == fields[name].default, name
+        bounds = {type(m).__name__: m for m in fields[name].metadata}
+        (validation,) = tf["variable"][f"api_{name}"]["validation"]
+        expected = f"${{var.api_{name} >= {bounds['Ge'].ge} && var.api_{name} <= {bounds['Le'].le}}}"
+        assert validation["condition"] == expected
+    assert MAX_UPLOAD_URL_TTL_S == 3600  # a signed upload is good for an hour at most
+    # And the environment Terraform renders passes the API's own validation at cold start
+    for name, value in deployment().scope.resolve(api).items():
+        monkeypatch.setenv(name, str(value))
+    settings = load_api_settings()
+    assert (settings.upload_url_ttl_s, settings.download_url_ttl_s) == (900, 300)
+    assert settings.max_bytes == default(tf, "max_bytes") and settings.kms_key_id
 
 
 def test_every_route_but_the_openapi_document_needs_the_jwt_authorizer(tf: dict[str, Any]) -> None:
