@@ -61,7 +61,8 @@ def main(argv: list[str] | None = None) -> None:
         parser.error(f"--budget-mb must be at least {MIN_BUDGET_MB} (the interpreter alone needs that)")
     if args.time_limit <= 0 or args.jobs < 1:
         parser.error("--time-limit must be above 0 seconds and --jobs at least 1")
-    paths = samples.write(corpus(), args.out / "files")
+    files: list[samples.Sample] = [*corpus()]
+    paths = samples.write(files, args.out / "files")
     endings = run_all(paths, args.budget_mb, args.time_limit, args.jobs)
     with (args.out / "endings.jsonl").open("w") as file:
         file.writelines(json.dumps(e.__dict__) + "\n" for e in endings)

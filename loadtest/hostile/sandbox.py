@@ -22,7 +22,10 @@ import signal
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, NoReturn
+
+if TYPE_CHECKING:
+    from worker.runtime import Runtime
 
 # RLIMIT_AS per file: the function's memory (Terraform's 2048 MB default). Address space, not RSS:
 # thread stacks, malloc arenas and untouched reservations count too, so it is stricter than the
@@ -57,7 +60,7 @@ def _high_water_mb(field: str = "VmHWM") -> float:
     return 0.0
 
 
-def _child(runtime: Any, data: bytes, budget_mb: int, out: int) -> None:
+def _child(runtime: Runtime, data: bytes, budget_mb: int, out: int) -> NoReturn:
     """In the forked child: render like the worker, report one JSON line, exit without cleanup."""
     from shared.errors import PermanentError
     from worker import engine
@@ -88,7 +91,7 @@ class _Running:
     chunks: list[bytes] = field(default_factory=list)
 
 
-def cold_start() -> Any:
+def cold_start() -> Runtime:
     """The worker's cold start (`worker.runtime.build_runtime`: settings, libvips threads, the
     render pool), done once in the parent: no thread exists until a child submits work."""
     os.environ.setdefault("IMGPIPE_OUTPUT_BUCKET", "imgpipe-hostile")
@@ -97,7 +100,7 @@ def cold_start() -> Any:
     return build_runtime()
 
 
-def _spawn(runtime: Any, path: Path, budget_mb: int) -> _Running:
+def _spawn(runtime: Runtime, path: Path, budget_mb: int) -> _Running:
     data = path.read_bytes()
     read_end, write_end = os.pipe()
     pid = os.fork()
@@ -133,7 +136,9 @@ def run_all(
 
     One thread waits on every child's pipe (forking from a threaded parent could copy a held lock).
     """
-    runtime, queue, running, endings = cold_start(), list(paths), {}, {}
+    runtime, queue = cold_start(), list(paths)
+    running: dict[int, _Running] = {}  # by the read end of each child's pipe
+    endings: dict[Path, Ending] = {}
     while queue or running:
         while queue and len(running) < jobs:
             child = _spawn(runtime, queue.pop(0), budget_mb)
