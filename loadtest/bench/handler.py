@@ -12,9 +12,14 @@ import os
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from shared.variants import VariantSpec
+
+if TYPE_CHECKING:
+    from types_boto3_s3 import S3Client
+    from types_boto3_sqs import SQSClient
+    from types_boto3_sqs.type_defs import MessageTypeDef
 
 BATCH_SIZE = 10
 
@@ -69,15 +74,15 @@ def through_handler(files: list[Path], specs: tuple[VariantSpec, ...]) -> list[f
         return seconds
 
 
-def _upload(s3: Any, bucket: str, files: list[Path], user: str, prefix: str = "img_") -> None:
+def _upload(s3: S3Client, bucket: str, files: list[Path], user: str, prefix: str = "img_") -> None:
     for index, path in enumerate(files):
         s3.put_object(
             Bucket=bucket, Key=f"uploads/{user}/{prefix}{index}{path.suffix.lower()}", Body=path.read_bytes()
         )
 
 
-def _drain(sqs: Any, queue_url: str, expected: int) -> list[dict[str, Any]]:
-    messages: list[dict[str, Any]] = []
+def _drain(sqs: SQSClient, queue_url: str, expected: int) -> list[MessageTypeDef]:
+    messages: list[MessageTypeDef] = []
     deadline = time.monotonic() + 60
     while len(messages) < expected and time.monotonic() < deadline:
         batch = sqs.receive_message(
