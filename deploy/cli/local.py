@@ -27,6 +27,7 @@ from deploy.cli.common import (
     stop_on_signals,
 )
 from deploy.cli.text import literal
+from deploy.local.front_door.process import API_PORT_VARIABLE
 from deploy.local.motoserver import DEFAULT_PORT, PORT_VARIABLE
 from shared.errors import ConfigError, ImgpipeError
 
@@ -49,17 +50,29 @@ def local_up(
             help="port for the moto server, the same every start (0: any free one)",
         ),
     ] = DEFAULT_PORT,
+    api_port: Annotated[
+        int | None,
+        typer.Option(
+            min=0,
+            max=65535,
+            envvar=API_PORT_VARIABLE,
+            metavar="PORT",
+            help="port for the client API (IMGPIPE_API_URL); default: the moto port + 1 (0: any free one)",
+        ),
+    ] = None,
     workers: Workers = DEFAULT_WORKERS,
     logs: Annotated[Path, typer.Option(metavar="DIR", help="folder for worker logs")] = Path("out/logs"),
     timeout: Annotated[
         int, typer.Option(min=1, max=900, metavar="SECONDS", help="the workers' function timeout, 1-900 s")
     ] = 60,
 ) -> None:
-    """Start the moto server, create the topology, run workers until Ctrl-C.
+    """Start the moto server, create the topology and the user pool, serve the client API, run
+    workers until Ctrl-C.
 
     The stack keeps everything in memory: Ctrl-C discards every upload, result and DLQ message,
     and the next start is empty, on the same port (so the export lines stay valid).
     """
+    from deploy.local.front_door.process import FrontDoorError
     from deploy.local.motoserver import MotoServerError
     from deploy.local.stack import LocalStack
     from deploy.local.topology import QueueSettings
@@ -67,11 +80,13 @@ def local_up(
     check_workers(workers)
     queue = QueueSettings.for_timeout(timeout, QueueSettings().batching_window_s)
     check_config(queue)
-    stack = LocalStack(port=port or None, workers=workers, log_dir=logs, queue=queue)
+    stack = LocalStack(
+        port=port or None, api_port=api_port_for(port, api_port), workers=workers, log_dir=logs, queue=queue
+    )
     stop_on_signals()
     try:
         stack.start()
-    except MotoServerError as exc:
+    except (MotoServerError, FrontDoorError) as exc:
         raise fail(str(exc)) from exc
     try:
         _announce(stack, workers, logs, fixed_port=port != 0)
@@ -105,7 +120,17 @@ def _announce(stack: Any, workers: int, logs: Path, fixed_port: bool) -> None:
         "state is in memory only: stopping this stack discards every upload, result and DLQ message;"
         f" the next `imgpipe local up` starts empty, {where}"
     )
+    if "IMGPIPE_API_URL" in stack.environment():
+        say('the client API takes a token: TOKEN=$(imgpipe login --user alice), then send'
+            ' "Authorization: Bearer $TOKEN"')  # fmt: skip
     console.print("then: imgpipe upload PHOTOS... ; imgpipe status   (Ctrl-C here stops everything)")
+
+
+def api_port_for(port: int, api_port: int | None) -> int | None:
+    """The API's port: as given (0: any free one, None), else beside a fixed moto port."""
+    if api_port is not None:
+        return api_port or None
+    return port + 1 if 0 < port < 65535 else None
 
 
 def check_workers(workers: int | None) -> None:

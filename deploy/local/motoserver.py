@@ -22,6 +22,10 @@ HOST = "127.0.0.1"
 DEFAULT_PORT = 4580
 PORT_VARIABLE = "IMGPIPE_LOCAL_PORT"
 CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
+COGNITO_ID_STRATEGY = {
+    "MOTO_COGNITO_IDP_USER_POOL_ID_STRATEGY": "HASH",
+    "MOTO_COGNITO_IDP_USER_POOL_CLIENT_ID_STRATEGY": "HASH",
+}
 
 
 class MotoServerError(RuntimeError):
@@ -86,7 +90,9 @@ class MotoServer:
         if port_in_use(self.port):
             raise MotoServerError(self._busy())
         command = [sys.executable, "-m", "deploy.local.moto_app", "-H", HOST, "-p", str(self.port)]
-        env = {**os.environ, "MOTO_CALL_RESET_API": "true"}
+        # Cognito ids derived from the pool's name and settings, not random: a restart on the same
+        # port makes the same user pool and app client ids, so the export lines stay valid.
+        env = {**os.environ, "MOTO_CALL_RESET_API": "true", **COGNITO_ID_STRATEGY}
         # Its own session: a Ctrl-C in the terminal reaches only the parent, which stops the
         # workers first and this server last, instead of everything dying at once.
         self._process = subprocess.Popen(

@@ -16,6 +16,11 @@ is started for people (`imgpipe local up`, the README), not worked around: moto 
 state persistence, and its request recorder replays requests instead of restoring state, so a
 replay would fire every upload's event again under new message ids and rebuild a DLQ that is no
 longer the one the operator saw. `imgpipe demo` downloads what it made to `out/` before it stops.
+
+Clients sign in against a Cognito user pool on the same server (`deploy.local.cognito`) and reach
+the client API through the front door (`deploy.local.front_door`), a process of its own on
+`api_port` that checks their tokens as API Gateway's JWT authorizer would and calls the API
+handler; it reaches the server directly, never through the fault proxy.
 """
 
 from __future__ import annotations
@@ -30,9 +35,12 @@ from typing import Any
 
 import boto3
 
+from deploy.local.cognito import UserPool, provision_user_pool
 from deploy.local.consumer import check_timeout
 from deploy.local.faults import FaultPlan, FaultProxy
-from deploy.local.motoserver import MotoServer
+from deploy.local.front_door.cors import cors_from_environment
+from deploy.local.front_door.process import API_HANDLER, FrontDoorError, FrontDoorProcess, busy
+from deploy.local.motoserver import MotoServer, free_port, port_in_use
 from deploy.local.poller import PollerConfig
 from deploy.local.topology import QueueSettings, Topology, provision
 from shared.settings import Settings, load_settings
@@ -45,10 +53,12 @@ def check_config(queue: QueueSettings) -> Settings:
     """The settings every worker will read at its cold start, validated before anything starts.
 
     Raises `TimeoutTooShort` for a function timeout the record budget does not fit, and
-    `ConfigError` naming each bad IMGPIPE_* variable; the stack sets the buckets, queues and
-    timeout itself, so those stand in for the environment's.
+    `ConfigError` naming each bad IMGPIPE_* variable (the front door's IMGPIPE_CORS_ORIGINS
+    included); the stack sets the buckets, queues and timeout itself, so those stand in for the
+    environment's.
     """
     check_timeout(queue.function_timeout_s)
+    cors_from_environment()
     return load_settings(output_bucket=f"{PREFIX}-output", function_timeout_s=queue.function_timeout_s)
 
 
@@ -71,29 +81,39 @@ class LocalStack:
     queue: QueueSettings = field(default_factory=QueueSettings)
     log_dir: Path | None = None
     faults: FaultPlan | None = None
+    api_port: int | None = None  # None: any free port
+    api_handler: str = API_HANDLER
     server: MotoServer = field(init=False)
     session: EndpointSession = field(init=False)
     topology: Topology = field(init=False)
     _processes: list[subprocess.Popen[bytes]] = field(default_factory=list, init=False)
     fault_proxy: FaultProxy | None = field(default=None, init=False)
+    user_pool: UserPool = field(init=False)
+    front_door: FrontDoorProcess | None = field(default=None, init=False)
     kills: int = field(default=0, init=False)
 
     def start(self) -> LocalStack:
         """Start the server, provision the topology, start the workers.
 
         Settings the workers would refuse are refused first (`check_config`), before anything
-        is started.
+        is started, and so is a busy API port.
         """
         check_config(self.queue)
+        if self.api_port and port_in_use(self.api_port):
+            raise FrontDoorError(busy(self.api_port))
         self.server = MotoServer(self.port).start()
         try:
             self.session = EndpointSession(self.server)
             self.topology = provision(self.session, prefix=PREFIX, queue=self.queue)
+            self.user_pool = provision_user_pool(
+                self.session.client("cognito-idp"), self.server.endpoint, PREFIX
+            )
             if self.faults is not None:
                 log = self.log_dir / "faults.log" if self.log_dir else None
                 if log is not None:
                     log.parent.mkdir(parents=True, exist_ok=True)
                 self.fault_proxy = FaultProxy(self.server.endpoint, self.faults, log=log).start()
+            self._start_front_door()
             self._start_workers()
         except BaseException:
             self.stop()
@@ -103,13 +123,18 @@ class LocalStack:
     def environment(self) -> dict[str, str]:
         """Variables that point the CLI, SDKs and the worker at this stack."""
         t = self.topology
-        return {
+        environment = {
             **self.server.environment(),
             "IMGPIPE_INPUT_BUCKET": t.input_bucket,
             "IMGPIPE_OUTPUT_BUCKET": t.output_bucket,
             "IMGPIPE_QUEUE_URL": t.queue_url,
             "IMGPIPE_DLQ_URL": t.dlq_url,
         }
+        if self.front_door is not None:
+            environment["IMGPIPE_API_URL"] = self.front_door.url
+            environment["IMGPIPE_USER_POOL_ID"] = self.user_pool.pool_id
+            environment["IMGPIPE_USER_POOL_CLIENT_ID"] = self.user_pool.client_id
+        return environment
 
     def poller_config(self) -> PollerConfig:
         """The event source mapping settings the workers use."""
@@ -121,6 +146,16 @@ class LocalStack:
             batching_window_s=self.queue.batching_window_s,
             function_timeout_s=self.queue.function_timeout_s,
         )
+
+    def _start_front_door(self) -> None:
+        log = self.log_dir / "api.log" if self.log_dir else None
+        if log is not None:
+            log.parent.mkdir(parents=True, exist_ok=True)
+        self.front_door = FrontDoorProcess(
+            self.api_port or free_port(), self.user_pool, handler=self.api_handler, log=log
+        )
+        # the function's configuration: the stack's buckets and endpoint, the user's limits and CORS
+        self.front_door.start({**os.environ, **self.environment()})
 
     def _start_workers(self) -> None:
         for index in range(self.workers):
@@ -165,8 +200,9 @@ class LocalStack:
         return process.pid
 
     def alive(self) -> bool:
-        """True while the server and every worker process run."""
-        return self.server.running() and all(p.poll() is None for p in self._processes)
+        """True while the server, the front door and every worker process run."""
+        door = self.front_door is None or self.front_door.running()
+        return self.server.running() and door and all(p.poll() is None for p in self._processes)
 
     def failure(self) -> str:
         """Why the stack is not alive, in one line: which process exited and, for a worker, the
@@ -176,15 +212,17 @@ class LocalStack:
         for index, process in enumerate(self._processes):
             code = process.poll()
             if code is not None and code < 0:
-                return f"worker {index} was killed by signal {-code}{self._log_reason(index)}"
+                return f"worker {index} was killed by signal {-code}{self._log_reason(f'worker-{index}')}"
             if code is not None:
-                return f"worker {index} exited with code {code}{self._log_reason(index)}"
+                return f"worker {index} exited with code {code}{self._log_reason(f'worker-{index}')}"
+        if self.front_door is not None and not self.front_door.running():
+            return f"the API front door on {self.front_door.url} exited{self._log_reason('api')}"
         return "every process is running"
 
-    def _log_reason(self, index: int) -> str:
+    def _log_reason(self, name: str) -> str:
         if self.log_dir is None:
             return ""
-        log = self.log_dir / f"worker-{index}.log"
+        log = self.log_dir / f"{name}.log"
         try:
             with log.open("rb") as file:
                 file.seek(max(0, log.stat().st_size - LOG_TAIL_BYTES))
@@ -194,7 +232,10 @@ class LocalStack:
         return f": {line} (see {log})" if line else f"; see {log}"
 
     def stop(self) -> None:
-        """Let workers finish their batch and exit, then stop the server; nothing is left running."""
+        """Close the front door, let workers finish their batch and exit, then stop the server;
+        nothing is left running."""
+        if self.front_door is not None:
+            self.front_door.stop()
         for process in self._processes:
             process.send_signal(signal.SIGTERM)
         for process in self._processes:

@@ -10,12 +10,16 @@ of its own, which the gateway must drop.
 from __future__ import annotations
 
 import json
+import os
 from typing import Any
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 
 app = APIGatewayHttpResolver()
 CALLS: list[dict[str, Any]] = []  # every event this process's handler was called with
+# the function's configuration it reports back: what the stack gives the API function
+ENVIRONMENT = ("IMGPIPE_INPUT_BUCKET", "IMGPIPE_OUTPUT_BUCKET", "IMGPIPE_MAX_BYTES", "IMGPIPE_CORS_ORIGINS",
+               "AWS_ENDPOINT_URL", "AWS_REGION", "AWS_ACCESS_KEY_ID")  # fmt: skip
 
 
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
@@ -41,6 +45,7 @@ def _echo(**path_parameters: str) -> Response[str]:
         "cookies": event.cookies,
         "claims": claims,
         "requestId": event.request_context.request_id,
+        "environment": {name: os.environ.get(name) for name in ENVIRONMENT},
     }
     headers = {"x-echo": "1"}
     if event.get_query_string_value("cors"):

@@ -24,7 +24,9 @@ from moto.utilities.utils import load_resource
 from werkzeug.serving import make_server
 
 from deploy.local.cognito import UserPool, provision_user_pool
-from deploy.local.front_door import Cors, FrontDoor, JwtAuthorizer
+from deploy.local.front_door.app import FrontDoor
+from deploy.local.front_door.authorizer import JwtAuthorizer
+from deploy.local.front_door.cors import Cors
 from deploy.local.motoserver import MotoServer
 
 ECHO = "tests.integration.front_door_echo.handler"

@@ -1,12 +1,11 @@
 """The local stand-in for API Gateway in front of the client API: the routes, the JWT authorizer
 over the local Cognito pool, CORS, and the v2.0 event the handler gets (issue 21).
 
-`FrontDoor` is the WSGI application, `FrontDoorProcess` runs it beside the moto server.
+`app.FrontDoor` is the WSGI application (werkzeug, PyJWT: only the door's own process loads
+them), `FrontDoorProcess` runs it beside the moto server; this package re-exports only what the
+stack and the CLI need, so `imgpipe` starts without either library.
 """
 
-from deploy.local.front_door.app import FrontDoor, load_handler
-from deploy.local.front_door.authorizer import JwtAuthorizer, Unauthorized
-from deploy.local.front_door.cors import Cors, cors_from_environment
 from deploy.local.front_door.process import (
     API_HANDLER,
     API_PORT_VARIABLE,
@@ -21,13 +20,7 @@ __all__ = [
     "API_PORT_VARIABLE",
     "DEFAULT_API_PORT",
     "ROUTES",
-    "Cors",
-    "FrontDoor",
     "FrontDoorError",
     "FrontDoorProcess",
-    "JwtAuthorizer",
     "Route",
-    "Unauthorized",
-    "cors_from_environment",
-    "load_handler",
 ]

@@ -69,6 +69,11 @@ class FrontDoorProcess:
         self.stop()
         raise FrontDoorError(f"the API front door did not listen on {self.url} within {timeout_s:.0f}s")
 
+    @property
+    def pid(self) -> int | None:
+        """The process id while it runs."""
+        return self._process.pid if self._process is not None else None
+
     def running(self) -> bool:
         """True while the process is alive."""
         return self._process is not None and self._process.poll() is None
