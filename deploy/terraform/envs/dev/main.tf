@@ -30,6 +30,9 @@ module "imgpipe" {
   name_prefix  = "imgpipe-dev"
   package_path = "${path.module}/../../../../dist/imgpipe-lambda-arm64.zip"
   architecture = "arm64"
+  # Development only: lets `aws cognito-idp initiate-auth --auth-flow USER_PASSWORD_AUTH` sign in
+  # from a terminal; production clients use SRP or the hosted UI, which never send the password.
+  api_password_auth = true
 }
 
 output "imgpipe" {
@@ -40,6 +43,17 @@ output "imgpipe" {
     IMGPIPE_QUEUE_URL     = module.imgpipe.queue_url
     IMGPIPE_DLQ_URL       = module.imgpipe.dlq_url
     IMGPIPE_KMS_KEY_ID    = module.imgpipe.kms_key_arn
+    IMGPIPE_API_URL       = module.imgpipe.api_url
+  }
+}
+
+output "api" {
+  description = "Where the client API is and whose tokens it takes."
+  value = {
+    url                 = module.imgpipe.api_url
+    issuer              = module.imgpipe.issuer
+    user_pool_id        = module.imgpipe.user_pool_id
+    user_pool_client_id = module.imgpipe.user_pool_client_id
   }
 }
 
