@@ -7,9 +7,18 @@ the runner merges them. Kept apart from the locustfile, which cannot be imported
 
 from __future__ import annotations
 
-from argparse import Namespace
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
+
+
+class Options(Protocol):
+    """What a share is read from: locust's parsed options (`--processes` too, where it has one)."""
+
+    @property
+    def uploaders(self) -> int:
+        """`--uploaders`: locust worker processes in all (0: `--processes`, else 1)."""
+        ...
 
 
 @dataclass(frozen=True)
@@ -20,7 +29,7 @@ class Share:
     uploaders: int = 1
 
     @classmethod
-    def of(cls, options: Namespace, worker_index: int | None) -> Share:
+    def of(cls, options: Options, worker_index: int | None) -> Share:
         """This process's share: by its worker index in distributed mode, else all of it."""
         if worker_index is None:
             return cls()
