@@ -3,10 +3,15 @@
 Its source ETag/version and config hash are what make a repeated event a duplicate: the worker
 never keys on the SQS messageId, which a redrive changes. It is the pointer that commits one
 render: variants live under keys of their own render (`pipeline.renderId`), never overwritten.
+
+A deletion replaces it with a tombstone (`status: deleted`, `build_tombstone`): the same pointer,
+now saying the owner deleted the image at `deletedAt`, so no late event, duplicate, redrive or
+reprocess of an upload it covers can bring the image back (docs/consistency.md, "Deletion").
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Literal
 
@@ -56,6 +61,14 @@ class ErrorRecord(_Model):
     message_id: str | None = Field(default=None, alias="messageId")
 
 
+class DeletedUpload(_Model):
+    """One upload (one version of it, in a versioned bucket) that a deletion found and removed."""
+
+    key: str
+    etag: str | None = None
+    version_id: str | None = Field(default=None, alias="versionId")
+
+
 class PipelineRecord(_Model):
     """Which code, configuration and run produced the results."""
 
@@ -74,7 +87,7 @@ class Manifest(_Model):
     """`metadata/{imageId}/processing-info.json`."""
 
     schema_: Literal[1] = Field(default=1, alias="schema")
-    status: Literal["complete", "failed"]
+    status: Literal["complete", "failed", "deleted"]
     image_id: str = Field(alias="imageId")
     user_id: str = Field(alias="userId")
     source: SourceRecord
@@ -85,6 +98,28 @@ class Manifest(_Model):
     # Decoder warnings that did not stop the render (e.g. bytes between JPEG segments, dropped).
     warnings: tuple[str, ...] | None = None
     processed_at: str = Field(default_factory=lambda: now_iso(), alias="processedAt")
+    # A tombstone's: when its owner deleted the image, and the uploads the deletion found then.
+    deleted_at: str | None = Field(default=None, alias="deletedAt")
+    deleted_uploads: tuple[DeletedUpload, ...] | None = Field(default=None, alias="deletedUploads")
+
+    @property
+    def deleted(self) -> bool:
+        """True for a tombstone: the owner deleted the image."""
+        return self.status == "deleted"
+
+    def deletion_covers(self, last_modified: datetime | None) -> bool:
+        """For a tombstone: True when an upload last modified at `last_modified` (None: gone)
+        belongs to the deletion, i.e. is not newer than `deletedAt`.
+
+        S3 gives HeadObject's Last-Modified in whole seconds (listings may give milliseconds),
+        so both sides compare the whole second: the worker deciding an event and the deletion
+        deciding what to remove draw the same line.
+        """
+        if not self.deleted or self.deleted_at is None:
+            return False
+        if last_modified is None:
+            return True
+        return last_modified.replace(microsecond=0) <= parse_time(self.deleted_at)
 
     def to_json(self) -> bytes:
         """Serialise with the contract's camelCase names."""
@@ -103,6 +138,45 @@ class Manifest(_Model):
         return (real_version and version_id == self.source.version_id) or (
             etag is not None and normalise_etag(etag) == normalise_etag(self.source.etag)
         )
+
+
+def build_tombstone(
+    *,
+    image_id: str,
+    user_id: str,
+    source: SourceRecord,
+    uploads: Sequence[DeletedUpload],
+    deleted_at: datetime,
+    replaced: Manifest | None,
+    deletion_id: str,
+) -> Manifest:
+    """The tombstone a deletion writes over `replaced` (None: there was no manifest yet).
+
+    `source` is the upload the image had; `deletion_id` goes in `pipeline.renderId`, by which
+    the deletion recognises its own write when its answer was lost.
+    """
+    when = deleted_at.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    config = replaced.pipeline.config_hash if replaced is not None else ""
+    return Manifest(
+        status="deleted",
+        image_id=image_id,
+        user_id=user_id,
+        source=source,
+        pipeline=PipelineRecord(config_hash=config, render_id=deletion_id),
+        processed_at=when,
+        deleted_at=when,
+        deleted_uploads=tuple(uploads),
+    )
+
+
+def parse_manifest(raw: bytes | str) -> Manifest:
+    """A stored manifest (complete, failed or a tombstone); `ValueError` when it is not one."""
+    return Manifest.model_validate_json(raw)
+
+
+def parse_time(text: str) -> datetime:
+    """An ISO-8601 time as the manifest writes it (`...Z`), timezone-aware."""
+    return datetime.fromisoformat(text.replace("Z", "+00:00"))
 
 
 def normalise_etag(etag: str | None) -> str | None:
