@@ -95,10 +95,10 @@ data "aws_iam_policy_document" "api" {
     resources = ["${module.output_bucket.arn}/metadata/*"]
   }
   statement {
-    # Listing an image's renders to delete them; metadata/ so that reading the manifest of an
-    # image still pending answers 404 (not there yet) instead of 403.
+    # Listing the versions of an image's renders and manifest to delete them; metadata/ also so
+    # that reading the manifest of an image still pending answers 404 (not there yet), not 403.
     sid       = "ListRenders"
-    actions   = ["s3:ListBucket"]
+    actions   = ["s3:ListBucket", "s3:ListBucketVersions"]
     resources = [module.output_bucket.arn]
     condition {
       test     = "StringLike"
@@ -110,6 +110,14 @@ data "aws_iam_policy_document" "api" {
     sid       = "DeleteRenders"
     actions   = ["s3:DeleteObject", "s3:DeleteObjectVersion"]
     resources = ["${module.output_bucket.arn}/processed/*"]
+  }
+  statement {
+    # A deleted image's older manifest versions (they list its variants) go by version id; no
+    # plain DeleteObject here, which would hide the tombstone behind a delete marker. IAM cannot
+    # tell the current version from older ones: the API deletes only versions it listed as older.
+    sid       = "DeleteOldManifests"
+    actions   = ["s3:DeleteObjectVersion"]
+    resources = ["${module.output_bucket.arn}/metadata/*"]
   }
   statement {
     # S3 asks KMS on the signer's behalf: GenerateDataKey when a signed upload (or a tombstone)

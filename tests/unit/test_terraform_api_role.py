@@ -2,9 +2,10 @@
 
 The role is the API function's only grant, and a pre-signed URL or form is S3 acting as the role
 that signed it: so what the role may do is what any user holding one of its signatures may do.
-It may read manifests and variants; list and delete a user's uploads and renders; write a
-deletion's tombstone manifest; sign uploads under uploads/ only (test_terraform_api_presign holds
-a real form against the policies); and nothing else: no other prefix, bucket, queue or topic.
+It may read manifests and variants; list and delete a user's uploads and renders (every
+version) and a deleted image's older manifest versions; write a deletion's tombstone manifest;
+sign uploads under uploads/ only (test_terraform_api_presign holds a real form against the
+policies); and nothing else: no other prefix, bucket, queue or topic.
 """
 
 from __future__ import annotations
@@ -96,7 +97,9 @@ def test_the_api_reads_uploads_manifests_and_variants_and_no_other_bucket(
         # reading a missing manifest: S3 checks ListBucket with the key as the prefix (404, not 403)
         ("output", "s3:ListBucket", "metadata/img-1/processing-info.json", True),
         ("output", "s3:ListBucket", "sweep/", False),
-        ("output", "s3:ListBucketVersions", "processed/alice/", False),
+        ("output", "s3:ListBucketVersions", "processed/alice/img-1/", True),
+        ("output", "s3:ListBucketVersions", "metadata/img-1/processing-info.json", True),
+        ("output", "s3:ListBucketVersions", "sweep/", False),
         ("logs", "s3:ListBucket", "cloudtrail/", False),
     ],
 )
@@ -132,8 +135,10 @@ def test_the_api_role_grants_exactly_what_presigning_reading_listing_and_deletin
         ("s3:GetObject", f"{outputs}/processed/*"),
         ("s3:PutObject", f"{outputs}/metadata/*"),
         ("s3:ListBucket", outputs),
+        ("s3:ListBucketVersions", outputs),
         ("s3:DeleteObject", f"{outputs}/processed/*"),
         ("s3:DeleteObjectVersion", f"{outputs}/processed/*"),
+        ("s3:DeleteObjectVersion", f"{outputs}/metadata/*"),
         ("kms:Decrypt", key),
         ("kms:GenerateDataKey", key),
     ])  # fmt: skip
@@ -142,13 +147,19 @@ def test_the_api_role_grants_exactly_what_presigning_reading_listing_and_deletin
     assert all(set(s["Condition"]) == {"StringLike"} for s in lists)
 
 
-def test_the_api_deletes_uploads_and_renders_but_never_a_manifest(dep: Deployment, api: Caller) -> None:
+def test_the_api_deletes_uploads_renders_and_old_manifest_versions_but_never_hides_a_manifest(
+    dep: Deployment, api: Caller
+) -> None:
     inputs, outputs = (bucket_arn(dep.value(f"module.{b}_bucket.id")) for b in ("input", "output"))
+    manifest = f"{outputs}/metadata/img-1/processing-info.json"
     for action in ("s3:DeleteObject", "s3:DeleteObjectVersion"):
         assert allowed(dep, api, action, f"{inputs}/uploads/alice/img-1.jpg")
         assert allowed(dep, api, action, f"{outputs}/processed/alice/img-1/r1/large.jpg")
-        assert not allowed(dep, api, action, f"{outputs}/metadata/img-1/processing-info.json")
         assert not allowed(dep, api, action, f"{inputs}/elsewhere/x")
+        assert not allowed(dep, api, action, f"{outputs}/sweep/state.json")
+    # A manifest's older versions go by version id; a plain delete (a marker over the tombstone) never
+    assert allowed(dep, api, "s3:DeleteObjectVersion", manifest)
+    assert not allowed(dep, api, "s3:DeleteObject", manifest)
 
 
 def test_the_api_cannot_touch_the_queues_or_the_topic(dep: Deployment, api: Caller) -> None:
