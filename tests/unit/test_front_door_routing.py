@@ -4,6 +4,8 @@ and the local user's password; no socket, no AWS."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from deploy.cli.local import api_port_for
@@ -14,6 +16,11 @@ from deploy.local.front_door.process import DEFAULT_API_PORT
 from deploy.local.front_door.routes import ROUTES, find_route
 from deploy.local.motoserver import DEFAULT_PORT
 from shared.errors import ConfigError
+from tests.unit.test_cli import (
+    assert_failure,
+    hermetic,  # noqa: F401  (autouse: tmp_path is the working folder, no IMGPIPE_* from the machine)
+    invoke,
+)
 
 pytestmark = pytest.mark.unit
 
@@ -143,3 +150,14 @@ def test_the_api_port_is_beside_a_fixed_moto_port_unless_given(
 
 def test_by_default_the_api_listens_on_4581_beside_moto_on_4580() -> None:
     assert (DEFAULT_PORT, api_port_for(DEFAULT_PORT, None)) == (4580, DEFAULT_API_PORT) == (4580, 4581)
+
+
+def test_local_up_refuses_origins_the_front_door_would_before_starting_anything(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    # Given origins that are not a JSON list
+    monkeypatch.setenv("IMGPIPE_CORS_ORIGINS", "https://app.example")
+    # When the stack is started, then it is a usage error naming the variable, and nothing started
+    result = invoke("local", "up", "--port", "0", "--logs", "logs")
+    assert_failure(result, 2, "IMGPIPE_CORS_ORIGINS is not JSON")
+    assert not (tmp_path / "logs").exists()
