@@ -143,12 +143,15 @@ def _openapi_json(app: APIGatewayHttpResolver) -> str:
 def _without_powertools_errors(document: dict[str, Any]) -> dict[str, Any]:
     # Powertools documents its own 422 body on every route; this API answers problems instead
     # (each route lists its own), so its schemas and the 422s that use them would only mislead.
+    # It also gives a 204 a JSON body of null, where there is no body at all.
     for path in document.get("paths", {}).values():
         for operation in path.values():
             answers = operation.get("responses", {})
             for status, answer in list(answers.items()):
                 if _POWERTOOLS_SCHEMAS & set(re.findall(r"schemas/(\w+)", json.dumps(answer))):
                     del answers[status]
+                elif status == "204":
+                    answer.pop("content", None)
     schemas = document.get("components", {}).get("schemas", {})
     for name in _POWERTOOLS_SCHEMAS & set(schemas):
         del schemas[name]

@@ -14,7 +14,7 @@ from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 
-from worker.api import images, uploads
+from worker.api import deletion, images, uploads
 from worker.api.identity import caller
 from worker.api.ids import is_image_id
 from worker.api.models import (
@@ -100,3 +100,28 @@ def register(app: APIGatewayHttpResolver, settings: ApiSettings, s3: Callable[[]
     )
     def list_images(limit: Limit = 20, cursor: Cursor = None) -> ImagePage:
         return images.list_images(s3(), settings, caller(app.current_event), limit, cursor)
+
+    @app.delete(
+        "/v1/images/<imageId>",
+        status_code=204,
+        security=SECURITY,
+        responses=answers({204: "deleted (also when it already was)"}, 401, 404, 503),
+        summary="Delete an image: its upload, every render and its manifest",
+    )
+    def delete_image(image_id: ImageId) -> Response[None]:
+        user_id = caller(app.current_event)
+        result = (
+            deletion.delete_image(
+                s3(),
+                input_bucket=settings.input_bucket,
+                output_bucket=settings.output_bucket,
+                user_id=user_id,
+                image_id=image_id,
+                kms_key_id=settings.kms_key_id,
+            )  # fmt: skip
+            if is_image_id(image_id)
+            else "not_found"
+        )
+        if result == "not_found":
+            raise ApiProblem(NOT_FOUND, f"you have no image {image_id!r}")
+        return Response(204)
