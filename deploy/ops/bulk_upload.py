@@ -19,10 +19,20 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, as_completed, wait
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 from urllib.parse import quote
 
-from deploy.ops.upload_keys import SHA256_METADATA, check_user, content_key, encryption, stored_sha256
+from deploy.ops.upload_keys import (
+    SHA256_METADATA,
+    Encryption,
+    check_user,
+    content_key,
+    encryption,
+    stored_sha256,
+)
+
+if TYPE_CHECKING:
+    from types_boto3_s3 import S3Client
 
 UPLOADED, ALREADY, DUPLICATE = "uploaded", "already uploaded", "duplicate"
 NOT_STARTED = "not started: the run was stopped"
@@ -93,7 +103,7 @@ class UploadResult:
 
 
 def upload_all(
-    s3: Any,
+    s3: S3Client,
     bucket: str,
     files: list[Path],
     user: str,
@@ -119,11 +129,11 @@ def upload_all(
 
 @dataclass
 class _Sender:
-    s3: Any
+    s3: S3Client
     bucket: str
     user: str
     files: Sequence[Path]
-    sse: dict[str, str]
+    sse: Encryption
     _claims: dict[str, int] = field(default_factory=dict)  # key -> index of the file that sends it
     _lock: threading.Lock = field(default_factory=threading.Lock)
 

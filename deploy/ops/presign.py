@@ -12,13 +12,16 @@ from __future__ import annotations
 import mimetypes
 import re
 from pathlib import Path, PurePosixPath
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from deploy.ops.upload_keys import check_user, encryption, new_key
 from shared.errors import InvalidKey
 from shared.keys import IMAGE_SUFFIXES, manifest_key
 from shared.manifest import Manifest
+
+if TYPE_CHECKING:
+    from types_boto3_s3 import S3Client
 
 PRESIGN_EXPIRY_S = 3600
 MAX_FILENAME = 255
@@ -27,7 +30,9 @@ _HEADERS = {"ServerSideEncryption": "x-amz-server-side-encryption", "SSEKMSKeyId
             "x-amz-server-side-encryption-aws-kms-key-id"}  # fmt: skip
 
 
-def presign_upload(s3: Any, bucket: str, user: str, filename: str, kms_key_id: str | None) -> dict[str, Any]:
+def presign_upload(
+    s3: S3Client, bucket: str, user: str, filename: str, kms_key_id: str | None
+) -> dict[str, Any]:
     """A PUT URL valid for an hour, and the headers the client must send with it."""
     name = check_filename(filename)
     key, image_id = new_key(check_user(user), Path(name))
@@ -77,7 +82,7 @@ def check_local_file(filename: str) -> Path:
     return path
 
 
-def presign_download(s3: Any, bucket: str, image_id: str, variant: str) -> dict[str, Any]:
+def presign_download(s3: S3Client, bucket: str, image_id: str, variant: str) -> dict[str, Any]:
     """A GET URL valid for an hour for one variant, found through the image's manifest."""
     manifest = read_manifest(s3, bucket, image_id)
     if manifest is None:
@@ -94,7 +99,7 @@ def presign_download(s3: Any, bucket: str, image_id: str, variant: str) -> dict[
     return {"url": url, "method": "GET", "key": keys[variant]}
 
 
-def read_manifest(s3: Any, bucket: str, image_id: str) -> Manifest | None:
+def read_manifest(s3: S3Client, bucket: str, image_id: str) -> Manifest | None:
     """The manifest of `image_id`, or None when there is none yet."""
     try:
         body = s3.get_object(Bucket=bucket, Key=manifest_key(image_id))["Body"].read()

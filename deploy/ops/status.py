@@ -9,12 +9,16 @@ from __future__ import annotations
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from deploy.ops.dlq import read
 from deploy.ops.dlq.report import QueueDepth, ReadReport, queue_depth
 from shared.keys import METADATA_PREFIX
 from shared.manifest import Manifest
+
+if TYPE_CHECKING:
+    from types_boto3_s3 import S3Client
+    from types_boto3_sqs import SQSClient
 
 MANIFEST_SAMPLE = 10_000
 
@@ -63,13 +67,13 @@ def _depth(depth: QueueDepth) -> dict[str, int]:
     return {"visible": depth.visible, "inFlight": depth.in_flight, "delayed": depth.delayed}
 
 
-def dlq_errors(sqs: Any, url: str) -> tuple[Counter[str], ReadReport]:
+def dlq_errors(sqs: SQSClient, url: str) -> tuple[Counter[str], ReadReport]:
     """Every quarantined message by error type (`Exhausted` when SQS moved it), and how the read went."""
     messages, report = read(sqs, url)
     return Counter(message.error_type for message in messages), report
 
 
-def manifest_counts(s3: Any, bucket: str, limit: int = MANIFEST_SAMPLE) -> tuple[Counter[str], bool]:
+def manifest_counts(s3: S3Client, bucket: str, limit: int = MANIFEST_SAMPLE) -> tuple[Counter[str], bool]:
     """Manifests by status (complete/failed), reading at most `limit`; True when that cut it short."""
     keys: list[str] = []
     for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=METADATA_PREFIX):
@@ -85,7 +89,7 @@ def manifest_counts(s3: Any, bucket: str, limit: int = MANIFEST_SAMPLE) -> tuple
         return Counter(pool.map(status, keys[:limit])), len(keys) > limit
 
 
-def snapshot(s3: Any, sqs: Any, output_bucket: str, queue_url: str, dlq_url: str) -> Status:
+def snapshot(s3: S3Client, sqs: SQSClient, output_bucket: str, queue_url: str, dlq_url: str) -> Status:
     """Everything `imgpipe status` shows."""
     queue = queue_depth(sqs, queue_url)
     by_error, report = dlq_errors(sqs, dlq_url)

@@ -22,12 +22,15 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from deploy.ops.refused import Refused
 from shared.keys import METADATA_PREFIX, PROCESSED_PREFIX
 from shared.manifest import Manifest
 from worker.orphans.plan import Orphan, Plan, Stored, plan
+
+if TYPE_CHECKING:
+    from types_boto3_s3 import S3Client
 
 __all__ = [
     "DELETE_BATCH", "MANIFEST_NAME", "READ_WORKERS", "Orphan", "Plan", "Stored", "SweepError",
@@ -48,7 +51,7 @@ def cutoff(older_than_s: float, now: datetime | None = None) -> datetime:
     return (now or datetime.now(UTC)) - timedelta(seconds=older_than_s)
 
 
-def read_manifests(s3: Any, bucket: str, on_read: Callable[[], None] = lambda: None) -> list[Manifest]:
+def read_manifests(s3: S3Client, bucket: str, on_read: Callable[[], None] = lambda: None) -> list[Manifest]:
     """Every manifest in `bucket`; `SweepError` if any cannot be read or parsed."""
     keys = [obj.key for obj in _list(s3, bucket, METADATA_PREFIX) if obj.key.endswith(MANIFEST_NAME)]
 
@@ -64,13 +67,13 @@ def read_manifests(s3: Any, bucket: str, on_read: Callable[[], None] = lambda: N
         return list(pool.map(read, keys))
 
 
-def list_processed(s3: Any, bucket: str) -> list[Stored]:
+def list_processed(s3: S3Client, bucket: str) -> list[Stored]:
     """Every object under `processed/`."""
     return _list(s3, bucket, PROCESSED_PREFIX)
 
 
 def delete(
-    s3: Any, bucket: str, orphans: Sequence[Orphan], on_deleted: Callable[[int], None] = lambda _: None
+    s3: S3Client, bucket: str, orphans: Sequence[Orphan], on_deleted: Callable[[int], None] = lambda _: None
 ) -> list[Refused]:
     """DeleteObjects in batches of 1000; returns every key S3 reported it could not delete."""
     errors: list[Refused] = []
@@ -88,7 +91,7 @@ def delete(
     return errors
 
 
-def _list(s3: Any, bucket: str, prefix: str) -> list[Stored]:
+def _list(s3: S3Client, bucket: str, prefix: str) -> list[Stored]:
     pages = s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix)
     return [
         Stored(obj["Key"], int(obj.get("Size", 0)), obj["LastModified"])

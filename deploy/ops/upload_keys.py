@@ -21,7 +21,7 @@ import re
 import sys
 import uuid
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Literal, TypedDict
 
 from botocore.exceptions import ClientError
 
@@ -29,6 +29,9 @@ from shared.errors import InvalidKey, PermanentError
 from shared.keys import IMAGE_SUFFIXES, WATERMARKED_USER
 from shared.limits import Limits
 from worker.formats.sniff import sniff_format
+
+if TYPE_CHECKING:
+    from types_boto3_s3 import S3Client
 
 _ID = re.compile(r"[A-Za-z0-9_-]{1,128}")  # used with fullmatch: `$` would let "alice\n" through
 SHA256_METADATA = "sha256"  # x-amz-meta-sha256: the hex digest of the bytes, for a re-run to compare
@@ -87,15 +90,22 @@ def content_key(user: str, path: Path, sha256: str, content: bytes = b"") -> tup
     return f"uploads/{user}/{image_id}.{ext}", image_id
 
 
-def encryption(kms_key_id: str | None) -> dict[str, str]:
+class Encryption(TypedDict, total=False):
+    """PutObject's encryption parameters, as `encryption` fills them in."""
+
+    ServerSideEncryption: Literal["aws:kms"]
+    SSEKMSKeyId: str
+
+
+def encryption(kms_key_id: str | None) -> Encryption:
     """The PutObject parameters the buckets' policy requires: SSE-KMS, with this key if given."""
-    params = {"ServerSideEncryption": "aws:kms"}
+    params: Encryption = {"ServerSideEncryption": "aws:kms"}
     if kms_key_id:
         params["SSEKMSKeyId"] = kms_key_id
     return params
 
 
-def stored_sha256(s3: Any, bucket: str, key: str) -> str | None:
+def stored_sha256(s3: S3Client, bucket: str, key: str) -> str | None:
     """The content digest the object at `key` was uploaded with, or None when there is no object
     (or it carries none). A HEAD without s3:ListBucket answers 403 for a missing key: also None."""
     try:

@@ -11,13 +11,16 @@ re-exports those names and holds the whole-queue reads.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 from deploy.ops.dlq.message import EXHAUSTED, Quarantined, known_error_types
 from deploy.ops.dlq.reader import DlqReader
 from deploy.ops.dlq.redrive import REDRIVE_LIMIT, RedrivePlan, RedriveResult, redrive
 from deploy.ops.dlq.report import QueueDepth, ReadReport, queue_depth
 from deploy.ops.dlq.selection import Selection, SelectionError, canonical_types, parse_duration
+
+if TYPE_CHECKING:
+    from types_boto3_sqs import SQSClient
 
 READ_SECONDS = 300.0  # a whole-queue read for a listing stops here and says it may be incomplete
 READ_HOLD_S = 30  # a listing is quick and renews its holds; a reader killed mid-read hides less
@@ -45,7 +48,7 @@ __all__ = [
 
 
 def read(
-    sqs: Any, url: str, selection: Selection | None = None, max_seconds: float | None = READ_SECONDS
+    sqs: SQSClient, url: str, selection: Selection | None = None, max_seconds: float | None = READ_SECONDS
 ) -> tuple[list[Quarantined], ReadReport]:
     """Every message (that `selection` matches), oldest failure first; all visible again on return."""
     chosen = selection or Selection()

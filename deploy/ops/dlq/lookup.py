@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING
 
 from deploy.ops.dlq import READ_HOLD_S, READ_SECONDS
 from deploy.ops.dlq.message import Quarantined
@@ -20,6 +20,9 @@ from deploy.ops.dlq.reader import DlqReader
 from deploy.ops.dlq.report import ReadReport
 from shared.errors import InvalidKey
 from shared.keys import parse_upload_key
+
+if TYPE_CHECKING:
+    from types_boto3_sqs import SQSClient
 
 SHORT_ID = 8  # the shortest id a listing shows: 32 bits of a UUID, rarely shared in one DLQ
 MIN_PREFIX = 4  # a shorter prefix than this is taken for a typo, not for an id
@@ -83,7 +86,7 @@ def _key_of_uri(text: str) -> str | None:
     return key or None
 
 
-def lookup(sqs: Any, url: str, wanted: Wanted) -> tuple[list[Quarantined], ReadReport]:
+def lookup(sqs: SQSClient, url: str, wanted: Wanted) -> tuple[list[Quarantined], ReadReport]:
     """Every message `wanted` denotes, oldest failure first; all visible again on return.
 
     A whole message id stops the read where it turns up (no other message can have it); anything

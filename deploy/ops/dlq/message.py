@@ -11,10 +11,13 @@ import json
 import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote_plus
 
 from shared.errors import PermanentError
+
+if TYPE_CHECKING:
+    from types_boto3_sqs.type_defs import MessageAttributeValueOutputTypeDef, MessageTypeDef
 
 EXHAUSTED = "Exhausted"
 EXHAUSTED_REASON = "moved to the DLQ by SQS after maxReceiveCount receives"
@@ -49,7 +52,9 @@ class Quarantined:
     receive_count: int | None
     redrive_count: int
     source_queue: str | None
-    message_attributes: dict[str, dict[str, Any]] = field(default_factory=dict, compare=False)
+    message_attributes: dict[str, MessageAttributeValueOutputTypeDef] = field(
+        default_factory=dict, compare=False
+    )
     attributes: dict[str, str] = field(default_factory=dict, compare=False)
 
     @property
@@ -64,7 +69,7 @@ class Quarantined:
         return self.failed_at or self.sent_at
 
     @classmethod
-    def of(cls, message: dict[str, Any]) -> Quarantined:
+    def of(cls, message: MessageTypeDef) -> Quarantined:
         """Read an SQS ReceiveMessage entry."""
         raw = message.get("MessageAttributes") or {}
         text = {name: str(value.get("StringValue", "")) for name, value in raw.items()}

@@ -15,10 +15,27 @@ from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, TypeAlias
 
 from deploy.ops.dlq.message import Quarantined
 from deploy.ops.dlq.report import QueueDepth, ReadReport, queue_depth
+
+if TYPE_CHECKING:
+    from types_boto3_sqs import SQSClient
+    from types_boto3_sqs.type_defs import (
+        ChangeMessageVisibilityBatchRequestEntryTypeDef,
+        ChangeMessageVisibilityBatchResultTypeDef,
+        DeleteMessageBatchRequestEntryTypeDef,
+        DeleteMessageBatchResultTypeDef,
+        MessageTypeDef,
+        SendMessageBatchResultTypeDef,
+    )
+
+    BatchResult: TypeAlias = (
+        ChangeMessageVisibilityBatchResultTypeDef
+        | DeleteMessageBatchResultTypeDef
+        | SendMessageBatchResultTypeDef
+    )
 
 HOLD_S = 60
 WAIT_S = 1  # any long poll asks every SQS server, so an empty answer means empty
@@ -49,7 +66,7 @@ class DlqReader:
 
     def __init__(
         self,
-        sqs: Any,
+        sqs: SQSClient,
         url: str,
         *,
         hold_s: int = HOLD_S,
@@ -104,7 +121,7 @@ class DlqReader:
             if not finished:
                 self.report.stopped_by = "caller"
 
-    def _receive(self, count: int) -> list[dict[str, Any]]:
+    def _receive(self, count: int) -> list[MessageTypeDef]:
         response = self.sqs.receive_message(
             QueueUrl=self.url,
             MaxNumberOfMessages=count,
@@ -115,7 +132,7 @@ class DlqReader:
         )
         return list(response.get("Messages", []))
 
-    def _hold(self, message: dict[str, Any]) -> Quarantined | None:
+    def _hold(self, message: MessageTypeDef) -> Quarantined | None:
         """Remember the latest receipt handle; the message itself only if it is new to this read."""
         message_id = str(message["MessageId"])
         self._held[message_id] = _Held(str(message["ReceiptHandle"]), self._clock() + self.hold_s)
@@ -151,7 +168,9 @@ class DlqReader:
         """Delete these held messages; returns {messageId: reason} for those SQS did not delete."""
         failed = {m: "not held by this read" for m in message_ids if m not in self._held}
         for chunk in _chunks([m for m in message_ids if m in self._held]):
-            entries = [{"Id": str(i), "ReceiptHandle": self._held[m].receipt} for i, m in enumerate(chunk)]
+            entries: list[DeleteMessageBatchRequestEntryTypeDef] = [
+                {"Id": str(i), "ReceiptHandle": self._held[m].receipt} for i, m in enumerate(chunk)
+            ]
             response = self.sqs.delete_message_batch(QueueUrl=self.url, Entries=entries)
             failed.update(batch_failures(chunk, response))
             for message_id in chunk:
@@ -173,7 +192,7 @@ class DlqReader:
     def _change_visibility(self, message_ids: list[str], seconds: int) -> dict[str, str]:
         failed: dict[str, str] = {}
         for chunk in _chunks(message_ids):
-            entries = [
+            entries: list[ChangeMessageVisibilityBatchRequestEntryTypeDef] = [
                 {"Id": str(i), "ReceiptHandle": self._held[m].receipt, "VisibilityTimeout": seconds}
                 for i, m in enumerate(chunk)
             ]
@@ -187,7 +206,7 @@ def _chunks(items: list[str]) -> Iterator[list[str]]:
         yield items[start : start + BATCH]
 
 
-def batch_failures(chunk: list[str], response: dict[str, Any]) -> dict[str, str]:
+def batch_failures(chunk: list[str], response: BatchResult) -> dict[str, str]:
     """{messageId: "Code: Message"} for each entry (Id = index in `chunk`) not reported successful."""
     ok = {entry["Id"] for entry in response.get("Successful", [])}
     reasons = {e["Id"]: f"{e.get('Code', '?')}: {e.get('Message', '')}" for e in response.get("Failed", [])}

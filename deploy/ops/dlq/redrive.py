@@ -17,7 +17,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING
 
 from botocore.exceptions import BotoCoreError, ClientError
 
@@ -25,6 +25,14 @@ from deploy.ops.dlq.message import REDRIVE_COUNT, Quarantined
 from deploy.ops.dlq.reader import DlqReader, ReadReport, batch_failures
 from deploy.ops.dlq.redrive_rate import TokenBucket, batch_size
 from deploy.ops.dlq.selection import Selection
+
+if TYPE_CHECKING:
+    from types_boto3_sqs import SQSClient
+    from types_boto3_sqs.type_defs import (
+        MessageAttributeValueOutputTypeDef,
+        MessageAttributeValueTypeDef,
+        SendMessageBatchRequestEntryTypeDef,
+    )
 
 REDRIVE_LIMIT = 3
 BATCH_BYTES = 250_000  # under SQS's 256 KiB for a whole SendMessageBatch
@@ -40,7 +48,7 @@ class NoSuchQueue(LookupError):
         self.role, self.url = role, url
 
 
-def check_queues(sqs: Any, dlq_url: str, target_url: str) -> None:
+def check_queues(sqs: SQSClient, dlq_url: str, target_url: str) -> None:
     """Raise `NoSuchQueue` for the first of the two queues SQS does not know (other errors as they
     are); nothing is received, so a dry run checks its target as a real run must."""
     for role, url in (("dlq", dlq_url), ("target", target_url)):
@@ -89,13 +97,20 @@ class RedriveResult:
         return not self.failures and self.aborted is None
 
 
-def outgoing_attributes(message: Quarantined) -> dict[str, dict[str, Any]]:
+def outgoing_attributes(message: Quarantined) -> dict[str, MessageAttributeValueTypeDef]:
     """The message's attributes as SendMessage takes them, with the redrive count counted up."""
-    kept = {
-        name: {k: v for k, v in value.items() if k in ("DataType", "StringValue", "BinaryValue")}
-        for name, value in message.message_attributes.items()
-    }
+    kept = {name: _sendable(value) for name, value in message.message_attributes.items()}
     kept[REDRIVE_COUNT] = {"DataType": "String", "StringValue": str(message.redrive_count + 1)}
+    return kept
+
+
+def _sendable(value: MessageAttributeValueOutputTypeDef) -> MessageAttributeValueTypeDef:
+    """An attribute as received, less what SendMessage does not take back (the list values)."""
+    kept: MessageAttributeValueTypeDef = {"DataType": value["DataType"]}
+    if "StringValue" in value:
+        kept["StringValue"] = value["StringValue"]
+    if "BinaryValue" in value:
+        kept["BinaryValue"] = value["BinaryValue"]
     return kept
 
 
@@ -107,7 +122,9 @@ def _size(message: Quarantined) -> int:
 
 
 class _Run:
-    def __init__(self, sqs: Any, reader: DlqReader, plan: RedrivePlan, clock: Callable[[], float]) -> None:
+    def __init__(
+        self, sqs: SQSClient, reader: DlqReader, plan: RedrivePlan, clock: Callable[[], float]
+    ) -> None:
         self.sqs, self.reader, self.plan = sqs, reader, plan
         self.result = RedriveResult(plan, reader.report)
         self.size = batch_size(plan.rate)
@@ -158,7 +175,7 @@ class _Run:
         self.result.moved.extend(m for m in sent if m.message_id not in failed)
 
     def _send(self, batch: list[Quarantined]) -> list[Quarantined]:
-        entries = [
+        entries: list[SendMessageBatchRequestEntryTypeDef] = [
             {"Id": str(i), "MessageBody": m.body, "MessageAttributes": outgoing_attributes(m)}
             for i, m in enumerate(batch)
         ]
@@ -172,7 +189,7 @@ class _Run:
 
 
 def redrive(
-    sqs: Any,
+    sqs: SQSClient,
     reader: DlqReader,
     plan: RedrivePlan,
     on_progress: Callable[[RedriveResult], None] = lambda _: None,

@@ -7,12 +7,22 @@ endpoint, or an endpoint that does not know the operation, it says so instead of
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import urlparse
 
 from botocore.exceptions import ClientError
 
 from deploy.ops.dlq.message import iso_from_ms
+
+if TYPE_CHECKING:
+    from types_boto3_sqs import SQSClient
+    from types_boto3_sqs.type_defs import (
+        ListMessageMoveTasksResultEntryTypeDef,
+        StartMessageMoveTaskRequestTypeDef,
+    )
+
+Answer = TypeVar("Answer")
 
 AWS_HOSTS = (".amazonaws.com", ".amazonaws.com.cn", ".api.aws")
 UNKNOWN_OPERATION = {"InvalidAction", "UnknownOperation", "UnknownOperationException", "NotImplemented"}
@@ -22,7 +32,7 @@ class NotAvailable(Exception):
     """Message move tasks do not exist where the client points."""
 
 
-def require_aws(sqs: Any, operation: str) -> None:
+def require_aws(sqs: SQSClient, operation: str) -> None:
     """Raise NotAvailable unless the client points at SQS on AWS (AWS_ENDPOINT_URL unset)."""
     endpoint = str(sqs.meta.endpoint_url)
     if not (urlparse(endpoint).hostname or "").endswith(AWS_HOSTS):
@@ -32,12 +42,11 @@ def require_aws(sqs: Any, operation: str) -> None:
         )
 
 
-def _call(sqs: Any, operation: str, **arguments: Any) -> dict[str, Any]:
+def _call(sqs: SQSClient, operation: str, send: Callable[[], Answer]) -> Answer:
     """One message-move-task call; NotAvailable when the endpoint does not know the operation."""
     require_aws(sqs, operation)
-    method = "".join("_" + c.lower() if c.isupper() else c for c in operation).lstrip("_")
     try:
-        return dict(getattr(sqs, method)(**arguments))
+        return send()
     except ClientError as exc:
         code = str(exc.response.get("Error", {}).get("Code", ""))
         status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
@@ -47,7 +56,7 @@ def _call(sqs: Any, operation: str, **arguments: Any) -> dict[str, Any]:
         raise
 
 
-def queue_arn(sqs: Any, url_or_arn: str) -> str:
+def queue_arn(sqs: SQSClient, url_or_arn: str) -> str:
     """The ARN of a queue given by URL (an ARN is returned as it is)."""
     if url_or_arn.startswith("arn:"):
         return url_or_arn
@@ -55,15 +64,17 @@ def queue_arn(sqs: Any, url_or_arn: str) -> str:
     return str(attributes["QueueArn"])
 
 
-def start(sqs: Any, dlq_url: str, destination: str | None = None, rate: int | None = None) -> dict[str, Any]:
+def start(
+    sqs: SQSClient, dlq_url: str, destination: str | None = None, rate: int | None = None
+) -> dict[str, Any]:
     """Start moving every DLQ message (to `destination`, else back to the queues they came from)."""
     require_aws(sqs, "StartMessageMoveTask")
-    arguments: dict[str, Any] = {"SourceArn": queue_arn(sqs, dlq_url)}
+    arguments: StartMessageMoveTaskRequestTypeDef = {"SourceArn": queue_arn(sqs, dlq_url)}
     if destination:
         arguments["DestinationArn"] = queue_arn(sqs, destination)
     if rate is not None:
         arguments["MaxNumberOfMessagesPerSecond"] = rate
-    response = _call(sqs, "StartMessageMoveTask", **arguments)
+    response = _call(sqs, "StartMessageMoveTask", lambda: sqs.start_message_move_task(**arguments))
     return {
         "taskHandle": response.get("TaskHandle"),
         "sourceArn": arguments["SourceArn"],
@@ -72,21 +83,26 @@ def start(sqs: Any, dlq_url: str, destination: str | None = None, rate: int | No
     }
 
 
-def tasks(sqs: Any, dlq_url: str) -> list[dict[str, Any]]:
+def tasks(sqs: SQSClient, dlq_url: str) -> list[dict[str, Any]]:
     """The most recent move tasks of the DLQ (running or not), newest first."""
     require_aws(sqs, "ListMessageMoveTasks")
-    response = _call(sqs, "ListMessageMoveTasks", SourceArn=queue_arn(sqs, dlq_url), MaxResults=10)
+    source = queue_arn(sqs, dlq_url)
+    response = _call(
+        sqs, "ListMessageMoveTasks", lambda: sqs.list_message_move_tasks(SourceArn=source, MaxResults=10)
+    )
     return [_task(result) for result in response.get("Results", [])]
 
 
-def cancel(sqs: Any, task_handle: str) -> dict[str, Any]:
+def cancel(sqs: SQSClient, task_handle: str) -> dict[str, Any]:
     """Stop a running move task; what it had moved so far."""
-    response = _call(sqs, "CancelMessageMoveTask", TaskHandle=task_handle)
+    response = _call(
+        sqs, "CancelMessageMoveTask", lambda: sqs.cancel_message_move_task(TaskHandle=task_handle)
+    )
     moved = response.get("ApproximateNumberOfMessagesMoved")
     return {"taskHandle": task_handle, "approximateNumberOfMessagesMoved": moved}
 
 
-def _task(result: dict[str, Any]) -> dict[str, Any]:
+def _task(result: ListMessageMoveTasksResultEntryTypeDef) -> dict[str, Any]:
     started = result.get("StartedTimestamp")
     return {
         "taskHandle": result.get("TaskHandle"),

@@ -8,7 +8,11 @@ incomplete" instead of passing off part of a queue as all of it.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from types_boto3_sqs import SQSClient
+    from types_boto3_sqs.literals import QueueAttributeNameType
 
 
 @dataclass(frozen=True)
@@ -20,14 +24,14 @@ class QueueDepth:
     delayed: int
 
 
-DEPTH_NAMES = (
+DEPTH_NAMES: tuple[QueueAttributeNameType, ...] = (
     "ApproximateNumberOfMessages",
     "ApproximateNumberOfMessagesNotVisible",
     "ApproximateNumberOfMessagesDelayed",
 )
 
 
-def queue_depth(sqs: Any, url: str) -> QueueDepth:
+def queue_depth(sqs: SQSClient, url: str) -> QueueDepth:
     """Visible, in-flight and delayed message counts, from one `All` request.
 
     Asked for by name, the moto server rebuilds every attribute (an O(messages) scan) once per
