@@ -10,10 +10,20 @@ usage line (exit 2) for every command that reaches AWS.
 from __future__ import annotations
 
 import os
-from typing import Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import urlsplit
 
 from shared.errors import ConfigError
+
+if TYPE_CHECKING:
+    import botocore.session
+    from boto3 import Session
+    from botocore.config import _RetryDict  # the stubs' name for what Config(retries=...) takes
+    from types_boto3_s3 import S3Client
+    from types_boto3_sqs import SQSClient
+
+Client = TypeVar("Client")
 
 # A stopped stack refuses the connection at once; an unreachable host is given this long.
 CONNECT_TIMEOUT_S = 2
@@ -26,7 +36,7 @@ RETRY_MODES = ("legacy", "standard", "adaptive")
 SERVICES = ("s3", "sqs")
 
 
-def make_clients() -> tuple[Any, Any]:
+def make_clients() -> tuple[S3Client, SQSClient]:
     """S3 (SigV4, which KMS uploads and newer buckets require for pre-signed URLs) and SQS clients.
 
     Configured as the AWS CLI v2 is: region from AWS_REGION, then AWS_DEFAULT_REGION, then the
@@ -56,8 +66,9 @@ def make_clients() -> tuple[Any, Any]:
         retries=_retries(core, scoped),
         max_pool_connections=MAX_CONNECTIONS,
     )
-    s3 = _client(session, "s3", config.merge(Config(signature_version="s3v4")))
-    return s3, _client(session, "sqs", config)
+    s3_config = config.merge(Config(signature_version="s3v4"))
+    s3 = _client(session, lambda: session.client("s3", config=s3_config))
+    return s3, _client(session, lambda: session.client("sqs", config=config))
 
 
 def check_endpoints(scoped: dict[str, Any]) -> None:
@@ -101,7 +112,7 @@ def named(variable: str, key: str, value: object) -> str:
     return f"{key} = {value} in the AWS config (profile {os.environ.get('AWS_PROFILE') or 'default'})"
 
 
-def _retries(core: Any, scoped: dict[str, Any]) -> dict[str, Any] | None:
+def _retries(core: botocore.session.Session, scoped: dict[str, Any]) -> _RetryDict | None:
     """Few retries unless the user asked for others, which must be ones botocore takes."""
     mode = os.environ.get("AWS_RETRY_MODE") or scoped.get("retry_mode")
     if mode is not None and mode not in RETRY_MODES:
@@ -115,7 +126,7 @@ def _retries(core: Any, scoped: dict[str, Any]) -> dict[str, Any] | None:
     if attempts is not None and attempts < 1:
         setting = named("AWS_MAX_ATTEMPTS", "max_attempts", attempts)
         raise ConfigError(f"{setting}: the attempts must be 1 or more")
-    retries: dict[str, Any] = {}
+    retries: _RetryDict = {}
     if mode is None:
         retries["mode"] = "standard"
     if attempts is None:
@@ -123,11 +134,12 @@ def _retries(core: Any, scoped: dict[str, Any]) -> dict[str, Any] | None:
     return retries or None
 
 
-def _client(session: Any, service: str, config: Any) -> Any:
+def _client(session: Session, make: Callable[[], Client]) -> Client:
+    """The client `make` builds from `session`, its configuration errors as `ConfigError`."""
     from botocore.exceptions import InvalidRegionError, PartialCredentialsError
 
     try:
-        return session.client(service, config=config)
+        return make()
     except InvalidRegionError as exc:
         region = session.region_name
         variable = "AWS_REGION" if os.environ.get("AWS_REGION") else "AWS_DEFAULT_REGION"

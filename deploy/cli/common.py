@@ -34,6 +34,9 @@ from deploy.cli.text import literal, shown
 from shared.errors import ConfigError
 
 if TYPE_CHECKING:
+    from types_boto3_s3 import S3Client
+    from types_boto3_sqs import SQSClient
+
     from deploy.ops.uploads import Selection
     from shared.settings import Settings
 
@@ -163,7 +166,7 @@ def stop_on_signals() -> None:
     signal.signal(signal.SIGTERM, _interrupt)
 
 
-def clients() -> tuple[Any, Any]:
+def clients() -> tuple[S3Client, SQSClient]:
     """S3 and SQS clients configured as the AWS CLI v2 would be (`aws_clients`); a bad or missing
     setting is a usage error naming the variable."""
     try:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.text import Text
@@ -14,6 +14,10 @@ from deploy.cli.local import check_config, check_workers
 from deploy.cli.output import show
 from deploy.cli.text import DataTable
 from shared.errors import ImgpipeError
+
+if TYPE_CHECKING:
+    from deploy.local.demo import DemoResult
+    from deploy.ops.uploads import Skipped
 
 
 def demo(
@@ -33,7 +37,7 @@ def demo(
     check_workers(workers)
     check_config(QueueSettings())
     stop_on_signals()  # Ctrl-C stops the stack it starts, even when started with SIGINT ignored
-    skipped: list[Any] = []
+    skipped: list[Skipped] = []
     if folder is None:
         from deploy.local import samples
 
@@ -65,7 +69,7 @@ def demo(
     _demo_summary(result, skipped)
 
 
-def _demo_summary(result: Any, skipped: list[Any]) -> None:
+def _demo_summary(result: DemoResult, skipped: list[Skipped]) -> None:
     # File names and failure reasons are the photos' own: every cell is literal text. `show` fits
     # the table to a terminal and never cuts it when piped, as every other table.
     table = DataTable(title=f"demo: {len(result.entries)} uploads in {result.elapsed_s:.1f} s")

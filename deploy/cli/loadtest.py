@@ -12,7 +12,7 @@ import os
 import signal
 import subprocess
 import sys
-from typing import Any
+from types import FrameType
 
 import typer
 
@@ -46,7 +46,7 @@ def run_forwarding_signals(command: list[str], env: dict[str, str]) -> int:
     child: subprocess.Popen[bytes] | None = None
     early: list[int] = []
 
-    def forward(signum: int, frame: Any) -> None:
+    def forward(signum: int, frame: FrameType | None) -> None:
         if child is None:
             early.append(signum)  # arrived before the child did: it gets it once it exists
         else:

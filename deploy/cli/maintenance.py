@@ -7,7 +7,7 @@ import sys
 import time
 from collections import Counter
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -30,6 +30,14 @@ from deploy.cli.output import print_json, show
 from deploy.cli.text import DataTable
 from deploy.ops.refused import Refused
 from shared.errors import ImgpipeError
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from types_boto3_s3 import S3Client
+
+    from deploy.ops.sweep import Plan
+    from shared.manifest import Manifest
 
 DryRun = Annotated[bool, typer.Option("--dry-run", help="show what would be done; change nothing")]
 IN_FLIGHT_S = 15 * 60  # the longest a run can take between its variant writes and its commit
@@ -206,7 +214,7 @@ def sweep(
         raise fail(f"{len(failed)} objects were not removed: {failed[0].key}: {failed[0].code}")
 
 
-def _read_manifests(s3: Any, bucket: str, on_read: Any) -> list[Any]:
+def _read_manifests(s3: S3Client, bucket: str, on_read: Callable[[], None]) -> list[Manifest]:
     from deploy.ops.sweep import SweepError, read_manifests
 
     try:
@@ -221,7 +229,7 @@ def _cutoff(seconds: float) -> datetime:
     return cutoff(seconds, datetime.now(UTC))
 
 
-def _confirm(plan: Any) -> bool:
+def _confirm(plan: Plan) -> bool:
     size = sum(o.stored.bytes for o in plan.remove)
     return typer.confirm(f"remove {len(plan.remove)} objects ({_size(size)}) that no manifest lists?")
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
@@ -26,6 +26,9 @@ from deploy.cli.output import print_json, show
 from deploy.cli.text import DataTable, literal
 
 if TYPE_CHECKING:
+    from types_boto3_s3 import S3Client
+    from types_boto3_sqs import SQSClient
+
     from deploy.ops.status import Status
 
 
@@ -64,7 +67,7 @@ def status(
         warn(f"DLQ breakdown {warning}")
 
 
-def _snapshot(s3: Any, sqs: Any, bucket: str, queue_url: str, dlq_url: str) -> Status:
+def _snapshot(s3: S3Client, sqs: SQSClient, bucket: str, queue_url: str, dlq_url: str) -> Status:
     from deploy.ops.status import snapshot
 
     return snapshot(s3, sqs, bucket, queue_url, dlq_url)

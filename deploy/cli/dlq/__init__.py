@@ -8,6 +8,8 @@ before it returns.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import typer
 
 from deploy.cli.common import Command, Group
@@ -27,7 +29,7 @@ dlq_app = typer.Typer(
 )
 
 
-COMMANDS = {
+COMMANDS: dict[str, Callable[..., None]] = {
     "stats": dlq_stats,
     "list": dlq_list,
     "show": dlq_show,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -28,6 +28,9 @@ from deploy.ops.dlq import (
     Selection,
     view,
 )
+
+if TYPE_CHECKING:
+    from types_boto3_sqs import SQSClient
 
 To = Annotated[
     str,
@@ -125,7 +128,7 @@ def _redrive(dlq_url: str, plan: RedrivePlan, hold: int, yes: bool, quiet: bool)
     return result
 
 
-def _check_queues(sqs: Any, dlq_url: str, target_url: str) -> None:
+def _check_queues(sqs: SQSClient, dlq_url: str, target_url: str) -> None:
     from deploy.ops.dlq.redrive import NoSuchQueue, check_queues
 
     try:
