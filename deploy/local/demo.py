@@ -11,13 +11,17 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from deploy.local import contact_sheet
 from deploy.local.stack import LocalStack
 from deploy.ops.status import QueueDepth, queue_depth
 from deploy.ops.uploads import Skipped, Uploaded, read_manifest, upload_all
 from shared.manifest import Manifest
+
+if TYPE_CHECKING:
+    from types_boto3_s3 import S3Client
+    from types_boto3_sqs import SQSClient
 
 DEMO_USER = "demo"
 WAIT_S = 120.0
@@ -66,7 +70,7 @@ def run(
 
 
 def _wait_for_results(
-    stack: LocalStack, s3: Any, uploads: list[Uploaded], on_result: Callable[[int], None]
+    stack: LocalStack, s3: S3Client, uploads: list[Uploaded], on_result: Callable[[int], None]
 ) -> dict[str, Manifest]:
     bucket = stack.topology.output_bucket
     found: dict[str, Manifest] = {}
@@ -86,7 +90,7 @@ def _wait_for_results(
 
 
 def _download(
-    s3: Any, bucket: str, upload: Uploaded, manifest: Manifest | None, out: Path
+    s3: S3Client, bucket: str, upload: Uploaded, manifest: Manifest | None, out: Path
 ) -> contact_sheet.Entry:
     if manifest is not None and manifest.status == "complete":
         folder = out / upload.image_id
@@ -97,7 +101,7 @@ def _download(
     return contact_sheet.Entry(upload.path.name, upload.image_id, manifest)
 
 
-def _settled(sqs: Any, queue_url: str) -> QueueDepth:
+def _settled(sqs: SQSClient, queue_url: str) -> QueueDepth:
     # Deletes land a moment after the last manifest is written; give them a few seconds.
     depth = queue_depth(sqs, queue_url)
     for _ in range(20):

@@ -8,16 +8,17 @@ from __future__ import annotations
 
 import time
 import uuid
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 
-def lambda_event(messages: list[dict[str, Any]], queue_arn: str, region: str) -> dict[str, Any]:
+def lambda_event(messages: Sequence[Mapping[str, Any]], queue_arn: str, region: str) -> dict[str, Any]:
     """The `{"Records": [...]}` event Lambda builds from SQS ReceiveMessage results."""
     return {"Records": [_record(message, queue_arn, region) for message in messages]}
 
 
-def _record(message: dict[str, Any], queue_arn: str, region: str) -> dict[str, Any]:
+def _record(message: Mapping[str, Any], queue_arn: str, region: str) -> dict[str, Any]:
     attributes = message.get("Attributes", {})
     return {
         "messageId": message["MessageId"],

@@ -31,15 +31,26 @@ from collections import Counter
 from collections.abc import AsyncIterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, TextIO, TypedDict, Unpack
 
 from deploy.local.motoserver import HOST, MotoServerError, free_port, terminate
+
+if TYPE_CHECKING:
+    from aiohttp import ClientSession, web
 
 KINDS = ("latency", "slowdown", "error500", "reset", "timeout")
 SERVICES = ("s3", "sqs", "sns")
 CONTROL = "/__faults__"
 _SCOPE = re.compile(r"Credential=[^/]+/\d{8}/[^/]+/([a-z0-9-]+)/aws4_request")
 _HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "content-length", "host", "upgrade"}
+
+
+class PlanShape(TypedDict, total=False):
+    """A `FaultPlan`'s fields besides its rates, as keyword arguments."""
+
+    services: tuple[str, ...]
+    latency_s: float
+    stall_s: float
 
 
 @dataclass(frozen=True)
@@ -59,19 +70,19 @@ class FaultPlan:
             raise ValueError(f"fault rates must be >= 0 and sum to at most 1, not {self.rates}")
 
     @classmethod
-    def parse(cls, text: str, **options: object) -> FaultPlan:
+    def parse(cls, text: str, **options: Unpack[PlanShape]) -> FaultPlan:
         """`slowdown=0.03,reset=0.02` (kind=rate pairs; empty for none) as a plan."""
         pairs = [item.split("=", 1) for item in text.split(",") if item.strip()]
         if any(len(pair) != 2 for pair in pairs):
             raise ValueError(f"fault plan {text!r} is not a list of kind=rate pairs")
-        return cls({k.strip(): float(v) for k, v in pairs}, **options)  # type: ignore[arg-type]
+        return cls({k.strip(): float(v) for k, v in pairs}, **options)
 
     @classmethod
-    def transient(cls, share: float, **options: object) -> FaultPlan:
+    def transient(cls, share: float, **options: Unpack[PlanShape]) -> FaultPlan:
         """`share` of requests faulted, spread over every kind (errors weigh more than latency)."""
         weights = {"latency": 2, "slowdown": 3, "error500": 2, "reset": 2, "timeout": 1}
         total = sum(weights.values())
-        return cls({k: share * w / total for k, w in weights.items()}, **options)  # type: ignore[arg-type]
+        return cls({k: share * w / total for k, w in weights.items()}, **options)
 
     def draw(self, rng: random.Random, service: str | None) -> str | None:
         """The fault for one request of `service`, or None to pass it through untouched."""
@@ -108,7 +119,7 @@ def error_body(service: str, kind: str, json_protocol: bool) -> tuple[int, bytes
     return status, f"<ErrorResponse>{error}</ErrorResponse>".encode(), "text/xml"
 
 
-def _reset(request: Any) -> None:
+def _reset(request: web.BaseRequest) -> None:
     """Close the client's connection with a TCP RST, as a dropped connection looks to a client."""
     transport = request.transport
     if transport is None:
@@ -122,15 +133,15 @@ def _reset(request: Any) -> None:
 class _Proxy:
     """The aiohttp handlers: control endpoints, and every other request proxied or faulted."""
 
-    def __init__(self, upstream: str, plan: FaultPlan, seed: int, log: Any = None) -> None:
+    def __init__(self, upstream: str, plan: FaultPlan, seed: int, log: TextIO | None = None) -> None:
         self.upstream, self.plan, self.log = upstream, plan, log
         self.rng = random.Random(seed)
         self.requests: Counter[str] = Counter()
         self.faults: Counter[tuple[str, str]] = Counter()
         self.receives: Counter[int] = Counter()  # deliveries by ApproximateReceiveCount
-        self.session: Any = None
+        self.session: ClientSession | None = None  # opened by the app's cleanup context
 
-    async def handle(self, request: Any) -> Any:
+    async def handle(self, request: web.Request) -> web.Response:
         from aiohttp import web
 
         if request.path.startswith(CONTROL):
@@ -156,12 +167,14 @@ class _Proxy:
         _reset(request)
         return web.Response(status=500)  # never sent: the connection is gone
 
-    async def forward(self, request: Any, body: bytes) -> Any:
+    async def forward(self, request: web.Request, body: bytes) -> web.Response:
         from aiohttp import web
         from yarl import URL
 
         headers = {k: v for k, v in request.headers.items() if k.lower() not in _HOP_BY_HOP}
         url = URL(self.upstream + request.raw_path, encoded=True)
+        if self.session is None:
+            raise RuntimeError("the proxy forwards only while its app runs (its cleanup context)")
         async with self.session.request(request.method, url, headers=headers, data=body) as answer:
             payload = await answer.read()
             out = {k: v for k, v in answer.headers.items() if k.lower() not in _HOP_BY_HOP}
@@ -183,7 +196,7 @@ class _Proxy:
             return
         self.receives.update(counts)
 
-    async def control(self, request: Any) -> Any:
+    async def control(self, request: web.Request) -> web.Response:
         from aiohttp import web
 
         if request.method == "PUT":
@@ -195,7 +208,7 @@ class _Proxy:
             "receive_counts": {str(count): n for count, n in sorted(self.receives.items())},
         })  # fmt: skip
 
-    async def session_context(self, app: Any) -> AsyncIterator[None]:
+    async def session_context(self, app: web.Application) -> AsyncIterator[None]:
         from aiohttp import ClientSession, ClientTimeout
 
         self.session = ClientSession(auto_decompress=False, timeout=ClientTimeout(total=None))
@@ -203,7 +216,7 @@ class _Proxy:
         await self.session.close()
 
 
-def build_app(upstream: str, plan: FaultPlan, seed: int, log: Any = None) -> Any:
+def build_app(upstream: str, plan: FaultPlan, seed: int, log: TextIO | None = None) -> web.Application:
     """The aiohttp application of a proxy to `upstream` that follows `plan`; every request is
     written to `log` (a text file) as `METHOD path service fault`, when given."""
     from aiohttp import web

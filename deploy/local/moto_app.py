@@ -18,29 +18,32 @@ from __future__ import annotations
 import logging
 import sys
 import time
-from typing import Any
+from datetime import datetime
 
 from moto import backends, server
+from moto.core.utils import unix_time as _moto_unix_time
 from moto.sqs import models as sqs_models
+from moto.sqs.models import Message, SQSBackend
 
 
-def unix_time(dt: Any = None) -> float:
+def unix_time(dt: datetime | None = None) -> float:
     """moto's `unix_time`, without building two datetimes when it is asked for now."""
     return time.time() if dt is None else float(_moto_unix_time(dt))
 
 
-def unix_time_millis(dt: Any = None) -> float:
+def unix_time_millis(dt: datetime | None = None) -> float:
     """moto's `unix_time_millis`, likewise."""
     return unix_time(dt) * 1000.0
 
 
-def retained(backend: Any, queue_name: str, message: Any) -> bool:
+def retained(backend: SQSBackend, queue_name: str, message: Message) -> bool:
     """moto's retention check, reading the queue's retention period instead of every attribute."""
-    period = int(backend.get_queue(queue_name).message_retention_period)
-    return bool(period + message.sent_timestamp / 1000 > time.time())
+    # moto sets a queue's attributes by name at run time, and declares a message's sent_timestamp
+    # None until it is sent (as every message on a queue has been): its own check ignores both too.
+    period = int(backend.get_queue(queue_name).message_retention_period)  # type: ignore[attr-defined]
+    return bool(period + message.sent_timestamp / 1000 > time.time())  # type: ignore[operator]
 
 
-_moto_unix_time = sqs_models.unix_time
 _moto_modules = backends.list_of_moto_modules
 _MODULES: tuple[str, ...] = ()
 
@@ -55,9 +58,13 @@ def list_of_moto_modules() -> tuple[str, ...]:
 
 def patch() -> None:
     """Swap the patched functions into moto's SQS backend (idempotent)."""
-    sqs_models.unix_time = unix_time
-    sqs_models.unix_time_millis = unix_time_millis
-    sqs_models.SQSBackend.is_message_valid_based_on_retention_period = retained
+    # The SQS models call the clock by the names they imported it under (moto.core.utils's,
+    # which they do not re-export), so those names are what must change.
+    sqs_models.unix_time = unix_time  # type: ignore[attr-defined]
+    sqs_models.unix_time_millis = unix_time_millis  # type: ignore[attr-defined]
+    # A patch by design. mypy refuses any function assigned to a method, even of its very
+    # signature ("assignment" too): test_moto_app holds the verdicts against moto's own.
+    SQSBackend.is_message_valid_based_on_retention_period = retained  # type: ignore[method-assign,assignment]
     backends.list_of_moto_modules = list_of_moto_modules
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
 

@@ -12,11 +12,15 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
 from deploy.local.esm import LocalContext, lambda_event
+
+if TYPE_CHECKING:
+    from types_boto3_sqs import SQSClient
+    from types_boto3_sqs.type_defs import DeleteMessageBatchRequestEntryTypeDef, MessageTypeDef
 
 Handler = Callable[[dict[str, Any], LocalContext], dict[str, Any]]
 log = logging.getLogger("imgpipe.poller")
@@ -51,7 +55,7 @@ class BatchResult:
 class Poller:
     """Feeds one queue to one handler, batch after batch, as one Lambda concurrency slot would."""
 
-    def __init__(self, sqs: Any, handler: Handler, config: PollerConfig) -> None:
+    def __init__(self, sqs: SQSClient, handler: Handler, config: PollerConfig) -> None:
         self.sqs = sqs
         self.handler = handler
         self.config = config
@@ -79,7 +83,7 @@ class Poller:
         messages = self.receive_batch()
         return self.invoke(messages) if messages else None
 
-    def receive_batch(self) -> list[dict[str, Any]]:
+    def receive_batch(self) -> list[MessageTypeDef]:
         """Up to `batch_size` messages: the first long poll, then whatever the window collects."""
         config = self.config
         messages = self._receive(min(RECEIVE_MAX, config.batch_size), config.idle_wait_s)
@@ -93,7 +97,7 @@ class Poller:
         # A message whose visibility lapsed inside the window comes back: keep its newest receipt.
         return list({m["MessageId"]: m for m in messages}.values())
 
-    def _receive(self, count: int, wait_s: int) -> list[dict[str, Any]]:
+    def _receive(self, count: int, wait_s: int) -> list[MessageTypeDef]:
         response = self.sqs.receive_message(
             QueueUrl=self.config.queue_url,
             MaxNumberOfMessages=count,
@@ -103,7 +107,7 @@ class Poller:
         )
         return list(response.get("Messages", []))
 
-    def invoke(self, messages: list[dict[str, Any]]) -> BatchResult:
+    def invoke(self, messages: list[MessageTypeDef]) -> BatchResult:
         """Call the handler on one batch and settle each message as Lambda would."""
         config = self.config
         event = lambda_event(messages, config.queue_arn, config.region)
@@ -122,10 +126,12 @@ class Poller:
         self._delete(done)
         return BatchResult(len(messages), len(done), len(failed), "partial" if failed else "ok")
 
-    def _delete(self, messages: list[dict[str, Any]]) -> None:
+    def _delete(self, messages: list[MessageTypeDef]) -> None:
         for start in range(0, len(messages), RECEIVE_MAX):
             chunk = messages[start : start + RECEIVE_MAX]
-            entries = [{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(chunk)]
+            entries: list[DeleteMessageBatchRequestEntryTypeDef] = [
+                {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(chunk)
+            ]
             response = self.sqs.delete_message_batch(QueueUrl=self.config.queue_url, Entries=entries)
             for failed in response.get("Failed", []):
                 # It comes back after the visibility timeout; the manifest makes it a duplicate.
