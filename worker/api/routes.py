@@ -50,7 +50,11 @@ def answers(success: dict[int, str], *problem_statuses: int) -> dict[int, OpenAP
 
 def register(app: APIGatewayHttpResolver, settings: ApiSettings, s3: Callable[[], Any]) -> None:
     """Add every route to `app`; `s3` gives the (lazily made) S3 client."""
+    _upload_routes(app, settings, s3)
+    _image_routes(app, settings, s3)
 
+
+def _upload_routes(app: APIGatewayHttpResolver, settings: ApiSettings, s3: Callable[[], Any]) -> None:
     @app.post(
         "/v1/uploads",
         status_code=201,
@@ -79,6 +83,8 @@ def register(app: APIGatewayHttpResolver, settings: ApiSettings, s3: Callable[[]
         result = uploads.create_uploads(s3(), settings, caller(app.current_event), body.files)
         return Response(201 if result.refused == 0 else 207, "application/json", result)
 
+
+def _image_routes(app: APIGatewayHttpResolver, settings: ApiSettings, s3: Callable[[], Any]) -> None:
     @app.get(
         "/v1/images/<imageId>",
         security=SECURITY,
@@ -110,18 +116,16 @@ def register(app: APIGatewayHttpResolver, settings: ApiSettings, s3: Callable[[]
     )
     def delete_image(image_id: ImageId) -> Response[None]:
         user_id = caller(app.current_event)
-        result = (
-            deletion.delete_image(
+        result = "not_found"
+        if is_image_id(image_id):
+            result = deletion.delete_image(
                 s3(),
                 input_bucket=settings.input_bucket,
                 output_bucket=settings.output_bucket,
                 user_id=user_id,
                 image_id=image_id,
                 kms_key_id=settings.kms_key_id,
-            )  # fmt: skip
-            if is_image_id(image_id)
-            else "not_found"
-        )
+            )
         if result == "not_found":
             raise ApiProblem(NOT_FOUND, f"you have no image {image_id!r}")
         return Response(204)
