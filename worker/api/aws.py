@@ -25,8 +25,13 @@ def s3_client() -> Any:
     """One S3 client per process; endpoint, region and retries from the standard AWS variables."""
     region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
     retries: Any = None if {"AWS_RETRY_MODE", "AWS_MAX_ATTEMPTS"} & set(os.environ) else {"mode": "standard"}
+    # On AWS, URLs name the bucket's own region (bucket.s3.REGION.amazonaws.com): left to itself,
+    # botocore signs for the global endpoint, which redirects a new bucket's POSTs for a while.
+    # An emulator keeps botocore's choice (path style for an IP address).
+    addressing: Any = {} if os.environ.get("AWS_ENDPOINT_URL") else {"addressing_style": "virtual"}
     config = Config(
         signature_version="s3v4",
+        s3=addressing,
         max_pool_connections=READERS,
         retries=retries,
         connect_timeout=3,
