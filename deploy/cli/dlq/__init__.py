@@ -14,8 +14,9 @@ import typer
 
 from deploy.cli.common import Command, Group
 from deploy.cli.dlq.backup import dlq_export, dlq_purge
+from deploy.cli.dlq.move_tasks import dlq_cancel, dlq_tasks
 from deploy.cli.dlq.read import dlq_list, dlq_show, dlq_stats
-from deploy.cli.dlq.redrive import dlq_cancel, dlq_redrive, dlq_tasks
+from deploy.cli.dlq.redrive import dlq_redrive
 
 dlq_app = typer.Typer(
     cls=Group,
