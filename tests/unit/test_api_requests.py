@@ -276,9 +276,10 @@ def test_an_id_that_cannot_exist_is_not_found_without_asking_s3(api: Any, image_
         ({"limit": "0"}, "limit: Input should be greater than or equal to 1"),
         ({"limit": "101"}, "limit: Input should be less than or equal to 100"),
         ({"limit": "ten"}, "limit: Input should be a valid integer"),
+        ({"cursor": "x" * 2049}, "cursor: String should have at most 2048 characters"),
     ],
 )
-def test_a_bad_page_size_is_refused_naming_it(api: Any, query: dict[str, str], detail: str) -> None:
+def test_a_bad_page_request_is_refused_naming_the_parameter(api: Any, query: dict[str, str], detail: str) -> None:
     answer = call(api, http_event("GET", "/v1/images", query=query))
     assert (answer.status, answer.problem_type) == (422, "invalid-request")
     assert answer.json()["detail"].startswith(detail)
