@@ -279,7 +279,9 @@ def test_an_id_that_cannot_exist_is_not_found_without_asking_s3(api: Any, image_
         ({"cursor": "x" * 2049}, "cursor: String should have at most 2048 characters"),
     ],
 )
-def test_a_bad_page_request_is_refused_naming_the_parameter(api: Any, query: dict[str, str], detail: str) -> None:
+def test_a_bad_page_request_is_refused_naming_the_parameter(
+    api: Any, query: dict[str, str], detail: str
+) -> None:
     answer = call(api, http_event("GET", "/v1/images", query=query))
     assert (answer.status, answer.problem_type) == (422, "invalid-request")
     assert answer.json()["detail"].startswith(detail)
