@@ -16,7 +16,7 @@ try:  # typer >= 0.24 carries its own copy of click and does not re-export its e
 except ImportError:  # pragma: no cover - older typer runs on click itself
     from click import exceptions as click_errors  # type: ignore[no-redef]
 
-from deploy.cli import dlq, loadtest, local, login, maintenance, pipeline, status
+from deploy.cli import dlq, loadtest, local, login, pipeline, reprocess, status, sweep
 from deploy.cli.common import Group, console, err, fail
 
 app = typer.Typer(
@@ -26,7 +26,7 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-for group in (local, login, pipeline, maintenance, status, dlq, loadtest):
+for group in (local, login, pipeline, reprocess, sweep, status, dlq, loadtest):
     group.register(app)
 
 __all__ = ["app", "console", "err", "main"]

@@ -1,6 +1,6 @@
 """`imgpipe sweep` run by the operator while renders are in flight, for the property test.
 
-The sweep is the CLI command itself (`deploy.cli.maintenance.sweep`, `--older-than 15m --yes`),
+The sweep is the CLI command itself (`deploy.cli.sweep.sweep`, `--older-than 15m --yes`),
 run in a thread of its own with a sync boto3 client, as an operator's terminal would run it
 beside the workers. Its S3 client is hooked: at one of its requests (most often the listing of
 `processed/`, else a random one) it pauses until no delivery can go on without it, so renders
@@ -25,7 +25,8 @@ from urllib.parse import unquote
 import click
 import typer
 
-from deploy.cli import common, maintenance
+from deploy.cli import common
+from deploy.cli import sweep as maintenance
 from deploy.ops import sweep as ops_sweep
 from tests.integration.conftest import Stack
 from tests.integration.model_deliveries import Scheduler

@@ -174,7 +174,7 @@ def test_a_render_committed_while_the_manifests_are_read_survives_a_slow_sweep(
     # manifest (a sweep of a million manifests takes that long), during which a run commits a
     # new render: its manifest is written after the sweep listed the manifests, so the sweep
     # never holds it
-    from deploy.cli import maintenance
+    from deploy.cli import sweep as maintenance
 
     manifests = processed_images(stack)
     monkeypatch.setattr(JumpingClock, "offset", timedelta())

@@ -19,10 +19,11 @@ from deploy import cli
 from deploy.cli import demo as cli_demo
 from deploy.cli import dlq as cli_dlq
 from deploy.cli import local as cli_local
-from deploy.cli import maintenance as cli_maintenance
 from deploy.cli import pipeline as cli_pipeline
 from deploy.cli import render as cli_render
+from deploy.cli import reprocess as cli_maintenance
 from deploy.cli import status as cli_status
+from deploy.cli import sweep as cli_sweep
 from deploy.local import samples
 from deploy.local.motoserver import free_port
 
@@ -37,7 +38,7 @@ COMMANDS: dict[tuple[str, ...], Callable[..., Any]] = {
     ("worker",): cli_local.worker,
     ("upload",): cli_pipeline.upload,
     ("reprocess",): cli_maintenance.reprocess,
-    ("sweep",): cli_maintenance.sweep,
+    ("sweep",): cli_sweep.sweep,
     ("presign", "upload"): cli_pipeline.presign_upload,
     ("presign", "download"): cli_pipeline.presign_download,
     ("status",): cli_status.status,
