@@ -11,38 +11,30 @@ without one (moto's own API) always pass. The plan can be switched while the pro
 (`PUT /__faults__/plan`), and `GET /__faults__/stats` says what it injected, by service and kind.
 
 Run as `python -m deploy.local.faults --upstream URL --port N --plan 'slowdown=0.03,reset=0.02'`;
-`FaultProxy` starts and stops that process.
+`FaultProxy` starts and stops that process. What the process does with each request (the aiohttp
+application) is in `deploy.local.fault_app`.
 """
 
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import random
 import re
-import socket
-import struct
 import subprocess
 import sys
 import time
 import urllib.request
-from collections import Counter
-from collections.abc import AsyncIterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, TextIO, TypedDict, Unpack
+from typing import TypedDict, Unpack
 
 from deploy.local.motoserver import HOST, MotoServerError, free_port, terminate
-
-if TYPE_CHECKING:
-    from aiohttp import ClientSession, web
 
 KINDS = ("latency", "slowdown", "error500", "reset", "timeout")
 SERVICES = ("s3", "sqs", "sns")
 CONTROL = "/__faults__"
 _SCOPE = re.compile(r"Credential=[^/]+/\d{8}/[^/]+/([a-z0-9-]+)/aws4_request")
-_HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "content-length", "host", "upgrade"}
 
 
 class PlanShape(TypedDict, total=False):
@@ -119,115 +111,6 @@ def error_body(service: str, kind: str, json_protocol: bool) -> tuple[int, bytes
     return status, f"<ErrorResponse>{error}</ErrorResponse>".encode(), "text/xml"
 
 
-def _reset(request: web.BaseRequest) -> None:
-    """Close the client's connection with a TCP RST, as a dropped connection looks to a client."""
-    transport = request.transport
-    if transport is None:
-        return
-    sock = transport.get_extra_info("socket")
-    if sock is not None:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-    transport.abort()
-
-
-class _Proxy:
-    """The aiohttp handlers: control endpoints, and every other request proxied or faulted."""
-
-    def __init__(self, upstream: str, plan: FaultPlan, seed: int, log: TextIO | None = None) -> None:
-        self.upstream, self.plan, self.log = upstream, plan, log
-        self.rng = random.Random(seed)
-        self.requests: Counter[str] = Counter()
-        self.faults: Counter[tuple[str, str]] = Counter()
-        self.receives: Counter[int] = Counter()  # deliveries by ApproximateReceiveCount
-        self.session: ClientSession | None = None  # opened by the app's cleanup context
-
-    async def handle(self, request: web.Request) -> web.Response:
-        from aiohttp import web
-
-        if request.path.startswith(CONTROL):
-            return await self.control(request)
-        service = service_of(request.headers.get("Authorization"))
-        self.requests[service or "other"] += 1
-        kind = self.plan.draw(self.rng, service)
-        body = await request.read()
-        if self.log is not None:
-            self.log.write(f"{request.method} {request.raw_path} {service} {kind or '-'}\n")
-        if kind is None or kind == "latency":
-            if kind is not None:
-                self.faults[(str(service), kind)] += 1
-                await asyncio.sleep(self.rng.uniform(0, self.plan.latency_s))
-            return await self.forward(request, body)
-        self.faults[(str(service), kind)] += 1
-        if kind in ("slowdown", "error500"):
-            status, text, content_type = error_body(str(service), kind, "X-Amz-Target" in request.headers)
-            return web.Response(status=status, body=text, headers={"Content-Type": content_type})
-        if kind == "timeout":  # applied upstream; the answer is held, then lost
-            await self.forward(request, body)
-            await asyncio.sleep(self.plan.stall_s)
-        _reset(request)
-        return web.Response(status=500)  # never sent: the connection is gone
-
-    async def forward(self, request: web.Request, body: bytes) -> web.Response:
-        from aiohttp import web
-        from yarl import URL
-
-        headers = {k: v for k, v in request.headers.items() if k.lower() not in _HOP_BY_HOP}
-        url = URL(self.upstream + request.raw_path, encoded=True)
-        if self.session is None:
-            raise RuntimeError("the proxy forwards only while its app runs (its cleanup context)")
-        async with self.session.request(request.method, url, headers=headers, data=body) as answer:
-            payload = await answer.read()
-            out = {k: v for k, v in answer.headers.items() if k.lower() not in _HOP_BY_HOP}
-        if request.headers.get("X-Amz-Target") == "AmazonSQS.ReceiveMessage" and answer.status == 200:
-            self.observe_receive(payload)
-        response = web.Response(status=answer.status, body=payload or None, headers=out)
-        if request.method == "HEAD" and "Content-Length" in answer.headers:
-            response.headers["Content-Length"] = answer.headers["Content-Length"]
-        return response
-
-    def observe_receive(self, payload: bytes) -> None:
-        """Count the deliveries a ReceiveMessage answer carries, by receive count: how often the
-        stack made SQS deliver a message again (kills, lost answers, reported failures)."""
-        try:
-            messages = json.loads(payload).get("Messages", [])
-            counts = [int(m["Attributes"]["ApproximateReceiveCount"]) for m in messages
-                      if "ApproximateReceiveCount" in m.get("Attributes", {})]  # fmt: skip
-        except (ValueError, AttributeError, TypeError):
-            return
-        self.receives.update(counts)
-
-    async def control(self, request: web.Request) -> web.Response:
-        from aiohttp import web
-
-        if request.method == "PUT":
-            self.plan = FaultPlan(**await request.json())
-        return web.json_response({
-            "plan": self.plan.to_json(),
-            "requests": dict(self.requests),
-            "faults": {f"{service}:{kind}": n for (service, kind), n in sorted(self.faults.items())},
-            "receive_counts": {str(count): n for count, n in sorted(self.receives.items())},
-        })  # fmt: skip
-
-    async def session_context(self, app: web.Application) -> AsyncIterator[None]:
-        from aiohttp import ClientSession, ClientTimeout
-
-        self.session = ClientSession(auto_decompress=False, timeout=ClientTimeout(total=None))
-        yield
-        await self.session.close()
-
-
-def build_app(upstream: str, plan: FaultPlan, seed: int, log: TextIO | None = None) -> web.Application:
-    """The aiohttp application of a proxy to `upstream` that follows `plan`; every request is
-    written to `log` (a text file) as `METHOD path service fault`, when given."""
-    from aiohttp import web
-
-    proxy = _Proxy(upstream, plan, seed, log)
-    app = web.Application(client_max_size=1024**3)
-    app.cleanup_ctx.append(proxy.session_context)
-    app.router.add_route("*", "/{tail:.*}", proxy.handle)
-    return app
-
-
 class FaultProxy:
     """The proxy as a process of its own, on loopback; `endpoint` goes into AWS_ENDPOINT_URL."""
 
@@ -286,6 +169,8 @@ class FaultProxy:
 def main(argv: list[str] | None = None) -> None:
     """Serve the proxy until terminated."""
     from aiohttp import web
+
+    from deploy.local.fault_app import build_app
 
     parser = argparse.ArgumentParser(prog="python -m deploy.local.faults", description=__doc__.split(".")[0])
     parser.add_argument("--upstream", required=True)
