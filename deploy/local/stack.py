@@ -31,7 +31,7 @@ import subprocess
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Literal, overload
 
 import boto3
 
@@ -44,6 +44,12 @@ from deploy.local.motoserver import MotoServer, free_port, port_in_use
 from deploy.local.poller import PollerConfig
 from deploy.local.topology import QueueSettings, Topology, provision
 from shared.settings import Settings, load_settings
+
+if TYPE_CHECKING:
+    from types_boto3_cognito_idp import CognitoIdentityProviderClient
+    from types_boto3_s3 import S3Client
+    from types_boto3_sns import SNSClient
+    from types_boto3_sqs import SQSClient
 
 PREFIX = "imgpipe"
 LOG_TAIL_BYTES = 64 * 1024
@@ -271,6 +277,16 @@ class EndpointSession:
         self._endpoint = server.endpoint
         self.region_name = server.region
 
-    def client(self, name: str) -> Any:
-        """A client for service `name` on the server."""
+    @overload
+    def client(self, name: Literal["s3"]) -> S3Client: ...
+    @overload
+    def client(self, name: Literal["sqs"]) -> SQSClient: ...
+    @overload
+    def client(self, name: Literal["sns"]) -> SNSClient: ...
+    @overload
+    def client(self, name: Literal["cognito-idp"]) -> CognitoIdentityProviderClient: ...
+    def client(
+        self, name: Literal["s3", "sqs", "sns", "cognito-idp"]
+    ) -> S3Client | SQSClient | SNSClient | CognitoIdentityProviderClient:
+        """A client for service `name` on the server (the services the stack provisions)."""
         return self._session.client(name, endpoint_url=self._endpoint)
