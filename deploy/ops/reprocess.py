@@ -7,7 +7,10 @@ variant-config hash, never on the messageId, so an image whose complete manifest
 does no work: re-queueing everything is safe, and `stale` selects what would be rendered *if the
 workers run the configuration the caller gives* (the CLI warns when no manifest was rendered
 under it). Failed uploads are not stale: their failure is the file's, and `dlq redrive` (with its
-poison guard) is their way back.
+poison guard) is their way back. Nor is an upload whose owner deleted the image (its manifest is
+a tombstone covering it): such uploads are never re-queued (`without_deleted` names them), and
+the worker would acknowledge their events as deleted anyway; only an upload newer than the
+deletion is.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
+from datetime import datetime
 from typing import Any
 from urllib.parse import quote_plus
 
@@ -29,7 +33,7 @@ from shared.manifest import Manifest, normalise_etag, now_iso
 
 __all__ = [
     "BATCH", "CHECK_WORKERS", "Listing", "Pacer", "Upload", "event_body", "list_uploads", "only_stale",
-    "report", "send_events", "stale_reason",
+    "report", "send_events", "stale_reason", "without_deleted",
 ]  # fmt: skip
 
 CHECK_WORKERS = 16
@@ -45,6 +49,7 @@ class Upload:
     user_id: str
     image_id: str
     reason: str = "requested"
+    modified: datetime | None = None  # S3's Last-Modified: before or after a deletion
 
 
 @dataclass(frozen=True)
@@ -67,7 +72,8 @@ def list_uploads(s3: Any, bucket: str, user: str | None = None) -> Listing:
                 listing.invalid.append(obj["Key"])
                 continue
             etag = normalise_etag(obj.get("ETag")) or ""
-            upload = Upload(obj["Key"], etag, int(obj.get("Size", 0)), parsed.user_id, parsed.image_id)
+            upload = Upload(obj["Key"], etag, int(obj.get("Size", 0)), parsed.user_id, parsed.image_id,
+                            modified=obj.get("LastModified"))  # fmt: skip
             listing.uploads.append(upload)
     return listing
 
@@ -76,6 +82,8 @@ def stale_reason(upload: Upload, manifest: Manifest | None, config_hash: str) ->
     """Why the worker would render `upload` again under `config_hash`, or None when it would not."""
     if manifest is None:
         return "no manifest"
+    if manifest.deleted:  # before the key check: a tombstone's source may be the imageId's other key
+        return None if manifest.deletion_covers(upload.modified) else "uploaded after a deletion"
     if manifest.source.key != upload.key:
         return None  # the imageId is another key's: re-queueing would only quarantine it again
     if normalise_etag(manifest.source.etag) != upload.etag:
@@ -119,6 +127,25 @@ def only_stale(
         return [u for u in pool.map(check, uploads) if u is not None]
 
 
+def without_deleted(
+    s3: Any, output_bucket: str, uploads: Sequence[Upload]
+) -> tuple[list[Upload], list[Upload]]:
+    """`uploads` split into those to re-queue and those whose owner deleted the image (their
+    manifest is a tombstone that covers them), which are never re-queued."""
+
+    def covered(upload: Upload) -> bool:
+        try:
+            manifest = read_manifest(s3, output_bucket, upload.image_id)
+        except ValueError:
+            return False  # not a manifest this version can read: let the worker decide
+        return manifest is not None and manifest.deleted and manifest.deletion_covers(upload.modified)
+
+    with ThreadPoolExecutor(max_workers=CHECK_WORKERS) as pool:
+        flags = list(pool.map(covered, uploads))
+    kept = [upload for upload, flag in zip(uploads, flags, strict=True) if not flag]
+    return kept, [upload for upload, flag in zip(uploads, flags, strict=True) if flag]
+
+
 def event_body(bucket: str, upload: Upload, region: str) -> str:
     """The raw S3 notification for `upload`, as S3 would deliver it (key encoded with `+`)."""
     record = {
@@ -149,8 +176,10 @@ def report(
     selected: Sequence[Upload],
     failed: Sequence[Refused],
     elapsed_s: float,
+    deleted: Sequence[Upload] = (),
 ) -> dict[str, Any]:
-    """The `imgpipe reprocess --json` document (see the command's help for its shape)."""
+    """The `imgpipe reprocess --json` document (see the command's help for its shape); `deleted`:
+    the uploads skipped because their owner deleted the image."""
     return {
         "bucket": bucket, "queueUrl": queue_url or None, "user": user, "stale": config_hash is not None,
         "dryRun": dry_run, "configHash": config_hash, "rate": rate, "listed": len(listing.uploads),
@@ -163,4 +192,5 @@ def report(
         ],
         "failed": [f.as_json() for f in failed],
         "invalidKeys": list(listing.invalid),
+        "deleted": [u.key for u in deleted],
     }  # fmt: skip

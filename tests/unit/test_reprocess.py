@@ -5,6 +5,8 @@ batch entry is checked."""
 from __future__ import annotations
 
 import json
+from dataclasses import replace
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote_plus, unquote_plus
 
@@ -85,6 +87,23 @@ def test_the_event_is_what_the_worker_parses(key: str) -> None:
 )
 def test_stale_means_the_worker_would_render_it_again(stored: Manifest | None, reason: str | None) -> None:
     assert stale_reason(UPLOAD, stored, "hash-now") == reason
+
+
+@pytest.mark.parametrize(
+    ("modified", "reason"),
+    [
+        (datetime(2026, 12, 1, 9, 0, tzinfo=UTC), None),  # before the deletion: its owner deleted it
+        (datetime(2026, 12, 1, 10, 0, 0, 900_000, tzinfo=UTC), None),  # within its second: covered
+        (datetime(2026, 12, 1, 10, 0, 1, tzinfo=UTC), "uploaded after a deletion"),  # a new upload
+    ],
+    ids=["before", "same-second", "after"],
+)
+def test_an_upload_its_owner_deleted_is_never_stale(modified: datetime, reason: str | None) -> None:
+    # Given the image's tombstone (its source is the imageId's other key) and an upload of it
+    tombstone = manifest(status="deleted", deletedAt="2026-12-01T10:00:00.500Z",
+                         source__key="uploads/u1/img_a.png")  # fmt: skip
+    # Then only an upload newer than the deletion is selected
+    assert stale_reason(replace(UPLOAD, modified=modified), tombstone, "hash-now") == reason
 
 
 class FakeClock:
