@@ -1,5 +1,6 @@
 """What a stored manifest answers, and what a failed manifest may replace: the rules every
-writer applies to the manifest it read, before it looks at the source or writes.
+writer applies to the manifest it read, before it looks at the source or writes. A tombstone
+answers every delivery of an upload its deletion covers (`deletion_covers`).
 
 Pure decisions over what was read (no S3 here): `worker.pipeline` and `worker.failure_record`
 ask them first, `worker.commit` again after a refused write. See docs/consistency.md ("Decide
@@ -10,8 +11,9 @@ from __future__ import annotations
 
 from collections.abc import Collection
 
-from shared.manifest import Manifest
+from shared.manifest import Manifest, normalise_etag
 from shared.variants import PIPELINE_VERSION
+from worker import storage
 from worker.events import ObjectRef
 from worker.job import Job, engine_hash
 
@@ -66,3 +68,16 @@ def failure_may_replace(failed: Manifest, other: Manifest | None, current: str |
         return True
     same = other.source.key == failed.source.key and other.same_upload(etag, failed.source.version_id)
     return same and other.status == "failed"
+
+
+def deletion_covers(tombstone: Manifest, ref: ObjectRef, now: storage.Head | None) -> bool:
+    """True when the delivery's upload belongs to the deletion `tombstone` records: the key no
+    longer holds it (`now` is what HeadObject said after the tombstone was read), or what it
+    holds is not newer than `deletedAt`. Then nothing may be rendered or recorded for it.
+
+    Only an upload newer than the deletion (the operator's `imgpipe upload` reusing the key)
+    is not covered: it is processed like a first upload and its manifest replaces the tombstone.
+    """
+    if now is None or (ref.etag is not None and normalise_etag(ref.etag) != now.etag):
+        return True  # gone, or replaced: a newer upload brings its own event
+    return tombstone.deletion_covers(now.last_modified)

@@ -27,7 +27,7 @@ from shared.keys import image_prefixes, manifest_key
 from shared.manifest import Manifest, normalise_etag
 from shared.observability import MetricUnit, logger, metrics
 from worker import storage
-from worker.answers import failure_may_replace
+from worker.answers import deletion_covers, failure_may_replace
 from worker.deadline import retry_step
 from worker.events import ObjectRef
 from worker.job import Job
@@ -48,6 +48,11 @@ async def read_stored(job: Job, image_id: str) -> storage.StoredManifest:
     """The image's manifest as stored now, with its ETag (the precondition of the next commit)."""
     s3, bucket = job.clients.s3, job.settings.output_bucket
     return await retry_step(job.deadline, lambda: storage.read_manifest(s3, bucket, image_id))
+
+
+async def read_head(job: Job, ref: ObjectRef) -> storage.Head | None:
+    """What the upload key holds now (None once deleted)."""
+    return await retry_step(job.deadline, lambda: storage.head(job.clients.s3, ref.bucket, ref.key))
 
 
 async def commit(manifest: Manifest, stored: storage.StoredManifest, ref: ObjectRef, job: Job) -> Commit:
@@ -83,6 +88,11 @@ async def _still_worth_writing(
     # The same order as every first write: what the manifest holds was read (`now`), and only
     # then is the key looked at, so a newer upload's result read here is always seen as newer.
     other, complete = now.manifest, manifest.status == "complete"
+    if other is not None and other.deleted:
+        # The owner deleted the image: what the deletion covers never comes back. Only an upload
+        # newer than it is written over the tombstone, by the rules below.
+        head = await read_head(job, ref)
+        return not deletion_covers(other, ref, head) and _worth_it(manifest, other, head, ref)
     if other is not None and other.source.key != ref.key:
         if complete:
             raise ImageIdConflict(f"imageId {manifest.image_id!r} already belongs to {other.source.key!r}")
@@ -90,12 +100,15 @@ async def _still_worth_writing(
     source = manifest.source
     if other is not None and other.covers(source.etag, source.version_id, manifest.pipeline.config_hash):
         return False  # a complete result of the same source and configuration: nothing to add
-    current = await retry_step(
-        job.deadline, lambda: storage.current_etag(job.clients.s3, ref.bucket, ref.key)
-    )
-    if not complete:
+    return _worth_it(manifest, other, await read_head(job, ref), ref)
+
+
+def _worth_it(manifest: Manifest, other: Manifest | None, head: storage.Head | None, ref: ObjectRef) -> bool:
+    # Decided on what the key held when looked at, after `other` was read.
+    current = head.etag if head is not None else None
+    if manifest.status != "complete":
         return failure_may_replace(manifest, other, current)
-    etag = normalise_etag(source.etag)
+    etag = normalise_etag(manifest.source.etag)
     if current == etag:
         return True
     if current is None:

@@ -3,8 +3,9 @@
 In the success path's order (read the manifest, then look at the key, then write
 conditionally), so a failed manifest never replaces a newer upload's result, another key's, or a
 complete result of the same upload; a failure the manifest already answers (a complete result of
-the upload, or this same failure recorded by another delivery) writes nothing. See
-docs/consistency.md, "The quarantine's order".
+the upload, or this same failure recorded by another delivery) writes nothing. Nor does the
+failure of an upload the owner's deletion covers: a tombstone is replaced only by the result of
+a newer upload. See docs/consistency.md, "The quarantine's order" and "Deletion".
 """
 
 from __future__ import annotations
@@ -15,9 +16,8 @@ from shared.errors import InvalidKey, PermanentError
 from shared.keys import is_upload, new_render_id, parse_upload_key
 from shared.manifest import ErrorRecord, Manifest, PipelineRecord, SourceRecord, normalise_etag
 from worker import storage
-from worker.answers import complete_for, failure_may_replace, repeats_failure
-from worker.commit import commit, read_stored
-from worker.deadline import retry_step
+from worker.answers import complete_for, deletion_covers, failure_may_replace, repeats_failure
+from worker.commit import commit, read_head, read_stored
 from worker.dlq_message import MAX_REASON
 from worker.events import ObjectRef
 from worker.job import Job, engine_hash
@@ -29,13 +29,9 @@ class Recorded:
     the failed manifest written with the one it replaced."""
 
     answered: bool = False
+    deleted: bool = False  # the answer is the owner's deletion
     head: storage.Head | None = None
     failed: tuple[Manifest, Manifest | None] | None = None
-
-
-async def head(ref: ObjectRef, job: Job) -> storage.Head | None:
-    """What the upload key holds now (None once deleted), retried as a step."""
-    return await retry_step(job.deadline, lambda: storage.head(job.clients.s3, ref.bucket, ref.key))
 
 
 async def record_failure(ref: ObjectRef, error: PermanentError, job: Job) -> Recorded:
@@ -45,13 +41,16 @@ async def record_failure(ref: ObjectRef, error: PermanentError, job: Job) -> Rec
         return Recorded()
     job.progress.at("recording the failure")
     if isinstance(error, InvalidKey):
-        return Recorded(head=await head(ref, job))  # no trustworthy imageId, or another key's
+        return Recorded(head=await read_head(job, ref))  # no trustworthy imageId, or another key's
     upload = parse_upload_key(ref.key)
     stored = await read_stored(job, upload.image_id)
-    if stored.manifest is not None and _answers(stored.manifest, ref, error, job):
+    manifest = stored.manifest
+    if manifest is not None and not manifest.deleted and _answers(manifest, ref, error, job):
         return Recorded(answered=True)
-    now = await head(ref, job)
-    if stored.manifest is not None and stored.manifest.source.key != ref.key:
+    now = await read_head(job, ref)  # after the manifest was read, as every writer looks
+    if manifest is not None and manifest.deleted and deletion_covers(manifest, ref, now):
+        return Recorded(answered=True, deleted=True)  # the owner deleted it: nothing to record
+    if manifest is not None and not manifest.deleted and manifest.source.key != ref.key:
         return Recorded(head=now)  # the imageId belongs to another upload: its manifest stays
     failed = _failed_manifest(ref, now, error, job)
     if not failure_may_replace(failed, stored.manifest, now.etag if now is not None else None):
@@ -61,6 +60,8 @@ async def record_failure(ref: ObjectRef, error: PermanentError, job: Job) -> Rec
     if committed.written:
         return Recorded(head=now, failed=(failed, committed.replaced))
     kept = committed.kept
+    if kept is not None and kept.deleted:
+        return Recorded(answered=True, deleted=True)  # the owner's deletion won the race
     return Recorded(answered=kept is not None and complete_for(kept, ref, job.config_hash), head=now)
 
 

@@ -37,23 +37,20 @@ class Quarantine:
     catches up with it before the record counts as handled).
     """
 
-    status: Literal["quarantined", "duplicate"]
+    status: Literal["quarantined", "duplicate", "deleted"]
     newer: str | None = None
 
 
 async def quarantine(record: SQSRecord, error: PermanentError, ref: ObjectRef | None, job: Job) -> Quarantine:
     """Record the failure, then move the message to the DLQ; the record then counts as handled.
 
-    A complete result of the same upload and configuration, or this same failure recorded by
-    another delivery, already answers the record: then nothing is written and nothing sent.
+    A complete result of the same upload and configuration, this same failure recorded by
+    another delivery, or the owner's deletion of the image, already answers the record: then
+    nothing is written and nothing sent.
     """
     recorded = await record_failure(ref, error, job) if ref is not None else Recorded()
     if recorded.answered:
-        logger.info(
-            "failure answered by the manifest in place", extra={"objectKey": ref.key if ref else None}
-        )
-        metrics.add_metric(name="DuplicatesSkipped", unit=MetricUnit.Count, value=1)
-        return Quarantine("duplicate")
+        return _answered(recorded, ref)
     dlq = job.settings.dlq_url
     if dlq is None:
         # Without a DLQ the queue's own redrive policy is the only safe place left.
@@ -78,6 +75,17 @@ async def quarantine(record: SQSRecord, error: PermanentError, ref: ObjectRef | 
         await announce(job, "ImageFailed", manifest)
         await remove_replaced(manifest, replaced, job)
     return Quarantine("quarantined", newer)
+
+
+def _answered(recorded: Recorded, ref: ObjectRef | None) -> Quarantine:
+    key = ref.key if ref else None
+    if recorded.deleted:
+        logger.info("failure of an upload its owner deleted", extra={"objectKey": key})
+        metrics.add_metric(name="DeletedSkipped", unit=MetricUnit.Count, value=1)
+        return Quarantine("deleted")
+    logger.info("failure answered by the manifest in place", extra={"objectKey": key})
+    metrics.add_metric(name="DuplicatesSkipped", unit=MetricUnit.Count, value=1)
+    return Quarantine("duplicate")
 
 
 async def _newer_upload(

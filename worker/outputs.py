@@ -2,7 +2,8 @@
 the manifest that commits them, and nothing behind when the commit goes to another run.
 
 Variants are written before the commit and no manifest can list them until it lands, so a
-render whose writes fail, or whose commit loses, deletes what it wrote (`worker.commit` holds
+render whose writes fail, or whose commit loses (to another run, or to the owner's deletion),
+deletes what it wrote (`worker.commit` holds
 the commit itself and who may delete what).
 """
 
@@ -114,7 +115,10 @@ async def commit_or_discard(
         await remove_variants(own, job, "lost the commit")
         raise
     if not committed.written:
-        await remove_variants(own, job, "an equal result was committed first")
+        deleted = committed.kept is not None and committed.kept.deleted
+        await remove_variants(
+            own, job, "the image was deleted" if deleted else "an equal result was committed first"
+        )
     return committed
 
 

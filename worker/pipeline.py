@@ -1,7 +1,8 @@
 """One uploaded object to its variants and manifest, as a short list of named steps.
 
-identify the key -> skip if the manifest already answers this delivery (a complete result of
-this version and configuration, or the file's own failure: `worker.answers.answered`) -> read the
+identify the key -> skip if the manifest already answers this delivery (a tombstone of a deletion
+that covers its upload, a complete result of this version and configuration, or the file's own
+failure: `worker.answers`) -> read the
 source once (only the announced version) -> render every variant and its sha256 off the event
 loop, once the memory budget admits it (`worker.rendering`) -> write all variants under keys of
 this render -> commit the manifest (`worker.outputs`, `worker.commit`) -> remove the render it
@@ -21,8 +22,8 @@ from shared.keys import UploadKey, is_upload, new_render_id, parse_upload_key
 from shared.manifest import Manifest
 from shared.observability import MetricUnit, logger, metrics
 from worker import storage
-from worker.answers import answered
-from worker.commit import read_stored, remove_replaced
+from worker.answers import answered, deletion_covers
+from worker.commit import read_head, read_stored, remove_replaced
 from worker.deadline import retry_step
 from worker.events import ObjectRef
 from worker.job import Job
@@ -35,7 +36,7 @@ from worker.outputs import (
 )
 from worker.rendering import admitted_render
 
-Status = Literal["processed", "duplicate", "ignored", "superseded"]
+Status = Literal["processed", "duplicate", "ignored", "superseded", "deleted"]
 MAX_CATCH_UPS = 3
 
 
@@ -66,6 +67,8 @@ async def process_object(ref: ObjectRef, job: Job) -> Outcome:
             # Nothing was written: the newer upload's event (or whoever committed) answers for it.
             logger.info("event superseded by a newer upload", extra={"objectKey": key, "reason": str(exc)})
             return Outcome("superseded", key)
+        if outcome.status == "deleted":
+            return outcome  # nothing written: an upload newer than the deletion brings its own event
         job.progress.at("checking the upload is still current")
         now = await retry_step(job.deadline, lambda: storage.current_etag(job.clients.s3, bucket, key))
         if now == outcome.etag or now is None:
@@ -83,9 +86,8 @@ async def process_object(ref: ObjectRef, job: Job) -> Outcome:
 async def _process(ref: ObjectRef, upload: UploadKey, job: Job) -> Outcome:
     job.progress.at("reading the manifest")
     stored = await read_stored(job, upload.image_id)
-    _check_owner(stored.manifest, ref, upload)
-    if stored.manifest is not None and answered(stored.manifest, ref, job):
-        return _duplicate(ref, stored.manifest)  # decided by the manifest, whatever the source is now
+    if stored.manifest is not None and (early := await _answer(stored.manifest, ref, upload, job)):
+        return early  # decided by the manifest, whatever the source is now
     timings: dict[str, float] = {}
     started = time.perf_counter()
     job.progress.at("reading the source")
@@ -105,11 +107,26 @@ async def _process(ref: ObjectRef, upload: UploadKey, job: Job) -> Outcome:
     manifest = complete_manifest(ref, upload, source, rendered, variants, render_id, timings, job)
     committed = await commit_or_discard(manifest, stored, ref, job)
     if not committed.written:
-        return _duplicate(ref, committed.kept)
+        return _deleted(ref) if committed.kept and committed.kept.deleted else _duplicate(ref, committed.kept)
     record_metrics(timings, variants)
     logger.info("image processed", extra={"objectKey": ref.key, "timingsMs": timings})
     await remove_replaced(manifest, committed.replaced, job)
     return Outcome("processed", ref.key, manifest.source.etag, manifest)
+
+
+async def _answer(manifest: Manifest, ref: ObjectRef, upload: UploadKey, job: Job) -> Outcome | None:
+    # A tombstone first: the owner deleted the image, so no other rule applies to what it covers
+    # (its source key may be the other key of the imageId). Read before the key is looked at.
+    if manifest.deleted:
+        return _deleted(ref) if deletion_covers(manifest, ref, await read_head(job, ref)) else None
+    _check_owner(manifest, ref, upload)
+    return _duplicate(ref, manifest) if answered(manifest, ref, job) else None
+
+
+def _deleted(ref: ObjectRef) -> Outcome:
+    logger.info("the image was deleted by its owner", extra={"objectKey": ref.key})
+    metrics.add_metric(name="DeletedSkipped", unit=MetricUnit.Count, value=1)
+    return Outcome("deleted", ref.key)
 
 
 def _duplicate(ref: ObjectRef, existing: Manifest | None) -> Outcome:

@@ -11,6 +11,7 @@ import hashlib
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 from urllib.parse import unquote
 
@@ -41,6 +42,7 @@ class Head:
 
     etag: str | None
     original_filename: str | None
+    last_modified: datetime | None = None  # S3's, in whole seconds: a deletion's line (`deletedAt`)
 
 
 def original_filename(metadata: Mapping[str, str] | None) -> str | None:
@@ -75,7 +77,8 @@ async def head(s3: Any, bucket: str, key: str) -> Head | None:
             response = await s3.head_object(Bucket=bucket, Key=key)
     except SourceMissing:
         return None
-    return Head(normalise_etag(response.get("ETag")), original_filename(response.get("Metadata")))
+    metadata = original_filename(response.get("Metadata"))
+    return Head(normalise_etag(response.get("ETag")), metadata, response.get("LastModified"))
 
 
 async def current_etag(s3: Any, bucket: str, key: str) -> str | None:
