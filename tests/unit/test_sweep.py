@@ -66,6 +66,23 @@ def test_plan_removes_only_old_unlisted_objects_and_names_their_kind() -> None:
     assert result.manifests == 2
 
 
+def test_every_render_under_a_deleted_image_is_an_orphan_past_the_cut_off() -> None:
+    # Given a tombstone (its owner deleted the image; it lists nothing) and renders under it
+    tombstone = manifest("img_d", [], status="deleted")
+    stored = [
+        Stored("processed/u1/img_d/r1/large.jpg", 10, OLD),  # what the deletion missed
+        Stored("processed/watermarked/u1/img_d/r1/small.jpg", 10, OLD),
+        Stored("processed/u1/img_d/r2/large.jpg", 10, NEW),  # a run that may still lose and clean up
+    ]
+    # When the sweep plans
+    result = plan([tombstone], stored, CUTOFF)
+    # Then every old object goes as a deleted image's; the recent render waits for the cut-off
+    assert [(o.stored.key, o.reason) for o in result.remove] == [
+        (stored[0].key, "deleted image"), (stored[1].key, "deleted image"),
+    ]  # fmt: skip
+    assert result.recent == [stored[2]] and result.listed == []
+
+
 def test_a_listed_key_is_kept_however_old() -> None:
     # Given a listed variant a year old
     listed = Stored("processed/u1/img_a/large.jpg", 1, NOW - timedelta(days=365))

@@ -8,12 +8,14 @@ the sweep started, and a manifest read after the start shows its commit, if ther
 render with any object younger than the cut-off is never a candidate, whatever its other
 objects' ages, so a render is never cut in half while its run may still commit it. Plain and
 watermarked variants of one render (`processed/...` and `processed/watermarked/...`) are one
-render. Used by `imgpipe sweep` (every manifest at once) and the scheduled sweep (a page at a time).
+render. A tombstone (the owner deleted the image) lists nothing, so every render under it is
+judged so too, by the same cut-off. Used by `imgpipe sweep` (every manifest at once) and the
+scheduled sweep (a page at a time).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -38,7 +40,7 @@ class Orphan:
     """An object to remove, and what kind of garbage it is."""
 
     stored: Stored
-    reason: str  # "orphan render", "legacy variant", "no manifest"
+    reason: str  # "orphan render", "legacy variant", "no manifest", "deleted image"
 
 
 @dataclass
@@ -98,6 +100,8 @@ def plan(
     that are not in `stored` (the other half of a render a page did not list)."""
     listed = {variant.key for manifest in manifests for variant in manifest.variants}
     images = {p for manifest in manifests for p in image_prefixes(manifest.user_id, manifest.image_id)}
+    # A tombstone lists nothing: every render under an image its owner deleted is an orphan.
+    deleted = {p for m in manifests if m.deleted for p in image_prefixes(m.user_id, m.image_id)}
     latest = newest(stored)
     for unit, when in (elsewhere or {}).items():
         latest[unit] = max(when, latest.get(unit, when))
@@ -108,17 +112,20 @@ def plan(
         elif latest[unit_of(obj.key)] >= cutoff:
             result.recent.append(obj)
         else:
-            result.remove.append(Orphan(obj, kind(obj.key, images)))
+            result.remove.append(Orphan(obj, kind(obj.key, images, deleted)))
     return result
 
 
-def kind(key: str, images: set[str]) -> str:
-    """Why an unlisted object is garbage, given the image prefixes the manifests cover."""
+def kind(key: str, images: set[str], deleted: Collection[str] = ()) -> str:
+    """Why an unlisted object is garbage, given the image prefixes the manifests cover (and
+    those of images their owners deleted)."""
     watermarked, parts = _parts(key)
     depth = 2  # user/image/
     prefix = (
         PROCESSED_PREFIX + (f"{WATERMARKED_USER}/" if watermarked else "") + "/".join(parts[:depth]) + "/"
     )
+    if prefix in deleted:
+        return "deleted image"
     if prefix not in images:
         return "no manifest"
     return "orphan render" if len(parts) > depth + 1 else "legacy variant"
