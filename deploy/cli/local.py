@@ -57,7 +57,8 @@ def local_up(
             max=65535,
             envvar=API_PORT_VARIABLE,
             metavar="PORT",
-            help="port for the client API (IMGPIPE_API_URL); default: the moto port + 1 (0: any free one)",
+            help="port for the client API (IMGPIPE_API_URL); default: the moto port + 1, or any free one"
+            " if that is taken (0: any free one)",
         ),
     ] = None,
     workers: Workers = DEFAULT_WORKERS,
@@ -80,8 +81,14 @@ def local_up(
     check_workers(workers)
     queue = QueueSettings.for_timeout(timeout, QueueSettings().batching_window_s)
     check_config(queue)
+    chosen, fallback = api_port_for(port, api_port)
     stack = LocalStack(
-        port=port or None, api_port=api_port_for(port, api_port), workers=workers, log_dir=logs, queue=queue
+        port=port or None,
+        api_port=chosen,
+        api_port_fallback=fallback,
+        workers=workers,
+        log_dir=logs,
+        queue=queue,
     )
     stop_on_signals()
     try:
@@ -126,11 +133,12 @@ def _announce(stack: Any, workers: int, logs: Path, fixed_port: bool) -> None:
     console.print("then: imgpipe upload PHOTOS... ; imgpipe status   (Ctrl-C here stops everything)")
 
 
-def api_port_for(port: int, api_port: int | None) -> int | None:
-    """The API's port: as given (0: any free one, None), else beside a fixed moto port."""
+def api_port_for(port: int, api_port: int | None) -> tuple[int | None, bool]:
+    """The API's port (None: any free one) and whether another free one will do if it is taken: a
+    port given is that port; else the one beside a fixed moto port, or any if that one is taken."""
     if api_port is not None:
-        return api_port or None
-    return port + 1 if 0 < port < 65535 else None
+        return api_port or None, False
+    return (port + 1 if 0 < port < 65535 else None), True
 
 
 def check_workers(workers: int | None) -> None:

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 from dataclasses import dataclass, field
@@ -39,8 +40,8 @@ from deploy.local.cognito import UserPool, provision_user_pool
 from deploy.local.consumer import check_timeout
 from deploy.local.faults import FaultPlan, FaultProxy
 from deploy.local.front_door.cors import cors_from_environment
-from deploy.local.front_door.process import API_HANDLER, FrontDoorError, FrontDoorProcess, busy
-from deploy.local.motoserver import MotoServer, free_port, port_in_use
+from deploy.local.front_door.process import API_HANDLER, FrontDoorProcess, reserve
+from deploy.local.motoserver import MotoServer
 from deploy.local.poller import PollerConfig
 from deploy.local.topology import QueueSettings, Topology, provision
 from shared.settings import Settings, load_settings
@@ -88,6 +89,7 @@ class LocalStack:
     log_dir: Path | None = None
     faults: FaultPlan | None = None
     api_port: int | None = None  # None: any free port
+    api_port_fallback: bool = False  # True: any free port when api_port is taken
     api_handler: str = API_HANDLER
     server: MotoServer = field(init=False)
     session: EndpointSession = field(init=False)
@@ -96,19 +98,19 @@ class LocalStack:
     fault_proxy: FaultProxy | None = field(default=None, init=False)
     user_pool: UserPool = field(init=False)
     front_door: FrontDoorProcess | None = field(default=None, init=False)
+    _api_socket: socket.socket | None = field(default=None, init=False)
     kills: int = field(default=0, init=False)
 
     def start(self) -> LocalStack:
         """Start the server, provision the topology, start the workers.
 
         Settings the workers would refuse are refused first (`check_config`), before anything
-        is started, and so is a busy API port.
+        is started, and so is a busy API port (taken now, so nothing takes it while the stack starts).
         """
         check_config(self.queue)
-        if self.api_port and port_in_use(self.api_port):
-            raise FrontDoorError(busy(self.api_port))
-        self.server = MotoServer(self.port).start()
+        self._api_socket = reserve(self.api_port, self.api_port_fallback)
         try:
+            self.server = MotoServer(self.port).start()
             self.session = EndpointSession(self.server)
             self.topology = provision(self.session, prefix=PREFIX, queue=self.queue)
             self.user_pool = provision_user_pool(
@@ -157,9 +159,11 @@ class LocalStack:
         log = self.log_dir / "api.log" if self.log_dir else None
         if log is not None:
             log.parent.mkdir(parents=True, exist_ok=True)
+        assert self._api_socket is not None  # reserved by start()
         self.front_door = FrontDoorProcess(
-            self.api_port or free_port(), self.user_pool, handler=self.api_handler, log=log
+            self._api_socket, self.user_pool, handler=self.api_handler, log=log
         )
+        self._api_socket = None  # the door's now
         # the function's configuration: the stack's buckets and endpoint, the user's limits and CORS
         self.front_door.start({**os.environ, **self.environment()})
 
@@ -242,6 +246,9 @@ class LocalStack:
         nothing is left running."""
         if self.front_door is not None:
             self.front_door.stop()
+        if self._api_socket is not None:
+            self._api_socket.close()
+            self._api_socket = None
         for process in self._processes:
             process.send_signal(signal.SIGTERM)
         for process in self._processes:

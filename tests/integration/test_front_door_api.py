@@ -18,7 +18,8 @@ from deploy.client import ApiError, ImgpipeApi
 from deploy.local import samples
 from deploy.local.cognito import UserPool, provision_user_pool, sign_in
 from deploy.local.front_door import ROUTES, FrontDoorProcess
-from deploy.local.motoserver import MotoServer, free_port
+from deploy.local.front_door.process import reserve
+from deploy.local.motoserver import MotoServer
 from deploy.local.stack import EndpointSession
 from deploy.local.topology import Topology, provision
 from tests.integration.front_door_support import unverified
@@ -53,7 +54,7 @@ def api(moto_server: MotoServer, tmp_path: Path) -> Iterator[Api]:
     clean = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "IMGPIPE_"))}
     function_env = {**clean, **env, "IMGPIPE_INPUT_BUCKET": topology.input_bucket,
                     "IMGPIPE_OUTPUT_BUCKET": topology.output_bucket}  # fmt: skip
-    door = FrontDoorProcess(free_port(), pool, log=tmp_path / "api.log").start(function_env)
+    door = FrontDoorProcess(reserve(None), pool, log=tmp_path / "api.log").start(function_env)
     try:
         yield Api(door.url, pool, cognito, topology, endpoint.client("s3"))
     finally:

@@ -17,6 +17,7 @@ from typer.testing import CliRunner
 from deploy import cli
 from deploy.local.cognito import sign_in
 from deploy.local.front_door import FrontDoorError
+from deploy.local.front_door.process import reserve
 from deploy.local.motoserver import HOST, port_in_use
 from deploy.local.stack import LocalStack
 from tests.integration.front_door_support import ECHO
@@ -81,3 +82,17 @@ def test_a_busy_api_port_is_refused_before_anything_starts(tmp_path: Path) -> No
         result = CliRunner().invoke(cli.app, ["local", "up", "--port", "0", "--api-port", str(busy)])
     assert result.exit_code == 1
     assert "--api-port N or IMGPIPE_LOCAL_API_PORT=N" in " ".join(result.stderr.split())
+
+
+def test_the_default_api_port_gives_way_to_whatever_holds_it() -> None:
+    # Given the port beside moto's taken by something else (not asked for by the user)
+    with socket.socket() as taken:
+        taken.bind((HOST, 0))
+        taken.listen()
+        busy = taken.getsockname()[1]
+        # When the API's port is reserved with a fallback, then it is another free one
+        with reserve(busy, fallback=True) as listener:
+            assert listener.getsockname()[1] != busy
+        # and without one, the port is refused
+        with pytest.raises(FrontDoorError, match=f"port {busy} is already in use"):
+            reserve(busy)

@@ -139,17 +139,17 @@ def test_a_local_password_is_stable_per_pool_and_user_and_meets_cognitos_default
 
 @pytest.mark.parametrize(
     ("port", "api_port", "chosen"),
-    [(4580, None, 4581), (5000, None, 5001), (0, None, None), (65535, None, None), (4580, 9000, 9000),
-     (4580, 0, None)],
+    [(4580, None, (4581, True)), (5000, None, (5001, True)), (0, None, (None, True)),
+     (65535, None, (None, True)), (4580, 9000, (9000, False)), (4580, 0, (None, False))],
 )  # fmt: skip
 def test_the_api_port_is_beside_a_fixed_moto_port_unless_given(
-    port: int, api_port: int | None, chosen: int | None
+    port: int, api_port: int | None, chosen: tuple[int | None, bool]
 ) -> None:
     assert api_port_for(port, api_port) == chosen
 
 
 def test_by_default_the_api_listens_on_4581_beside_moto_on_4580() -> None:
-    assert (DEFAULT_PORT, api_port_for(DEFAULT_PORT, None)) == (4580, DEFAULT_API_PORT) == (4580, 4581)
+    assert (DEFAULT_PORT, api_port_for(DEFAULT_PORT, None)[0]) == (4580, DEFAULT_API_PORT) == (4580, 4581)
 
 
 def test_local_up_refuses_origins_the_front_door_would_before_starting_anything(

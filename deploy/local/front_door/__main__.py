@@ -1,8 +1,9 @@
 """`python -m deploy.local.front_door`: the front door in a process of its own, as the stack runs it.
 
-Arguments say where the API listens, which function it calls and which tokens it accepts; CORS
-comes from `IMGPIPE_CORS_ORIGINS` and everything else the function reads (buckets, limits, the
-AWS endpoint) from the environment, as a Lambda function's configuration would. SIGTERM stops it.
+Arguments say where the API listens (the stack passes the socket it reserved), which function it
+calls and which tokens it accepts; CORS comes from `IMGPIPE_CORS_ORIGINS` and everything else the
+function reads (buckets, limits, the AWS endpoint) from the environment, as a Lambda function's
+configuration would. SIGTERM stops it.
 Requests are logged one line each (werkzeug's), as API Gateway's access log would have them.
 """
 
@@ -26,6 +27,7 @@ def parse(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m deploy.local.front_door", description=__doc__)
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--fd", type=int, help="a socket already listening on --port, to serve on")
     parser.add_argument("--handler", required=True, help="dotted path, e.g. worker.api.handler.handler")
     parser.add_argument("--issuer", required=True, help="the tokens' iss")
     parser.add_argument("--audience", action="append", required=True, help="an accepted app client id")
@@ -52,7 +54,7 @@ def main(argv: list[str] | None = None) -> None:
     door = FrontDoor(args.handler, authorizer, cors, timeout_s=args.timeout)
     door.warm()
     signal.signal(signal.SIGTERM, _stop)
-    server = make_server(args.host, args.port, door, threaded=True)
+    server = make_server(args.host, args.port, door, threaded=True, fd=args.fd)
     logging.getLogger("imgpipe.front_door").info("listening on http://%s:%d", args.host, server.port)
     server.serve_forever()
 
