@@ -45,6 +45,7 @@ from deploy.local.motoserver import MotoServer
 from deploy.local.poller import PollerConfig
 from deploy.local.topology import QueueSettings, Topology, provision
 from shared.settings import Settings, load_settings
+from worker.api.settings import load_api_settings
 
 if TYPE_CHECKING:
     from types_boto3_cognito_idp import CognitoIdentityProviderClient
@@ -60,12 +61,13 @@ def check_config(queue: QueueSettings) -> Settings:
     """The settings every worker will read at its cold start, validated before anything starts.
 
     Raises `TimeoutTooShort` for a function timeout the record budget does not fit, and
-    `ConfigError` naming each bad IMGPIPE_* variable (the front door's IMGPIPE_CORS_ORIGINS
+    `ConfigError` naming each bad IMGPIPE_* variable (the API function's and the front door's
     included); the stack sets the buckets, queues and timeout itself, so those stand in for the
     environment's.
     """
     check_timeout(queue.function_timeout_s)
     cors_from_environment()
+    load_api_settings(input_bucket=f"{PREFIX}-input", output_bucket=f"{PREFIX}-output")
     return load_settings(output_bucket=f"{PREFIX}-output", function_timeout_s=queue.function_timeout_s)
 
 

@@ -152,12 +152,19 @@ def test_by_default_the_api_listens_on_4581_beside_moto_on_4580() -> None:
     assert (DEFAULT_PORT, api_port_for(DEFAULT_PORT, None)[0]) == (4580, DEFAULT_API_PORT) == (4580, 4581)
 
 
-def test_local_up_refuses_origins_the_front_door_would_before_starting_anything(
-    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+@pytest.mark.parametrize(
+    ("variable", "value", "reason"),
+    [("IMGPIPE_CORS_ORIGINS", "https://app.example", "IMGPIPE_CORS_ORIGINS is not JSON"),
+     ("IMGPIPE_CORS_ORIGINS", '["https://app.example/path"]', "IMGPIPE_CORS_ORIGINS"),
+     ("IMGPIPE_UPLOAD_URL_TTL_S", "86400", "IMGPIPE_UPLOAD_URL_TTL_S")],
+    ids=["origins-not-json", "origin-with-a-path", "upload-url-ttl-over-an-hour"],
+)  # fmt: skip
+def test_local_up_refuses_what_the_api_or_its_front_door_would_before_starting_anything(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, variable: str, value: str, reason: str
 ) -> None:
-    # Given origins that are not a JSON list
-    monkeypatch.setenv("IMGPIPE_CORS_ORIGINS", "https://app.example")
+    # Given a setting the API function (or the door in front of it) would refuse at its start
+    monkeypatch.setenv(variable, value)
     # When the stack is started, then it is a usage error naming the variable, and nothing started
     result = invoke("local", "up", "--port", "0", "--logs", "logs")
-    assert_failure(result, 2, "IMGPIPE_CORS_ORIGINS is not JSON")
+    assert_failure(result, 2, reason)
     assert not (tmp_path / "logs").exists()
