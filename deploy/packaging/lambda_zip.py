@@ -4,6 +4,11 @@ Only `worker/`, `shared/` and the runtime dependencies they import (the project'
 minus the CLI's), installed from manylinux wheels for Python 3.12 on the target architecture, so
 the zip built on any machine runs on Lambda. Fails if the unzipped tree would exceed Lambda's
 250 MB limit; botocore's models of services the worker never calls are left out.
+
+The tree is byte-compiled by a Python of the runtime's version (`unchecked-hash` .pyc: Lambda's
+/var/task is read-only and never changes, so nothing is re-checked or rewritten): without it
+every cold start compiles pydantic, Powertools and botocore again, which tripled the client
+API's import time (0.8 s against 0.27 s, measured under 3.12).
 """
 
 from __future__ import annotations
@@ -25,6 +30,7 @@ CLI_ONLY = {"typer", "rich", "pillow", "requests"}
 # the platform pin, after its binary dependency (cffi) came in with the pinned ones.
 PURE_SDISTS = {"pyvips": "cffi>=1.0"}
 LAMBDA_UNZIPPED_LIMIT = 250 * 1024 * 1024
+LAMBDA_DIRECT_UPLOAD_LIMIT = 50 * 1024 * 1024  # Terraform's `filename` uploads the zip directly
 PLATFORMS = {  # Lambda's python3.12 runtime is Amazon Linux 2023 (glibc 2.34)
     "arm64": ["manylinux_2_34_aarch64", "manylinux_2_28_aarch64", "manylinux2014_aarch64"],
     "x86_64": ["manylinux_2_34_x86_64", "manylinux_2_28_x86_64", "manylinux2014_x86_64"],
@@ -70,12 +76,16 @@ def build(out_dir: Path, arch: str | None, python_version: str = "3.12") -> Path
         _prune_botocore(tree / "botocore" / "data")
         for package in CODE:
             shutil.copytree(ROOT / package, tree / package, ignore=shutil.ignore_patterns(*PRUNE))
+        _compile(tree, sys.executable if arch is None else _interpreter(python_version))
         size = sum(p.stat().st_size for p in tree.rglob("*") if p.is_file())
         if size > LAMBDA_UNZIPPED_LIMIT:
             raise SystemExit(f"package: {size / 2**20:.0f} MB unzipped, over Lambda's 250 MB limit")
         out_dir.mkdir(parents=True, exist_ok=True)
         target = out_dir / name
         _zip(tree, target)
+    zipped = target.stat().st_size
+    if zipped > LAMBDA_DIRECT_UPLOAD_LIMIT:
+        raise SystemExit(f"package: {zipped / 2**20:.1f} MB zipped, over the 50 MB Lambda takes directly")
     print(f"package: {target} {target.stat().st_size / 2**20:.1f} MB zipped, {size / 2**20:.1f} MB unzipped")
     return target
 
@@ -84,6 +94,26 @@ def _prune_botocore(data: Path) -> None:
     for service in data.iterdir():
         if service.is_dir() and service.name not in BOTOCORE_SERVICES:
             shutil.rmtree(service)
+
+
+def _interpreter(version: str) -> str | None:
+    """A working Python of `version` on this machine (pyenv, then PATH), to compile for the runtime."""
+    pyenv = sorted(str(p) for p in Path.home().glob(f".pyenv/versions/{version}.*/bin/python"))
+    for candidate in [*reversed(pyenv), shutil.which(f"python{version}")]:
+        # a pyenv shim is on PATH whether or not that version is installed: try it
+        if candidate and subprocess.run([candidate, "-c", ""], capture_output=True).returncode == 0:
+            return candidate
+    return None
+
+
+def _compile(tree: Path, python: str | None) -> None:
+    if python is None:
+        print("package: no Python of the runtime's version here: shipped without .pyc (slower cold starts)")
+        return
+    # libraries' own test suites (numpy's are 12 MB of .pyc) never run here: not compiled
+    options = ["-q", "-j", "0", "--invalidation-mode", "unchecked-hash", "-x", r"[/\\]tests?[/\\]"]
+    command = [python, "-m", "compileall", *options, str(tree)]
+    subprocess.run(command, check=True, stdout=subprocess.DEVNULL)
 
 
 def _zip(tree: Path, target: Path) -> None:
