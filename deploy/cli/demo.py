@@ -73,18 +73,15 @@ def _demo_summary(result: DemoResult, skipped: list[Skipped]) -> None:
     # File names and failure reasons are the photos' own: every cell is literal text. `show` fits
     # the table to a terminal and never cuts it when piped, as every other table.
     table = DataTable(title=f"demo: {len(result.entries)} uploads in {result.elapsed_s:.1f} s")
-    for column in ("file", "status", "variants / reason", "render ms"):
+    for column in ("file", "status", "variants / reason", "ready after s"):
         table.add_column(column)
     for entry in result.entries:
-        manifest = entry.manifest
-        if manifest is not None and manifest.status == "complete":
-            sizes = ", ".join(f"{v.name} {v.width}x{v.height}" for v in manifest.variants)
-            ms = f"{manifest.timings_ms.get('render', 0):.0f}"
-            table.add_row(entry.filename, Text("complete", style="green"), sizes, ms)
+        if entry.status == "complete" and entry.image is not None:
+            sizes = ", ".join(f"{v['name']} {v['width']}x{v['height']}" for v in entry.image["variants"])
+            waited = f"{entry.waited_s:.1f}" if entry.waited_s is not None else "-"
+            table.add_row(entry.filename, Text("complete", style="green"), sizes, waited)
         else:
-            error = manifest.error if manifest is not None else None
-            reason = f"{error.type}: {error.message}" if error else (entry.reason or "no result")
-            table.add_row(entry.filename, Text("failed", style="red"), reason, "-")
+            table.add_row(entry.filename, Text(entry.status, style="red"), entry.why, "-")
     show(table)
     if skipped:  # left out before the upload, as `imgpipe upload` lists them
         left_out = DataTable("skipped file", "why")

@@ -1,4 +1,7 @@
-"""`out/index.html`: every upload of a demo run, its variants with sizes and timings, or its reason.
+"""`out/index.html`: every upload of a demo run, its variants with sizes, or the reason it failed.
+
+Built from what the client API answered for each image (`GET /v1/images/{id}`), as an app
+would show it, and the variant files the demo downloaded through the URLs it gave.
 
 Self-contained (no external CSS, fonts or scripts), so it opens from disk in any browser. A small
 script marks on <body> how many images loaded and how many broke, which the browser test reads.
@@ -6,11 +9,10 @@ script marks on <body> how many images loaded and how many broke, which the brow
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from html import escape
 from pathlib import Path
-
-from shared.manifest import Manifest
+from typing import Any
 
 STYLE = """
 body { font: 14px/1.4 system-ui, sans-serif; margin: 24px; color: #222; background: #fafafa; }
@@ -34,23 +36,38 @@ window.addEventListener("load", () => {
 
 @dataclass(frozen=True)
 class Entry:
-    """One upload: its original file name and its manifest (None if it never got one)."""
+    """One upload: its file name, the API's answer for it (None if none), and the files saved."""
 
     filename: str
     image_id: str
-    manifest: Manifest | None
-    reason: str | None = None  # why there is no manifest, when there is none
+    image: dict[str, Any] | None  # GET /v1/images/{imageId}'s body
+    reason: str | None = None  # why there is no answer, when there is none
+    files: dict[str, str] = field(default_factory=dict)  # variant name -> file under out/<imageId>/
+    waited_s: float | None = None  # from the end of the upload to the final status, as the client saw
+
+    @property
+    def status(self) -> str:
+        """`complete`, `failed`, `deleted` or `pending` as the API said; `failed` with no answer."""
+        return str(self.image["status"]) if self.image else "failed"
+
+    @property
+    def why(self) -> str:
+        """What went wrong, in the API's words (type: reason), or the demo's own reason."""
+        error = (self.image or {}).get("error")
+        if error:
+            return f"{error['type']}: {error['reason']} ({error['detail']})"
+        return self.reason or "no result"
 
 
 def write(out: Path, entries: list[Entry], elapsed_s: float) -> Path:
     """Write `out/index.html`; variant files are expected at `out/<imageId>/<file name>`."""
-    done = sum(1 for e in entries if e.manifest is not None and e.manifest.status == "complete")
+    done = sum(1 for e in entries if e.status == "complete")
     cards = "\n".join(_card(entry) for entry in entries)
     html = f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>imgpipe demo</title><style>{STYLE}</style></head>
 <body><h1>imgpipe demo</h1>
 <p class="summary">{done} of {len(entries)} uploads processed, {len(entries) - done} refused,
-in {elapsed_s:.1f} s through S3 → SNS → SQS → worker on the local stack.</p>
+in {elapsed_s:.1f} s through the client API, S3 → SNS → SQS → worker on the local stack.</p>
 {cards}
 <script>{SCRIPT}</script></body></html>
 """
@@ -61,21 +78,14 @@ in {elapsed_s:.1f} s through S3 → SNS → SQS → worker on the local stack.</
 
 def _card(entry: Entry) -> str:
     title = f"<h2>{escape(entry.filename)} <span class='meta'>{escape(entry.image_id)}</span></h2>"
-    manifest = entry.manifest
-    if manifest is None or manifest.status != "complete":
-        error = manifest.error if manifest is not None else None
-        reason = f"{error.type}: {error.message}" if error else (entry.reason or "no result")
-        return f"<div class='card failed'>{title}<p class='reason'>{escape(reason)}</p></div>"
-    source = manifest.source
+    if entry.status != "complete" or entry.image is None:
+        return f"<div class='card failed'>{title}<p class='reason'>{escape(entry.why)}</p></div>"
     figures = "".join(
-        f"<figure><img src='{escape(manifest.image_id)}/{escape(Path(v.key).name)}' alt='{escape(v.name)}'>"
-        f"<figcaption>{escape(v.name)} · {v.width}×{v.height} · {v.bytes / 1024:.0f} KB · {v.format}"
-        f"</figcaption></figure>"
-        for v in manifest.variants
+        f"<figure><img src='{escape(entry.image_id)}/{escape(entry.files.get(v['name'], ''))}'"
+        f" alt='{escape(v['name'])}'><figcaption>{escape(v['name'])} · {v['width']}×{v['height']}"
+        f" · {v['bytes'] / 1024:.0f} KB · {escape(v['format'])}</figcaption></figure>"
+        for v in entry.image["variants"]
     )
-    timings = ", ".join(f"{name} {ms:.0f} ms" for name, ms in manifest.timings_ms.items())
-    meta = (
-        f"<p class='meta'>source {escape(source.format or '?')} {source.width}×{source.height}, "
-        f"{(source.bytes or 0) / 1024:.0f} KB, orientation {source.orientation} · {escape(timings)}</p>"
-    )
+    waited = f"ready {entry.waited_s:.1f} s after its upload" if entry.waited_s is not None else ""
+    meta = f"<p class='meta'>{escape(waited)}</p>"
     return f"<div class='card'>{title}{meta}<div class='variants'>{figures}</div></div>"

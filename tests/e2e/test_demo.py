@@ -1,18 +1,18 @@
-"""`deploy.local.demo.run` end to end: moto server, S3 -> SNS -> SQS, worker processes, contact sheet."""
+"""`deploy.local.demo.run` end to end: signed in through the client API, pre-signed POSTs to S3,
+S3 -> SNS -> SQS, worker processes, results read back through `GET /v1/images/{id}`, contact sheet."""
 
 from __future__ import annotations
 
 import html
 import subprocess
 import sys
-from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
 from PIL import Image, ImageChops, ImageStat
 
+from deploy.local.contact_sheet import Entry
 from deploy.local.motoserver import free_port
-from shared.manifest import Manifest
 from shared.variants import DEFAULT_VARIANTS
 from tests.e2e.conftest import DemoRun
 from tests.e2e.support import VARIANT_NAMES, processes_using_port
@@ -22,12 +22,13 @@ pytestmark = pytest.mark.e2e
 MAX_WALL_S = 40.0
 
 
-def _manifests(run: DemoRun) -> dict[str, Manifest]:
-    manifests = {}
+def _entries(run: DemoRun) -> dict[str, Entry]:
+    """Each file's entry, with the API's final answer for it."""
+    entries = {}
     for entry in run.result.entries:
-        assert entry.manifest is not None, f"{entry.filename}: no manifest ({entry.reason})"
-        manifests[entry.filename] = entry.manifest
-    return manifests
+        assert entry.image is not None, f"{entry.filename}: no answer from the API ({entry.reason})"
+        entries[entry.filename] = entry
+    return entries
 
 
 def _mean_difference(a: Image.Image, b: Image.Image) -> float:
@@ -43,39 +44,39 @@ def test_demo_finishes_in_time_with_one_entry_per_upload(demo_run: DemoRun) -> N
 
 
 def test_every_good_image_is_complete_with_five_variants_on_disk(demo_run: DemoRun) -> None:
-    manifests = _manifests(demo_run)
+    entries = _entries(demo_run)
     for name in demo_run.inputs.good:
-        manifest = manifests[name]
-        assert manifest.status == "complete", f"{name}: {manifest.error}"
-        assert manifest.error is None
-        assert tuple(v.name for v in manifest.variants) == VARIANT_NAMES
-        folder = demo_run.out / manifest.image_id
-        assert (folder / "processing-info.json").is_file()
-        for variant, spec in zip(manifest.variants, DEFAULT_VARIANTS, strict=True):
-            path = folder / Path(variant.key).name
+        entry = entries[name]
+        image = entry.image
+        assert image is not None and image["status"] == "complete", f"{name}: {entry.why}"
+        assert image["error"] is None
+        assert image["originalFilename"] == name
+        assert tuple(v["name"] for v in image["variants"]) == VARIANT_NAMES
+        folder = demo_run.out / entry.image_id
+        assert (folder / "image.json").is_file()
+        for variant, spec in zip(image["variants"], DEFAULT_VARIANTS, strict=True):
+            path = folder / entry.files[variant["name"]]
             assert path.is_file(), f"{name}: {path} missing"
-            assert path.stat().st_size == variant.bytes
-            with Image.open(path) as image:
-                assert image.size == (variant.width, variant.height), f"{name} {variant.name}"
+            assert path.stat().st_size == variant["bytes"]
+            with Image.open(path) as picture:
+                assert picture.size == (variant["width"], variant["height"]), f"{name} {variant['name']}"
             if spec.fit == "cover":
-                assert (variant.width, variant.height) == (spec.width, spec.height)
+                assert (variant["width"], variant["height"]) == (spec.width, spec.height)
             else:
-                assert spec.width is None or variant.width <= spec.width
-                assert spec.height is None or variant.height <= spec.height
+                assert spec.width is None or variant["width"] <= spec.width
+                assert spec.height is None or variant["height"] <= spec.height
 
 
 def test_rotated_photo_comes_out_upright(demo_run: DemoRun) -> None:
-    manifest = _manifests(demo_run)[demo_run.inputs.rotated]
+    entry = _entries(demo_run)[demo_run.inputs.rotated]
     upright = demo_run.inputs.rotated_upright
-    assert manifest.source.orientation == 6
-    stored = (manifest.source.width, manifest.source.height)
-    assert stored == (upright.height, upright.width)
-    original = next(v for v in manifest.variants if v.name == "original")
-    assert (original.width, original.height) == (stored[1], stored[0])  # swapped: upright
-    with Image.open(demo_run.out / manifest.image_id / Path(original.key).name) as image:
+    assert entry.image is not None
+    original = next(v for v in entry.image["variants"] if v["name"] == "original")
+    assert (original["width"], original["height"]) == upright.size  # stored turned, served upright
+    with Image.open(demo_run.out / entry.image_id / entry.files["original"]) as picture:
         # Viewers must not rotate it a second time.
-        assert image.getexif().get(0x0112, 1) == 1
-        pixels = image.convert("RGB")
+        assert picture.getexif().get(0x0112, 1) == 1
+        pixels = picture.convert("RGB")
     same = _mean_difference(pixels, upright)
     turned = _mean_difference(pixels, upright.rotate(180))
     assert same < 12, f"original differs from the upright photo by {same:.1f} on average"
@@ -85,16 +86,17 @@ def test_rotated_photo_comes_out_upright(demo_run: DemoRun) -> None:
 @pytest.mark.parametrize(
     ("which", "error_type"), [("corrupt", "CorruptImage"), ("text", "UnsupportedFormat")]
 )
-def test_bad_uploads_get_failed_manifests_with_reasons(
+def test_bad_uploads_fail_with_a_reason_a_person_can_act_on(
     demo_run: DemoRun, which: str, error_type: str
 ) -> None:
-    manifest = _manifests(demo_run)[getattr(demo_run.inputs, which)]
-    assert manifest.status == "failed"
-    assert manifest.error is not None
-    assert manifest.error.type == error_type
-    assert manifest.error.message.strip()
-    assert manifest.variants == ()
-    assert not (demo_run.out / manifest.image_id).exists()
+    entry = _entries(demo_run)[getattr(demo_run.inputs, which)]
+    assert entry.image is not None
+    assert entry.image["status"] == "failed"
+    error = entry.image["error"]
+    assert error["type"] == error_type
+    assert error["reason"].strip() and error["detail"].strip()
+    assert entry.image["variants"] is None
+    assert not (demo_run.out / entry.image_id).exists()
 
 
 def test_queues_settle_with_the_two_bad_uploads_in_the_dlq(demo_run: DemoRun) -> None:
@@ -106,11 +108,10 @@ def test_contact_sheet_names_every_file_and_both_reasons(demo_run: DemoRun) -> N
     page = demo_run.result.page.read_text(encoding="utf-8")
     for path in demo_run.inputs.files:
         assert html.escape(path.name) in page, path.name
-    manifests = _manifests(demo_run)
+    entries = _entries(demo_run)
     for name in (demo_run.inputs.corrupt, demo_run.inputs.text):
-        error = manifests[name].error
-        assert error is not None
-        assert html.escape(f"{error.type}: {error.message}") in page
+        error = entries[name].image["error"]  # type: ignore[index]  # _entries checked it is there
+        assert html.escape(f"{error['type']}: {error['reason']}") in page
     total, good = len(demo_run.inputs.files), len(demo_run.inputs.good)
     assert f"{good} of {total} uploads processed" in page
 
