@@ -29,32 +29,23 @@ import os
 import signal
 import socket
 import subprocess
-import sys
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal, overload
-
-import boto3
 
 from deploy.local.cognito import UserPool, provision_user_pool
 from deploy.local.consumer import check_timeout
+from deploy.local.endpoint import EndpointSession
 from deploy.local.faults import FaultPlan, FaultProxy
 from deploy.local.front_door.cors import cors_from_environment
 from deploy.local.front_door.process import API_HANDLER, FrontDoorProcess, reserve
 from deploy.local.motoserver import MotoServer
 from deploy.local.poller import PollerConfig
 from deploy.local.topology import QueueSettings, Topology, provision
+from deploy.local.workers import log_reason, spawn
 from shared.settings import Settings, load_settings
 from worker.api.settings import load_api_settings
 
-if TYPE_CHECKING:
-    from types_boto3_cognito_idp import CognitoIdentityProviderClient
-    from types_boto3_s3 import S3Client
-    from types_boto3_sns import SNSClient
-    from types_boto3_sqs import SQSClient
-
 PREFIX = "imgpipe"
-LOG_TAIL_BYTES = 64 * 1024
 
 
 def check_config(queue: QueueSettings) -> Settings:
@@ -69,16 +60,6 @@ def check_config(queue: QueueSettings) -> Settings:
     cors_from_environment()
     load_api_settings(input_bucket=f"{PREFIX}-input", output_bucket=f"{PREFIX}-output")
     return load_settings(output_bucket=f"{PREFIX}-output", function_timeout_s=queue.function_timeout_s)
-
-
-def last_meaningful_line(log: str) -> str | None:
-    """The line of a worker's log that says why it stopped: the last one that is not blank or part
-    of a traceback's frames (an exception's own line, or the worker's `imgpipe: ...` reason)."""
-    for line in reversed(log.splitlines()):
-        text = line.strip()
-        if text and not line[0].isspace() and not text.startswith("Traceback (most recent call last)"):
-            return text
-    return None
 
 
 @dataclass
@@ -177,25 +158,8 @@ class LocalStack:
         env = {**os.environ, **self.environment(), "LAMBDA_TASK_ROOT": str(Path.cwd())}
         if self.fault_proxy is not None:
             env["AWS_ENDPOINT_URL"] = self.fault_proxy.endpoint
-        config = self.poller_config()
-        command = [
-            sys.executable, "-m", "deploy.cli", "worker",
-            "--queue-url", config.queue_url,
-            "--batch-size", str(config.batch_size),
-            "--window", str(config.batching_window_s),
-            "--timeout", str(config.function_timeout_s),
-        ]  # fmt: skip
         log = self.log_dir / f"worker-{index}.log" if self.log_dir else None
-        if log is not None:
-            log.parent.mkdir(parents=True, exist_ok=True)
-        sink = log.open("ab") if log is not None else subprocess.DEVNULL
-        try:
-            return subprocess.Popen(
-                command, env=env, stdout=sink, stderr=subprocess.STDOUT, start_new_session=True
-            )
-        finally:
-            if log is not None:
-                sink.close()  # type: ignore[union-attr]  # the child holds its own copy
+        return spawn(env, self.poller_config(), log)
 
     def worker_pids(self) -> list[int]:
         """The process ids of the workers running now, by index."""
@@ -232,16 +196,7 @@ class LocalStack:
         return "every process is running"
 
     def _log_reason(self, name: str) -> str:
-        if self.log_dir is None:
-            return ""
-        log = self.log_dir / f"{name}.log"
-        try:
-            with log.open("rb") as file:
-                file.seek(max(0, log.stat().st_size - LOG_TAIL_BYTES))
-                line = last_meaningful_line(file.read().decode(errors="replace"))
-        except OSError:
-            line = None
-        return f": {line} (see {log})" if line else f"; see {log}"
+        return log_reason(self.log_dir, name)
 
     def stop(self) -> None:
         """Close the front door, let workers finish their batch and exit, then stop the server;
@@ -271,31 +226,3 @@ class LocalStack:
 
     def __exit__(self, *exc_info: object) -> None:
         self.stop()
-
-
-class EndpointSession:
-    """A boto3 session whose clients all use one endpoint, as AWS_ENDPOINT_URL would make them."""
-
-    def __init__(self, server: MotoServer) -> None:
-        env = server.environment()
-        self._session = boto3.Session(
-            region_name=server.region,
-            aws_access_key_id=env["AWS_ACCESS_KEY_ID"],
-            aws_secret_access_key=env["AWS_SECRET_ACCESS_KEY"],
-        )
-        self._endpoint = server.endpoint
-        self.region_name = server.region
-
-    @overload
-    def client(self, name: Literal["s3"]) -> S3Client: ...
-    @overload
-    def client(self, name: Literal["sqs"]) -> SQSClient: ...
-    @overload
-    def client(self, name: Literal["sns"]) -> SNSClient: ...
-    @overload
-    def client(self, name: Literal["cognito-idp"]) -> CognitoIdentityProviderClient: ...
-    def client(
-        self, name: Literal["s3", "sqs", "sns", "cognito-idp"]
-    ) -> S3Client | SQSClient | SNSClient | CognitoIdentityProviderClient:
-        """A client for service `name` on the server (the services the stack provisions)."""
-        return self._session.client(name, endpoint_url=self._endpoint)

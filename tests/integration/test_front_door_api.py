@@ -17,10 +17,10 @@ import requests
 from deploy.client import ApiError, ImgpipeApi
 from deploy.local import samples
 from deploy.local.cognito import UserPool, provision_user_pool, sign_in
+from deploy.local.endpoint import EndpointSession
 from deploy.local.front_door import ROUTES, FrontDoorProcess
 from deploy.local.front_door.process import reserve
 from deploy.local.motoserver import MotoServer
-from deploy.local.stack import EndpointSession
 from deploy.local.topology import Topology, provision
 from tests.integration.front_door_support import unverified
 

@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 
 from deploy.local.motoserver import HOST, free_port
-from deploy.local.stack import LocalStack, last_meaningful_line
+from deploy.local.stack import LocalStack
+from deploy.local.workers import last_meaningful_line
 from tests.unit.test_cli import (
     assert_failure,
     hermetic,  # noqa: F401  (autouse: tmp_path is the working folder, no IMGPIPE_* from the machine)

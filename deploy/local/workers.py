@@ -1,0 +1,58 @@
+"""The local stack's worker processes: how one is started (`imgpipe worker` on the stack's queue,
+as one Lambda concurrency slot of the event source mapping), and what its log says about why it
+stopped, for the one-line reason `LocalStack.failure` gives."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+from deploy.local.poller import PollerConfig
+
+LOG_TAIL_BYTES = 64 * 1024
+
+
+def spawn(env: dict[str, str], config: PollerConfig, log: Path | None) -> subprocess.Popen[bytes]:
+    """Start one worker process with `env` on `config`'s queue, its output appended to `log`."""
+    command = [
+        sys.executable, "-m", "deploy.cli", "worker",
+        "--queue-url", config.queue_url,
+        "--batch-size", str(config.batch_size),
+        "--window", str(config.batching_window_s),
+        "--timeout", str(config.function_timeout_s),
+    ]  # fmt: skip
+    if log is not None:
+        log.parent.mkdir(parents=True, exist_ok=True)
+    sink = log.open("ab") if log is not None else subprocess.DEVNULL
+    try:
+        return subprocess.Popen(
+            command, env=env, stdout=sink, stderr=subprocess.STDOUT, start_new_session=True
+        )
+    finally:
+        if log is not None:
+            sink.close()  # type: ignore[union-attr]  # the child holds its own copy
+
+
+def last_meaningful_line(log: str) -> str | None:
+    """The line of a worker's log that says why it stopped: the last one that is not blank or part
+    of a traceback's frames (an exception's own line, or the worker's `imgpipe: ...` reason)."""
+    for line in reversed(log.splitlines()):
+        text = line.strip()
+        if text and not line[0].isspace() and not text.startswith("Traceback (most recent call last)"):
+            return text
+    return None
+
+
+def log_reason(log_dir: Path | None, name: str) -> str:
+    """`: <last meaningful line> (see <log>)` from the tail of `name`'s log, to end a failure's line."""
+    if log_dir is None:
+        return ""
+    log = log_dir / f"{name}.log"
+    try:
+        with log.open("rb") as file:
+            file.seek(max(0, log.stat().st_size - LOG_TAIL_BYTES))
+            line = last_meaningful_line(file.read().decode(errors="replace"))
+    except OSError:
+        line = None
+    return f": {line} (see {log})" if line else f"; see {log}"
