@@ -16,12 +16,15 @@ import asyncio
 from collections.abc import AsyncGenerator
 from contextlib import AsyncExitStack
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import aioboto3
 from aiobotocore.config import AioConfig
 
 from worker.gate import KeyedLocks, PriorityGate
+
+if TYPE_CHECKING:
+    from botocore.config import _RetryDict
 
 
 @dataclass
@@ -42,7 +45,7 @@ class AwsClients:
         self,
         concurrency: int,
         connections: int,
-        retries: dict[str, Any] | None = None,
+        retries: _RetryDict | None = None,
         session: aioboto3.Session | None = None,
     ) -> None:
         self._session = session or aioboto3.Session()

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 import aioboto3
 
+from shared.retries import standard_retries
 from shared.settings import Settings, load_settings
 from shared.variants import config_hash
 from worker import engine
@@ -38,7 +39,7 @@ def build_runtime() -> Runtime:
     # One image per core, each on one libvips thread: a batch keeps every core busy without
     # oversubscribing it, and libvips releases the GIL while it works.
     engine.set_threads(1, encoders=cores)
-    retries = None if {"AWS_RETRY_MODE", "AWS_MAX_ATTEMPTS"} & set(os.environ) else {"mode": "standard"}
+    retries = standard_retries()
     connections = max(10, settings.concurrency * (len(settings.variants) + 2))
     # botocore reads only AWS_DEFAULT_REGION; Lambda and the contract also name AWS_REGION.
     region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")

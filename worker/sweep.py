@@ -17,6 +17,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from botocore.config import Config
 
 from shared.observability import logger, metrics
+from shared.retries import standard_retries
 from worker import orphans
 from worker.orphans.pages import READ_WORKERS
 from worker.orphans.settings import SweepSettings, load_sweep_settings
@@ -32,7 +33,7 @@ def sweep_settings() -> SweepSettings:
 def s3_client() -> Any:
     """One S3 client per process; endpoint and retries from the standard AWS variables."""
     region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
-    retries = None if {"AWS_RETRY_MODE", "AWS_MAX_ATTEMPTS"} & set(os.environ) else {"mode": "standard"}
+    retries = standard_retries()
     config = Config(max_pool_connections=READ_WORKERS, retries=retries)
     return botocore.session.get_session().create_client("s3", region_name=region, config=config)
 

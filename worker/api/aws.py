@@ -16,6 +16,8 @@ from typing import Any
 import botocore.session
 from botocore.config import Config
 
+from shared.retries import standard_retries
+
 # Manifests of one listing page are read this many at a time (and the pool holds as many).
 READERS = 8
 
@@ -24,7 +26,7 @@ READERS = 8
 def s3_client() -> Any:
     """One S3 client per process; endpoint, region and retries from the standard AWS variables."""
     region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
-    retries: Any = None if {"AWS_RETRY_MODE", "AWS_MAX_ATTEMPTS"} & set(os.environ) else {"mode": "standard"}
+    retries = standard_retries()
     # On AWS, URLs name the bucket's own region (bucket.s3.REGION.amazonaws.com): left to itself,
     # botocore signs for the global endpoint, which redirects a new bucket's POSTs for a while.
     # An emulator keeps botocore's choice (path style for an IP address).
