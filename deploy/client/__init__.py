@@ -2,10 +2,11 @@
 straight to S3, follow each image until it is processed, and read or delete it.
 
 `imgpipe demo`, the locust load test and the README's examples go through this package, so
-what they measure and show is what an app sees. It speaks HTTP only (no AWS credentials),
-except `signin`, which asks the deployment's Cognito user pool for tokens as an app would.
+what they measure and show is what an app sees. It needs no AWS credentials: `signin` asks the
+deployment's Cognito user pool for tokens as an app would, the rest is HTTP.
 """
 
 from deploy.client.api import ApiError, ImgpipeApi, UploadRefused, content_type_of
+from deploy.client.signin import TokenSource, password_sign_in
 
-__all__ = ["ApiError", "ImgpipeApi", "UploadRefused", "content_type_of"]
+__all__ = ["ApiError", "ImgpipeApi", "TokenSource", "UploadRefused", "content_type_of", "password_sign_in"]

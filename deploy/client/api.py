@@ -112,9 +112,10 @@ class ImgpipeApi:
             timeout=self._timeout,
             **self._name("S3 POST (signed form)"),
         )
-        if response.status_code >= 300:
-            match = _S3_CODE.search(response.text)
-            raise UploadRefused(response.status_code, match.group(1) if match else "", response.text)
+        if not 200 <= response.status_code < 300:
+            match = _S3_CODE.search(response.text or "")
+            code = match.group(1) if match else _no_answer(response)
+            raise UploadRefused(response.status_code, code, response.text or "")
 
     def _call(self, method: str, path: str, name: str | None = None, **kwargs: Any) -> dict[str, Any]:
         headers = {"Authorization": f"Bearer {self._token()}"}
@@ -122,7 +123,7 @@ class ImgpipeApi:
             method, self.base_url + path, headers=headers, timeout=self._timeout,
             **self._name(name or path), **kwargs,
         )  # fmt: skip
-        if response.status_code >= 400:
+        if not 200 <= response.status_code < 400:
             raise ApiError(response.status_code, _problem(response))
         body = response.json() if response.content else {}
         return body if isinstance(body, dict) else {"body": body}
@@ -132,7 +133,16 @@ class ImgpipeApi:
         return {"name": name} if self._named else {}
 
 
+def _no_answer(response: requests.Response) -> str:
+    # locust's session answers a connection failure with status 0 and the exception as `error`
+    # instead of raising it as requests does: no answer must never read as a success
+    error = getattr(response, "error", None)
+    return f"no answer ({type(error).__name__}: {error})" if error is not None else ""
+
+
 def _problem(response: requests.Response) -> dict[str, Any]:
+    if response.status_code == 0:
+        return {"title": "no answer", "detail": _no_answer(response) or "the connection failed"}
     try:
         body = response.json()
     except ValueError:
