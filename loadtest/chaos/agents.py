@@ -29,12 +29,12 @@ if TYPE_CHECKING:
 
 LIST_EVERY_S = 3.0
 MAX_DELAY_S = 30.0
-USER = "loadtest"  # the locustfile's uploader (importing it would monkey-patch this process)
 
 
 def s3_event(bucket: str, key: str, etag: str, size: int) -> str:
     """The body S3 (through SNS, raw delivery) puts on the queue for one created object."""
-    upload = reprocess.Upload(key, etag, size, USER, parse_upload_key(key).image_id)
+    parsed = parse_upload_key(key)  # whose: each locust user uploads under its own sub
+    upload = reprocess.Upload(key, etag, size, parsed.user_id, parsed.image_id)
     return reprocess.event_body(bucket, upload, os.environ.get("AWS_REGION", "us-east-1"))
 
 
@@ -108,8 +108,9 @@ class Duplicator(Agent):
             self._send(key)
 
     def _discover(self) -> None:
+        # every user's uploads: the chaos stack has no uploader but the load test's clients
         pages = self.s3.get_paginator("list_objects_v2").paginate(
-            Bucket=self.topology.input_bucket, Prefix=f"{UPLOAD_PREFIX}{USER}/"
+            Bucket=self.topology.input_bucket, Prefix=UPLOAD_PREFIX
         )
         for item in (i for page in pages for i in page.get("Contents", [])):
             key = item["Key"]

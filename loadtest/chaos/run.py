@@ -1,7 +1,8 @@
 """`make chaos`: the load test's uploads through a local stack that misbehaves, then the ledger.
 
-Locust uploads through pre-signed PUTs exactly as `make loadtest` does (the same locustfile and
-tracker), while: the workers reach AWS through `deploy.local.faults` (10% of requests faulted:
+Locust's signed-in clients upload through the client API exactly as `make loadtest` has them do
+(the same locustfile: a form from POST /v1/uploads, a POST to S3, polls of the image's status),
+while: the workers reach AWS through `deploy.local.faults` (10% of requests faulted:
 latency, 503 SlowDown, 500, resets, answers lost after the request landed); 3% of the uploads are
 poison (truncated, text, a disguised SVG, a PNG bomb); 5% of the uploads get a second S3 event
 sent to the queue (a redriven copy with a new messageId, some racing the original, some long
@@ -111,7 +112,7 @@ def settle(
     topology = stack.topology
     proxy = stack.fault_proxy
     stats = proxy.stats() if proxy is not None else {}
-    ledger = reconcile(s3, sqs, topology.output_bucket, topology.dlq_url, uploads, "loadtest", quarantined)
+    ledger = reconcile(s3, sqs, topology.output_bucket, topology.dlq_url, uploads, quarantined)
     return chaos_ledger.ChaosLedger(
         ledger=ledger,
         poison=ledger.poison,

@@ -4,7 +4,7 @@ Every uploaded imageId must end with a complete manifest or a quarantine entry (
 manifest, or a DLQ message naming its key); one with neither is lost. A quarantined upload must
 be in the DLQ (once: a second copy, which SQS's at-least-once delivery or a redrive whose delete
 failed can make, is reported, not failed). More than one render of
-the same image under `processed/` is duplicate image work.
+the same image under `processed/{sub}/` is duplicate image work.
 """
 
 from __future__ import annotations
@@ -99,15 +99,16 @@ def dlq_reasons(sqs: SQSClient, dlq_url: str) -> dict[str, list[str]]:
     return reasons
 
 
-def renders(s3: S3Client, bucket: str, user: str) -> Counter[str]:
-    """How many distinct renders each image of `user` has under `processed/`."""
+def renders(s3: S3Client, bucket: str, users: set[str]) -> Counter[str]:
+    """How many distinct renders each image of `users` has under `processed/`."""
     seen: set[tuple[str, str]] = set()
-    prefix = f"{PROCESSED_PREFIX}{user}/"
-    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
-        for item in page.get("Contents", []):
-            parts = item["Key"][len(prefix) :].split("/")
-            if len(parts) >= 2:
-                seen.add((parts[0], parts[1]))
+    for user in sorted(users):
+        prefix = f"{PROCESSED_PREFIX}{user}/"
+        for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
+            for item in page.get("Contents", []):
+                parts = item["Key"][len(prefix) :].split("/")
+                if len(parts) >= 2:
+                    seen.add((parts[0], parts[1]))
     return Counter(image for image, _ in seen)
 
 
@@ -133,12 +134,12 @@ def reconcile(
     output_bucket: str,
     dlq_url: str,
     uploads: list[Upload],
-    user: str,
     reasons: dict[str, list[str]] | None = None,
 ) -> Ledger:
     """The ledger of `uploads`, read from the output bucket and the DLQ (or `reasons`, the
-    caller's own `dlq_reasons`); an upload the tracker did not see end gets its outcome and e2e
-    time from its manifest, so the figures agree."""
+    caller's own `dlq_reasons`); an upload its client did not see end gets its outcome and e2e
+    time from its manifest, so the figures agree. Whose each upload is comes from its key (the
+    API put it under the user's sub), so renders are counted under every user the run had."""
     reasons = dlq_reasons(sqs, dlq_url) if reasons is None else reasons
     ledger = Ledger(uploaded=len(uploads))
     for upload in uploads:
@@ -156,7 +157,7 @@ def reconcile(
         ledger.poison += is_poison(upload.payload)
         if is_poison(upload.payload) and state != "failed" and not in_dlq:
             ledger.poison_not_quarantined.append(upload.image_id)
-    counts = renders(s3, output_bucket, user)
+    counts = renders(s3, output_bucket, {upload.user for upload in uploads})
     ledger.duplicate_work = sum(n - 1 for n in counts.values() if n > 1)
     return ledger
 
@@ -181,4 +182,5 @@ def _settle_late(upload: Upload, found: dict[str, Any], ledger: Ledger) -> None:
     ledger.late += 1
     upload.outcome = "complete" if found.get("status") == "complete" else "quarantined"
     if "processedAt" in found:
-        upload.e2e_ms = max(0.0, (processed_at(found["processedAt"]) - upload.put_started) * 1000)
+        upload.processed_at = processed_at(found["processedAt"])
+        upload.e2e_ms = upload.pipeline_ms  # no client saw it end: the pipeline's part is all there is

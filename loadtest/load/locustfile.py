@@ -1,9 +1,11 @@
-"""Clients uploading photos as browsers and phones do: ask for a pre-signed PUT, then PUT the file.
+"""Clients uploading photos as apps do, through the client API: sign in, ask for signed forms,
+POST each file to S3, and poll each image's status until it is complete or failed.
 
 Run by `python -m loadtest.run` (or by hand: `locust -f loadtest/load/locustfile.py --payloads DIR
---images N ...`, with AWS_ENDPOINT_URL and IMGPIPE_INPUT_BUCKET / IMGPIPE_OUTPUT_BUCKET set).
-Each upload is tracked to its manifest and reported as request type `e2e`; once every upload has
-ended (or `--drain-timeout` passes) the ledger is written and the run stops itself.
+--images N ...`, with IMGPIPE_API_URL, IMGPIPE_USER_POOL_ID and IMGPIPE_USER_POOL_CLIENT_ID set;
+see `loadtest.load.signin` for `--target aws`). Each user is its own Cognito user; each upload's
+`e2e` runs from asking for its form to seeing its final status (`loadtest.load.tracker`). Once
+every upload has ended (or `--drain-timeout` passes) the ledger is written and the run stops.
 
 In locust's distributed mode (`--processes P`, or a master and `--worker`s on several machines)
 each worker uploads its share of `--images` (every `--uploaders`-th upload from its index) and
@@ -15,49 +17,47 @@ from __future__ import annotations
 
 import itertools
 import os
+import sys
 import time
 from argparse import ArgumentParser
 from pathlib import Path
 from typing import Any
 
-import boto3
 import gevent
 from locust import HttpUser, constant_throughput, events, task
+from locust.clients import HttpSession
 from locust.env import Environment
 from locust.exception import StopUser
 from locust.runners import WORKER_REPORT_INTERVAL, MasterRunner, WorkerRunner
 from locust.stats import CSV_STATS_INTERVAL_SEC
 
-from deploy.ops.dlq.report import queue_depth
-from deploy.ops.uploads import presign_upload
+from deploy.client import ImgpipeApi
+from loadtest.load.app import Client, File
+from loadtest.load.follow import Follower
 from loadtest.load.payloads import Pool, load
 from loadtest.load.shares import Share
-from loadtest.load.tracker import POLL_S, Tracker, Upload, poll_due
+from loadtest.load.signin import token_source, user_name
+from loadtest.load.tracker import Tracker
 
-USER = "loadtest"
+CHECK_S = 0.5  # how often the run looks whether every upload has ended
 
 
 @events.init_command_line_parser.add_listener  # type: ignore[untyped-decorator]  # locust's EventHook is unannotated
 def _arguments(parser: ArgumentParser) -> None:
-    parser.add_argument(
-        "--payloads", default="out/loadtest/payloads", help="folder from loadtest.load.payloads"
-    )
-    parser.add_argument("--images", type=int, default=30, help="uploads in all, then the users stop")
-    parser.add_argument("--rate", type=float, default=0.0, help="uploads/s in all (0: as fast as possible)")
-    parser.add_argument(
-        "--drain-timeout", type=float, default=120.0, help="seconds to wait after the last PUT"
-    )
-    parser.add_argument(
-        "--ledger", default="out/loadtest/uploads.jsonl", help="where the uploads are written"
-    )
-    parser.add_argument(
-        "--uploaders", type=int, default=0,
-        help="locust worker processes in all, each uploading its share (0: --processes, else 1)",
-    )  # fmt: skip
+    add = parser.add_argument
+    add("--payloads", default="out/loadtest/payloads", help="folder from loadtest.load.payloads")
+    add("--images", type=int, default=30, help="uploads in all, then the users stop")
+    add("--rate", type=float, default=0.0, help="uploads/s in all (0: as fast as possible)")
+    add("--batch", type=int, default=0, help="files per POST /v1/uploads/batch (0: POST /v1/uploads each)")
+    add("--target", choices=["local", "aws"], default="local", help="whose user pool to sign in to")
+    add("--drain-timeout", type=float, default=120.0, help="seconds to follow uploads after the last one")
+    add("--ledger", default="out/loadtest/uploads.jsonl", help="where the uploads are written")
+    add("--uploaders", type=int, default=0,
+        help="locust worker processes in all, each uploading its share (0: --processes, else 1)")  # fmt: skip
 
 
 class Plan:
-    """What this run uploads and who follows it; one per test run."""
+    """What this process uploads and who follows it; one per test run."""
 
     def __init__(self, environment: Environment) -> None:
         options = environment.parsed_options
@@ -68,54 +68,37 @@ class Plan:
         runner = environment.runner
         self.share = Share.of(options, runner.worker_index if isinstance(runner, WorkerRunner) else None)
         self.counter = itertools.count(self.share.index, self.share.uploaders)
+        self.user_numbers = itertools.count(self.share.index, self.share.uploaders)
         self.images: int = self.share.count(options.images)
-        self.handed_out = 0
+        self.handed_out = self.finished = 0
         self.written = False
-        self.finished = 0
-        self.last_put = time.time()
-        # botocore reads only AWS_DEFAULT_REGION; the docs (and Lambda) name AWS_REGION.
-        region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
-        session = boto3.Session(region_name=region)
-        s3 = session.client("s3")
-        self.queue_url = os.environ.get("IMGPIPE_QUEUE_URL", "")
-        self.sqs = session.client("sqs") if self.queue_url else None
-        self.s3 = s3
-        self.input_bucket = os.environ["IMGPIPE_INPUT_BUCKET"]
-        self.kms_key = os.environ.get("IMGPIPE_KMS_KEY_ID") or None
+        self.last_sent = time.time()
+        self.clients: list[Client] = []
 
         def fire(name: str, ms: float, exc: Exception | None) -> None:
             environment.events.request.fire(  # type: ignore[no-untyped-call]  # locust's EventHook is unannotated
                 request_type="e2e", name=name, response_time=ms, response_length=0, exception=exc, context={}
             )
 
-        self.tracker = Tracker(s3, os.environ["IMGPIPE_OUTPUT_BUCKET"], fire)
+        self.tracker = Tracker(fire)
 
-    def next_index(self) -> int | None:
-        """The next upload's number (in the whole run's mix), or None once all are handed out."""
-        if self.handed_out >= self.images:
-            return None
-        self.handed_out += 1
-        return next(self.counter)
+    def take(self, count: int) -> list[File]:
+        """The next `count` files of this process's share (fewer at its end, none once all are out)."""
+        taken = min(count, self.images - self.handed_out)
+        self.handed_out += taken
+        return [self.pool.pick(next(self.counter)) for _ in range(taken)]
+
+    def uploading(self) -> bool:
+        """True while some file has not been sent (or refused)."""
+        return self.finished < self.images
 
     def write(self) -> None:
         """Write this process's ledger (once; what was sent so far if the run is cut short)."""
         if not self.written:
             self.written = True
             self.tracker.write(self.share.ledger(Path(self.options.ledger)))
-
-    def queue_busy(self) -> bool:
-        """True while the work queue holds records (visible, in flight or delayed)."""
-        if self.sqs is None:
-            return False
-        try:
-            depth = queue_depth(self.sqs, self.queue_url)
-        except Exception:  # noqa: BLE001 - unknown counts as busy: the next poll is only delayed
-            return True
-        return depth.visible + depth.in_flight + depth.delayed > 0
-
-    def uploading(self) -> bool:
-        """True while some upload has not finished its PUT."""
-        return self.finished < self.images
+            if not_sent := sum(client.not_sent for client in self.clients):
+                print(f"loadtest: {not_sent} files never reached S3 (see locust's failures)", file=sys.stderr)
 
 
 PLAN: Plan | None = None
@@ -127,24 +110,18 @@ def _start(environment: Environment, **_: Any) -> None:
     if isinstance(environment.runner, MasterRunner):
         return  # the workers upload and follow; the master aggregates their statistics
     PLAN = Plan(environment)
-    gevent.spawn(_follow, environment, PLAN)
+    gevent.spawn(_finish, environment, PLAN)
 
 
-def _follow(environment: Environment, plan: Plan) -> None:
-    """Poll manifests until every upload has ended, then write the ledger and stop the run."""
-    last_poll = time.monotonic()
+def _finish(environment: Environment, plan: Plan) -> None:
+    """Once every upload has ended (or --drain-timeout passed), write the ledger and stop the run."""
     while True:
-        gevent.sleep(POLL_S)
-        busy = plan.uploading() or plan.queue_busy()
-        if not poll_due(busy, time.monotonic() - last_poll):
-            continue
-        plan.tracker.poll()
-        last_poll = time.monotonic()
+        gevent.sleep(CHECK_S)
         if plan.uploading():
             continue
         if not plan.tracker.pending():
             break
-        if time.time() - plan.last_put > plan.options.drain_timeout:
+        if time.time() - plan.last_sent > plan.options.drain_timeout:
             plan.tracker.give_up()
             break
     plan.write()
@@ -163,10 +140,10 @@ def _stop(environment: Environment, **_: Any) -> None:
         PLAN.write()
 
 
-class Uploader(HttpUser):
-    """A client that uploads one generated photo per task through a pre-signed PUT."""
+class AppUser(HttpUser):
+    """A signed-in app: sends files on one connection, polls their status on another."""
 
-    host = os.environ.get("AWS_ENDPOINT_URL", "http://127.0.0.1:5000")
+    host = os.environ.get("IMGPIPE_API_URL", "")
 
     def wait_time(self) -> float:
         """No pause in a burst; with `--rate`, each user's share of the total rate."""
@@ -175,28 +152,48 @@ class Uploader(HttpUser):
             return 0.0
         users = max(1, self.environment.runner.user_count if self.environment.runner else 1)
         uploaders = PLAN.share.uploaders if PLAN else 1  # the rate is the whole run's
-        pace: float = constant_throughput(options.rate / uploaders / users)(self)
+        pace: float = constant_throughput(options.rate / uploaders / users / max(1, options.batch))(self)
         return pace
+
+    def on_start(self) -> None:
+        """Sign in as this user's own Cognito user, and start following its uploads."""
+        plan = PLAN
+        if plan is None:
+            raise StopUser()
+        name = user_name(next(plan.user_numbers))
+        tokens = token_source(os.environ, plan.options.target, name)
+        started = time.perf_counter()
+        try:
+            tokens()
+        except Exception as exc:  # noqa: BLE001 - reported in locust's stats; the others upload its share
+            self._signed_in(started, exc)
+            raise StopUser() from exc
+        self._signed_in(started, None)
+        polls = HttpSession(self.host, self.environment.events.request, self)
+        follower = Follower(ImgpipeApi(self.host, tokens, polls).image, plan.tracker)
+        self.app = Client(ImgpipeApi(self.host, tokens, self.client), plan.tracker, follower)
+        plan.clients.append(self.app)
+        gevent.spawn(follower.run, plan.uploading, gevent.sleep)
+
+    def _signed_in(self, started: float, exc: Exception | None) -> None:
+        self.environment.events.request.fire(
+            request_type="cognito", name="sign in", response_time=(time.perf_counter() - started) * 1000,
+            response_length=0, exception=exc, context={},
+        )  # fmt: skip
 
     @task
     def upload(self) -> None:
-        """Presign, PUT, and hand the upload to the tracker."""
+        """The next file (or, for a bulk uploader, the next `--batch` files): ask, send, follow."""
         plan = PLAN
-        index = plan.next_index() if plan else None
-        if plan is None or index is None:
+        batch = plan.options.batch if plan else 0
+        files = plan.take(max(1, batch)) if plan else []
+        if plan is None or not files:
             raise StopUser()
-        name, body = plan.pool.pick(index)
         try:
-            grant = presign_upload(plan.s3, plan.input_bucket, USER, name, plan.kms_key)
-            started = time.time()
-            with self.client.put(
-                grant["url"], data=body, headers=grant["headers"], name="presigned PUT", catch_response=True
-            ) as response:
-                put_ms = (time.time() - started) * 1000
-                if response.status_code == 200:
-                    plan.tracker.track(Upload(grant["imageId"], grant["key"], name, started, put_ms))
-                else:
-                    response.failure(f"PUT {response.status_code}: {response.text[:200]}")
+            if batch:
+                self.app.upload_batch(files)
+            else:
+                self.app.upload(files[0])
         finally:
-            plan.finished += 1
-            plan.last_put = time.time()
+            plan.finished += len(files)
+            plan.last_sent = time.time()

@@ -12,6 +12,7 @@ from typing import NoReturn
 
 from loadtest.load import payloads
 from loadtest.load.redrive import EVERY_S
+from worker.api.models import MAX_BATCH
 
 # The poison share of each scenario's mix (None: the profile's own).
 SCENARIOS = {"burst": None, "steady": None, "poison": 0.5, "redrive": 0.2}
@@ -19,7 +20,14 @@ SCENARIOS = {"burst": None, "steady": None, "poison": 0.5, "redrive": 0.2}
 # its batch its core idles, so one slot more than the cores keeps them busy (600-image burst:
 # 2 workers drained 12.3 images/s, 3 workers 15.0, 4 workers 14.5).
 DEFAULT_WORKERS = (os.cpu_count() or 1) + 1
-AWS_NEEDS = ("IMGPIPE_INPUT_BUCKET", "IMGPIPE_OUTPUT_BUCKET", "IMGPIPE_QUEUE_URL", "IMGPIPE_DLQ_URL")
+# --target aws: the clients need the API and its user pool (`terraform output api`); the runner
+# needs the buckets and queues to reconcile (`terraform output imgpipe`).
+AWS_CLIENT_NEEDS = ("IMGPIPE_API_URL", "IMGPIPE_USER_POOL_ID", "IMGPIPE_USER_POOL_CLIENT_ID")
+AWS_LEDGER_NEEDS = ("IMGPIPE_INPUT_BUCKET", "IMGPIPE_OUTPUT_BUCKET", "IMGPIPE_QUEUE_URL", "IMGPIPE_DLQ_URL")
+AWS_NEEDS = AWS_CLIENT_NEEDS + AWS_LEDGER_NEEDS
+# Profiles whose clients are bulk uploaders (a phone syncing its camera roll): they ask for
+# forms through POST /v1/uploads/batch, this many files a call, unless --batch says otherwise.
+BULK_BATCH = {"photos": 25}
 SCENARIO_HELP = (
     "burst: every upload at once, then the drain; steady: --rate uploads/s; poison: half the"
     " uploads poison; redrive: a fifth poison and the DLQ redriven while uploads go on"
@@ -51,8 +59,11 @@ def _parser() -> argparse.ArgumentParser:
         help="local: start the moto server and workers; aws: the stack the environment names")  # fmt: skip
     add("--workers", type=int, default=DEFAULT_WORKERS, metavar="W", help="local stack worker processes")
     add("--processes", type=int, default=1, metavar="P", help="locust worker processes (distributed mode)")
+    add("--batch", type=int, default=None, metavar="N",
+        help="files per POST /v1/uploads/batch, 0 for a POST /v1/uploads per file; unset: "
+        + ", ".join(f"{n} for --profile {p}" for p, n in BULK_BATCH.items()) + ", else 0")  # fmt: skip
     add("--drain-timeout", type=float, default=120.0, metavar="S",
-        help="after the last PUT, how long the tracker follows uploads still open")  # fmt: skip
+        help="after the last file is sent, how long clients follow uploads still open")  # fmt: skip
     add("--max-seconds", type=int, default=900, metavar="S", help="bound on the whole locust run")
     add("--redrive-every", type=float, default=EVERY_S, metavar="S", help="redrive: seconds between redrives")
     add("--out", type=Path, default=Path("out/loadtest"), help="reports, ledgers and logs")
@@ -64,6 +75,8 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     """The command line, validated; exits 2 with a one-line reason on a bad value."""
     parser = _parser()
     args = parser.parse_args(argv)
+    if args.batch is None:
+        args.batch = BULK_BATCH.get(args.profile, 0)
     return checked(parser, args, _problems(args))
 
 
@@ -89,6 +102,12 @@ def _problems(args: argparse.Namespace) -> list[str]:
         problems.append("--scenario steady needs --rate R (uploads/s)")
     if args.scenario != "steady" and args.rate:
         problems.append(f"--rate is for --scenario steady; {args.scenario} uploads as fast as it can")
+    if not 0 <= args.batch <= MAX_BATCH:
+        problems.append(f"--batch is 0 (one POST /v1/uploads a file) to {MAX_BATCH} (got {args.batch})")
     if args.target == "aws" and (missing := [name for name in AWS_NEEDS if not os.environ.get(name)]):
-        problems.append(f"--target aws needs {', '.join(missing)} set")
+        problems.append(
+            f"--target aws needs {', '.join(missing)} set: the API and its user pool for the clients"
+            " (terraform output api: url, user_pool_id, user_pool_client_id), the buckets and queues"
+            " for the ledger (terraform output imgpipe)"
+        )
     return problems

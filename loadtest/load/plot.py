@@ -14,15 +14,16 @@ if TYPE_CHECKING:  # matplotlib is the `load` extra's; without it there is no pl
 
 
 def throughput(uploads: list[Upload]) -> dict[str, list[float]]:
-    """When each upload was PUT, and when each ended complete or quarantined (epoch seconds)."""
+    """When each upload's transfer began, and when the pipeline ended each complete or
+    quarantined one (its manifest's processedAt), in epoch seconds."""
     ended: dict[str, list[float]] = {
         "uploaded": [u.put_started for u in uploads],
         "complete": [],
         "quarantined": [],
     }
     for upload in uploads:
-        if upload.outcome in ("complete", "quarantined") and upload.e2e_ms is not None:
-            ended[upload.outcome].append(upload.put_started + upload.e2e_ms / 1000)
+        if upload.outcome in ("complete", "quarantined") and (end := upload.ended_at) is not None:
+            ended[upload.outcome].append(end)
     return ended
 
 
@@ -78,4 +79,4 @@ def _latency(axes: Axes, uploads: list[Upload]) -> None:
     if done:
         axes.plot([i / max(1, len(done) - 1) * 100 for i in range(len(done))], done)
     axes.set_xlabel("percentile of uploads")
-    axes.set_ylabel("PUT -> manifest, ms")
+    axes.set_ylabel("ask for the form -> final status seen, ms")

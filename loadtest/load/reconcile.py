@@ -27,7 +27,6 @@ def main(argv: list[str] | None = None) -> None:
         prog="python -m loadtest.load.reconcile", description=__doc__.splitlines()[0]
     )
     parser.add_argument("folder", type=Path, help="where the uploads*.jsonl ledgers are")
-    parser.add_argument("--user", default="loadtest", help="the userId the uploads went under")
     args = parser.parse_args(argv)
     if missing := [name for name in NEEDS if not os.environ.get(name)]:
         parser.error(f"set {', '.join(missing)} (and AWS_* for the account)")
@@ -37,7 +36,7 @@ def main(argv: list[str] | None = None) -> None:
     session = boto3.Session(region_name=os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION"))
     s3, sqs = session.client("s3"), session.client("sqs")
     bucket, dlq = os.environ["IMGPIPE_OUTPUT_BUCKET"], os.environ["IMGPIPE_DLQ_URL"]
-    ledger = reconcile(s3, sqs, bucket, dlq, uploads, args.user)
+    ledger = reconcile(s3, sqs, bucket, dlq, uploads)
     print(ledger.line())
     for line in ledger.problem_lines():
         print(line)

@@ -19,7 +19,7 @@ def percentile(values: list[float], share: float) -> float:
 
 @dataclass(frozen=True)
 class Drain:
-    """How fast the finished uploads came out, from the first PUT to the last manifest."""
+    """How fast the finished uploads came out, from the first transfer to the last manifest."""
 
     images: int
     seconds: float
@@ -32,12 +32,17 @@ class Drain:
 
 def drain(uploads: list[Upload]) -> Drain:
     """The drain of the uploads that completed (quarantines are cheap and would flatter it)."""
-    done = [u for u in uploads if u.outcome == "complete" and u.e2e_ms is not None]
-    if not done:
+    ends = _complete_ends(uploads)
+    if not ends:
         return Drain(0, 0.0)
     first = min(u.put_started for u in uploads)
-    last = max(u.put_started + (u.e2e_ms or 0) / 1000 for u in done)
-    return Drain(len(done), last - first)
+    return Drain(len(ends), max(ends) - first)
+
+
+def _complete_ends(uploads: list[Upload]) -> list[float]:
+    # when the pipeline finished each complete image (its manifest's processedAt), not when its
+    # client happened to poll: the drain is the pipeline's, not the clients' backoff
+    return [end for u in uploads if u.outcome == "complete" and (end := u.ended_at) is not None]
 
 
 def drain_after_uploads(uploads: list[Upload]) -> Drain:
@@ -47,12 +52,7 @@ def drain_after_uploads(uploads: list[Upload]) -> Drain:
     if not uploads:
         return Drain(0, 0.0)
     last_put = max(u.put_started + u.put_ms / 1000 for u in uploads)
-    ends = [
-        u.put_started + (u.e2e_ms or 0) / 1000
-        for u in uploads
-        if u.outcome == "complete" and u.e2e_ms is not None
-    ]
-    after = [end for end in ends if end > last_put]
+    after = [end for end in _complete_ends(uploads) if end > last_put]
     return Drain(len(after), max(after) - last_put) if after else Drain(0, 0.0)
 
 
@@ -78,9 +78,15 @@ def headline(scenario: str, whole: Drain, settling: Drain, local: bool = True) -
 
 
 def summary(
-    ledger: Ledger, uploads: list[Upload], rate: Drain, engine_per_s: float, whole: Drain | None = None
+    ledger: Ledger,
+    uploads: list[Upload],
+    rate: Drain,
+    engine_per_s: float,
+    whole: Drain | None = None,
+    asks: tuple[float, float] = (0.0, 0.0),
 ) -> str:
-    """The one line a run ends with (`whole`: the drain with the uploads, when `rate` is without)."""
+    """The one line a run ends with (`whole`: the drain with the uploads, when `rate` is without;
+    `asks`: p50 and p95 ms of the call that handed out the upload forms, from locust's stats)."""
     e2e = [u.e2e_ms for u in uploads if u.e2e_ms is not None and u.outcome != "lost"]
 
     def ratio(of: Drain) -> float:
@@ -89,6 +95,7 @@ def summary(
     return (
         f"loadtest: uploaded={ledger.uploaded} complete={ledger.complete} quarantined={ledger.quarantined}"
         f" lost={len(ledger.lost)} drain_images_per_s={rate.per_s:.2f} e2e_p50_ms={percentile(e2e, 0.5):.0f}"
-        f" e2e_p95_ms={percentile(e2e, 0.95):.0f} drain_vs_engine={ratio(rate):.2f}"
+        f" e2e_p95_ms={percentile(e2e, 0.95):.0f} upload_url_p50_ms={asks[0]:.0f}"
+        f" upload_url_p95_ms={asks[1]:.0f} drain_vs_engine={ratio(rate):.2f}"
         + (f" with_uploads_vs_engine={ratio(whole):.2f}" if whole is not None else "")
     )

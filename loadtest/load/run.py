@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 
 import boto3
 
-from loadtest.load import payloads, tracker
+from loadtest.load import payloads, route_stats, signin, tracker
 from loadtest.load.ledger import Ledger, reconcile
 from loadtest.load.options import SCENARIOS, parse
 from loadtest.load.plot import plot
@@ -63,10 +63,11 @@ def drive(
         raise SystemExit(f"loadtest: locust exited with {code} and wrote no ledger; see {log}")
     if len(uploads) < args.images:
         say(
-            f"locust stopped after {len(uploads)} of {args.images} uploads (--max-seconds {args.max_seconds})"
+            f"{len(uploads)} of {args.images} files reached S3: the API or S3 refused or failed the rest"
+            f" (locust_failures.csv), or --max-seconds {args.max_seconds} cut the run short"
         )
     say("reconciling every upload against the buckets and the DLQ")
-    ledger = reconcile(s3, sqs, env["IMGPIPE_OUTPUT_BUCKET"], env["IMGPIPE_DLQ_URL"], uploads, "loadtest")
+    ledger = reconcile(s3, sqs, env["IMGPIPE_OUTPUT_BUCKET"], env["IMGPIPE_DLQ_URL"], uploads)
     if ledger.late:
         say(
             f"{ledger.late} uploads ended after the tracker stopped following them (at --drain-timeout"
@@ -88,7 +89,9 @@ def upload(
     queue_url, dlq_url = env["IMGPIPE_QUEUE_URL"], env["IMGPIPE_DLQ_URL"]
     sampler = Sampler(sqs, queue_url, dlq_url, args.out / "queues.csv", progress=say)
     redriver = Redriver(sqs, dlq_url, queue_url, args.redrive_every) if args.scenario == "redrive" else None
-    say(f"{args.images} uploads ({args.profile} profile, {args.scenario}) by {args.users} locust users")
+    asking = f"POST /v1/uploads/batch of {args.batch}" if args.batch else "POST /v1/uploads each"
+    say(f"{args.images} uploads ({args.profile} profile, {args.scenario}) by {args.users} signed-in"
+        f" locust users ({asking})")  # fmt: skip
     sampler.start()
     if redriver is not None:
         redriver.start()
@@ -98,6 +101,7 @@ def upload(
                 args.out, payload_dir, ledger_path, users=args.users, images=args.images,
                 max_seconds=args.max_seconds, drain_timeout=args.drain_timeout,
                 rate=args.rate if args.scenario == "steady" else 0.0, processes=args.processes,
+                batch=args.batch, target=args.target,
             )  # fmt: skip
             code = subprocess.call(command, env=env, stdout=log, stderr=log)
         if redriver is not None:
@@ -121,6 +125,7 @@ def say(message: str) -> None:
 def run(args: argparse.Namespace) -> int:
     """The whole run; the exit code."""
     if args.target == "aws":
+        os.environ.update(signin.aws_users(os.environ, args.users, args.processes, say))
         ledger, uploads, samples = drive(args, dict(os.environ))
     else:
         from deploy.local.stack import LocalStack
@@ -136,8 +141,12 @@ def run(args: argparse.Namespace) -> int:
     engine = 0.0 if args.no_engine else engine_per_s(payloads.load(args.out / "payloads"), args.images)
     picture = plot(samples, uploads, args.out / "loadtest.png", title(args))
     report(args, ledger, rate, settling, engine, picture)
+    found = route_stats.routes(args.out / "locust_stats.csv")
+    print(route_stats.api_line(found, len(uploads)))
+    print(route_stats.e2e_line(uploads))
+    asks = route_stats.asks(found)
     judged, beside = headline(args.scenario, rate, settling, local=args.target == "local")
-    print(summary(ledger, uploads, judged, engine, beside))
+    print(summary(ledger, uploads, judged, engine, beside, (asks.p50_ms, asks.p95_ms) if asks else (0, 0)))
     return 0 if ledger.ok else 1
 
 
@@ -158,7 +167,7 @@ def report(
     """The ledger, the drain, where the reports are, and every problem (the first ten of each)."""
     print(ledger.line() + (f" redriven={ledger.redriven}" if args.scenario == "redrive" else ""))
     print(
-        f"drain: {rate.images} images in {rate.seconds:.1f}s ({rate.per_s:.2f}/s); after the last PUT"
+        f"drain: {rate.images} images in {rate.seconds:.1f}s ({rate.per_s:.2f}/s); after the last upload"
         f" {settling.images} in {settling.seconds:.1f}s ({settling.per_s:.2f}/s); engine alone:"
         f" {engine:.2f} images/s"
     )

@@ -27,9 +27,11 @@ def locust_command(
     drain_timeout: float,
     rate: float = 0.0,
     processes: int = 1,
+    batch: int = 0,
+    target: str = "local",
 ) -> list[str]:
     """locust's own headless runner, bounded by count (the locustfile stops itself) and by time;
-    `rate` 0 uploads as fast as the users can."""
+    `rate` 0 uploads as fast as the users can; `batch` files per batch call (0: one call a file)."""
     return [
         sys.executable, "-m", "locust", "-f", str(LOCUSTFILE), "--headless", "--only-summary",
         "-u", str(users), "-r", str(users), "--run-time", f"{max_seconds}s",
@@ -37,6 +39,7 @@ def locust_command(
         "--csv", str(out / "locust"), "--html", str(out / "locust.html"),
         "--payloads", str(payload_dir), "--images", str(images), "--rate", str(rate),
         "--drain-timeout", str(drain_timeout), "--ledger", str(ledger_path),
+        "--batch", str(batch), "--target", target,
         *(["--processes", str(processes), "--uploaders", str(processes)] if processes > 1 else []),
     ]  # fmt: skip
 

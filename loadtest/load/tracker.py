@@ -1,9 +1,11 @@
-"""Following each upload to its end: the time from its PUT until its manifest exists.
+"""Every upload of a run as its client saw it, and how each one ended: the run's ledger file.
 
-The manifest (`metadata/{imageId}/processing-info.json`) is written last, `complete` once every
-variant is in place or `failed` when the upload was quarantined, so its `processedAt` is when an
-uploader's image was done. Each outcome is fired as locust request type `e2e` (named `complete`
-or `quarantined`), so p50/p95/p99 sit in locust's own stats, CSV and HTML beside the PUT.
+A client follows its own uploads through `GET /v1/images/{imageId}` (`loadtest.load.follow`);
+when one ends, `Tracker.settle` fires it as locust request type `e2e`, named `complete` or
+`quarantined` (a `failed` image), with the time from asking for its upload form to seeing its
+final status, so p50/p95/p99 sit in locust's own stats, CSV and HTML beside the API's routes.
+Each upload keeps its key from the API's answer (`uploads/{sub}/{imageId}.{ext}`: whose it is),
+and the manifest's `processedAt` as the API reported it, which the drain figures are made of.
 """
 
 from __future__ import annotations
@@ -14,22 +16,13 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
 
-from shared.keys import METADATA_PREFIX, manifest_key
-
-if TYPE_CHECKING:
-    from types_boto3_s3 import S3Client
+from shared.keys import parse_upload_key
 
 NAMES = {"complete": "complete", "failed": "quarantined"}
-# Listing `metadata/` costs the moto server O(objects in the bucket) per poll (about 0.2 s of CPU
-# at 1,000 manifests), on the cores the workers render on. The figures come from each manifest's
-# `processedAt`, not from when a poll sees it, so while the work queue still holds records the
-# manifests are listed only every BUSY_POLL_S (to keep locust's live e2e figures moving); once it
-# is empty, every POLL_S until the last upload has ended.
-POLL_S = 0.5
-BUSY_POLL_S = 15.0
-GAVE_UP = "no manifest within --drain-timeout (the runner still reconciles it from the buckets)"
+GAVE_UP = "no final status within --drain-timeout (the runner still reconciles it from the buckets)"
+
+Fire = Callable[[str, float, Exception | None], None]  # (name, ms, exception): an `e2e` request
 
 
 @dataclass
@@ -37,17 +30,37 @@ class Upload:
     """One upload as a client saw it, and how it ended."""
 
     image_id: str
-    key: str
+    key: str  # uploads/{sub}/{imageId}.{ext}, as the API pinned it
     payload: str
-    put_started: float  # epoch seconds, when the PUT began
+    put_started: float  # epoch seconds, when the file's transfer to S3 began
     put_ms: float
     outcome: str | None = None  # complete | quarantined | lost
-    e2e_ms: float | None = None
+    e2e_ms: float | None = None  # asking for the form -> seeing the final status
+    requested: float | None = None  # epoch seconds, when the client asked for the upload's form
+    processed_at: float | None = None  # epoch seconds, the manifest's processedAt
+    polls: int = 0  # GET /v1/images/{imageId} calls made for it
 
+    @property
+    def user(self) -> str:
+        """Whose upload it is: the sub in its key."""
+        return parse_upload_key(self.key).user_id
 
-def poll_due(busy: bool, since_last_poll_s: float) -> bool:
-    """Whether to list the manifests now: always once the queue is idle, rarely while it works."""
-    return not busy or since_last_poll_s >= BUSY_POLL_S
+    @property
+    def started(self) -> float:
+        """When its e2e began: the ask for its form (the transfer's start in older ledgers)."""
+        return self.requested if self.requested is not None else self.put_started
+
+    @property
+    def ended_at(self) -> float | None:
+        """When the pipeline was done with it (its manifest's processedAt), if it was."""
+        if self.processed_at is not None:
+            return self.processed_at
+        return None if self.e2e_ms is None else self.started + self.e2e_ms / 1000
+
+    @property
+    def pipeline_ms(self) -> float | None:
+        """Asking for the form -> the manifest's processedAt: e2e without the client's polling."""
+        return None if self.processed_at is None else max(0.0, (self.processed_at - self.started) * 1000)
 
 
 def processed_at(text: str) -> float:
@@ -56,51 +69,38 @@ def processed_at(text: str) -> float:
 
 
 class Tracker:
-    """Tracks uploads by imageId and reports each one's end through `fire(name, ms, exc)`."""
+    """Every upload of this process by imageId; each end is reported through `fire`."""
 
-    def __init__(
-        self, s3: S3Client, bucket: str, fire: Callable[[str, float, Exception | None], None]
-    ) -> None:
-        self.s3, self.bucket, self.fire = s3, bucket, fire
+    def __init__(self, fire: Fire) -> None:
+        self.fire = fire
         self.uploads: dict[str, Upload] = {}
 
     def track(self, upload: Upload) -> None:
-        """Follow `upload` until its manifest appears."""
+        """Count `upload` in: it reached S3 and is followed until it ends."""
         self.uploads[upload.image_id] = upload
 
     def pending(self) -> list[Upload]:
         """Uploads with no outcome yet."""
         return [u for u in self.uploads.values() if u.outcome is None]
 
-    def poll(self) -> int:
-        """List the manifests once, settle every pending upload that has one; how many settled."""
-        waiting = {u.image_id: u for u in self.pending()}
-        if not waiting:
-            return 0
-        settled = 0
-        for page in self.s3.get_paginator("list_objects_v2").paginate(
-            Bucket=self.bucket, Prefix=METADATA_PREFIX
-        ):
-            for item in page.get("Contents", []):
-                image_id = item["Key"][len(METADATA_PREFIX) :].split("/", 1)[0]
-                if image_id in waiting and item["Key"] == manifest_key(image_id):
-                    settled += self._settle(waiting.pop(image_id))
-        return settled
-
-    def _settle(self, upload: Upload) -> int:
-        body = self.s3.get_object(Bucket=self.bucket, Key=manifest_key(upload.image_id))["Body"].read()
-        manifest = json.loads(body)
-        upload.outcome = NAMES.get(manifest.get("status"), "unknown")
-        done = processed_at(manifest["processedAt"]) if "processedAt" in manifest else time.time()
-        upload.e2e_ms = max(0.0, (done - upload.put_started) * 1000)
-        self.fire(upload.outcome, upload.e2e_ms, None)
-        return 1
+    def settle(self, upload: Upload, image: dict[str, object], seen_at: float) -> bool:
+        """Record what `GET /v1/images/{imageId}` answered at `seen_at`; True once it is final."""
+        status = str(image.get("status") or "pending")
+        if upload.outcome is not None or status == "pending":
+            return upload.outcome is not None
+        upload.outcome = NAMES.get(status, status or "unknown")
+        upload.e2e_ms = max(0.0, (seen_at - upload.started) * 1000)
+        stamp = image.get("processedAt")
+        upload.processed_at = processed_at(stamp) if isinstance(stamp, str) else None
+        odd = None if status in NAMES else ValueError(f"image ended {status!r}, not complete or failed")
+        self.fire(upload.outcome, upload.e2e_ms, odd)
+        return True
 
     def give_up(self) -> None:
         """Mark every pending upload lost, and report it as a failed `e2e` request."""
         for upload in self.pending():
             upload.outcome = "lost"
-            self.fire("lost", (time.time() - upload.put_started) * 1000, TimeoutError(GAVE_UP))
+            self.fire("lost", (time.time() - upload.started) * 1000, TimeoutError(GAVE_UP))
 
     def write(self, path: Path) -> None:
         """Every tracked upload as JSON lines, for the runner's reconciliation."""

@@ -24,7 +24,13 @@ pytestmark = pytest.mark.unit
         (["--redrive-every", "0"], "--redrive-every must be above 0"),
         (["--scenario", "steady"], "--scenario steady needs --rate R"),
         (["--rate", "5"], "--rate is for --scenario steady; burst uploads as fast as it can"),
-        (["--target", "aws"], "--target aws needs IMGPIPE_INPUT_BUCKET"),
+        (["--target", "aws"], "--target aws needs IMGPIPE_API_URL, IMGPIPE_USER_POOL_ID,"),
+        (
+            ["--target", "aws"],
+            "IMGPIPE_INPUT_BUCKET, IMGPIPE_OUTPUT_BUCKET, IMGPIPE_QUEUE_URL, IMGPIPE_DLQ_URL set",
+        ),
+        (["--batch", "101"], "--batch is 0 (one POST /v1/uploads a file) to 100 (got 101)"),
+        (["--batch", "-1"], "--batch is 0"),
         (["--out", "/proc/no/such/place"], "--out /proc/no/such/place: cannot create it"),
         (["--scenario", "nope"], "invalid choice: 'nope'"),
     ],
@@ -45,9 +51,20 @@ def test_a_bad_value_is_one_line_and_exit_2(
 
 def test_the_defaults_are_a_small_burst_with_a_worker_more_than_the_cores(tmp_path: Path) -> None:
     args = parse(["--out", str(tmp_path / "new" / "folder")])
-    chosen = (args.scenario, args.images, args.profile, args.workers)
-    assert chosen == ("burst", 100, "small", DEFAULT_WORKERS)
+    chosen = (args.scenario, args.images, args.profile, args.workers, args.batch)
+    assert chosen == ("burst", 100, "small", DEFAULT_WORKERS, 0)
     assert (tmp_path / "new" / "folder").is_dir()
+
+
+@pytest.mark.parametrize(
+    ("args", "batch"),
+    [(["--profile", "photos"], 25), (["--profile", "photos", "--batch", "0"], 0),
+     (["--profile", "full"], 0), (["--batch", "100"], 100)],
+)  # fmt: skip
+def test_a_camera_roll_asks_for_its_forms_in_batches(args: list[str], batch: int, tmp_path: Path) -> None:
+    # Given a profile (the photos profile is a phone syncing its camera roll) and maybe --batch
+    # Then its clients ask for forms that many files a POST /v1/uploads/batch (0: one call a file)
+    assert parse([*args, "--out", str(tmp_path)]).batch == batch
 
 
 @pytest.mark.parametrize(
