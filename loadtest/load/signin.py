@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import functools
 import math
 import os
 import secrets
@@ -46,6 +47,13 @@ def user_count(users: int, processes: int) -> int:
 def cognito_client(env: Mapping[str, str]) -> Any:
     """A cognito-idp client for the pool `env` names (its region is in the pool id)."""
     region = env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or env[POOL].split("_", 1)[0]
+    return _client(region)
+
+
+@functools.cache
+def _client(region: str) -> Any:
+    # one per process: making a client costs tens of ms of CPU, which in locust stalls every user;
+    # it reaches a local stack through AWS_ENDPOINT_URL, as every client here does
     return boto3.Session(region_name=region).client("cognito-idp")
 
 
