@@ -24,8 +24,10 @@ from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
 
+from shared.keys import PROCESSED_PREFIX
 from tests.integration.conftest import SLOW_DOWN, error_response
 from tests.integration.interleave import Crash, Instance
+from worker.orphans.plan import unit_of
 
 _KEY = "imgpipe-test-key"
 CURRENT: ContextVar[Delivery | None] = ContextVar("delivery", default=None)
@@ -40,6 +42,8 @@ class Delivery:
     attempt: int
     rng: random.Random
     parked: bool = False
+    renders: set[str] = field(default_factory=set)  # the renderIds of the variants it wrote
+    faulted_delete: bool = False  # a DeleteObjects of it was refused (its cleanup may have failed)
 
 
 def retried(message: dict[str, Any]) -> dict[str, Any]:
@@ -59,6 +63,9 @@ class Scheduler:
     max_attempts: int = 10
     running: list[Delivery] = field(default_factory=list)
     unacknowledged: list[dict[str, Any]] = field(default_factory=list)
+    # Renders a run may leave behind by design: its delivery was not acknowledged (it crashed
+    # or was left for retry), or its cleanup met a refused DeleteObjects.
+    abandoned: set[str] = field(default_factory=set)
     _spawned: itertools.count[int] = field(default_factory=itertools.count)
     _rng: random.Random = field(init=False)
     _quiet: list[asyncio.Future[None]] = field(default_factory=list)
@@ -87,6 +94,8 @@ class Scheduler:
             acknowledged = False
         finally:
             self.running.remove(delivery)
+        if not acknowledged or delivery.faulted_delete:
+            self.abandoned |= delivery.renders
         if not acknowledged:
             if delivery.attempt >= self.max_attempts:
                 self.unacknowledged.append(delivery.message)
@@ -160,7 +169,7 @@ class Chaos:
     crashes: int = 0
     pauses: int = 0
 
-    async def before_send(self, request: Any, **_: Any) -> Any:
+    async def before_send(self, request: Any, **kwargs: Any) -> Any:
         delivery = CURRENT.get()
         if delivery is None:
             return None
@@ -176,11 +185,17 @@ class Chaos:
             raise Crash
         if draw < rates.crash / 2 + rates.fault:
             self.faults += 1
+            delivery.faulted_delete |= str(kwargs.get("event_name", "")).endswith(".DeleteObjects")
             return error_response(request.url, *SLOW_DOWN)
         return None
 
-    def params(self, params: dict[str, Any], context: dict[str, Any], **_: Any) -> None:
+    def params(self, params: dict[str, Any], context: dict[str, Any], model: Any = None, **_: Any) -> None:
         context[_KEY] = str(params.get("Key", ""))  # for after_call, which sees no request
+        delivery = CURRENT.get()
+        if delivery is not None and model is not None and model.name == "PutObject":
+            unit = unit_of(context[_KEY]) if context[_KEY].startswith(PROCESSED_PREFIX) else ()
+            if len(unit) == 3:
+                delivery.renders.add(unit[2])
 
     async def after_call(self, model: Any, context: dict[str, Any], **_: Any) -> None:
         delivery = CURRENT.get()

@@ -10,7 +10,11 @@
     deleted the manifest: after that, nothing tells a late event the upload was processed);
 (4) while any key of the imageId holds an upload, a manifest exists (after an operator deleted
     it and reprocessed, too);
+(5) an image its owner deleted stays deleted: no upload the deletion covered, no comeback, no
+    render forgotten by a run, and after a sweep nothing but the tombstone (`model_deleted`);
 and every quarantine has a reason the example gave it, and every message was acknowledged.
+(1)-(4) are checked after a final sweep (`model_sweep.final_sweep`), which must keep every
+listed variant.
 
 Each breach names its invariant and, where it matches one, the bug class of issue 19 it shows
 (1: a late event after the source is gone destroys a complete result; 2: a failed manifest of
@@ -23,25 +27,31 @@ from __future__ import annotations
 import hashlib
 
 from shared.manifest import Manifest
+from tests.integration import model_deleted
 from tests.integration.conftest import Stack
 from tests.integration.interleave import current_etag, dlq_reasons
 from tests.integration.model_log import ManifestLog
+from tests.integration.model_sweep import final_sweep
 from tests.integration.model_world import World
 
 
 def violations(stack: Stack, world: World) -> list[str]:
-    """Every breach of (1)-(4) in the example's end state, each naming its invariant and bug class."""
+    """Every breach of (1)-(5) in the example's end state, each naming its invariant and bug class."""
     now = {key: current_etag(stack, key) for key in world.keys}
     raw = stack.manifest(world.image_id)
     problems = [f"liveness: never acknowledged after {world.scheduler.max_attempts} deliveries: "
                 f"{m['MessageId']}" for m in world.scheduler.unacknowledged]  # fmt: skip
     problems += _quarantines(stack, world)
+    stored = Manifest.model_validate(raw) if raw is not None else None
+    problems += model_deleted.before_the_sweep(stack, world, stored)
+    finally_swept = final_sweep(stack)
+    problems += model_deleted.after_the_sweep(stack, world, stored)
     if raw is None:
         if any(now.values()):
             problems.append(f"invariant 4: no manifest, yet the keys hold uploads {now}")
         return problems
     manifest = Manifest.model_validate(raw)
-    swept = {key for sweep in world.sweeps for key in sweep.deleted}
+    swept = {key for sweep in world.sweeps for key in sweep.deleted} | finally_swept
     return (
         problems
         + _stored(stack, manifest, swept)
@@ -107,6 +117,10 @@ def _quarantines(stack: Stack, world: World) -> list[str]:
     corrupt = {u.key for u in world.uploads if not u.good}
     allowed = {(k, "CorruptImage") for k in corrupt} | {(k, "SourceMissing") for k in world.deleted}
     allowed |= {(k, "ImageIdConflict") for k in world.keys}
+    if model_deleted.newer_uploads_after_a_deletion(world):
+        # A late event of an upload the owner deleted, once a new upload's result stands over
+        # the tombstone: reported as for any source deleted before a newer upload's result.
+        allowed |= {(k, "SourceMissing") for k in world.keys}
     return [
         f"quarantined without a cause in this example: {q}" for q in dlq_reasons(stack) if q not in allowed
     ]

@@ -1,10 +1,11 @@
 """Every manifest write of one image that S3 accepted, and the operator's deletes between them.
 
 The property test's record of what was ever complete: invariant (3) holds a late event to a
-complete result that existed, unless the operator deleted that manifest since (then nothing
-tells a late event that the upload was ever processed). Hooks on every instance's S3 client see
-each `PutObject` of the manifest key and its answer; a write refused (412, 503) or never sent
-(a crash) is not recorded.
+complete result that existed, unless the operator deleted that manifest since, or its owner
+deleted the image (then nothing tells a late event that the upload was ever processed). Hooks
+on every instance's S3 client (and the deletion's, `model_deletion`) see each `PutObject` of
+the manifest key and its answer; a write refused (412, 503) or never sent (a crash) is not
+recorded.
 """
 
 from __future__ import annotations
@@ -69,5 +70,7 @@ def same_upload(a: Manifest, b: Manifest) -> bool:
 
 
 def _after_last_delete(written: list[Manifest | None]) -> int:
-    deletes = [at for at, m in enumerate(written) if m is None]
+    # The operator's delete (None) and the owner's deletion (a tombstone) alike: after either,
+    # nothing tells a late event that its upload was ever processed.
+    deletes = [at for at, m in enumerate(written) if m is None or m.deleted]
     return deletes[-1] + 1 if deletes else 0

@@ -6,7 +6,8 @@ beside the workers. Its S3 client is hooked: at one of its requests (most often 
 `processed/`, else a random one) it pauses until no delivery can go on without it, so renders
 commit while it works, and its clock then jumps `RAN_FOR` ahead: a sweep of a million
 manifests runs for tens of minutes, longer than `--older-than`. Objects keep their real
-LastModified; only the sweep's idea of "now" moves, as a long run's would.
+LastModified; only the sweep's idea of "now" moves, as a long run's would. `final_sweep` is the
+sweep the invariant is checked after, once nothing is in flight.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import threading
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, tzinfo
+from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any
 from unittest import mock
 from urllib.parse import unquote
@@ -33,6 +34,7 @@ from tests.integration.model_deliveries import Scheduler
 
 OLDER_THAN = "15m"  # the in-flight bound the CLI itself asks for
 RAN_FOR = timedelta(hours=1)
+IN_FLIGHT_S = 15 * 60  # what OLDER_THAN says, in seconds
 WAIT_S = 120  # a pause longer than this is a harness deadlock, not a slow machine
 _ONE_AT_A_TIME = threading.Lock()  # the clock and client patches are module-wide
 
@@ -120,3 +122,15 @@ class SweepRun:
 
     def _deleting(self, params: dict[str, Any], **_: Any) -> None:
         self.deleted.update(str(o["Key"]) for o in params.get("Delete", {}).get("Objects", []))
+
+
+def final_sweep(stack: Stack) -> set[str]:
+    """`imgpipe sweep`'s own steps once every record is acknowledged, its clock an hour past the
+    example (no run is in flight, so every unlisted render is an orphan); the keys it removed."""
+    bucket = stack.topology.output_bucket
+    cutoff = ops_sweep.cutoff(IN_FLIGHT_S, datetime.now(UTC) + RAN_FOR)
+    manifests = ops_sweep.read_manifests(stack.s3, bucket)
+    found = ops_sweep.plan(manifests, ops_sweep.list_processed(stack.s3, bucket), cutoff)
+    refused = ops_sweep.delete(stack.s3, bucket, found.remove)
+    assert refused == [], refused
+    return {orphan.stored.key for orphan in found.remove}

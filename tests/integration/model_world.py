@@ -1,9 +1,10 @@
 """The property test's world: what uploaders, S3, SNS and the operator do around the workers.
 
 Two keys share one imageId. A plan of actions (uploads, good or corrupt; the source deleted,
-as lifecycle expiry or the app would; late duplicates and DLQ redrives of earlier events; the
-operator deleting the manifest and re-queueing the key as `imgpipe reprocess` does; `imgpipe
-sweep`) is carried out one action at a time, either from inside a run's request (`Chaos`) or
+as lifecycle expiry or the app would; the owner deleting the whole image through the API's
+`delete_image`; late duplicates and DLQ redrives of earlier events; the operator deleting the
+manifest and re-queueing the key as `imgpipe reprocess` does; `imgpipe sweep`) is carried out
+one action at a time, either from inside a run's request (`Chaos`) or
 when every delivery is done. Every event an action causes is received from the real queue and
 delivered (sometimes twice, as SNS may) through the `Scheduler`.
 """
@@ -18,12 +19,14 @@ import uuid
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from deploy.ops import reprocess
 from shared.keys import manifest_key
 from tests.integration.conftest import REGION, Stack, redelivered
 from tests.integration.interleave import body_key
+from tests.integration.model_deletion import DeletionRun
 from tests.integration.model_deliveries import Scheduler
 from tests.integration.model_log import ManifestLog
 from tests.integration.model_sweep import SweepRun
@@ -40,6 +43,7 @@ class Upload:
     etag: str
     good: bool
     order: int
+    modified: datetime | None = None  # S3's Last-Modified (None: deleted before it was read)
 
 
 @dataclass(eq=False)
@@ -57,6 +61,7 @@ class World:
     deleted: set[str] = field(default_factory=set)  # keys whose source was deleted at some point
     events: list[dict[str, Any]] = field(default_factory=list)  # every event delivered, for late copies
     sweeps: list[SweepRun] = field(default_factory=list)
+    deletions: list[DeletionRun] = field(default_factory=list)  # the owner's `DELETE`s
     story: list[str] = field(default_factory=list)
     actions: deque[tuple[str, Callable[[], None]]] = field(default_factory=deque)
 
@@ -81,20 +86,21 @@ class World:
             if self.actions:
                 self.act()
                 continue
-            running = [sweep.future for sweep in self.sweeps if sweep.future and not sweep.future.done()]
+            threads = [*self.sweeps, *self.deletions]
+            running = [run.future for run in threads if run.future and not run.future.done()]
             if not running:
                 break
-            await asyncio.gather(*running)
-        for sweep in self.sweeps:
-            if sweep.future is not None:
-                sweep.future.result()  # a sweep that broke, not one that refused, fails the example
+            await asyncio.gather(*running, return_exceptions=True)
+        for run in [*self.sweeps, *self.deletions]:
+            if run.future is not None:
+                run.future.result()  # a sweep that broke, not one that refused, fails the example
 
     # ----- the actions
 
     def upload(self, key: str, body: bytes, good: bool) -> None:
         """Put `body` to `key`; deliver its event (sometimes twice)."""
         etag = self.stack.upload(key, body)
-        self.uploads.append(Upload(key, etag, good, len(self.uploads)))
+        self.uploads.append(Upload(key, etag, good, len(self.uploads), self._modified(key, etag)))
         self.story[-1] += f" -> {etag[:8]}"
         for event in receive_events(self.stack, set(self.keys), 1):
             self._deliver(event, copies=2 if self.rng.random() < self.duplicate_rate else 1)
@@ -103,6 +109,14 @@ class World:
         """Delete the upload (lifecycle expiry, or the app once it has its variants)."""
         self.stack.s3.delete_object(Bucket=self.stack.topology.input_bucket, Key=key)
         self.deleted.add(key)
+
+    def delete_image(self) -> None:
+        """The owner deletes the image (`DELETE /v1/images/{id}`), in a thread beside the runs."""
+        run = DeletionRun(self.stack, self.scheduler, self.log, random.Random(self.rng.random()),
+                          self.user_id, self.image_id)  # fmt: skip
+        self.story[-1] += f" (pauses before request {run.pause_at or 'none'})"
+        self.deletions.append(run)
+        run.start()
 
     def late(self, redrive: bool) -> None:
         """An earlier event again: an at-least-once duplicate, or a DLQ redrive of its body."""
@@ -115,10 +129,13 @@ class World:
 
     def reprocess(self) -> None:
         """The operator deletes the manifest, then re-queues the image's uploads as `imgpipe
-        reprocess` does: an S3-shaped event per upload, sent to the work queue."""
+        reprocess` does: an S3-shaped event per upload, sent to the work queue. Once the owner
+        has deleted the image, the operator never deletes its manifest (the tombstone keeps it
+        deleted, docs/consistency.md) and only re-queues what the keys hold."""
         stack = self.stack
-        stack.s3.delete_object(Bucket=stack.topology.output_bucket, Key=manifest_key(self.image_id))
-        self.log.operator_deleted()
+        if not self.deletions:
+            stack.s3.delete_object(Bucket=stack.topology.output_bucket, Key=manifest_key(self.image_id))
+            self.log.operator_deleted()
         listing = reprocess.list_uploads(stack.s3, stack.topology.input_bucket, self.user_id)
         mine = [u for u in listing.uploads if u.image_id == self.image_id]
         bodies = [(u, reprocess.event_body(stack.topology.input_bucket, u, REGION)) for u in mine]
@@ -132,6 +149,13 @@ class World:
         """Start `imgpipe sweep` in its own thread; it runs alongside whatever is in flight."""
         self.sweeps.append(sweep)
         sweep.start()
+
+    def _modified(self, key: str, etag: str) -> datetime | None:
+        try:
+            head = self.stack.s3.head_object(Bucket=self.stack.topology.input_bucket, Key=key)
+        except self.stack.s3.exceptions.ClientError:
+            return None  # a deletion in flight removed it already: it covered it
+        return head["LastModified"] if str(head["ETag"]).strip('"') == etag else None
 
     def _deliver(self, event: dict[str, Any], copies: int = 1) -> None:
         self.events.append(event)

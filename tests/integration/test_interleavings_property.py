@@ -4,17 +4,19 @@ with faults, crashes and pauses, checked against the invariant once every record
 Each example uploads (good or corrupt files) to two keys that share an imageId and hands every
 event, sometimes twice, to one of three Lambda instances running concurrently. A plan of actions
 is carried out at random moments, from inside a run's requests or between them: re-uploads, the
-source deleted (lifecycle expiry, or the app), late duplicates and DLQ redrives of earlier
-events, the operator deleting the manifest and re-queueing the key as `imgpipe reprocess` does,
-and `imgpipe sweep` running beside the renders. Runs meet 503s, crashes (before a request, or
-after it took effect) and pauses between a check and the step that depends on it, during which
-other instances finish whole records. What is not acknowledged is redelivered, without chaos
-after three deliveries, until every message is. Then `model_invariant` reads every listed
-variant back and checks the manifest against what the keys hold and what was ever complete.
+source deleted (lifecycle expiry, or the app), the owner deleting the whole image through the
+API's `delete_image` (in a thread, paused at one of its requests), late duplicates and DLQ
+redrives of earlier events, the operator deleting the manifest and re-queueing the key as
+`imgpipe reprocess` does, and `imgpipe sweep` running beside the renders. Runs meet 503s,
+crashes (before a request, or after it took effect) and pauses between a check and the step that
+depends on it, during which other instances finish whole records. What is not acknowledged is
+redelivered, without chaos after three deliveries, until every message is. Then
+`model_invariant` reads every listed variant back and checks the manifest against what the keys
+hold, what was ever complete and what the owner deleted, before and after a final sweep.
 
-One general model, weighted four ways: `EVERYTHING`, and one mix per bug class of issue 19 so
-each is reached in a reasonable number of examples. `IMGPIPE_PROPERTY_EXAMPLES=200` runs each
-test 200 times instead of `make test`'s few.
+One general model, weighted five ways: `EVERYTHING`, one mix per bug class of issue 19 and one
+for deletion (issue 21), so each is reached in a reasonable number of examples.
+`IMGPIPE_PROPERTY_EXAMPLES=200` runs each test 200 times instead of `make test`'s few.
 """
 
 from __future__ import annotations
@@ -57,6 +59,7 @@ class Mix:
     corrupt: float = 0.15
     first_key: float = 2 / 3  # share of uploads and deletes on the .jpg key (else the .png one)
     deletes: Span = (0, 0)
+    erasures: Span = (0, 0)  # the owner deletes the whole image (`DELETE /v1/images/{id}`)
     late: Span = (0, 1)  # late duplicates and redrives of earlier events
     reprocesses: Span = (0, 0)  # the operator deletes the manifest and re-queues the key
     sweeps: Span = (0, 0)
@@ -64,7 +67,7 @@ class Mix:
     rates: Rates = field(default_factory=Rates)
 
 
-EVERYTHING = Mix(deletes=(0, 1), late=(0, 2), reprocesses=(0, 1), sweeps=(0, 1),
+EVERYTHING = Mix(deletes=(0, 1), erasures=(0, 1), late=(0, 2), reprocesses=(0, 1), sweeps=(0, 1),
                  rates=Rates(park_head=0.1, park_read=0.05, park_other=0.02))  # fmt: skip
 # Item 1: a late event after the source is gone.
 LIFECYCLE = Mix(uploads=(1, 2), corrupt=0.1, first_key=0.85, deletes=(1, 1), late=(1, 3), reprocesses=(0, 1),
@@ -72,6 +75,10 @@ LIFECYCLE = Mix(uploads=(1, 2), corrupt=0.1, first_key=0.85, deletes=(1, 1), lat
 # Item 2: a corrupt upload's quarantine racing a newer upload processed elsewhere.
 CORRUPT = Mix(uploads=(3, 4), corrupt=0.5, first_key=0.9, late=(0, 1), duplicate=0.1,
               rates=Rates(crash=0.08, act=0.01, park_head=0.5, park_read=0.02))  # fmt: skip
+# Issue 21: the owner deleting the image while renders, duplicates, redrives and reprocesses race.
+DELETION = Mix(uploads=(1, 3), corrupt=0.15, erasures=(1, 2), late=(1, 3), reprocesses=(0, 1),
+               sweeps=(0, 1), duplicate=0.4,
+               rates=Rates(crash=0.04, act=0.08, park_head=0.1, park_read=0.1, park_other=0.05))  # fmt: skip
 # Item 3: a sweep while renders commit.
 SWEEP = Mix(uploads=(1, 3), corrupt=0.1, first_key=0.85, sweeps=(1, 2), late=(0, 1),
             rates=Rates(act=0.1, park_head=0.05))  # fmt: skip
@@ -134,6 +141,12 @@ def test_a_sweep_beside_renders_keeps_every_listed_variant(harness: Harness, see
     _example(harness, seed, SWEEP, "sweep (item 3)")
 
 
+@_property(4)
+@given(seed=st.integers(0, 2**32 - 1))
+def test_a_deleted_image_never_comes_back(harness: Harness, seed: int) -> None:
+    _example(harness, seed, DELETION, "deletion (issue 21)")
+
+
 def _example(harness: Harness, seed: int, mix: Mix, name: str) -> None:
     stack, fleet = harness.stack, harness.fleet
     # One seed drives every choice: hypothesis reports it, `random.Random(seed)` replays it.
@@ -190,6 +203,7 @@ def _plan(world: World, mix: Mix, rng: random.Random) -> list[tuple[str, Callabl
         rest.append(
             ("late " + ("redrive" if redrive else "duplicate"), functools.partial(world.late, redrive))
         )
+    rest += [("owner deletes the image", world.delete_image) for _ in range(rng.randint(*mix.erasures))]
     rest += [("delete manifest, reprocess", world.reprocess) for _ in range(rng.randint(*mix.reprocesses))]
     for _ in range(rng.randint(*mix.sweeps)):
         run = SweepRun(world.stack, world.scheduler, random.Random(rng.random()))
@@ -226,9 +240,11 @@ def _report(name: str, number: int, seed: int, problems: list[str], world: World
         )
         or "none"
     )
+    deletions = ", ".join(f"{d.outcome} (deletedAt {d.last_deleted_at})" for d in world.deletions) or "none"
     return (
         f"{name} example #{number} (seed {seed}, image {world.image_id}):\n  "
         + "\n  ".join(problems)
         + f"\n  what happened: {' | '.join(world.story)}"
         + f"\n  chaos: {chaos.faults} 503s, {chaos.crashes} crashes, {chaos.pauses} pauses; sweeps: {sweeps}"
+        + f"\n  deletions: {deletions}"
     )
