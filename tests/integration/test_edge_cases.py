@@ -13,6 +13,7 @@ import pytest
 from PIL import Image
 
 from tests.fixtures import images
+from tests.fixtures.pixels import pixel
 from tests.integration.conftest import Fault, Stack, failed_ids, redelivered
 
 pytestmark = pytest.mark.integration
@@ -204,7 +205,7 @@ def test_alpha_upload_variants_carry_their_format_and_content_type(
         assert hashlib.sha256(stored).hexdigest() == variant["sha256"]
         # the transparent right half: white under the JPEG defaults, still transparent under auto
         picture = Image.open(io.BytesIO(stored))
-        clear = picture.getpixel((3 * picture.width // 4, picture.height // 2))
+        clear = pixel(picture, (3 * picture.width // 4, picture.height // 2))
         assert clear[3] <= 5 if fmt == "webp" else all(c >= 245 for c in clear), clear
     assert stack.output_keys("processed/") == sorted(v["key"] for v in manifest["variants"])
 

@@ -10,7 +10,7 @@ import ctypes
 import io
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import pytest
@@ -21,6 +21,7 @@ from shared.errors import CorruptImage, ImageTooLarge, PermanentError, Unsupport
 from shared.limits import Limits
 from shared.variants import DEFAULT_VARIANTS, VariantSpec, Watermark
 from tests.fixtures import images
+from tests.fixtures.pixels import level, pixel
 from worker import engine
 from worker.engine import colour as engine_colour
 from worker.engine import resize as engine_geometry
@@ -29,6 +30,8 @@ from worker.formats.geometry import Size, plan_variant
 pytestmark = pytest.mark.unit
 
 RGB = tuple[int, int, int]
+# (input size, target size) of each resize the engine performed
+ScaleCalls = list[tuple[tuple[int, int], tuple[int, int]]]
 ORIGINAL = VariantSpec(name="original")
 METADATA_MARKERS = (
     b"Exif",
@@ -49,21 +52,22 @@ def decode(data: bytes) -> Image.Image:
     return image
 
 
-def render_one(data: bytes, spec: VariantSpec = ORIGINAL, **kwargs) -> engine.Rendition:
-    (rendition,) = engine.render(data, [spec], **kwargs).variants
+def render_one(data: bytes, spec: VariantSpec = ORIGINAL) -> engine.Rendition:
+    (rendition,) = engine.render(data, [spec]).variants
     return rendition
 
 
-def near(actual, expected, tolerance: int) -> bool:
+def near(actual: Sequence[int], expected: Sequence[int], tolerance: int) -> bool:
     """Every channel of `expected` within `tolerance` (extra channels of `actual`, e.g. alpha, ignored)."""
-    actual = tuple(actual)[: len(expected)]
-    return len(actual) == len(expected) and all(
-        abs(a - e) <= tolerance for a, e in zip(actual, expected, strict=True)
+    compared = tuple(actual)[: len(expected)]
+    return len(compared) == len(expected) and all(
+        abs(a - e) <= tolerance for a, e in zip(compared, expected, strict=True)
     )
 
 
 def rgb_at(image: Image.Image, point: tuple[int, int]) -> RGB:
-    return image.convert("RGB").getpixel(point)
+    red, green, blue = pixel(image.convert("RGB"), point)
+    return red, green, blue
 
 
 def to_output(point: tuple[int, int], upright: Size, spec: VariantSpec) -> tuple[int, int]:
@@ -89,12 +93,12 @@ def has_no_metadata(rendition: engine.Rendition) -> None:
 
 
 @pytest.fixture
-def scale_calls(monkeypatch: pytest.MonkeyPatch) -> list[tuple[tuple[int, int], tuple[int, int]]]:
+def scale_calls(monkeypatch: pytest.MonkeyPatch) -> ScaleCalls:
     """Record (input size, target size) of every resize the engine performs."""
-    calls: list[tuple[tuple[int, int], tuple[int, int]]] = []
+    calls: ScaleCalls = []
     real_scale = engine_geometry.scale
 
-    def spy(image, target: Size):
+    def spy(image: pyvips.Image, target: Size) -> pyvips.Image:
         calls.append(((image.width, image.height), (target.width, target.height)))
         return real_scale(image, target)
 
@@ -142,7 +146,7 @@ def test_every_exif_orientation_comes_out_upright(orientation: int) -> None:
 
 
 @pytest.mark.parametrize("orientation", [6, 8])
-def test_rotated_large_photo_uses_upright_dimensions(orientation: int, scale_calls) -> None:
+def test_rotated_large_photo_uses_upright_dimensions(orientation: int, scale_calls: ScaleCalls) -> None:
     # Given a 2000x3000 stored photo tagged to display as 3000x2000
     data = images.oriented_photo_jpeg(2000, 3000, orientation)
     # When the default variants without the original are rendered
@@ -186,13 +190,15 @@ def _profile_to_srgb(data: bytes) -> Image.Image:
     """Pillow/LittleCMS conversion of a decoded source from its embedded profile to sRGB."""
     source = decode(data)
     profile = ImageCms.ImageCmsProfile(io.BytesIO(source.info["icc_profile"]))
-    return ImageCms.profileToProfile(
+    converted = ImageCms.profileToProfile(
         source,
         profile,
         ImageCms.createProfile("sRGB"),
         renderingIntent=ImageCms.Intent.RELATIVE_COLORIMETRIC,
         outputMode="RGB",
     )
+    assert converted is not None  # None only when converting in place, which this does not ask
+    return converted
 
 
 @pytest.mark.parametrize(
@@ -206,11 +212,11 @@ def test_embedded_profile_is_converted_to_srgb(fixture: Callable[..., bytes]) ->
     output = decode(rendition.data)
     assert rendition.format == "jpeg" and output.mode == "RGB" and output.size == images.SWATCH_SIZE
     for point in images.swatch_points(*output.size):
-        assert near(output.getpixel(point), expected.getpixel(point), 8), (point, output.getpixel(point))
+        assert near(pixel(output, point), pixel(expected, point), 8), (point, pixel(output, point))
     if stored.mode == "RGB":
         # a real conversion happened: the stored P3 numbers are not what comes out
         red = images.swatch_points(*output.size)[0]
-        assert max(abs(a - b) for a, b in zip(output.getpixel(red), stored.getpixel(red), strict=True)) > 10
+        assert max(abs(a - b) for a, b in zip(pixel(output, red), pixel(stored, red), strict=True)) > 10
 
 
 def test_cmyk_without_profile_uses_a_default_cmyk_profile() -> None:
@@ -221,8 +227,8 @@ def test_cmyk_without_profile_uses_a_default_cmyk_profile() -> None:
     # Then the untagged one still becomes 3-band sRGB with plausible colours
     assert untagged.mode == "RGB" and untagged.getbands() == ("R", "G", "B")
     for point, original in zip(images.swatch_points(*untagged.size), images.SWATCH_COLOURS, strict=True):
-        colour = untagged.getpixel(point)
-        assert near(colour, tagged.getpixel(point), 8), (point, colour)
+        colour = pixel(untagged, point)
+        assert near(colour, pixel(tagged, point), 8), (point, colour)
         assert colour.index(max(colour)) == original.index(max(original)), (colour, original)
         assert near(colour, original, 60), (colour, original)
 
@@ -230,7 +236,7 @@ def test_cmyk_without_profile_uses_a_default_cmyk_profile() -> None:
 def test_untagged_srgb_passes_through_unchanged() -> None:
     output = decode(render_one(images.swatch_jpeg()).data)
     for point, colour in zip(images.swatch_points(*output.size), images.SWATCH_COLOURS, strict=True):
-        assert near(output.getpixel(point), colour, 6)
+        assert near(pixel(output, point), colour, 6)
 
 
 def test_16_bit_rgb_becomes_8_bit() -> None:
@@ -254,7 +260,7 @@ def test_16_bit_grey_becomes_8_bit_grey() -> None:
     output = decode(render_one(data, VariantSpec(name="png", format="png")).data)
     assert output.mode == "L" and output.size == source.size
     for point in [(0, 0), (50, 40), (120, 75), (199, 149)]:
-        assert abs(output.getpixel(point) - source.getpixel(point) / 257) <= 2, point
+        assert abs(level(output, point) - level(source, point) / 257) <= 2, point
 
 
 def test_8_bit_greyscale_jpeg() -> None:
@@ -285,8 +291,8 @@ def test_alpha_is_kept_by_formats_that_have_it(fmt: str, expected: str) -> None:
     output = decode(rendition.data)
     opaque, clear = _rgba_points()
     assert rendition.format == expected and output.mode == "RGBA"
-    assert near(output.getpixel(opaque), (*images.RGBA_OPAQUE, 255), 8)
-    assert output.getpixel(clear)[3] <= 5
+    assert near(pixel(output, opaque), (*images.RGBA_OPAQUE, 255), 8)
+    assert pixel(output, clear)[3] <= 5
 
 
 def _hex(colour: RGB) -> str:
@@ -303,7 +309,7 @@ def test_each_variant_flattens_onto_its_own_background() -> None:
     for rendition, expected in zip(engine.render(images.rgba_png(), specs).variants, [255, 0], strict=True):
         output = decode(rendition.data)
         width, height = output.size
-        assert near(output.getpixel((3 * width // 4, height // 2)), (expected,) * 3, 10), rendition.name
+        assert near(pixel(output, (3 * width // 4, height // 2)), (expected,) * 3, 10), rendition.name
 
 
 @pytest.mark.parametrize("background", [(255, 255, 255), (255, 0, 0), (0, 0, 0)])
@@ -313,20 +319,20 @@ def test_jpeg_flattens_alpha_onto_the_background(background: RGB) -> None:
     output = decode(rendition.data)
     opaque, clear = _rgba_points()
     assert rendition.format == "jpeg" and output.mode == "RGB"
-    assert near(output.getpixel(clear), background, 10), output.getpixel(clear)
-    assert near(output.getpixel(opaque), images.RGBA_OPAQUE, 10)
+    assert near(pixel(output, clear), background, 10), pixel(output, clear)
+    assert near(pixel(output, opaque), images.RGBA_OPAQUE, 10)
 
 
 def test_scaled_alpha_keeps_transparent_colour_out_of_the_edge() -> None:
     # Given green | transparent-blue, scaled down 4x: the edge pixels are partly transparent
     output = decode(render_one(images.rgba_png(), VariantSpec(name="v", width=32, format="png")).data)
     assert output.size == (32, 24)
-    row = [output.getpixel((x, 12)) for x in range(32)]
-    edge = [pixel for pixel in row if 8 <= pixel[3] < 250]
+    row = [pixel(output, (x, 12)) for x in range(32)]
+    edge = [value for value in row if 8 <= value[3] < 250]
     assert edge, row
     # Then every visible pixel is still green: premultiplied scaling, no blue bleed, no darkening
-    for pixel in (p for p in row if p[3] >= 8):
-        assert near(pixel, images.RGBA_OPAQUE, 40), row
+    for visible in (p for p in row if p[3] >= 8):
+        assert near(visible, images.RGBA_OPAQUE, 40), row
 
 
 def test_flattening_before_scaling_matches_flattening_the_scaled_image() -> None:
@@ -340,9 +346,9 @@ def test_flattening_before_scaling_matches_flattening_the_scaled_image() -> None
     # Then the pictures agree, the partly transparent edge included
     assert early.size == late.size == (32, 24)
     row = [(x, 12) for x in range(32)]
-    assert all(near(early.getpixel(xy), late.getpixel(xy), 6) for xy in row), (
-        [early.getpixel(xy) for xy in row],
-        [late.getpixel(xy) for xy in row],
+    assert all(near(pixel(early, xy), pixel(late, xy), 6) for xy in row), (
+        [pixel(early, xy) for xy in row],
+        [pixel(late, xy) for xy in row],
     )
 
 
@@ -350,7 +356,7 @@ def _flatten_calls(monkeypatch: pytest.MonkeyPatch) -> list[tuple[int, int, int]
     calls: list[tuple[int, int, int]] = []
     real = engine_colour.flatten
 
-    def spy(image, background):
+    def spy(image: pyvips.Image, background: RGB) -> pyvips.Image:
         calls.append((image.width, image.height, image.bands))
         return real(image, background)
 
@@ -381,11 +387,11 @@ def test_extra_samples_between_colour_and_alpha(fmt: str) -> None:
     output = decode(rendition.data)
     opaque, clear = (16, 24), (48, 24)
     # Then the colour survives and the transparent half is white (JPEG) or transparent
-    assert near(output.getpixel(opaque), images.RGBA_OPAQUE, 10)
+    assert near(pixel(output, opaque), images.RGBA_OPAQUE, 10)
     if rendition.format == "jpeg":
-        assert near(output.getpixel(clear), (255, 255, 255), 10)
+        assert near(pixel(output, clear), (255, 255, 255), 10)
     else:
-        assert output.mode == "RGBA" and output.getpixel(clear)[3] <= 5
+        assert output.mode == "RGBA" and pixel(output, clear)[3] <= 5
 
 
 def _rgba_with(mode_16bit: bool, profile: bytes | None) -> bytes:
@@ -412,7 +418,7 @@ def test_alpha_that_needs_converting_still_flattens_onto_the_background(
     output = decode(render_one(data, spec).data)
     # Then the transparent half is the background, exactly as asked, not scaled or converted
     width, height = output.size
-    assert near(output.getpixel((3 * width // 4, height // 2)), background, 10)
+    assert near(pixel(output, (3 * width // 4, height // 2)), background, 10)
 
 
 def test_grey_alpha_flattens_onto_a_coloured_background() -> None:
@@ -436,7 +442,9 @@ def test_grey_alpha_flattens_onto_a_coloured_background() -> None:
 @pytest.mark.parametrize(
     "colours", [images.FRAME_COLOURS, images.FRAME_COLOURS[::-1]], ids=["red-first", "blue-first"]
 )
-def test_animation_renders_its_first_frame_only(fixture, colours: tuple[RGB, ...]) -> None:
+def test_animation_renders_its_first_frame_only(
+    fixture: Callable[[tuple[RGB, ...]], bytes], colours: tuple[RGB, ...]
+) -> None:
     data = fixture(colours)
     assert getattr(decode(data), "n_frames", 1) == len(colours)
     result = engine.render(data, [ORIGINAL, VariantSpec(name="small", width=32, height=32)])
@@ -452,7 +460,7 @@ def test_animation_renders_its_first_frame_only(fixture, colours: tuple[RGB, ...
 # --------------------------------------------------------------------------- geometry end to end
 
 
-def test_tiny_source_is_never_enlarged(scale_calls) -> None:
+def test_tiny_source_is_never_enlarged(scale_calls: ScaleCalls) -> None:
     result = engine.render(images.tiny_jpeg(), DEFAULT_VARIANTS)
     for rendition in result.variants:
         assert (rendition.width, rendition.height) == (12, 9)
@@ -495,7 +503,7 @@ def default_render() -> tuple[bytes, engine.RenderResult]:
     return data, engine.render(data, DEFAULT_VARIANTS)
 
 
-def test_default_variants_on_a_3000x2000_photo(default_render) -> None:
+def test_default_variants_on_a_3000x2000_photo(default_render: tuple[bytes, engine.RenderResult]) -> None:
     data, result = default_render
     expected = {
         "original": (3000, 2000),
@@ -513,7 +521,7 @@ def test_default_variants_on_a_3000x2000_photo(default_render) -> None:
         assert rendition.data[:3] == b"\xff\xd8\xff" and rendition.content_type == "image/jpeg"
 
 
-def test_default_variants_look_like_the_source(default_render) -> None:
+def test_default_variants_look_like_the_source(default_render: tuple[bytes, engine.RenderResult]) -> None:
     data, result = default_render
     source = decode(data)
     for rendition in result.variants[:4]:  # the inside-fit ones
@@ -524,14 +532,14 @@ def test_default_variants_look_like_the_source(default_render) -> None:
         assert mean_error[0] < 8 and mean_error[1] < 8, (rendition.name, mean_error)
 
 
-def test_timings_cover_every_step(default_render) -> None:
+def test_timings_cover_every_step(default_render: tuple[bytes, engine.RenderResult]) -> None:
     _, result = default_render
     assert set(result.timings_ms) == {"probe", "total"} | {f"variant.{s.name}" for s in DEFAULT_VARIANTS}
     assert all(value >= 0 for value in result.timings_ms.values())
     assert result.timings_ms["total"] >= max(v for k, v in result.timings_ms.items() if k != "total")
 
 
-def test_shrink_on_load_decodes_small_when_only_small_variants_are_wanted(scale_calls) -> None:
+def test_shrink_on_load_decodes_small_when_only_small_variants_are_wanted(scale_calls: ScaleCalls) -> None:
     # Given a 4000x3000 JPEG and only the 800px variant
     result = engine.render(images.photo_jpeg(4000, 3000), [DEFAULT_VARIANTS[2]])
     # Then the decoder already shrank by 4 and the resize only went from 1000x750 to 800x600
@@ -547,13 +555,15 @@ def test_shrink_on_load_decodes_small_when_only_small_variants_are_wanted(scale_
         pytest.param(images.panorama_jpeg, id="panorama"),
     ],
 )
-def test_no_resize_step_enlarges(fixture, scale_calls) -> None:
+def test_no_resize_step_enlarges(fixture: Callable[[], bytes], scale_calls: ScaleCalls) -> None:
     engine.render(fixture(), DEFAULT_VARIANTS[1:])
     assert scale_calls and all(t[0] <= s[0] and t[1] <= s[1] for s, t in scale_calls), scale_calls
 
 
 @pytest.mark.parametrize("fixture", [images.photo_jpeg, images.photo_webp], ids=["jpeg", "webp"])
-def test_shrink_on_load_never_decodes_smaller_than_the_variant(fixture, scale_calls) -> None:
+def test_shrink_on_load_never_decodes_smaller_than_the_variant(
+    fixture: Callable[[int, int], bytes], scale_calls: ScaleCalls
+) -> None:
     # Given a 1001x1001 source and a 501px variant: load_shrink picks 2, expecting ceil(1001/2)=501
     rendition = render_one(fixture(1001, 1001), VariantSpec(name="v", width=501, height=501))
     assert (rendition.width, rendition.height) == (501, 501)
@@ -569,7 +579,7 @@ def test_shrink_on_load_never_decodes_smaller_than_the_variant(fixture, scale_ca
     [(images.photo_png, "png"), (images.photo_webp, "webp"), (images.photo_tiff, "tiff")],
     ids=["png", "webp", "tiff"],
 )
-def test_other_source_formats(fixture, fmt: str) -> None:
+def test_other_source_formats(fixture: Callable[[], bytes], fmt: str) -> None:
     result = engine.render(fixture(), DEFAULT_VARIANTS)
     assert result.source.format == fmt and (result.source.width, result.source.height) == (320, 240)
     sizes = {r.name: decode(r.data).size for r in result.variants}
@@ -593,7 +603,7 @@ def test_other_source_formats(fixture, fmt: str) -> None:
     ],
     ids=["jpeg-rotated", "png-rgba", "gif", "webp-anim", "png-grey16"],
 )
-def test_probe_reads_the_header(fixture, expected: engine.SourceInfo) -> None:
+def test_probe_reads_the_header(fixture: Callable[[], bytes], expected: engine.SourceInfo) -> None:
     data = fixture()
     info = engine.probe(data, Limits())
     assert info == engine.SourceInfo(**{**expected.__dict__, "bytes": len(data)})
@@ -636,7 +646,9 @@ HOSTILE = [
 
 
 @pytest.mark.parametrize(("fixture", "limits", "error"), HOSTILE)
-def test_hostile_input_is_refused_quickly(fixture, limits: Limits, error: type[PermanentError]) -> None:
+def test_hostile_input_is_refused_quickly(
+    fixture: Callable[[], bytes], limits: Limits, error: type[PermanentError]
+) -> None:
     data = fixture()
     started = time.perf_counter()
     with pytest.raises(PermanentError) as excinfo:
@@ -650,14 +662,16 @@ HEADER_ONLY = [p for p in HOSTILE if p.values[2] is not CorruptImage or p.id == 
 
 
 @pytest.mark.parametrize(("fixture", "limits", "error"), HEADER_ONLY)
-def test_probe_refuses_what_the_header_reveals(fixture, limits: Limits, error: type[PermanentError]) -> None:
+def test_probe_refuses_what_the_header_reveals(
+    fixture: Callable[[], bytes], limits: Limits, error: type[PermanentError]
+) -> None:
     with pytest.raises(PermanentError) as excinfo:
         engine.probe(fixture(), limits)
     assert type(excinfo.value) is error
 
 
 @pytest.mark.parametrize("bomb", [images.png_header_bomb, images.jpeg_header_bomb], ids=["png", "jpeg"])
-def test_header_bombs_never_reach_the_decoder(bomb) -> None:
+def test_header_bombs_never_reach_the_decoder(bomb: Callable[[], bytes]) -> None:
     started = time.perf_counter()
     with pytest.raises(ImageTooLarge, match="pixels"):
         engine.render(bomb(), DEFAULT_VARIANTS)
@@ -790,7 +804,9 @@ def test_watermark_does_not_change_the_auto_format(watermark_source: bytes) -> N
         ("avif", "AVIF", "image/avif", lambda d: d[4:8] == b"ftyp" and b"avif" in d[8:32]),
     ],
 )
-def test_output_formats_decode(fmt: str, pillow_format: str, content_type: str, magic) -> None:
+def test_output_formats_decode(
+    fmt: str, pillow_format: str, content_type: str, magic: Callable[[bytes], bool]
+) -> None:
     data = images.photo_jpeg(320, 240)
     rendition = render_one(data, VariantSpec(name="v", width=200, format=fmt))
     assert rendition.format == fmt and rendition.content_type == content_type
@@ -825,7 +841,7 @@ def test_attention_crop_cascaded_from_an_earlier_variant() -> None:
 
 
 @pytest.mark.parametrize("fixture", [images.photo_jpeg, images.photo_png], ids=["jpeg", "png"])
-def test_attention_crop_decoded_straight_from_the_source(fixture) -> None:
+def test_attention_crop_decoded_straight_from_the_source(fixture: Callable[[int, int], bytes]) -> None:
     rendition = render_one(
         fixture(1000, 600), VariantSpec(name="t", width=200, height=200, fit="cover", crop="attention")
     )
@@ -844,7 +860,7 @@ def test_corrupt_entropy_data_is_refused_not_rendered_grey() -> None:
 
 
 @pytest.mark.parametrize("fixture", [images.animated_gif, images.rgba_png], ids=["gif", "png"])
-def test_auto_picks_jpeg_when_the_alpha_band_is_opaque_everywhere(fixture) -> None:
+def test_auto_picks_jpeg_when_the_alpha_band_is_opaque_everywhere(fixture: Callable[[], bytes]) -> None:
     # Given sources that decode with an alpha band: a GIF (always) and an RGBA PNG made opaque
     source = fixture() if fixture is images.animated_gif else _opaque_rgba_png()
     # When rendered with format auto, then the alpha band is dropped and JPEG chosen
@@ -866,8 +882,8 @@ def test_default_variants_flatten_alpha_into_jpeg() -> None:
     assert {r.format for r in result.variants} == {"jpeg"}
     output = decode(result.variants[0].data)
     opaque, clear = _rgba_points()
-    assert near(output.getpixel(clear), (255, 255, 255), 10)
-    assert near(output.getpixel(opaque), images.RGBA_OPAQUE, 10)
+    assert near(pixel(output, clear), (255, 255, 255), 10)
+    assert near(pixel(output, opaque), images.RGBA_OPAQUE, 10)
 
 
 def _opaque_rgba_png() -> bytes:
@@ -901,7 +917,8 @@ def _libvips() -> ctypes.CDLL:
 
 
 def _error_buffer() -> str:
-    return pyvips.ffi.string(pyvips.vips_lib.vips_error_buffer()).decode()
+    message: bytes = pyvips.ffi.string(pyvips.vips_lib.vips_error_buffer())
+    return message.decode()
 
 
 def test_a_render_leaves_libvips_error_buffer_alone(tmp_path: Path) -> None:

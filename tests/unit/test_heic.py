@@ -13,6 +13,7 @@ from shared.errors import ImageTooLarge
 from shared.limits import Limits
 from shared.variants import DEFAULT_VARIANTS, VariantSpec
 from tests.fixtures import edge_images, images
+from tests.fixtures.pixels import pixel
 from worker import engine
 from worker.engine import heif
 from worker.formats.heif_orientation import exif_orientation, primary_rotation
@@ -40,8 +41,8 @@ def test_heic_renders_upright_whatever_the_phone_held(orientation: int) -> None:
     # Then it is upright: landscape, the red marker in the top-left quadrant
     assert result.source.format == "heif"
     assert picture.size == (240, 160)
-    assert _near(picture.getpixel((50, 40)), images.MARKER_COLOUR)
-    assert _near(picture.getpixel((200, 130)), images.ORIENTED_BACKGROUND)
+    assert _near(pixel(picture, (50, 40)), images.MARKER_COLOUR)
+    assert _near(pixel(picture, (200, 130)), images.ORIENTED_BACKGROUND)
 
 
 def test_an_irot_that_contradicts_exif_orientation_1_is_undone() -> None:
@@ -51,7 +52,7 @@ def test_an_irot_that_contradicts_exif_orientation_1_is_undone() -> None:
     # When rendered, then the EXIF orientation wins: the photo is not turned on its side
     picture = _decode(engine.render(data, [VariantSpec(name="original")]).variants[0].data)
     assert picture.size == images.ORIENTED_SIZE
-    assert _near(picture.getpixel((50, 40)), images.MARKER_COLOUR)
+    assert _near(pixel(picture, (50, 40)), images.MARKER_COLOUR)
 
 
 def test_heic_is_converted_from_its_icc_profile_to_srgb() -> None:
@@ -59,8 +60,8 @@ def test_heic_is_converted_from_its_icc_profile_to_srgb() -> None:
     untagged = edge_images.heic(240, 160, 1)
     p3 = edge_images.heic(240, 160, 1, icc="p3")
     # When both are rendered, then the P3 one went through the P3 -> sRGB transform
-    plain = _decode(engine.render(untagged, [VariantSpec(name="o")]).variants[0].data).getpixel((50, 40))
-    managed = _decode(engine.render(p3, [VariantSpec(name="o")]).variants[0].data).getpixel((50, 40))
+    plain = pixel(_decode(engine.render(untagged, [VariantSpec(name="o")]).variants[0].data), (50, 40))
+    managed = pixel(_decode(engine.render(p3, [VariantSpec(name="o")]).variants[0].data), (50, 40))
     assert plain != managed
     assert managed[0] > plain[0]  # P3's red is redder than sRGB's: it lands beyond it, clipped high
 
