@@ -8,6 +8,7 @@ and a truncated TIFF are refused (`CorruptImage`), as libjpeg would otherwise fi
 from __future__ import annotations
 
 import io
+from collections.abc import Callable
 
 import pytest
 from PIL import Image, ImageChops
@@ -36,7 +37,9 @@ def _pixels(data: bytes) -> Image.Image:
     ],
     ids=["jpeg-junk-before-sof", "jpeg-one-stray-byte", "tiff-bogus-tag"],
 )
-def test_intact_pictures_with_a_benign_warning_render_and_say_so(fixture, warning: str) -> None:
+def test_intact_pictures_with_a_benign_warning_render_and_say_so(
+    fixture: Callable[[], bytes], warning: str
+) -> None:
     result = engine.render(fixture(), DEFAULT_VARIANTS)
     assert len(result.variants) == len(DEFAULT_VARIANTS)
     assert any(warning in text for text in result.warnings), result.warnings
@@ -63,7 +66,7 @@ def test_the_junk_is_dropped_and_the_picture_is_the_uploads() -> None:
     ],
     ids=["jpeg-truncated", "jpeg-bit-flipped", "jpeg-damaged-mid-scan-12mp", "tiff-truncated"],
 )
-def test_damaged_pictures_are_still_refused(fixture, reason: str) -> None:
+def test_damaged_pictures_are_still_refused(fixture: Callable[[], bytes], reason: str) -> None:
     with pytest.raises(CorruptImage, match=reason):
         engine.render(fixture(), DEFAULT_VARIANTS)
 

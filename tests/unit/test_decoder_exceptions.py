@@ -14,16 +14,17 @@ import struct
 import subprocess
 import sys
 import textwrap
+from collections.abc import Callable
 
 import pi_heif
 import pytest
 import pyvips
+import simplejpeg  # type: ignore[import-untyped]  # ships no types, as in worker.engine.turbo
 
 from shared.errors import CorruptImage, ImageTooLarge, PermanentError, UnsupportedFormat
 from shared.variants import DEFAULT_VARIANTS
 from tests.fixtures import decoder_edges, edge_images, images
 from worker import engine
-from worker.engine import turbo
 
 pytestmark = pytest.mark.unit
 
@@ -87,7 +88,7 @@ def test_whatever_libjpeg_turbo_raises_libvips_decodes_again(
     monkeypatch: pytest.MonkeyPatch, raised: Exception
 ) -> None:
     # Given libjpeg-turbo failing on a JPEG libvips decodes
-    monkeypatch.setattr(turbo.simplejpeg, "decode_jpeg", _raiser(raised))
+    monkeypatch.setattr(simplejpeg, "decode_jpeg", _raiser(raised))  # the module turbo calls
     # When it is rendered, then libvips decoded it instead
     result = engine.render(images.photo_jpeg(640, 480), DEFAULT_VARIANTS)
     assert len(result.variants) == len(DEFAULT_VARIANTS)
@@ -154,7 +155,7 @@ def _mutants(data: bytes, span: int, count: int, seed: int) -> list[bytes]:
     [(lambda: edge_images.heic_photo(64, 48), 700), (lambda: edge_images.flat_avif(64, 48, 8), 400)],
     ids=["heic", "avif"],
 )
-def test_damaged_box_headers_end_in_the_taxonomy(fixture, span: int) -> None:
+def test_damaged_box_headers_end_in_the_taxonomy(fixture: Callable[[], bytes], span: int) -> None:
     # Given 400 copies of a HEIF file with one or two bytes of its boxes changed (seeded)
     for index, mutant in enumerate(_mutants(fixture(), span, 400, seed=19)):
         # When each is rendered, then it renders or is refused permanently: nothing else escapes

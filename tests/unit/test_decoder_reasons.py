@@ -4,6 +4,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pytest
 
 from shared.errors import CorruptImage, PermanentError, UnsupportedFormat
@@ -38,7 +40,9 @@ UNSUPPORTED = [
 
 
 @pytest.mark.parametrize(("fixture", "reason"), UNSUPPORTED)
-def test_valid_files_in_codecs_the_build_lacks_are_unsupported(fixture, reason: str) -> None:
+def test_valid_files_in_codecs_the_build_lacks_are_unsupported(
+    fixture: Callable[[], bytes], reason: str
+) -> None:
     error = _refusal(fixture())
     assert type(error) is UnsupportedFormat, repr(error)
     assert reason in str(error) and "cannot decode" in str(error)
@@ -65,7 +69,7 @@ CORRUPT = [
 
 
 @pytest.mark.parametrize(("fixture", "reason"), CORRUPT)
-def test_damaged_files_are_corrupt_with_the_codecs_reason(fixture, reason: str) -> None:
+def test_damaged_files_are_corrupt_with_the_codecs_reason(fixture: Callable[[], bytes], reason: str) -> None:
     error = _refusal(fixture())
     assert type(error) is CorruptImage, repr(error)
     assert reason in str(error)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 
 import pytest
 from hypothesis import given, settings
@@ -15,7 +16,7 @@ pytestmark = pytest.mark.unit
 
 
 def spec(
-    name: str = "v", width: int | None = None, height: int | None = None, fit: str = "inside", **kw
+    name: str = "v", width: int | None = None, height: int | None = None, fit: str = "inside", **kw: object
 ) -> VariantSpec:
     return VariantSpec(name=name, width=width, height=height, fit=fit, **kw)
 
@@ -152,7 +153,7 @@ def test_equal_sizes_cascade_from_the_first_equal() -> None:
     ],
     ids=["tiny-defaults", "big-defaults", "format", "quality", "watermark", "fit", "box-only"],
 )
-def test_twins_share_one_encode(upright: Size, specs, twins: dict[str, int]) -> None:
+def test_twins_share_one_encode(upright: Size, specs: Sequence[VariantSpec], twins: dict[str, int]) -> None:
     plans = plan_variants(upright, specs)
     assert {p.spec.name: p.twin for p in plans} == twins
 
@@ -210,6 +211,8 @@ box_side = st.one_of(st.none(), st.integers(1, 16384))
 @st.composite
 def variant_specs(draw: st.DrawFn, name: str = "v") -> VariantSpec:
     fit = draw(st.sampled_from(["inside", "cover"]))
+    width: int | None
+    height: int | None
     if fit == "cover":
         width, height = draw(st.integers(1, 16384)), draw(st.integers(1, 16384))
     else:

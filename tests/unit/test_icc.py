@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import struct
+from collections.abc import Callable
 
 import pytest
 from PIL import ImageCms
@@ -120,7 +121,7 @@ def test_v2_description_stops_at_the_first_nul() -> None:
         ),
     ],
 )
-def test_profile_description_real_profiles(factory, expected: str) -> None:
+def test_profile_description_real_profiles(factory: Callable[[], bytes], expected: str) -> None:
     assert profile_description(factory()) == expected
 
 
@@ -152,5 +153,5 @@ def test_profile_description_real_profiles(factory, expected: str) -> None:
         ),
     ],
 )
-def test_is_srgb(data, expected: bool) -> None:
+def test_is_srgb(data: bytes | Callable[[], bytes], expected: bool) -> None:
     assert is_srgb(data() if callable(data) else data) is expected

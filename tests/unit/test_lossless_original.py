@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import struct
+from collections.abc import Callable
 
 import pytest
 from PIL import Image, ImageChops
@@ -81,7 +82,9 @@ def _pixels(data: bytes) -> Image.Image:
     ids=["baseline", "progressive", "restart-markers"],
 )
 @pytest.mark.parametrize("icc", [None, "srgb"], ids=["untagged", "srgb-tagged"])
-def test_a_web_ready_jpeg_keeps_its_own_stream_without_metadata(base, icc: str | None) -> None:
+def test_a_web_ready_jpeg_keeps_its_own_stream_without_metadata(
+    base: Callable[[], bytes], icc: str | None
+) -> None:
     # Given an upright 8-bit JPEG full of metadata (and an sRGB profile or none)
     upload = _with_metadata(base(), icc=images.icc_profile(icc) if icc else None)
     # When the default variants are made
@@ -120,7 +123,7 @@ def test_the_kept_stream_has_only_what_decoding_needs() -> None:
     ],
     ids=["orientation-6", "display-p3", "cmyk", "png"],
 )
-def test_anything_else_is_re_encoded(upload, why: str) -> None:
+def test_anything_else_is_re_encoded(upload: Callable[[], bytes], why: str) -> None:
     data = upload()
     original = engine.render(data, [ORIGINAL]).variants[0]
     assert original.format == "jpeg"

@@ -8,6 +8,7 @@ import json
 import subprocess
 import sys
 import textwrap
+from collections.abc import Callable
 
 import pytest
 
@@ -46,7 +47,8 @@ _MEASURE = textwrap.dedent(
 def _measure(data: bytes) -> dict[str, int]:
     # A fresh process that only reads and renders, so its peak RSS is this render's alone.
     done = subprocess.run([sys.executable, "-c", _MEASURE], input=data, capture_output=True, check=True)
-    return json.loads(done.stdout.decode().strip().splitlines()[-1])
+    figures: dict[str, int] = json.loads(done.stdout.decode().strip().splitlines()[-1])
+    return figures
 
 
 @pytest.mark.parametrize(
@@ -75,7 +77,7 @@ def _measure(data: bytes) -> dict[str, int]:
         "heic-6mp",
     ],
 )
-def test_the_estimate_bounds_the_real_peak(make) -> None:
+def test_the_estimate_bounds_the_real_peak(make: Callable[[], bytes]) -> None:
     figures = _measure(make())
     assert 0 < figures["used"] <= figures["estimate"], figures
     assert figures["estimate"] < 3 * figures["used"] + 64 * MIB, figures  # not absurdly loose

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pytest
 
 from shared.errors import CorruptImage, ImageTooLarge, PermanentError, UnsupportedFormat
@@ -70,7 +72,7 @@ def test_magic_bytes(data: bytes, expected: str) -> None:
         "jpeg-cut",
     ],
 )
-def test_real_files(factory, expected: str) -> None:
+def test_real_files(factory: Callable[[], bytes], expected: str) -> None:
     # Sniffing only looks at the magic: a bomb or a truncated file still sniffs as its format.
     assert sniff_format(factory(), LIMITS) == expected
 
@@ -119,7 +121,7 @@ def test_empty_is_corrupt() -> None:
     ],
     ids=["at-limit", "one-over", "junk-over"],
 )
-def test_byte_limit(data: bytes, max_bytes: int, outcome) -> None:
+def test_byte_limit(data: bytes, max_bytes: int, outcome: str | type[PermanentError]) -> None:
     limits = Limits(max_bytes=max_bytes)
     if isinstance(outcome, str):
         assert sniff_format(data, limits) == outcome

@@ -3,6 +3,8 @@ JPEG it finds fault with, or does not take, is left to libvips and its reasons."
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pytest
 import pyvips
 
@@ -16,8 +18,10 @@ from worker.formats.geometry import Size
 pytestmark = pytest.mark.unit
 
 
-def _opened(data: bytes) -> load.Opened:
-    return load.open_source(data, "jpeg")
+def _header(data: bytes) -> pyvips.Image:
+    header = load.open_source(data, "jpeg").header
+    assert header is not None  # a JPEG is opened by libvips, so it always has one
+    return header
 
 
 def _libvips(data: bytes, shrink: int) -> pyvips.Image:
@@ -39,11 +43,11 @@ def _libvips(data: bytes, shrink: int) -> pyvips.Image:
     ],
     ids=["baseline-odd-size", "baseline-444", "progressive", "grey"],
 )
-def test_the_fast_decode_gives_libvips_pixels_at_libvips_size(make, shrink: int) -> None:
+def test_the_fast_decode_gives_libvips_pixels_at_libvips_size(make: Callable[[], bytes], shrink: int) -> None:
     # Given a clean JPEG
     data = make()
     # When libjpeg-turbo decodes it at a shrink-on-load scale
-    fast = turbo.decode(data, _opened(data).header, shrink)
+    fast = turbo.decode(data, _header(data), shrink)
     # Then it did, and the picture is the one libvips decodes, pixel for pixel
     assert fast is not None and ops.in_memory(fast)
     slow = _libvips(data, shrink)
@@ -54,7 +58,7 @@ def test_the_fast_decode_gives_libvips_pixels_at_libvips_size(make, shrink: int)
 def test_it_keeps_the_metadata_later_steps_read() -> None:
     # Given a rotated JPEG with an ICC profile
     data = images.oriented_photo_jpeg(400, 300, 6)
-    header = _opened(data).header
+    header = _header(data)
     # When it is decoded fast
     fast = turbo.decode(data, header, 1)
     # Then orientation and colour facts are the header's
@@ -65,7 +69,7 @@ def test_it_keeps_the_metadata_later_steps_read() -> None:
 def test_a_big_photo_decodes_at_three_eighths_when_that_still_covers_the_variants() -> None:
     # Given a 4000x3000 photo whose largest variant needs 1200x900
     data = images.photo_jpeg(4000, 3000)
-    header = _opened(data).header
+    header = _header(data)
     # When it is decoded for them
     fast = turbo.decode(data, header, 2, covering=Size(1200, 900))
     # Then libjpeg-turbo scaled it by 3/8, between libvips' 1/2 and 1/4
@@ -80,10 +84,10 @@ def test_a_big_photo_decodes_at_three_eighths_when_that_still_covers_the_variant
     [images.truncated_jpeg, edge_images.bitflipped_jpeg],
     ids=["truncated", "bit-flipped"],
 )
-def test_damage_is_refused_with_libjpegs_reason_or_left_to_libvips(make) -> None:
+def test_damage_is_refused_with_libjpegs_reason_or_left_to_libvips(make: Callable[[], bytes]) -> None:
     # Given a damaged JPEG: truncated (libjpeg warns) or with a bit flipped into a marker (an error)
     data = make()
-    header = _opened(data).header
+    header = _header(data)
     # Then the fast decode refuses the first with libjpeg's warning and leaves the other to libvips
     try:
         declined = turbo.decode(data, header, 1) is None
@@ -98,7 +102,7 @@ def test_damage_is_refused_with_libjpegs_reason_or_left_to_libvips(make) -> None
 
 def test_cmyk_is_left_to_libvips() -> None:
     data = images.cmyk_jpeg(with_profile=False)
-    assert turbo.decode(data, _opened(data).header, 1) is None
+    assert turbo.decode(data, _header(data), 1) is None
 
 
 @pytest.mark.parametrize(
@@ -139,8 +143,8 @@ def test_a_render_through_both_paths_gives_the_same_variants() -> None:
     fast = engine.render(data, specs)
     decode, encode = turbo.decode, turbo.encode
     try:
-        turbo.decode = lambda *args, **kwargs: None  # type: ignore[assignment]
-        turbo.encode = lambda *args, **kwargs: None  # type: ignore[assignment]
+        turbo.decode = lambda *args, **kwargs: None
+        turbo.encode = lambda *args, **kwargs: None
         slow = engine.render(data, specs)
     finally:
         turbo.decode, turbo.encode = decode, encode
