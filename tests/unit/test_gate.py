@@ -25,7 +25,8 @@ async def _run(
 
 async def test_records_started_together_are_admitted_biggest_first_and_bounded() -> None:
     # Given a gate of 2 and six records arriving in no particular order of size
-    gate, log, active, peak = PriorityGate(2), [], [0], [0]
+    log: list[float] = []
+    gate, active, peak = PriorityGate(2), [0], [0]
     sizes = [3.0, 9.0, 1.0, 7.0, 5.0, 2.0]
     # When they all start at once
     await asyncio.gather(*(_run(gate, size, log, active, peak) for size in sizes))

@@ -184,8 +184,8 @@ def test_randomly_damaged_tables_never_raise_outside_the_taxonomy() -> None:
             data[rng.randrange(segment.start + 2, segment.end)] = rng.randrange(256)
         damaged.append(bytes(data))
     # Then every estimate is a quality or None, and the engine renders or refuses each one
-    for data in damaged:
-        estimate = quality.estimate(data)
+    for mutant in damaged:
+        estimate = quality.estimate(mutant)
         assert estimate is None or 1 <= estimate <= 100
     assert {_refused_or_rendered(data) for data in damaged[:60]} <= {"refused", "rendered"}
 

@@ -37,7 +37,7 @@ def out_of_order(variants: Sequence[engine.Rendition]) -> list[str]:
 def just_over_large(quality_factor: int = 40) -> bytes:
     """An upload a little over `large`'s box with Huffman tables fitted to it (mozjpeg, editors)."""
     picture = images._photo_image(1679, 1259)
-    return picture.jpegsave_buffer(Q=quality_factor, keep="none", optimize_coding=True, interlace=True)
+    return bytes(picture.jpegsave_buffer(Q=quality_factor, keep="none", optimize_coding=True, interlace=True))
 
 
 @pytest.mark.parametrize("quality_factor", [10, 30, 50])

@@ -34,7 +34,7 @@ pytestmark = pytest.mark.unit
         {"name": "a", "width": 100, "height": 100, "fit": "cover", "crop": "attention"},
     ],
 )
-def test_valid_specs(fields: dict) -> None:
+def test_valid_specs(fields: dict[str, object]) -> None:
     spec = VariantSpec(**fields)
     assert spec.name == fields["name"]
 
@@ -63,7 +63,7 @@ def test_valid_specs(fields: dict) -> None:
         ({"name": "b", "background": "#gg0000"}, "background"),
     ],
 )
-def test_invalid_spec_fields(fields: dict, field: str) -> None:
+def test_invalid_spec_fields(fields: dict[str, object], field: str) -> None:
     with pytest.raises(ValidationError) as excinfo:
         VariantSpec(**fields)
     assert [error["loc"][0] for error in excinfo.value.errors()] == [field]
@@ -77,7 +77,7 @@ def test_invalid_spec_fields(fields: dict, field: str) -> None:
         {"name": "c", "fit": "cover", "height": 100},
     ],
 )
-def test_cover_needs_a_full_box(fields: dict) -> None:
+def test_cover_needs_a_full_box(fields: dict[str, object]) -> None:
     with pytest.raises(ValidationError, match="'cover' needs both width and height"):
         VariantSpec(**fields)
 
@@ -125,7 +125,7 @@ def test_background_parses_to_rgb(text: str, rgb: tuple[int, int, int]) -> None:
         {"text": "x" * 200},
     ],
 )
-def test_valid_watermarks(fields: dict) -> None:
+def test_valid_watermarks(fields: dict[str, object]) -> None:
     assert Watermark(**fields)
 
 
@@ -142,7 +142,7 @@ def test_valid_watermarks(fields: dict) -> None:
         ({"text": "x", "font": "serif"}, "font"),
     ],
 )
-def test_invalid_watermark_fields(fields: dict, field: str) -> None:
+def test_invalid_watermark_fields(fields: dict[str, object], field: str) -> None:
     with pytest.raises(ValidationError) as excinfo:
         Watermark(**fields)
     assert [error["loc"][0] for error in excinfo.value.errors()] == [field]
@@ -151,7 +151,7 @@ def test_invalid_watermark_fields(fields: dict, field: str) -> None:
 @pytest.mark.parametrize(
     "fields", [{}, {"text": "x", "image": Path("/tmp/logo.png")}], ids=["neither", "both"]
 )
-def test_watermark_needs_exactly_one_source(fields: dict) -> None:
+def test_watermark_needs_exactly_one_source(fields: dict[str, object]) -> None:
     with pytest.raises(ValidationError, match="exactly one of 'text' or 'image'"):
         Watermark(**fields)
 
