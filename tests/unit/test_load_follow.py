@@ -36,7 +36,7 @@ def test_the_waits_grow_from_half_a_second_to_the_cap() -> None:
     waits = [next_wait(None)]
     for _ in range(8):
         waits.append(next_wait(waits[-1]))
-    # Then they start at FIRST_POLL_S, grow by half each time, and stop growing at CAP_S
+    # Then they start at half a second, grow by half each time, and stop growing at CAP_S
     assert waits[:4] == [FIRST_POLL_S, 0.75, 1.125, 1.6875]
     assert waits[-2:] == [CAP_S, CAP_S] and max(waits) == CAP_S
 
@@ -57,11 +57,36 @@ def test_an_image_is_polled_on_its_backoff_until_its_final_status() -> None:
     # When its client follows it from the end of its transfer (t=1000) until nothing is left
     follower.follow(upload, 1000.0)
     follower.run(lambda: False, clock.sleep)
-    # Then it was asked at 0.5, 1.25, 2.375 and 4.0625 s after the transfer, and no more
-    assert [round(t - 1000, 4) for t in asked] == [0.5, 1.25, 2.375, 4.0625]
+    # Then it was asked 0.5 s after the transfer, then after waits of 0.5, 0.75 and 1.125 s, and no more
+    assert [round(t - 1000, 4) for t in asked] == [0.5, 1.0, 1.75, 2.875]
     # And the e2e fired is the ask -> the poll that saw it complete; the pipeline's part ends at the manifest
-    assert [(name, round(ms, 1), exc) for name, ms, exc in fired] == [("complete", 4562.5, None)]
+    assert [(name, round(ms, 1), exc) for name, ms, exc in fired] == [("complete", 3375.0, None)]
     assert upload.polls == 4 and upload.processed_at == 1002.0 and upload.pipeline_ms == 2500.0
+
+
+def test_uploads_are_asked_about_oldest_first_and_the_next_at_once_when_one_ends() -> None:
+    # Given three uploads sent at t=1000, 1000.1 and 1003.9 s, done at 1002, 1001 and 1005 s
+    clock, (tracker, _) = Clock(), _tracker()
+    asked: list[tuple[str, float]] = []
+    done_at = {"a": 1002.0, "b": 1001.0, "c": 1005.0}
+
+    def image(image_id: str) -> dict[str, Any]:
+        asked.append((image_id, round(clock.now - 1000, 4)))
+        return {"status": "complete" if clock.now >= done_at[image_id] else "pending"}
+
+    follower = Follower(image, tracker, clock)
+    for name, sent in (("a", 1000.0), ("b", 1000.1), ("c", 1003.9)):
+        upload = Upload(name, f"uploads/s/{name}.jpg", "x.jpg", sent, 0.0, requested=sent)
+        tracker.track(upload)
+        follower.follow(upload, sent)
+    # When the client follows them to their end
+    follower.run(lambda: False, clock.sleep)
+    # Then it asks about `a` on its backoff (waits 0.5, 0.75, 1.125 s), never about `b` meanwhile,
+    # then about `b` at once (done before `a`: seen late), then about `c` no sooner than half a
+    # second after its transfer, its waits starting again from 0.5 s
+    assert asked == [("a", 0.5), ("a", 1.0), ("a", 1.75), ("a", 2.875), ("b", 2.875),
+                     ("c", 4.4), ("c", 4.9), ("c", 5.65)]  # fmt: skip
+    assert {u.outcome for u in tracker.uploads.values()} == {"complete"}
 
 
 def test_a_failed_call_is_asked_again_and_a_failed_image_is_quarantined() -> None:
