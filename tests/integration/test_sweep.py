@@ -9,7 +9,7 @@ import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote
 
 import pytest
@@ -22,6 +22,10 @@ from tests.fixtures import images
 from tests.integration.conftest import Stack, failed_ids
 from worker.orphans import SweepIncomplete
 from worker.orphans.state import STATE_KEY
+
+if TYPE_CHECKING:
+    from types_boto3_s3 import S3Client
+    from types_boto3_sqs import SQSClient
 
 pytestmark = pytest.mark.integration
 
@@ -175,17 +179,17 @@ def test_a_render_committed_while_the_manifests_are_read_survives_a_slow_sweep(
     # new render: its manifest is written after the sweep listed the manifests, so the sweep
     # never holds it
     from deploy.cli import sweep as maintenance
+    from deploy.cli.common import clients as real_clients  # what the sweep command calls
 
     manifests = processed_images(stack)
     monkeypatch.setattr(JumpingClock, "offset", timedelta())
     monkeypatch.setattr(maintenance, "datetime", JumpingClock)
     committed: list[str] = []
-    real_clients = maintenance.clients
 
-    def clients() -> tuple[Any, Any]:
+    def clients() -> tuple[S3Client, SQSClient]:
         s3, sqs = real_clients()
 
-        def while_reading(**_: Any) -> None:
+        def while_reading(**_: object) -> None:
             if not committed:
                 committed.extend(commit_a_render(stack, "img_new"))
                 JumpingClock.offset = timedelta(hours=2)

@@ -17,13 +17,15 @@ from typer.testing import CliRunner, Result
 
 from deploy import cli
 from deploy.cli import demo as cli_demo
-from deploy.cli import dlq as cli_dlq
 from deploy.cli import local as cli_local
 from deploy.cli import pipeline as cli_pipeline
 from deploy.cli import render as cli_render
 from deploy.cli import reprocess as cli_maintenance
 from deploy.cli import status as cli_status
 from deploy.cli import sweep as cli_sweep
+from deploy.cli import upload as cli_upload
+from deploy.cli.dlq import read as cli_dlq_read
+from deploy.cli.dlq import redrive as cli_dlq_redrive
 from deploy.local import samples
 from deploy.local.motoserver import free_port
 
@@ -36,15 +38,15 @@ COMMANDS: dict[tuple[str, ...], Callable[..., Any]] = {
     ("demo",): cli_demo.demo,
     ("local", "up"): cli_local.local_up,
     ("worker",): cli_local.worker,
-    ("upload",): cli_pipeline.upload,
+    ("upload",): cli_upload.upload,
     ("reprocess",): cli_maintenance.reprocess,
     ("sweep",): cli_sweep.sweep,
     ("presign", "upload"): cli_pipeline.presign_upload,
     ("presign", "download"): cli_pipeline.presign_download,
     ("status",): cli_status.status,
-    ("dlq", "stats"): cli_dlq.dlq_stats,
-    ("dlq", "list"): cli_dlq.dlq_list,
-    ("dlq", "redrive"): cli_dlq.dlq_redrive,
+    ("dlq", "stats"): cli_dlq_read.dlq_stats,
+    ("dlq", "list"): cli_dlq_read.dlq_list,
+    ("dlq", "redrive"): cli_dlq_redrive.dlq_redrive,
 }
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import boto3
@@ -12,7 +13,10 @@ from botocore.stub import Stubber
 from typer.testing import CliRunner, Result
 
 from deploy import cli
-from deploy.cli import dlq as cli_dlq
+from deploy.cli.dlq.backup import dlq_export, dlq_purge
+from deploy.cli.dlq.move_tasks import dlq_cancel, dlq_tasks
+from deploy.cli.dlq.read import dlq_list, dlq_show, dlq_stats
+from deploy.cli.dlq.redrive import dlq_redrive
 from deploy.local.motoserver import free_port
 from deploy.ops.dlq import redrive_native
 from deploy.ops.dlq.message import known_error_types
@@ -149,19 +153,19 @@ def test_native_redrive_on_aws_starts_a_task_for_the_dlq() -> None:
 @pytest.mark.parametrize(
     "command",
     [
-        cli_dlq.dlq_stats,
-        cli_dlq.dlq_list,
-        cli_dlq.dlq_show,
-        cli_dlq.dlq_export,
-        cli_dlq.dlq_purge,
-        cli_dlq.dlq_redrive,
-        cli_dlq.dlq_tasks,
-        cli_dlq.dlq_cancel,
+        dlq_stats,
+        dlq_list,
+        dlq_show,
+        dlq_export,
+        dlq_purge,
+        dlq_redrive,
+        dlq_tasks,
+        dlq_cancel,
     ],  # fmt: skip
     ids=lambda f: f.__name__,
 )
-def test_each_json_shape_is_in_the_help(command: object) -> None:
-    name = command.__name__.removeprefix("dlq_")  # type: ignore[attr-defined]
+def test_each_json_shape_is_in_the_help(command: Callable[..., None]) -> None:
+    name = command.__name__.removeprefix("dlq_")
     result = invoke(name, "--help")
     assert result.exit_code == 0, result.output
     assert "--json" in result.stdout and '"' in (command.__doc__ or "")  # the shape is documented
