@@ -108,11 +108,6 @@ async def put_object(
     this keeps every write verified whatever botocore's own checksum settings are.
     """
     digest = bytes.fromhex(sha256_hex) if sha256_hex else hashlib.sha256(body).digest()
-    encryption: dict[str, Any] = (
-        {"ServerSideEncryption": "aws:kms", "SSEKMSKeyId": kms_key_id, "BucketKeyEnabled": True}
-        if kms_key_id
-        else {"ServerSideEncryption": "AES256"}
-    )
     try:
         with aws_errors(f"PutObject s3://{bucket}/{key}", s3_object=True):
             await s3.put_object(
@@ -123,13 +118,20 @@ async def put_object(
                 CacheControl=cache_control,
                 Metadata=metadata,
                 ChecksumSHA256=base64.b64encode(digest).decode("ascii"),
-                **encryption,
+                **_encryption(kms_key_id),
                 **(precondition or {}),
             )
     except SourceMissing as exc:
         # Only an IfMatch write can meet 404: the object read before was deleted since, which
         # is a change like any other (an operator clearing metadata/ to force a reprocess).
         raise Superseded(str(exc)) from exc
+
+
+def _encryption(kms_key_id: str | None) -> dict[str, Any]:
+    # SSE-KMS with the deployment's key (the buckets refuse other PUTs on AWS), else SSE-S3.
+    if kms_key_id:
+        return {"ServerSideEncryption": "aws:kms", "SSEKMSKeyId": kms_key_id, "BucketKeyEnabled": True}
+    return {"ServerSideEncryption": "AES256"}
 
 
 async def delete_objects(s3: Any, bucket: str, keys: list[str]) -> list[str]:
