@@ -29,6 +29,7 @@ from deploy.cli.common import (
 from deploy.cli.text import literal
 from deploy.local.front_door.process import API_PORT_VARIABLE
 from deploy.local.motoserver import DEFAULT_PORT, PORT_VARIABLE
+from deploy.local.web import WEB_PORT_VARIABLE
 from shared.errors import ConfigError, ImgpipeError
 
 local_app = typer.Typer(
@@ -61,14 +62,25 @@ def local_up(
             " if that is taken (0: any free one)",
         ),
     ] = None,
+    web_port: Annotated[
+        int | None,
+        typer.Option(
+            min=0,
+            max=65535,
+            envvar=WEB_PORT_VARIABLE,
+            metavar="PORT",
+            help="port for the web uploader; default: the moto port + 2, or any free one if that is"
+            " taken (0: any free one)",
+        ),
+    ] = None,
     workers: Workers = DEFAULT_WORKERS,
     logs: Annotated[Path, typer.Option(metavar="DIR", help="folder for worker logs")] = Path("out/logs"),
     timeout: Annotated[
         int, typer.Option(min=1, max=900, metavar="SECONDS", help="the workers' function timeout, 1-900 s")
     ] = 60,
 ) -> None:
-    """Start the moto server, create the topology and the user pool, serve the client API, run
-    workers until Ctrl-C.
+    """Start the moto server, create the topology and the user pool, serve the client API and the
+    web uploader, run workers until Ctrl-C.
 
     The stack keeps everything in memory: Ctrl-C discards every upload, result and DLQ message,
     and the next start is empty, on the same port (so the export lines stay valid).
@@ -77,11 +89,18 @@ def local_up(
     from deploy.local.motoserver import MotoServerError
     from deploy.local.stack import LocalStack
     from deploy.local.topology import QueueSettings
+    from deploy.local.web import WebServerError, WebServerProcess, reserve_web, with_origin
 
     check_workers(workers)
     queue = QueueSettings.for_timeout(timeout, QueueSettings().batching_window_s)
     check_config(queue)
     chosen, fallback = api_port_for(port, api_port)
+    try:  # the page's port is taken first, as the API's is: nothing the stack starts can take it
+        web_socket = reserve_web(*web_port_for(port, web_port))
+    except WebServerError as exc:
+        raise fail(str(exc)) from exc
+    web = WebServerProcess(web_socket, log=logs / "web.log")
+    os.environ.update(with_origin(os.environ, web.url))  # an explicit CORS list lets the page in
     stack = LocalStack(
         port=port or None,
         api_port=chosen,
@@ -93,21 +112,29 @@ def local_up(
     stop_on_signals()
     try:
         stack.start()
-    except (MotoServerError, FrontDoorError) as exc:
+        web.start(
+            stack.user_pool, stack.environment()["IMGPIPE_API_URL"], {**os.environ, **stack.environment()}
+        )
+    except (MotoServerError, FrontDoorError, WebServerError) as exc:
+        web.stop()
+        stack.stop()
         raise fail(str(exc)) from exc
     try:
-        _announce(stack, workers, logs, fixed_port=port != 0)
-        while stack.alive():
+        _announce(stack, web, workers, logs, fixed_port=port != 0)
+        while stack.alive() and web.running():
             time.sleep(0.5)
-        raise fail(stack.failure())
+        raise fail(
+            stack.failure() if not stack.alive() else f"the web server on {web.url} exited; see {web.log}"
+        )
     except KeyboardInterrupt:
         console.print("stopping: workers finish their batch, then the server stops")
     finally:
+        web.stop()
         stack.stop()
     console.print("stopped; the stack's state (buckets, queues, results) went with it")
 
 
-def _announce(stack: Any, workers: int, logs: Path, fixed_port: bool) -> None:
+def _announce(stack: Any, web: Any, workers: int, logs: Path, fixed_port: bool) -> None:
     """Where the stack is, how to reach it, and what a restart keeps: nothing."""
     console.print(
         Text.assemble(
@@ -116,7 +143,7 @@ def _announce(stack: Any, workers: int, logs: Path, fixed_port: bool) -> None:
         )
     )  # fmt: skip
     console.print("in another shell:")
-    for name, value in stack.environment().items():
+    for name, value in {**stack.environment(), "IMGPIPE_WEB_URL": web.url}.items():
         console.print(f"  export {name}={value}", markup=False, highlight=False, soft_wrap=True)
     where = (
         f"on port {stack.server.port} again, so these exports stay valid"
@@ -130,7 +157,22 @@ def _announce(stack: Any, workers: int, logs: Path, fixed_port: bool) -> None:
     if "IMGPIPE_API_URL" in stack.environment():
         say('the client API takes a token: TOKEN=$(imgpipe login --user alice), then send'
             ' "Authorization: Bearer $TOKEN"')  # fmt: skip
+    _announce_web(web)
     console.print("then: imgpipe upload PHOTOS... ; imgpipe status   (Ctrl-C here stops everything)")
+
+
+def _announce_web(web: Any) -> None:
+    """Where the web uploader is (and how to build it when it is not built)."""
+    if not web.built():
+        say(f"the web uploader is not built: run `make web`, then open {web.url}")
+    console.print(f"open {web.url}   (the web uploader: sign in with any user name)", soft_wrap=True)
+
+
+def web_port_for(port: int, web_port: int | None) -> tuple[int | None, bool]:
+    """The page's port, as `api_port_for` chooses the API's: given, or two past a fixed moto port."""
+    if web_port is not None:
+        return web_port or None, False
+    return (port + 2 if 0 < port < 65534 else None), True
 
 
 def api_port_for(port: int, api_port: int | None) -> tuple[int | None, bool]:
