@@ -9,7 +9,7 @@ ARCH ?= arm64
 # checkov pins its own dependency versions, so it lives in a venv of its own.
 CHECKOV := $(VENV)/checkov/bin/checkov
 
-.PHONY: install demo test lint bench loadtest chaos browser package clean
+.PHONY: install demo test lint bench loadtest chaos browser package web clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -19,8 +19,26 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
-demo: $(STAMP)
+demo: $(STAMP) web
 	$(BIN)/imgpipe demo
+
+# The web uploader (deploy/web): `npm ci` from the committed lockfile, then its build (type check
+# and vite) to deploy/web/dist, which `imgpipe local up` serves. Each step reruns only when its
+# inputs changed. Needs Node.js 20.19+ and npm.
+WEB := deploy/web
+WEB_SOURCES := $(shell find $(WEB)/src -type f 2>/dev/null) $(WEB)/index.html $(WEB)/vite.config.ts $(WEB)/tsconfig.json
+NPM ?= npm
+
+$(WEB)/node_modules/.installed: $(WEB)/package.json $(WEB)/package-lock.json
+	@command -v $(NPM) >/dev/null 2>&1 || { echo "make web needs Node.js 20.19+ and npm"; exit 1; }
+	cd $(WEB) && $(NPM) ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+$(WEB)/dist/index.html: $(WEB)/node_modules/.installed $(WEB_SOURCES)
+	cd $(WEB) && $(NPM) run --silent build
+	touch $@
+
+web: $(WEB)/dist/index.html
 
 $(CHECKOV):
 	$(PYTHON) -m venv $(VENV)/checkov
@@ -44,7 +62,7 @@ browser:
 		echo "installing chromium for the browser tests"; \
 		$(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium >/dev/null; }
 
-test: lint browser
+test: lint browser web
 	IMGPIPE_REQUIRE_BROWSER=1 $(BIN)/python -m pytest -m "not slow" $(PYTEST_ARGS)
 
 bench: $(STAMP)
@@ -64,4 +82,4 @@ chaos: $(STAMP)
 	$(BIN)/python -m loadtest.chaos --uploads $(UPLOADS) $(CHAOS_ARGS)
 
 clean:
-	rm -rf $(VENV) out dist .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) out dist .pytest_cache .mypy_cache .ruff_cache $(WEB)/dist $(WEB)/node_modules
