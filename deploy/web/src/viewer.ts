@@ -11,10 +11,19 @@ import { paintPlaceholder } from './placeholder'
 
 const SIZES = '(max-width: 960px) 92vw, 880px'
 
-/** `url 320w, url 800w, ...` of the variants that keep the photo's shape (not the square thumbnail). */
+/**
+ * `url 320w, url 800w, ...` of the variants that keep the photo's shape (not the square
+ * thumbnail), one per width: a small photo's sizes are never enlarged, so several can share a
+ * width, and a srcset may not name a width twice (the fewest bytes wins).
+ */
 export function srcset(variants: Variant[]): string {
-  return variants
-    .filter((v) => v.name !== 'thumbnail')
+  const byWidth = new Map<number, Variant>()
+  for (const v of variants) {
+    if (v.name === 'thumbnail') continue
+    const known = byWidth.get(v.width)
+    if (!known || v.bytes < known.bytes) byWidth.set(v.width, v)
+  }
+  return [...byWidth.values()]
     .sort((a, b) => a.width - b.width)
     .map((v) => `${v.url} ${v.width}w`)
     .join(', ')
