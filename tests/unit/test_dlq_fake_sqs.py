@@ -7,11 +7,36 @@ entry by entry. The tests at the bottom hold the fake to that.
 
 from __future__ import annotations
 
+import hashlib
 import itertools
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING
 
 import pytest
+
+if TYPE_CHECKING:
+    from types_boto3_sqs import SQSClient as _SqsClient
+    from types_boto3_sqs.literals import QueueAttributeFilterType
+    from types_boto3_sqs.type_defs import (
+        BatchResultErrorEntryTypeDef,
+        ChangeMessageVisibilityBatchRequestEntryTypeDef,
+        ChangeMessageVisibilityBatchResultTypeDef,
+        DeleteMessageBatchRequestEntryTypeDef,
+        DeleteMessageBatchResultTypeDef,
+        GetQueueAttributesResultTypeDef,
+        MessageAttributeValueOutputTypeDef,
+        MessageAttributeValueUnionTypeDef,
+        MessageTypeDef,
+        ReceiveMessageResultTypeDef,
+        ResponseMetadataTypeDef,
+        SendMessageBatchRequestEntryTypeDef,
+        SendMessageBatchResultTypeDef,
+    )
+else:
+    # The stubs describe boto3's client to the type checker, which then holds each method of the
+    # fake to the real one's signature and answer; at run time the fake stands alone.
+    _SqsClient = object
 
 pytestmark = pytest.mark.unit
 
@@ -35,14 +60,43 @@ class FakeClock:
 class _Message:
     message_id: str
     body: str
-    attributes: dict[str, dict[str, Any]]
+    attributes: dict[str, MessageAttributeValueOutputTypeDef]
     visible_at: float = 0.0
     receipt: str | None = None
     receives: int = 0
 
 
+def _stored(value: MessageAttributeValueUnionTypeDef) -> MessageAttributeValueOutputTypeDef:
+    """An attribute as SQS keeps it and answers it (string and binary values; imgpipe sends no lists)."""
+    kept: MessageAttributeValueOutputTypeDef = {"DataType": value["DataType"]}
+    if "StringValue" in value:
+        kept["StringValue"] = value["StringValue"]
+    binary = value.get("BinaryValue")
+    if isinstance(binary, bytes | bytearray):
+        kept["BinaryValue"] = bytes(binary)
+    return kept
+
+
+def _metadata() -> ResponseMetadataTypeDef:
+    return {"RequestId": "fake", "HTTPStatusCode": 200, "HTTPHeaders": {}, "RetryAttempts": 0}
+
+
+def _answers(
+    outcomes: Iterable[tuple[str, str | None]],
+) -> tuple[list[str], list[BatchResultErrorEntryTypeDef]]:
+    """The ids of the batch entries that succeeded, and a failure for each (id, error code) that did not."""
+    ok: list[str] = []
+    failed: list[BatchResultErrorEntryTypeDef] = []
+    for entry_id, reason in outcomes:
+        if reason is None:
+            ok.append(entry_id)
+        else:
+            failed.append({"Id": entry_id, "Code": reason, "Message": "fake", "SenderFault": True})
+    return ok, failed
+
+
 @dataclass
-class FakeSqs:
+class FakeSqs(_SqsClient):
     """Queues by URL; `calls` counts every operation by name."""
 
     clock: FakeClock
@@ -51,34 +105,38 @@ class FakeSqs:
     fail_delete_ids: set[str] = field(default_factory=set)
     fail_send_bodies: set[str] = field(default_factory=set)
     log: list[tuple[str, str]] = field(default_factory=list)  # ("send" | "delete", body), in order
-    _ids: Any = field(default_factory=itertools.count)
+    _ids: Iterator[int] = field(default_factory=itertools.count)
 
     def _count(self, name: str) -> None:
         self.calls[name] = self.calls.get(name, 0) + 1
 
-    def put(self, url: str, body: str, attributes: dict[str, dict[str, Any]] | None = None) -> str:
-        message = _Message(f"m{next(self._ids):04d}", body, dict(attributes or {}))
+    def put(
+        self, url: str, body: str, attributes: Mapping[str, MessageAttributeValueUnionTypeDef] | None = None
+    ) -> str:
+        stored = {name: _stored(value) for name, value in (attributes or {}).items()}
+        message = _Message(f"m{next(self._ids):04d}", body, stored)
         self.queues.setdefault(url, []).append(message)
         return message.message_id
 
     def visible(self, url: str) -> list[_Message]:
         return [m for m in self.queues.get(url, []) if m.visible_at <= self.clock.now]
 
-    def receive_message(
-        self, QueueUrl: str, MaxNumberOfMessages: int, VisibilityTimeout: int, **_: Any
-    ) -> Any:
+    def receive_message(  # SQS's defaults: one message, the queue's 30 s visibility timeout
+        self, *, QueueUrl: str, MaxNumberOfMessages: int = 1, VisibilityTimeout: int = 30, **_: object
+    ) -> ReceiveMessageResultTypeDef:
         self._count("ReceiveMessage")
-        batch = self.visible(QueueUrl)[:MaxNumberOfMessages]
-        for message in batch:
+        messages: list[MessageTypeDef] = []
+        for message in self.visible(QueueUrl)[:MaxNumberOfMessages]:
             message.receives += 1
-            message.receipt = f"{message.message_id}#{message.receives}"
+            message.receipt = receipt = f"{message.message_id}#{message.receives}"
             message.visible_at = self.clock.now + VisibilityTimeout
-        return {"Messages": [self._entry(m) for m in batch]}
+            messages.append(self._entry(message, receipt))
+        return {"Messages": messages, "ResponseMetadata": _metadata()}
 
-    def _entry(self, message: _Message) -> dict[str, Any]:
+    def _entry(self, message: _Message, receipt: str) -> MessageTypeDef:
         return {
             "MessageId": message.message_id,
-            "ReceiptHandle": message.receipt,
+            "ReceiptHandle": receipt,
             "Body": message.body,
             "Attributes": {
                 "SentTimestamp": "1796117686926",
@@ -90,32 +148,27 @@ class FakeSqs:
     def _by_receipt(self, url: str, receipt: str) -> _Message | None:
         return next((m for m in self.queues.get(url, []) if m.receipt == receipt), None)
 
-    def _batch(self, entries: list[dict[str, Any]], act: Any) -> dict[str, Any]:
-        ok, failed = [], []
-        for entry in entries:
-            reason = act(entry)
-            if reason is None:
-                ok.append({"Id": entry["Id"]})
-            else:
-                failed.append({"Id": entry["Id"], "Code": reason, "Message": "fake", "SenderFault": True})
-        return {"Successful": ok, "Failed": failed}
-
-    def change_message_visibility_batch(self, QueueUrl: str, Entries: list[dict[str, Any]]) -> Any:
+    def change_message_visibility_batch(
+        self, *, QueueUrl: str, Entries: Sequence[ChangeMessageVisibilityBatchRequestEntryTypeDef]
+    ) -> ChangeMessageVisibilityBatchResultTypeDef:
         self._count("ChangeMessageVisibilityBatch")
 
-        def change(entry: dict[str, Any]) -> str | None:
+        def change(entry: ChangeMessageVisibilityBatchRequestEntryTypeDef) -> str | None:
             message = self._by_receipt(QueueUrl, entry["ReceiptHandle"])
             if message is None:
                 return "ReceiptHandleIsInvalid"
             message.visible_at = self.clock.now + entry["VisibilityTimeout"]
             return None
 
-        return self._batch(Entries, change)
+        ok, failed = _answers((entry["Id"], change(entry)) for entry in Entries)
+        return {"Successful": [{"Id": i} for i in ok], "Failed": failed, "ResponseMetadata": _metadata()}
 
-    def delete_message_batch(self, QueueUrl: str, Entries: list[dict[str, Any]]) -> Any:
+    def delete_message_batch(
+        self, *, QueueUrl: str, Entries: Sequence[DeleteMessageBatchRequestEntryTypeDef]
+    ) -> DeleteMessageBatchResultTypeDef:
         self._count("DeleteMessageBatch")
 
-        def delete(entry: dict[str, Any]) -> str | None:
+        def delete(entry: DeleteMessageBatchRequestEntryTypeDef) -> str | None:
             message = self._by_receipt(QueueUrl, entry["ReceiptHandle"])
             if message is None:
                 return "ReceiptHandleIsInvalid"
@@ -125,21 +178,34 @@ class FakeSqs:
             self.log.append(("delete", message.body))
             return None
 
-        return self._batch(Entries, delete)
+        ok, failed = _answers((entry["Id"], delete(entry)) for entry in Entries)
+        return {"Successful": [{"Id": i} for i in ok], "Failed": failed, "ResponseMetadata": _metadata()}
 
-    def send_message_batch(self, QueueUrl: str, Entries: list[dict[str, Any]]) -> Any:
+    def send_message_batch(
+        self, *, QueueUrl: str, Entries: Sequence[SendMessageBatchRequestEntryTypeDef]
+    ) -> SendMessageBatchResultTypeDef:
         self._count("SendMessageBatch")
+        sent: dict[str, tuple[str, str]] = {}  # entry id -> (message id, MD5 of the body), as SQS answers
 
-        def send(entry: dict[str, Any]) -> str | None:
-            if entry["MessageBody"] in self.fail_send_bodies:
+        def send(entry: SendMessageBatchRequestEntryTypeDef) -> str | None:
+            body = entry["MessageBody"]
+            if body in self.fail_send_bodies:
                 return "InternalError"
-            self.put(QueueUrl, entry["MessageBody"], entry.get("MessageAttributes"))
-            self.log.append(("send", entry["MessageBody"]))
+            message_id = self.put(QueueUrl, body, entry.get("MessageAttributes"))
+            sent[entry["Id"]] = (message_id, hashlib.md5(body.encode()).hexdigest())
+            self.log.append(("send", body))
             return None
 
-        return self._batch(Entries, send)
+        ok, failed = _answers((entry["Id"], send(entry)) for entry in Entries)
+        return {
+            "Successful": [{"Id": i, "MessageId": sent[i][0], "MD5OfMessageBody": sent[i][1]} for i in ok],
+            "Failed": failed,
+            "ResponseMetadata": _metadata(),
+        }
 
-    def get_queue_attributes(self, QueueUrl: str, AttributeNames: list[str]) -> Any:
+    def get_queue_attributes(
+        self, *, QueueUrl: str, AttributeNames: Sequence[QueueAttributeFilterType] = ()
+    ) -> GetQueueAttributesResultTypeDef:
         self._count("GetQueueAttributes")
         messages = self.queues.get(QueueUrl, [])
         visible = len(self.visible(QueueUrl))
@@ -148,7 +214,8 @@ class FakeSqs:
                 "ApproximateNumberOfMessages": str(visible),
                 "ApproximateNumberOfMessagesNotVisible": str(len(messages) - visible),
                 "ApproximateNumberOfMessagesDelayed": "0",
-            }
+            },
+            "ResponseMetadata": _metadata(),
         }
 
 

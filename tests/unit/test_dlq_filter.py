@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
 
 import pytest
 
@@ -11,6 +12,9 @@ from deploy.ops.dlq.message import EXHAUSTED, Quarantined, decode_body, known_er
 from deploy.ops.dlq.redrive_rate import TokenBucket, batch_size, parse_rate
 from deploy.ops.dlq.selection import Selection, SelectionError, canonical_types, parse_duration
 from tests.unit.test_dlq_fake_sqs import FakeClock
+
+if TYPE_CHECKING:
+    from types_boto3_sqs.type_defs import MessageAttributeValueOutputTypeDef
 
 pytestmark = pytest.mark.unit
 
@@ -22,7 +26,7 @@ def message(
     key: str = "uploads/alice/img_1.jpg",
     failed_at: str | None = None,
 ) -> Quarantined:
-    attributes = {}
+    attributes: dict[str, MessageAttributeValueOutputTypeDef] = {}
     if error_type is not None:
         attributes = {
             "imgpipe-error-type": {"DataType": "String", "StringValue": error_type},
@@ -80,7 +84,7 @@ def test_selection_by_type_user_and_age() -> None:
     assert (
         exhausted.error_type == EXHAUSTED
         and exhausted.user == "bob"
-        and exhausted.object_key.endswith(" 3.jpg")
+        and (exhausted.object_key or "").endswith(" 3.jpg")
     )
     by_type = Selection.of(["exhausted"])
     assert [by_type.matches(m, NOW) for m in (old, bob, exhausted)] == [False, False, True]

@@ -4,6 +4,7 @@ and the short ids `dlq list` shows, each unique and each taken back by the looku
 from __future__ import annotations
 
 import json
+from typing import TYPE_CHECKING
 from urllib.parse import quote_plus
 
 import pytest
@@ -12,6 +13,9 @@ from deploy.ops.dlq import read
 from deploy.ops.dlq.lookup import SHORT_ID, Wanted, lookup, short_ids
 from deploy.ops.dlq.view import LIST_COLUMNS, list_rows
 from tests.unit.test_dlq_fake_sqs import FakeClock, FakeSqs
+
+if TYPE_CHECKING:
+    from types_boto3_sqs.type_defs import MessageAttributeValueOutputTypeDef
 
 pytestmark = pytest.mark.unit
 
@@ -27,7 +31,7 @@ def s3_body(key: str) -> str:
     return json.dumps({"Records": [record]})
 
 
-def tagged(key: str, failed_at: str) -> dict[str, dict[str, str]]:
+def tagged(key: str, failed_at: str) -> dict[str, MessageAttributeValueOutputTypeDef]:
     values = {"imgpipe-error-type": "CorruptImage", "imgpipe-failed-at": failed_at, "imgpipe-object-key": key}
     return {name: {"DataType": "String", "StringValue": value} for name, value in values.items()}
 

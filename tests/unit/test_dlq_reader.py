@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Unpack
+
 import pytest
 
-from deploy.ops.dlq.reader import DlqReader
+from deploy.ops.dlq.reader import HOLD_S, MAX_MESSAGES, DlqReader
 from tests.unit.test_dlq_fake_sqs import FakeClock, FakeSqs
+
+if TYPE_CHECKING:
+    from types_boto3_sqs.type_defs import ReceiveMessageRequestTypeDef, ReceiveMessageResultTypeDef
 
 pytestmark = pytest.mark.unit
 
@@ -19,8 +24,18 @@ def queue_of(count: int) -> FakeSqs:
     return sqs
 
 
-def reader(sqs: FakeSqs, **options: object) -> DlqReader:
-    return DlqReader(sqs, DLQ, clock=sqs.clock, sleep=sqs.clock.sleep, **options)  # type: ignore[arg-type]
+def reader(
+    sqs: FakeSqs, hold_s: int = HOLD_S, max_messages: int = MAX_MESSAGES, max_seconds: float | None = None
+) -> DlqReader:
+    return DlqReader(
+        sqs,
+        DLQ,
+        hold_s=hold_s,
+        max_messages=max_messages,
+        max_seconds=max_seconds,
+        clock=sqs.clock,
+        sleep=sqs.clock.sleep,
+    )
 
 
 def test_every_message_is_read_once_and_visible_again_at_the_end() -> None:
@@ -52,16 +67,16 @@ def test_a_count_bound_stops_the_read_and_says_it_may_be_incomplete() -> None:
     assert len(sqs.visible(DLQ)) == 40
 
 
-def test_a_time_bound_stops_the_read() -> None:
+def test_a_time_bound_stops_the_read(monkeypatch: pytest.MonkeyPatch) -> None:
     # Given a queue whose every receive takes 2 s, and a reader bounded to 5 s
     sqs = queue_of(100)
     receive = sqs.receive_message
 
-    def slow_receive(**arguments: object) -> object:
+    def slow_receive(**arguments: Unpack[ReceiveMessageRequestTypeDef]) -> ReceiveMessageResultTypeDef:
         sqs.clock.sleep(2)
-        return receive(**arguments)  # type: ignore[arg-type]
+        return receive(**arguments)
 
-    sqs.receive_message = slow_receive  # type: ignore[method-assign]
+    monkeypatch.setattr(sqs, "receive_message", slow_receive)
     with reader(sqs, max_seconds=5) as read:
         seen = list(read)
     # Then it stopped after three receives

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 import pytest
 
@@ -11,13 +11,18 @@ from deploy.ops.dlq.redrive import RedrivePlan, RedriveResult, redrive
 from deploy.ops.dlq.selection import Selection
 from tests.unit.test_dlq_fake_sqs import FakeClock, FakeSqs
 
+if TYPE_CHECKING:
+    from types_boto3_sqs.type_defs import MessageAttributeValueOutputTypeDef
+
 pytestmark = pytest.mark.unit
 
 DLQ, WORK = "dlq", "work"
 
 
-def attributes(error_type: str | None, redrives: int | None = None) -> dict[str, dict[str, Any]]:
-    found = {}
+def attributes(
+    error_type: str | None, redrives: int | None = None
+) -> dict[str, MessageAttributeValueOutputTypeDef]:
+    found: dict[str, MessageAttributeValueOutputTypeDef] = {}
     if error_type is not None:
         found["imgpipe-error-type"] = {"DataType": "String", "StringValue": error_type}
         found["imgpipe-object-key"] = {"DataType": "String", "StringValue": "uploads/alice/img_x.jpg"}
