@@ -19,7 +19,7 @@ import pyvips
 from shared.errors import CorruptImage
 from shared.limits import Limits
 from shared.variants import VariantSpec
-from worker.engine import colour, encode, load, ordering, resize
+from worker.engine import colour, encode, load, ordering, placeholder, resize
 from worker.engine.ops import in_memory, ms, op
 from worker.engine.original import lossless
 from worker.engine.results import RenderCancelled, RenderResult, Rendition, SourceInfo
@@ -98,9 +98,10 @@ def _render(
         rest = [spec for spec in specs if spec.name not in kept]
         rendered = _render_decoded(source, info, rest, timings, should_stop, started)
         renditions = ordering.in_order(kept.values(), rendered, timings)
+        hint = placeholder.of_render(info, kept.values(), rendered, timings)
     timings["total"] = ms(started)
     by_name = {r.name: r for r in [*renditions, *kept.values()]}
-    return RenderResult(info, tuple(by_name[spec.name] for spec in specs), timings, source.warnings)
+    return RenderResult(info, tuple(by_name[spec.name] for spec in specs), timings, source.warnings, hint)
 
 
 def _kept_streams(
@@ -156,6 +157,7 @@ def _render_plans(
     images: list[pyvips.Image] = []
     readable: list[bool] = []  # each image can be read again (to encode it again, `ordering`)
     encodes: list[Future[Rendition] | None] = []
+    hinted = placeholder.plan_index(plans)  # its pixels are read again, for the placeholder
     for index, plan in enumerate(plans):
         if should_stop():
             raise RenderCancelled(f"stopped before variant {plan.spec.name!r}")
@@ -176,7 +178,7 @@ def _render_plans(
             image = watermark(image, plan.spec.watermark)
         # Only a variant read straight off a streaming decode, and not copied, cannot be read twice.
         readable.append(replayable or plan.source != -1)
-        if any(later.source == index for later in plans):
+        if index == hinted or any(later.source == index for later in plans):
             image, readable[-1] = image.copy_memory(), True
         images.append(image)
         encodes.append(encode.submit(image, plan.spec, started, timings))

@@ -45,14 +45,27 @@ class Rendition:
 
 
 @dataclass(frozen=True)
+class Placeholder:
+    """What a page paints before any variant loads (`worker.engine.placeholder`): a ThumbHash of
+    the picture (standard base64), its mean colour (`#rrggbb`) and the size of the pixels both
+    were taken from (at most 100x100)."""
+
+    thumbhash: str
+    color: str
+    width: int
+    height: int
+
+
+@dataclass(frozen=True)
 class RenderResult:
-    """Every variant of one source, with the source's header facts, step timings and the
-    decoder warnings that did not stop the render."""
+    """Every variant of one source, with the source's header facts, step timings, the decoder
+    warnings that did not stop the render and the picture's placeholder."""
 
     source: SourceInfo
     variants: tuple[Rendition, ...]
     timings_ms: dict[str, float]
     warnings: tuple[str, ...] = ()
+    placeholder: Placeholder | None = None
 
 
 class RenderCancelled(RuntimeError):

@@ -1,0 +1,106 @@
+"""The placeholder a page paints before any variant loads: a ThumbHash of the picture and its mean
+colour, taken from a variant the render already holds.
+
+Its source is the smallest variant that shows the whole picture (not cut to a box, not
+watermarked): `small` with the defaults. `render` keeps that variant's pixels in memory
+(`plan_index`; with the defaults they are anyway, as `thumbnail` is cut from them), so the
+placeholder costs a resize to fit 100x100 (ThumbHash's limit) and the hash. When that variant
+is the upload's own stream (a kept `original`), it was never decoded, so its bytes are, shrunk
+on load. A JPEG variant's pixels are flattened first, as its encode does: the placeholder shows
+what the variants show.
+
+The colour is the alpha-weighted mean of the same pixels' sRGB values, not of linear light: it
+is the colour the ThumbHash's DC terms quantise, so the flat colour and the decoded placeholder
+agree and the page does not change tone going from one to the other.
+"""
+
+from __future__ import annotations
+
+import base64
+import time
+from collections.abc import Iterable, Sequence
+
+import numpy as np
+import pyvips
+
+from shared.variants import VariantSpec
+from worker.engine import colour, resize
+from worker.engine.ops import ms, op
+from worker.engine.ordering import Encoded
+from worker.engine.results import Placeholder, Rendition, SourceInfo
+from worker.formats import thumbhash
+from worker.formats.geometry import Size, VariantPlan, plan_variant
+
+_SIDE = thumbhash.MAX_SIDE
+Rank = tuple[bool, bool, int]  # watermarked, cropped, pixels: the lowest is the source
+
+
+def plan_index(plans: Sequence[VariantPlan]) -> int | None:
+    """The plan the placeholder is taken from, if a rendered one is: its pixels are kept."""
+    ranked = [(_rank(p.spec, p.scaled == p.final, p.final), i) for i, p in enumerate(plans) if p.twin < 0]
+    return min(ranked)[1] if ranked else None
+
+
+def of_render(
+    info: SourceInfo, kept: Iterable[Rendition], rendered: Sequence[Encoded], timings: dict[str, float]
+) -> Placeholder | None:
+    """The placeholder of a render, from its kept streams (`kept`) and rendered variants."""
+    started = time.perf_counter()
+    upright = Size(info.height, info.width) if info.orientation >= 5 else Size(info.width, info.height)
+    # (rank, pixels unavailable, what to read): pixels in memory before bytes to decode
+    choices: list[tuple[Rank, bool, Rendition, Encoded | None]] = [
+        (_rank(None, True, _size(r)), True, r, None) for r in kept
+    ]
+    for encoded in rendered:
+        scaled, final = plan_variant(upright, encoded.spec)
+        rank = _rank(encoded.spec, scaled == final, _size(encoded.rendition))
+        choices.append((rank, encoded.image is None, encoded.rendition, encoded))
+    if not choices:
+        return None
+    _, _, rendition, entry = min(choices, key=lambda choice: choice[:2])
+    if entry is not None and entry.image is not None:
+        image = _as_encoded(entry.image, entry.spec, rendition)
+    else:
+        image = op(
+            "thumbnail_buffer", rendition.data, thumbhash.MAX_SIDE, height=thumbhash.MAX_SIDE, size="down"
+        )
+    placeholder = from_pixels(_rgba(_fitted(image)))
+    timings["placeholder"] = ms(started)
+    return placeholder
+
+
+def from_pixels(rgba: np.typing.NDArray[np.uint8]) -> Placeholder:
+    """The placeholder of RGBA pixels (rows x columns x 4) that fit 100x100."""
+    encoded = base64.b64encode(thumbhash.encode(rgba)).decode("ascii")
+    color = "#" + "".join(f"{round(255 * level):02x}" for level in thumbhash.average_rgb(rgba))
+    return Placeholder(encoded, color, width=rgba.shape[1], height=rgba.shape[0])
+
+
+def _rank(spec: VariantSpec | None, whole: bool, size: Size) -> Rank:
+    watermarked = spec is not None and spec.watermark is not None
+    return watermarked, not whole, size.width * size.height
+
+
+def _size(rendition: Rendition) -> Size:
+    return Size(rendition.width, rendition.height)
+
+
+def _as_encoded(image: pyvips.Image, spec: VariantSpec, rendition: Rendition) -> pyvips.Image:
+    if image.hasalpha() and rendition.format == "jpeg":
+        return colour.flatten(image, spec.background_rgb)  # as `encode` does
+    return image
+
+
+def _fitted(image: pyvips.Image) -> pyvips.Image:
+    scale = min(1.0, _SIDE / max(image.width, image.height))
+    return resize.scale(image, Size(max(1, round(image.width * scale)), max(1, round(image.height * scale))))
+
+
+def _rgba(image: pyvips.Image) -> np.typing.NDArray[np.uint8]:
+    bands = image.bands
+    pixels = np.frombuffer(image.write_to_memory(), np.uint8).reshape(image.height, image.width, bands)
+    grey = bands <= 2
+    rgb = np.repeat(pixels[:, :, :1], 3, axis=2) if grey else pixels[:, :, :3]
+    has_alpha = bands in (2, 4)
+    alpha = pixels[:, :, -1:] if has_alpha else np.full((*pixels.shape[:2], 1), 255, np.uint8)
+    return np.ascontiguousarray(np.concatenate([rgb, alpha], axis=2))
