@@ -51,6 +51,18 @@ class VariantRecord(_Model):
     sha256: str
 
 
+class PlaceholderRecord(_Model):
+    """What a page paints before any variant loads (complete manifests only): a ThumbHash of the
+    picture (standard base64; evanw.github.io/thumbhash) and its mean colour (`#rrggbb`, the
+    alpha-weighted mean of sRGB values), both from `width` x `height` pixels (at most 100x100)
+    of its smallest variant that shows the whole picture."""
+
+    thumbhash: str
+    color: str
+    width: int
+    height: int
+
+
 class ErrorRecord(_Model):
     """Why a `failed` manifest failed, and which SQS message's quarantine wrote it."""
 
@@ -97,6 +109,8 @@ class Manifest(_Model):
     timings_ms: dict[str, float] = Field(default_factory=dict, alias="timingsMs")
     # Decoder warnings that did not stop the render (e.g. bytes between JPEG segments, dropped).
     warnings: tuple[str, ...] | None = None
+    # Absent from failures, tombstones and manifests written before the worker made one.
+    placeholder: PlaceholderRecord | None = None
     processed_at: str = Field(default_factory=lambda: now_iso(), alias="processedAt")
     # A tombstone's: when its owner deleted the image, and the uploads the deletion found then.
     deleted_at: str | None = Field(default=None, alias="deletedAt")

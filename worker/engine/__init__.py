@@ -5,8 +5,8 @@ Its modules are the pipeline's steps: `load` (sniffed bytes to a header, limits,
 original), `resize` (scale, crop: the sizes come from `worker.formats.geometry`), `colour`
 (sRGB, 8 bits, orientation, alpha), `watermark`, `encode` (at no more than a JPEG upload's own
 quality, `worker.formats.jpeg_quality`), `ordering` (no variant costs more bytes than one with
-more pixels); `render` runs them in order and `reasons` turns a decoder's log into an
-actionable error.
+more pixels), `placeholder` (a ThumbHash and mean colour of the picture); `render` runs them in
+order and `reasons` turns a decoder's log into an actionable error.
 """
 
 from __future__ import annotations
@@ -18,10 +18,18 @@ from worker.engine.allocator import keep_freed_buffers
 from worker.engine.memory import estimate as estimate_memory
 from worker.engine.ops import lock_down
 from worker.engine.render import Probed, open_upload, probe, render
-from worker.engine.results import CONTENT_TYPES, RenderCancelled, RenderResult, Rendition, SourceInfo
+from worker.engine.results import (
+    CONTENT_TYPES,
+    Placeholder,
+    RenderCancelled,
+    RenderResult,
+    Rendition,
+    SourceInfo,
+)
 
 __all__ = [
     "CONTENT_TYPES",
+    "Placeholder",
     "Probed",
     "RenderCancelled",
     "RenderResult",
