@@ -15,7 +15,7 @@ from typing import Any
 
 from shared.errors import PermanentError, Superseded
 from shared.keys import UploadKey, variant_key
-from shared.manifest import Manifest, PipelineRecord, SourceRecord, VariantRecord
+from shared.manifest import Manifest, PipelineRecord, PlaceholderRecord, SourceRecord, VariantRecord
 from shared.observability import MetricUnit, metrics
 from worker import engine, storage
 from worker.commit import Commit, commit, remove_variants
@@ -100,6 +100,7 @@ def complete_manifest(
         ),
         timings_ms=timings,
         warnings=rendered.result.warnings or None,
+        placeholder=_placeholder(rendered.result.placeholder),
     )
 
 
@@ -152,3 +153,9 @@ def _source_record(ref: ObjectRef, source: storage.Source, info: engine.SourceIn
         orientation=info.orientation,
         original_filename=source.original_filename,
     )
+
+
+def _placeholder(hint: engine.Placeholder | None) -> PlaceholderRecord | None:
+    if hint is None:
+        return None
+    return PlaceholderRecord(thumbhash=hint.thumbhash, color=hint.color, width=hint.width, height=hint.height)
