@@ -7,13 +7,18 @@ import hashlib
 import io
 import json
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, cast
 
 import pytest
+from botocore.response import StreamingBody
 
 from loadtest.chaos.ledger import ChaosLedger, check_manifest, renders_from_log
 from loadtest.load.ledger import Ledger
 from loadtest.load.tracker import Upload
+from tests.client_types import S3Base, answered
+
+if TYPE_CHECKING:
+    from types_boto3_s3.type_defs import GetObjectOutputTypeDef, HeadObjectOutputTypeDef
 
 pytestmark = pytest.mark.chaos
 
@@ -22,7 +27,7 @@ class NoSuchKey(Exception):
     pass
 
 
-class FakeS3:
+class FakeS3(S3Base):
     """Objects in a dict, with the few calls the ledger makes."""
 
     class exceptions:  # noqa: N801 - boto3's spelling
@@ -31,13 +36,18 @@ class FakeS3:
     def __init__(self, objects: dict[tuple[str, str], bytes], etags: dict[str, str]) -> None:
         self.objects, self.etags = objects, etags
 
-    def get_object(self, Bucket: str, Key: str) -> dict[str, Any]:  # noqa: N803
+    # types-boto3 marks every field of an answer required; S3 sends, and the ledger reads, a few
+    def get_object(self, *, Bucket: str, Key: str, **_: object) -> GetObjectOutputTypeDef:  # noqa: N803
         if (Bucket, Key) not in self.objects:
             raise NoSuchKey(Key)
-        return {"Body": io.BytesIO(self.objects[(Bucket, Key)])}
+        data = self.objects[(Bucket, Key)]
+        body = StreamingBody(io.BytesIO(data), len(data))
+        return cast("GetObjectOutputTypeDef", {"Body": body, "ResponseMetadata": answered()})
 
-    def head_object(self, Bucket: str, Key: str) -> dict[str, Any]:  # noqa: N803
-        return {"ETag": f'"{self.etags[Key]}"'}
+    def head_object(self, *, Bucket: str, Key: str, **_: object) -> HeadObjectOutputTypeDef:  # noqa: N803
+        return cast(
+            "HeadObjectOutputTypeDef", {"ETag": f'"{self.etags[Key]}"', "ResponseMetadata": answered()}
+        )
 
 
 UPLOAD = Upload("img1", "uploads/loadtest/img1.jpg", "thumb_320.jpg", 0.0, 1.0)

@@ -15,8 +15,9 @@ from typing import TYPE_CHECKING
 
 import pytest
 
+from tests.client_types import SqsBase
+
 if TYPE_CHECKING:
-    from types_boto3_sqs import SQSClient as _SqsClient
     from types_boto3_sqs.literals import QueueAttributeFilterType
     from types_boto3_sqs.type_defs import (
         BatchResultErrorEntryTypeDef,
@@ -33,10 +34,6 @@ if TYPE_CHECKING:
         SendMessageBatchRequestEntryTypeDef,
         SendMessageBatchResultTypeDef,
     )
-else:
-    # The stubs describe boto3's client to the type checker, which then holds each method of the
-    # fake to the real one's signature and answer; at run time the fake stands alone.
-    _SqsClient = object
 
 pytestmark = pytest.mark.unit
 
@@ -96,7 +93,7 @@ def _answers(
 
 
 @dataclass
-class FakeSqs(_SqsClient):
+class FakeSqs(SqsBase):
     """Queues by URL; `calls` counts every operation by name."""
 
     clock: FakeClock

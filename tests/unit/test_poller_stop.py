@@ -4,25 +4,29 @@ from __future__ import annotations
 
 import threading
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Unpack
 
 import pytest
 from botocore.exceptions import EndpointConnectionError
 
 from deploy.local import poller as poller_module
 from deploy.local.poller import Poller, PollerConfig
+from tests.client_types import SqsBase
+
+if TYPE_CHECKING:
+    from types_boto3_sqs.type_defs import ReceiveMessageRequestTypeDef, ReceiveMessageResultTypeDef
 
 pytestmark = pytest.mark.unit
 
 
-class GoneSqs:
+class GoneSqs(SqsBase):
     """Every receive fails as it does when the endpoint no longer listens."""
 
     def __init__(self) -> None:
         self.failed = threading.Event()
         self.calls = 0
 
-    def receive_message(self, **_: Any) -> dict[str, Any]:
+    def receive_message(self, **_: Unpack[ReceiveMessageRequestTypeDef]) -> ReceiveMessageResultTypeDef:
         self.calls += 1
         self.failed.set()
         raise EndpointConnectionError(endpoint_url="http://127.0.0.1:9")

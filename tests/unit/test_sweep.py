@@ -4,13 +4,14 @@ how deletes are batched and checked, the command's refusals and the scheduled sw
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, cast
 
 import pytest
 
 from deploy.ops.sweep import DELETE_BATCH, Orphan, Stored, delete, plan
 from shared.errors import ConfigError
 from shared.manifest import Manifest
+from tests.client_types import S3Base, answered
 from tests.unit.test_cli import (
     assert_failure,
     hermetic,  # noqa: F401  (autouse: no AWS configuration from the machine)
@@ -18,6 +19,9 @@ from tests.unit.test_cli import (
 )
 from worker.orphans import image_of, unit_of
 from worker.orphans.settings import SHORTEST_OLDER_THAN_S, load_sweep_settings
+
+if TYPE_CHECKING:
+    from types_boto3_s3.type_defs import DeleteObjectsOutputTypeDef, DeleteTypeDef, ErrorTypeDef
 
 pytestmark = pytest.mark.unit
 
@@ -92,16 +96,26 @@ def test_a_listed_key_is_kept_however_old() -> None:
     assert result.remove == [] and result.listed == [listed]
 
 
-class FakeS3:
+class FakeS3(S3Base):
     def __init__(self, fail: set[str]) -> None:
         self.fail = fail
-        self.calls: list[dict[str, Any]] = []
+        self.calls: list[DeleteTypeDef] = []
 
-    def delete_objects(self, Bucket: str, Delete: dict[str, Any]) -> dict[str, Any]:  # noqa: N803
+    def delete_objects(
+        self,
+        *,
+        Bucket: str,  # noqa: N803 - boto3's names
+        Delete: DeleteTypeDef,  # noqa: N803
+        **_: object,
+    ) -> DeleteObjectsOutputTypeDef:
         self.calls.append(Delete)
-        errors = [{"Key": o["Key"], "Code": "AccessDenied", "Message": "no"} for o in Delete["Objects"]
-                  if o["Key"] in self.fail]  # fmt: skip
-        return {"Errors": errors} if errors else {}
+        errors: list[ErrorTypeDef] = [{"Key": o["Key"], "Code": "AccessDenied", "Message": "no"}
+                                      for o in Delete["Objects"] if o["Key"] in self.fail]  # fmt: skip
+        # types-boto3 marks every field of an answer required; a quiet delete sends only the errors
+        answer: dict[str, object] = {"ResponseMetadata": answered()}
+        if errors:
+            answer["Errors"] = errors
+        return cast("DeleteObjectsOutputTypeDef", answer)
 
 
 def test_deletes_go_in_batches_of_1000_and_every_error_is_reported() -> None:
