@@ -4,7 +4,8 @@ The policy pins the exact key under the caller's own prefix, the exact Content-T
 (the input bucket refuses any PutObject without `x-amz-server-side-encryption: aws:kms`) with
 the deployment's key when there is one, the original-filename metadata the worker reads back,
 and a size of 1 byte to `IMGPIPE_MAX_BYTES`. Everything a client could get wrong is refused
-here, before any URL exists.
+here, before any URL exists. The batch call's uploads also carry the bulk lane's mark
+(`shared.lanes`), which the router reads back to keep them off the interactive lane.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from typing import Any
 
 from shared.errors import ImageTooLarge, ImgpipeError, InvalidKey, UnsupportedFormat
 from shared.keys import UPLOAD_PREFIX
+from shared.lanes import BULK, LANE_METADATA, Lane
 from shared.uploads import ORIGINAL_FILENAME_METADATA, base_name, encode_original_filename, upload_extension
 from worker.api import store
 from worker.api.ids import new_image_id
@@ -32,25 +34,31 @@ from worker.api.settings import ApiSettings
 REFUSED = (UnsupportedFormat, ImageTooLarge, InvalidKey)
 
 
-def upload_fields(settings: ApiSettings, content_type: str, filename: str) -> dict[str, str]:
-    """The form fields the policy pins besides the key: type, encryption, original filename."""
+def upload_fields(
+    settings: ApiSettings, content_type: str, filename: str, lane: Lane | None = None
+) -> dict[str, str]:
+    """The form fields the policy pins besides the key: type, encryption, original filename, lane."""
     fields = {"Content-Type": content_type, "x-amz-server-side-encryption": "aws:kms"}
     if settings.kms_key_id:
         fields["x-amz-server-side-encryption-aws-kms-key-id"] = settings.kms_key_id
     fields[f"x-amz-meta-{ORIGINAL_FILENAME_METADATA}"] = encode_original_filename(filename)
+    if lane is not None:
+        fields[f"x-amz-meta-{LANE_METADATA}"] = lane
     return fields
 
 
-def create_upload(s3: Any, settings: ApiSettings, user_id: str, request: UploadRequest) -> UploadCreated:
-    """A signed POST for one file of `user_id`; `UnsupportedFormat`, `InvalidKey` or
-    `ImageTooLarge` when the file is refused."""
+def create_upload(
+    s3: Any, settings: ApiSettings, user_id: str, request: UploadRequest, lane: Lane | None = None
+) -> UploadCreated:
+    """A signed POST for one file of `user_id` (pinned to `lane` when given); `UnsupportedFormat`,
+    `InvalidKey` or `ImageTooLarge` when the file is refused."""
     name = base_name(request.filename)
     extension = upload_extension(name, request.content_type)
     if request.size > settings.max_bytes:
         raise ImageTooLarge(f"the file is {request.size} bytes, over the limit of {settings.max_bytes}")
     image_id = new_image_id()
     key = f"{UPLOAD_PREFIX}{user_id}/{image_id}.{extension}"
-    fields = upload_fields(settings, request.content_type.lower(), name)
+    fields = upload_fields(settings, request.content_type.lower(), name, lane)
     conditions: list[Any] = [{field: value} for field, value in fields.items()]
     conditions.append(["content-length-range", 1, settings.max_bytes])
     expires_at = datetime.now(UTC).replace(microsecond=0) + timedelta(seconds=settings.upload_url_ttl_s)
@@ -66,11 +74,12 @@ def create_upload(s3: Any, settings: ApiSettings, user_id: str, request: UploadR
 def create_uploads(
     s3: Any, settings: ApiSettings, user_id: str, requests: list[UploadRequest]
 ) -> BatchUploadResult:
-    """One outcome per file: its signed POST, or the problem that refused it."""
+    """One outcome per file: its signed POST (in the bulk lane), or the problem that refused it."""
     items: list[BatchItemCreated | BatchItemRefused] = []
     for index, request in enumerate(requests):
         try:
-            items.append(BatchItemCreated(index=index, upload=create_upload(s3, settings, user_id, request)))
+            upload = create_upload(s3, settings, user_id, request, BULK)
+            items.append(BatchItemCreated(index=index, upload=upload))
         except REFUSED as exc:
             items.append(_refused(index, exc))
     created = sum(isinstance(item, BatchItemCreated) for item in items)
