@@ -55,7 +55,7 @@ def test_an_upload_not_yet_processed_is_pending(stack: Stack, api: Any) -> None:
     assert answer.status == 200
     assert answer.json() == {
         "imageId": image_id, "status": "pending", "originalFilename": None, "processedAt": None,
-        "variants": None, "urlsExpireAt": None, "error": None,
+        "variants": None, "urlsExpireAt": None, "error": None, "placeholder": None,
     }  # fmt: skip
 
 

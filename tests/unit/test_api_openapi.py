@@ -74,3 +74,13 @@ def test_the_bodies_are_the_models_and_forbid_unknown_fields(document: dict[str,
     assert set(schemas["Problem"]["required"]) == {"type", "title", "status", "detail"}
     # Powertools' own 422 body is never answered, so it is not documented
     assert "HTTPValidationError" not in schemas
+
+
+def test_a_complete_images_placeholder_is_documented(document: dict[str, Any]) -> None:
+    schemas = document["components"]["schemas"]
+    field = schemas["ImageView"]["properties"]["placeholder"]
+    assert {"$ref": "#/components/schemas/PlaceholderView"} in field["anyOf"]
+    assert "placeholder" not in schemas["ImageView"].get("required", [])  # absent before it existed
+    placeholder = schemas["PlaceholderView"]
+    assert set(placeholder["properties"]) == {"thumbhash", "color"}
+    assert set(placeholder["required"]) == {"thumbhash", "color"}

@@ -17,7 +17,7 @@ from shared.manifest import Manifest
 from worker.api import store
 from worker.api.aws import READERS
 from worker.api.ids import decode_cursor, encode_cursor
-from worker.api.models import ImageError, ImagePage, ImageView, VariantView
+from worker.api.models import ImageError, ImagePage, ImageView, PlaceholderView, VariantView
 from worker.api.problems import INVALID_CURSOR, ApiProblem
 from worker.api.reasons import reason_for
 from worker.api.settings import ApiSettings
@@ -69,8 +69,11 @@ def _from_manifest(
         )  # fmt: skip
         for variant in manifest.variants
     ]
+    hint = manifest.placeholder
+    placeholder = PlaceholderView(thumbhash=hint.thumbhash, color=hint.color) if hint else None
     return ImageView(image_id=image_id, status="complete", original_filename=name, variants=variants,
-                     urls_expire_at=expires_at, processed_at=manifest.processed_at)  # fmt: skip
+                     urls_expire_at=expires_at, processed_at=manifest.processed_at,
+                     placeholder=placeholder)  # fmt: skip
 
 
 def list_images(s3: Any, settings: ApiSettings, user_id: str, limit: int, cursor: str | None) -> ImagePage:

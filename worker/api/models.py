@@ -109,6 +109,15 @@ class VariantView(_Response):
     url: str = Field(description="a short-lived GET URL of this variant")
 
 
+class PlaceholderView(_Response):
+    """What to paint before any variant loads: decode `thumbhash` with any ThumbHash decoder
+    (evanw.github.io/thumbhash; tens of bytes to a blurred preview), and fill with `color` where
+    none is at hand."""
+
+    thumbhash: str = Field(description="the picture's ThumbHash, standard base64")
+    color: str = Field(description="the picture's mean colour, #rrggbb (the hash's own average)")
+
+
 class ImageError(_Response):
     """Why an image failed: `reason` for people, `type` for programs, `detail` from the worker."""
 
@@ -127,6 +136,9 @@ class ImageView(_Response):
     variants: list[VariantView] | None = Field(default=None, description="complete images only")
     urls_expire_at: datetime | None = Field(default=None, description="when the variant URLs stop working")
     error: ImageError | None = Field(default=None, description="failed images only")
+    placeholder: PlaceholderView | None = Field(
+        default=None, description="complete images processed since placeholders exist; paint it first"
+    )
 
 
 class ImagePage(_Response):
