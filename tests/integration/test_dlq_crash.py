@@ -14,11 +14,13 @@ import subprocess
 import sys
 import time
 from collections import Counter
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 import pytest
-from botocore.awsrequest import AWSResponse
+from botocore.awsrequest import AWSPreparedRequest, AWSResponse
+from botocore.compat import HTTPHeaders
 from typer.testing import CliRunner
 
 from deploy import cli
@@ -27,6 +29,10 @@ from deploy.cli.dlq import redrive as dlq_redrive_command
 from deploy.ops.status import queue_depth
 from tests.integration.conftest import Stack
 from tests.integration.test_dlq_operator import all_bodies, seed
+
+if TYPE_CHECKING:
+    from types_boto3_s3 import S3Client
+    from types_boto3_sqs import SQSClient
 
 pytestmark = pytest.mark.integration
 
@@ -38,27 +44,29 @@ class _Raw:
     def __init__(self, body: bytes) -> None:
         self._body = body
 
-    def stream(self, **_: Any) -> Any:
+    def stream(self, **_: object) -> Iterator[bytes]:
         yield self._body
 
 
-def _refuse_every_entry(request: Any, **_: Any) -> AWSResponse:
+def _refuse_every_entry(request: AWSPreparedRequest, **_: object) -> AWSResponse:
     """DeleteMessageBatch answered 200 with every entry failed (the partial failure to check for)."""
+    assert isinstance(request.body, bytes | str)  # a JSON request's body, as botocore serialises it
     entries = json.loads(request.body)["Entries"]
     failed = [
         {"Id": e["Id"], "SenderFault": False, "Code": "InternalError", "Message": "injected"} for e in entries
     ]
     body = json.dumps({"Successful": [], "Failed": failed}).encode()
-    return AWSResponse(request.url, 200, {"content-type": "application/x-amz-json-1.0"}, _Raw(body))
+    headers = HTTPHeaders.from_dict({"content-type": "application/x-amz-json-1.0"})
+    return AWSResponse(request.url, 200, headers, _Raw(body))
 
 
-def _refuse_the_call(request: Any, **_: Any) -> AWSResponse:
+def _refuse_the_call(request: AWSPreparedRequest, **_: object) -> AWSResponse:
     """DeleteMessageBatch refused outright (AccessDenied: not retried)."""
     body = json.dumps(
         {"__type": "com.amazon.coral.service#AccessDeniedException", "message": "injected"}
     ).encode()
     headers = {"content-type": "application/x-amz-json-1.0", "x-amzn-query-error": "AccessDenied;Sender"}
-    return AWSResponse(request.url, 403, headers, _Raw(body))
+    return AWSResponse(request.url, 403, HTTPHeaders.from_dict(headers), _Raw(body))
 
 
 @pytest.fixture
@@ -69,13 +77,16 @@ def dlq(stack: Stack) -> Stack:
 
 
 @pytest.mark.parametrize("hook", [_refuse_every_entry, _refuse_the_call], ids=["entries-fail", "call-fails"])
-def test_a_delete_that_fails_after_the_send_loses_nothing(dlq: Stack, hook: Any) -> None:
+def test_a_delete_that_fails_after_the_send_loses_nothing(
+    dlq: Stack, hook: Callable[..., AWSResponse]
+) -> None:
     # Given 30 quarantined messages, and a CLI whose DLQ deletes fail
     made = seed(dlq, count=30)
 
-    def failing_clients() -> tuple[Any, Any]:
+    def failing_clients() -> tuple[S3Client, SQSClient]:
         s3, sqs = common.clients()
-        sqs.meta.events.register("before-send.sqs.DeleteMessageBatch", hook)
+        # botocore sends no request a before-send handler answers; its stubs type handlers as returning None
+        sqs.meta.events.register("before-send.sqs.DeleteMessageBatch", hook)  # type: ignore[arg-type]
         return s3, sqs
 
     dlq.monkeypatch.setattr(dlq_redrive_command, "clients", failing_clients)

@@ -3,11 +3,16 @@ replies as S3 would (PutObject stores, HeadObject finds), so nothing leaves the 
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING
 from urllib.parse import unquote, urlsplit
 
 from botocore.awsrequest import AWSPreparedRequest, AWSResponse
+from botocore.compat import HTTPHeaders
+
+if TYPE_CHECKING:
+    from types_boto3_s3 import S3Client
 
 
 def sent_headers(request: AWSPreparedRequest) -> dict[str, str]:
@@ -22,7 +27,7 @@ class _Body:
     def __init__(self, data: bytes = b"") -> None:
         self._data = data
 
-    def stream(self, **_: Any) -> Any:
+    def stream(self, **_: object) -> Iterator[bytes]:
         yield self._data
 
 
@@ -34,25 +39,28 @@ class WireBucket:
     requests: list[AWSPreparedRequest] = field(default_factory=list)
     head_status: int | None = None  # answer every HEAD with this status instead (e.g. 403)
 
-    def attach(self, s3: Any) -> Any:
+    def attach(self, s3: S3Client) -> S3Client:
         """Answer `s3`'s requests from here from now on; returns `s3`."""
-        s3.meta.events.register("before-send.s3", self._answer)
+        # botocore sends no request a before-send handler answers; its stubs type every handler as
+        # returning None
+        s3.meta.events.register("before-send.s3", self._answer)  # type: ignore[arg-type]
         return s3
 
     def puts(self) -> list[dict[str, str]]:
         """The headers of every PUT sent, in order."""
         return [sent_headers(r) for r in self.requests if r.method == "PUT"]
 
-    def _answer(self, request: AWSPreparedRequest, **_: Any) -> AWSResponse:
+    def _answer(self, request: AWSPreparedRequest, **_: object) -> AWSResponse:
         self.requests.append(request)
         key = unquote(urlsplit(request.url).path).split("/", 2)[2]
         headers = sent_headers(request)
         if request.method == "PUT":
             self.objects[key] = headers
-            return AWSResponse(request.url, 200, {"ETag": '"0"'}, _Body())
+            return AWSResponse(request.url, 200, HTTPHeaders.from_dict({"ETag": '"0"'}), _Body())
         if request.method == "HEAD":
             if self.head_status is not None or key not in self.objects:
-                return AWSResponse(request.url, self.head_status or 404, {}, _Body())
+                return AWSResponse(request.url, self.head_status or 404, HTTPHeaders(), _Body())
             meta = {k: v for k, v in self.objects[key].items() if k.startswith("x-amz-meta-")}
-            return AWSResponse(request.url, 200, {"Content-Length": "1", **meta}, _Body())
+            found = HTTPHeaders.from_dict({"Content-Length": "1", **meta})
+            return AWSResponse(request.url, 200, found, _Body())
         raise AssertionError(f"unexpected {request.method} {request.url}")

@@ -4,11 +4,12 @@ registered after the recorder answers every request with an empty 200."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Literal, overload
 
 import boto3
 import pytest
-from botocore.awsrequest import AWSResponse
+from botocore.awsrequest import AWSPreparedRequest, AWSResponse
+from botocore.compat import HTTPHeaders
 from botocore.config import Config
 
 from tests.policy import Principal, deployment
@@ -17,6 +18,10 @@ from tests.policy.capture import Recorder, Wire, recording
 from tests.policy.conformance import presigned_request, signed_headers
 from tests.policy.deployment import KEY_IDS
 from tests.policy.wire import requests
+
+if TYPE_CHECKING:
+    from types_boto3_s3 import S3Client
+    from types_boto3_sqs import SQSClient
 
 pytestmark = pytest.mark.unit
 
@@ -30,15 +35,15 @@ WHO = Principal("AWS", f"arn:aws:iam::{ACCOUNT}:role/someone")
 
 
 class _Raw:
-    def stream(self, *_: Any, **__: Any) -> Iterator[bytes]:
+    def stream(self, *_: object, **__: object) -> Iterator[bytes]:
         yield b""
 
-    def read(self, *_: Any) -> bytes:
+    def read(self, *_: object) -> bytes:
         return b""
 
 
-def _ok(request: Any, **_: Any) -> AWSResponse:
-    return AWSResponse(request.url, 200, {}, _Raw())
+def _ok(request: AWSPreparedRequest, **_: object) -> AWSResponse:
+    return AWSResponse(request.url, 200, HTTPHeaders(), _Raw())
 
 
 @pytest.fixture
@@ -50,10 +55,15 @@ def recorder(monkeypatch: pytest.MonkeyPatch) -> Iterator[Recorder]:
         yield recorder
 
 
-def client(service: str) -> Any:
+@overload
+def client(service: Literal["s3"]) -> S3Client: ...
+@overload
+def client(service: Literal["sqs"]) -> SQSClient: ...
+def client(service: Literal["s3", "sqs"]) -> S3Client | SQSClient:
     session = boto3.Session(aws_access_key_id="k", aws_secret_access_key="s", region_name=REGION)
     made = session.client(service, endpoint_url=ENDPOINT, config=Config(signature_version="s3v4"))
-    made.meta.events.register("before-send", _ok)
+    # botocore sends no request a before-send handler answers; its stubs type handlers as returning None
+    made.meta.events.register("before-send", _ok)  # type: ignore[arg-type]
     return made
 
 

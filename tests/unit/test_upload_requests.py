@@ -9,7 +9,7 @@ import base64
 import hashlib
 import json
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 import pytest
 
@@ -23,6 +23,10 @@ from tests.unit.test_cli import (
     write_photo,
 )
 
+if TYPE_CHECKING:
+    from types_boto3_s3 import S3Client
+    from types_boto3_sqs import SQSClient
+
 pytestmark = pytest.mark.unit
 
 KEY_ARN = "arn:aws:kms:us-east-1:123456789012:key/0b7e6c3e-1111-2222-3333-444455556666"
@@ -35,7 +39,7 @@ def bucket(monkeypatch: pytest.MonkeyPatch) -> WireBucket:
     aws_env(monkeypatch, "http://127.0.0.1:9")  # never reached: the hook answers first
     wire = WireBucket()
 
-    def hooked() -> tuple[Any, Any]:
+    def hooked() -> tuple[S3Client, SQSClient]:
         s3, sqs = common.clients()
         return wire.attach(s3), sqs
 

@@ -5,16 +5,20 @@ file by file, what is in the bucket and what is not (issue 19, item 13)."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 import boto3
 import pytest
+from botocore.awsrequest import AWSPreparedRequest, AWSResponse
 
 from deploy.ops.upload_keys import check_user, content_key
-from deploy.ops.uploads import ALREADY, DUPLICATE, UPLOADED, NotUploaded, Uploaded, upload_all
+from deploy.ops.uploads import ALREADY, DUPLICATE, UPLOADED, NotUploaded, Skipped, Uploaded, upload_all
 from shared.errors import InvalidKey
 from tests.unit.fake_s3_wire import WireBucket
 from tests.unit.test_cli import write_photo
+
+if TYPE_CHECKING:
+    from types_boto3_s3 import S3Client
 
 pytestmark = pytest.mark.unit
 
@@ -27,7 +31,7 @@ def wire() -> WireBucket:
 
 
 @pytest.fixture
-def s3(wire: WireBucket) -> Any:
+def s3(wire: WireBucket) -> S3Client:
     client = boto3.client(
         "s3", region_name="us-east-1", aws_access_key_id="k", aws_secret_access_key="s",
         endpoint_url="http://127.0.0.1:9",  # never reached: the bucket answers inside botocore
@@ -53,7 +57,7 @@ def test_an_image_id_is_the_same_for_the_same_user_type_and_content_and_differs_
 
 
 def test_a_second_run_sends_nothing_and_says_every_file_is_already_uploaded(
-    s3: Any, wire: WireBucket, tmp_path: Path
+    s3: S3Client, wire: WireBucket, tmp_path: Path
 ) -> None:
     # Given three photos uploaded once
     files = photos(tmp_path / "in", 3)
@@ -70,7 +74,7 @@ def test_a_second_run_sends_nothing_and_says_every_file_is_already_uploaded(
 
 @pytest.mark.parametrize("head_status", [None, 403], ids=["other-content-there", "head-forbidden"])
 def test_an_object_not_known_to_hold_the_content_is_uploaded(
-    s3: Any, wire: WireBucket, tmp_path: Path, head_status: int | None
+    s3: S3Client, wire: WireBucket, tmp_path: Path, head_status: int | None
 ) -> None:
     # Given a photo whose key holds other bytes (no matching digest), or a HEAD this caller may
     # not make (S3 answers 403 for a missing key without s3:ListBucket)
@@ -85,7 +89,7 @@ def test_an_object_not_known_to_hold_the_content_is_uploaded(
 
 
 def test_identical_files_in_one_run_are_one_upload_and_one_image(
-    s3: Any, wire: WireBucket, tmp_path: Path
+    s3: S3Client, wire: WireBucket, tmp_path: Path
 ) -> None:
     # Given the same photo under two names, and another photo
     (one, other) = photos(tmp_path / "in", 2)
@@ -103,13 +107,13 @@ def test_identical_files_in_one_run_are_one_upload_and_one_image(
 
 
 def test_ctrl_c_stops_the_run_and_the_record_says_what_is_there_and_a_rerun_sends_the_rest(
-    s3: Any, wire: WireBucket, tmp_path: Path
+    s3: S3Client, wire: WireBucket, tmp_path: Path
 ) -> None:
     # Given 12 photos, and Ctrl-C pressed as the third upload completes (one at a time)
     files = photos(tmp_path / "in", 12)
-    completed: list[Any] = []
+    completed: list[Uploaded | Skipped] = []
 
-    def ctrl_c_at_the_third(done: Any) -> None:
+    def ctrl_c_at_the_third(done: Uploaded | Skipped) -> None:
         completed.append(done)
         if len(completed) == 3:
             raise KeyboardInterrupt
@@ -129,18 +133,21 @@ def test_ctrl_c_stops_the_run_and_the_record_says_what_is_there_and_a_rerun_send
     assert [u.path for u in rerun.in_bucket if u.status == UPLOADED] == [o.path for o in stopped.not_uploaded]
 
 
-def test_a_failed_request_stops_the_run_with_its_record(s3: Any, wire: WireBucket, tmp_path: Path) -> None:
+def test_a_failed_request_stops_the_run_with_its_record(
+    s3: S3Client, wire: WireBucket, tmp_path: Path
+) -> None:
     # Given a bucket that refuses the third PUT
     files = photos(tmp_path / "in", 6)
     answer = wire._answer
 
-    def refuse_third_put(request: Any, **kwargs: Any) -> Any:
+    def refuse_third_put(request: AWSPreparedRequest, **kwargs: object) -> AWSResponse:
         if request.method == "PUT" and len(wire.puts()) == 2:
             raise RuntimeError("the bucket refused it")
         return answer(request, **kwargs)
 
-    s3.meta.events.unregister("before-send.s3", answer)
-    s3.meta.events.register("before-send.s3", refuse_third_put)
+    # botocore-stubs type every event handler as returning None; a before-send one may answer instead
+    s3.meta.events.unregister("before-send.s3", answer)  # type: ignore[arg-type]
+    s3.meta.events.register("before-send.s3", refuse_third_put)  # type: ignore[arg-type]
     # When the files are uploaded one at a time
     done = upload_all(s3, BUCKET, files, "alice", 1)
     # Then the failure is what stopped it, and the record names the file and the reason
