@@ -53,7 +53,7 @@ def reprocess(
     --json prints {"bucket", "queueUrl", "user", "stale", "dryRun", "configHash" (null without
     --stale), "rate", "listed", "selected", "queued", "elapsedS", "uploads": [{"key", "imageId",
     "userId", "etag", "bytes", "reason"}], "failed": [{"key", "code", "message"}],
-    "invalidKeys": [...]}.
+    "invalidKeys": [...], "deleted": [key of each upload left out because its owner deleted the image]}.
     """
     from deploy.ops import reprocess as ops
 
@@ -70,13 +70,25 @@ def reprocess(
             uploads = ops.only_stale(s3, output_bucket, uploads, current, lambda _: bar.advance(task), hashes)
             if hashes and current not in hashes:
                 _warn_foreign_config(current, hashes)
+        # an image its owner deleted stays deleted: its upload is named, never re-queued
+        uploads, deleted = ops.without_deleted(s3, output_bucket, uploads)
         failed: list[Refused] = []
         if uploads and not dry_run:
             task = bar.add_task(f"queueing at {rate:g}/s", total=len(uploads))
             bodies = [(u, ops.event_body(bucket, u, sqs.meta.region_name)) for u in uploads]
             failed = ops.send_events(sqs, queue_url, bodies, ops.Pacer(rate), lambda n: bar.advance(task, n))
     document = ops.report(
-        bucket, queue_url, user, current, rate, dry_run, listing, uploads, failed, time.monotonic() - started
+        bucket,
+        queue_url,
+        user,
+        current,
+        rate,
+        dry_run,
+        listing,
+        uploads,
+        failed,
+        time.monotonic() - started,
+        deleted,
     )
     if json_output:
         print_json(document)
@@ -142,6 +154,8 @@ def _reprocess_summary(doc: dict[str, Any]) -> None:
         )
     if doc["invalidKeys"]:
         say(f"left out {len(doc['invalidKeys'])} keys the worker would refuse")
+    if doc["deleted"]:
+        say(f"left out {len(doc['deleted'])} uploads whose owner deleted the image (they stay deleted)")
 
 
 def register(app: typer.Typer) -> None:

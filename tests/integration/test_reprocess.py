@@ -146,3 +146,29 @@ def test_stale_with_variants_the_workers_do_not_run_warns(
     assert json.loads(result.stdout)["selected"] == 2
     assert "no manifest was rendered under this IMGPIPE_VARIANTS" in result.stderr
     assert "2 were rendered under" in result.stderr
+
+
+def test_reprocess_leaves_out_and_names_an_upload_whose_owner_deleted_the_image(stack: Stack) -> None:
+    # Given an image whose deletion wrote its tombstone and was cut off before removing the upload
+    from shared.errors import RetryableError
+    from worker.api.deletion import delete_image
+
+    key = "uploads/u1/img_gone.jpg"
+    stack.upload_and_receive([(key, images.tiny_jpeg())])
+    deleter = stack.session.client("s3")
+
+    def cut_off(**_: Any) -> None:
+        raise ConnectionError("the API function timed out here")
+
+    deleter.meta.events.register("before-send.s3.DeleteObjects", cut_off)
+    deleter.meta.events.register("before-send.s3.DeleteObject", cut_off)
+    buckets = {"input_bucket": stack.topology.input_bucket, "output_bucket": stack.topology.output_bucket}
+    with pytest.raises((RetryableError, ConnectionError)):
+        delete_image(deleter, **buckets, user_id="u1", image_id="img_gone")
+    assert (stack.manifest("img_gone") or {}).get("status") == "deleted"
+    # When all of that user's uploads are reprocessed
+    dry = reprocess(stack, "--user", "u1", "--dry-run")
+    # Then the upload is still listed, but named as deleted and never selected
+    assert dry["listed"] == 1
+    assert dry["uploads"] == []
+    assert dry["deleted"] == [key]
