@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 import urllib.request
 from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Literal, overload
 
 import boto3
 import pytest
@@ -14,6 +14,10 @@ from botocore.exceptions import ClientError, ConnectionClosedError
 
 from deploy.local.faults import FaultPlan, FaultProxy
 from deploy.local.motoserver import CREDENTIALS, MotoServer
+
+if TYPE_CHECKING:
+    from types_boto3_s3 import S3Client
+    from types_boto3_sqs import SQSClient
 
 pytestmark = pytest.mark.chaos
 
@@ -28,11 +32,22 @@ def proxy() -> Iterator[FaultProxy]:
             proxy.stop()
 
 
-def _client(proxy: FaultProxy, name: str) -> Any:
+@overload
+def _client(proxy: FaultProxy, name: Literal["s3"]) -> S3Client: ...
+@overload
+def _client(proxy: FaultProxy, name: Literal["sqs"]) -> SQSClient: ...
+def _client(proxy: FaultProxy, name: Literal["s3", "sqs"]) -> S3Client | SQSClient:
     config = Config(retries={"mode": "standard", "total_max_attempts": 1}, read_timeout=10)
     return boto3.client(name, endpoint_url=proxy.endpoint, region_name="us-east-1", config=config,
                         aws_access_key_id=CREDENTIALS["AWS_ACCESS_KEY_ID"],
                         aws_secret_access_key=CREDENTIALS["AWS_SECRET_ACCESS_KEY"])  # fmt: skip
+
+
+def _faults(proxy: FaultProxy) -> dict[str, int]:
+    """The proxy's fault counts by `service:kind`."""
+    faults = proxy.stats()["faults"]
+    assert isinstance(faults, dict), faults
+    return faults
 
 
 def test_without_faults_every_call_passes_through_unchanged(proxy: FaultProxy) -> None:
@@ -63,20 +78,20 @@ def test_each_fault_kind_fails_the_call_as_aws_would(proxy: FaultProxy, kind: st
     s3 = _client(proxy, "s3")
     s3.create_bucket(Bucket="proxy-test")
     proxy.set_plan(FaultPlan({kind: 1.0}, services=("s3",), stall_s=0.2))
-    before = proxy.stats()["faults"].get(f"s3:{kind}", 0)
+    before = _faults(proxy).get(f"s3:{kind}", 0)
     # When a PUT is sent
     with pytest.raises((ClientError, ConnectionClosedError)) as raised:
         s3.put_object(Bucket="proxy-test", Key=f"fault-{kind}", Body=b"y")
     proxy.set_plan(FaultPlan())
     # Then the client sees the AWS error code, or a connection that closed without an answer
     if error is not None:
-        assert raised.value.response["Error"]["Code"] == error  # type: ignore[union-attr]
+        assert isinstance(raised.value, ClientError) and raised.value.response["Error"]["Code"] == error
     else:
         assert isinstance(raised.value, ConnectionClosedError)
     # And only a lost answer (timeout) let the request land upstream
     keys = [o["Key"] for o in s3.list_objects_v2(Bucket="proxy-test").get("Contents", [])]
     assert (f"fault-{kind}" in keys) == (kind == "timeout")
-    assert proxy.stats()["faults"][f"s3:{kind}"] == before + 1
+    assert _faults(proxy)[f"s3:{kind}"] == before + 1
 
 
 def test_faults_apply_only_to_the_planned_services_and_latency_only_delays(proxy: FaultProxy) -> None:

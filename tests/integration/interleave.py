@@ -81,9 +81,9 @@ class Instance:
         """Handle `messages` as one invocation would, record by record; the messageIds left for retry."""
         records = self.stack.event(messages)["Records"]
         context = LocalContext(timeout_s)
-        results = await asyncio.gather(
-            *(handle_record(SQSRecord(r), context, self.runtime) for r in records), return_exceptions=True
-        )
+        # LocalContext has what the worker reads of a LambdaContext (its remaining time), not its class
+        handled = (handle_record(SQSRecord(r), context, self.runtime) for r in records)  # type: ignore[arg-type]
+        results = await asyncio.gather(*handled, return_exceptions=True)
         for result in results:
             if isinstance(result, BaseException) and not isinstance(result, Exception):
                 raise result  # a Crash takes the whole invocation down

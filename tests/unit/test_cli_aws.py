@@ -101,9 +101,10 @@ def test_retries_are_few_unless_the_environment_asks_for_more(
     # When the clients are built
     s3, sqs = common.clients()
     # Then they retry as asked, else once in standard mode, and give up connecting quickly
+    # (botocore-stubs declare Config's options only as arguments; botocore sets each as an attribute)
     for client in (s3, sqs):
-        assert {k: client.meta.config.retries[k] for k in retries} == retries
-        assert client.meta.config.connect_timeout == common.CONNECT_TIMEOUT_S
+        assert {k: client.meta.config.retries[k] for k in retries} == retries  # type: ignore[attr-defined]
+        assert client.meta.config.connect_timeout == common.CONNECT_TIMEOUT_S  # type: ignore[attr-defined]
 
 
 def test_a_missing_profile_is_a_one_line_reason(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:

@@ -8,15 +8,13 @@ from __future__ import annotations
 
 import datetime
 import time
-from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import moto
 import pytest
 from moto.core import utils as moto_utils
 from moto.sqs import models as sqs_models
-from moto.sqs.models import SQSBackend
+from moto.sqs.models import Queue, SQSBackend
 
 from deploy.local import moto_app
 
@@ -24,21 +22,23 @@ ACCOUNT = "123456789012"
 
 
 @pytest.fixture
-def backend() -> Iterator[SQSBackend]:
-    originals = (sqs_models.unix_time, sqs_models.unix_time_millis,
-                 SQSBackend.is_message_valid_based_on_retention_period)  # fmt: skip
-    yield SQSBackend("us-east-1", ACCOUNT)
-    (sqs_models.unix_time, sqs_models.unix_time_millis,
-     SQSBackend.is_message_valid_based_on_retention_period) = originals  # fmt: skip
+def backend(monkeypatch: pytest.MonkeyPatch) -> SQSBackend:
+    # What `moto_app.patch()` swaps into moto, set to what it is now so that monkeypatch puts it
+    # back after the test (the models' clock names are imported there, not exported: read by vars)
+    for name in ("unix_time", "unix_time_millis"):
+        monkeypatch.setattr(sqs_models, name, vars(sqs_models)[name])
+    retention = SQSBackend.is_message_valid_based_on_retention_period
+    monkeypatch.setattr(SQSBackend, "is_message_valid_based_on_retention_period", retention)
+    return SQSBackend("us-east-1", ACCOUNT)
 
 
-def _queue_with_messages(backend: SQSBackend, retention_s: int, ages_s: list[float]) -> Any:
+def _queue_with_messages(backend: SQSBackend, retention_s: int, ages_s: list[float]) -> Queue:
     backend.create_queue("q", MessageRetentionPeriod=str(retention_s))
     queue = backend.get_queue("q")
     now_ms = time.time() * 1000
     for age in ages_s:
         message = backend.send_message("q", "body")
-        message.sent_timestamp = int(now_ms - age * 1000)
+        message.sent_timestamp = int(now_ms - age * 1000)  # type: ignore[assignment]  # moto types it None until sent
     return queue
 
 

@@ -41,7 +41,8 @@ def default(tf: dict[str, Any], name: str) -> Any:
 
 def block(resource: dict[str, Any], name: str) -> dict[str, Any]:
     value = resource[name]
-    return value[0] if isinstance(value, list) else value
+    found: dict[str, Any] = value[0] if isinstance(value, list) else value
+    return found
 
 
 def test_event_source_mapping_reports_partial_batch_failures(tf: dict[str, Any]) -> None:
