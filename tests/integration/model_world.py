@@ -86,12 +86,13 @@ class World:
             if self.actions:
                 self.act()
                 continue
-            threads = [*self.sweeps, *self.deletions]
+            threads: list[SweepRun | DeletionRun] = [*self.sweeps, *self.deletions]
             running = [run.future for run in threads if run.future and not run.future.done()]
             if not running:
                 break
             await asyncio.gather(*running, return_exceptions=True)
-        for run in [*self.sweeps, *self.deletions]:
+        finished: list[SweepRun | DeletionRun] = [*self.sweeps, *self.deletions]
+        for run in finished:
             if run.future is not None:
                 run.future.result()  # a sweep that broke, not one that refused, fails the example
 
