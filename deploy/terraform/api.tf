@@ -33,7 +33,7 @@ resource "aws_lambda_function" "api" {
       IMGPIPE_OUTPUT_BUCKET        = module.output_bucket.id
       IMGPIPE_KMS_KEY_ID           = aws_kms_key.main.arn
       IMGPIPE_MAX_BYTES            = tostring(var.max_bytes) # the worker's own limit: refused before a URL exists
-      IMGPIPE_CORS_ORIGINS         = jsonencode(var.api_cors_origins)
+      IMGPIPE_CORS_ORIGINS         = jsonencode(local.api_cors_origins)
       IMGPIPE_UPLOAD_URL_TTL_S     = tostring(var.api_upload_url_ttl_s)
       IMGPIPE_DOWNLOAD_URL_TTL_S   = tostring(var.api_download_url_ttl_s)
       POWERTOOLS_SERVICE_NAME      = "${var.name_prefix}-api"

@@ -17,15 +17,13 @@ resource "aws_apigatewayv2_api" "client" {
   name          = local.names.api
   description   = "imgpipe client API (worker.api.handler)"
   protocol_type = "HTTP"
-  dynamic "cors_configuration" {
-    for_each = length(var.api_cors_origins) > 0 ? [var.api_cors_origins] : []
-    content {
-      allow_origins  = cors_configuration.value
-      allow_methods  = ["GET", "POST", "DELETE"]
-      allow_headers  = ["authorization", "content-type"]
-      expose_headers = ["location"]
-      max_age        = 3600
-    }
+  # always at least the web uploader's origin (web.tf), then api_cors_origins
+  cors_configuration {
+    allow_origins  = local.api_cors_origins
+    allow_methods  = ["GET", "POST", "DELETE"]
+    allow_headers  = ["authorization", "content-type"]
+    expose_headers = ["location"]
+    max_age        = 3600
   }
 }
 

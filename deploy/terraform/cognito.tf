@@ -3,8 +3,9 @@
 # whose tokens the JWT authorizer then accepts instead and no pool is created.
 locals {
   own_user_pool = var.api_oidc_issuer == ""
-  # The hosted UI signs users in with the authorization-code flow; it needs somewhere to send them back.
-  hosted_ui    = local.own_user_pool && length(var.api_callback_urls) > 0
+  # The hosted UI signs users in with the authorization-code flow; the web uploader (web.tf) is
+  # always somewhere to send them back to.
+  hosted_ui    = local.own_user_pool
   api_issuer   = local.own_user_pool ? "https://${aws_cognito_user_pool.users[0].endpoint}" : var.api_oidc_issuer
   api_audience = local.own_user_pool ? [aws_cognito_user_pool_client.app[0].id] : var.api_oidc_audience
 }
@@ -55,8 +56,8 @@ resource "aws_cognito_user_pool_client" "app" {
   allowed_oauth_flows_user_pool_client = local.hosted_ui
   allowed_oauth_flows                  = local.hosted_ui ? ["code"] : []
   allowed_oauth_scopes                 = local.hosted_ui ? ["openid", "email", "profile"] : []
-  callback_urls                        = var.api_callback_urls
-  logout_urls                          = var.api_logout_urls
+  callback_urls                        = local.api_callback_urls
+  logout_urls                          = local.api_logout_urls
   supported_identity_providers         = ["COGNITO"]
   access_token_validity                = 60
   id_token_validity                    = 60

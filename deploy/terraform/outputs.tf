@@ -64,6 +64,6 @@ output "issuer" {
 }
 
 output "hosted_ui_url" {
-  description = "The Cognito hosted UI's base URL (authorize, token, logout); null without api_callback_urls."
+  description = "The Cognito hosted UI's base URL (authorize, token, logout); null with api_oidc_issuer."
   value       = local.hosted_ui ? "https://${aws_cognito_user_pool_domain.hosted_ui[0].domain}.auth.${local.region}.amazoncognito.com" : null
 }

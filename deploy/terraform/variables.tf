@@ -268,7 +268,7 @@ variable "api_max_concurrency" {
 }
 
 variable "api_cors_origins" {
-  description = "Origins browsers may call the API from (scheme://host[:port]); IMGPIPE_CORS_ORIGINS and the HTTP API's CORS."
+  description = "Origins browsers may call the API from (scheme://host[:port]), besides the web uploader's (always allowed: web.tf); IMGPIPE_CORS_ORIGINS and the HTTP API's CORS."
   type        = list(string)
   default     = []
   validation {
@@ -342,13 +342,13 @@ variable "api_oidc_audience" {
 }
 
 variable "api_callback_urls" {
-  description = "Where the Cognito hosted UI may send a signed-in user back with an authorization code; empty: no hosted UI."
+  description = "Where else (besides the web uploader, always allowed: web.tf) the Cognito hosted UI may send a signed-in user back with an authorization code."
   type        = list(string)
   default     = []
 }
 
 variable "api_logout_urls" {
-  description = "Where the Cognito hosted UI may send a user after signing out."
+  description = "Where else (besides the web uploader) the Cognito hosted UI may send a user after signing out."
   type        = list(string)
   default     = []
 }

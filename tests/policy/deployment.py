@@ -30,17 +30,26 @@ from tests.policy.documents import render
 from tests.policy.evaluate import Policy
 from tests.policy.hcl import ROOT, Scope, Unresolved, flatten, load
 
+WEB_DOMAIN = "d111111abcdef8.cloudfront.net"
+
 INPUTS = {
     "data.aws_caller_identity.current.account_id": ACCOUNT,
     "data.aws_region.current.name": REGION,
     "data.aws_partition.current.partition": PARTITION,
     "var.package_path": "dist/imgpipe-lambda-arm64.zip",
+    # the web uploader's distribution (web.tf): AWS names it
+    "aws_cloudfront_distribution.web.domain_name": WEB_DOMAIN,
+    "aws_cloudfront_distribution.web.arn": f"arn:{PARTITION}:cloudfront::{ACCOUNT}:distribution/EDFD6EXAMPLE",
 }
-KEY_IDS = {"main": "1234abcd-12ab-34cd-56ef-1234567890ab"}  # aws_kms_key name -> the id AWS gives it
+KEY_IDS = {  # aws_kms_key name -> the id AWS gives it
+    "main": "1234abcd-12ab-34cd-56ef-1234567890ab",
+    "web": "5678abcd-12ab-34cd-56ef-1234567890ab",
+}
 # Whole expressions the resolver does not evaluate, answered for this deployment's variables.
 EXPRESSIONS: dict[str, Any] = {
     'var.result_topic_arn == "" ? [] : [var.result_topic_arn]': [],
-    "jsonencode(var.api_cors_origins)": "[]",  # the API's IMGPIPE_CORS_ORIGINS, for the default (no origins)
+    # the API's IMGPIPE_CORS_ORIGINS, for the default api_cors_origins (none): the uploader's alone
+    "jsonencode(local.api_cors_origins)": f'["https://{WEB_DOMAIN}"]',
 }
 
 

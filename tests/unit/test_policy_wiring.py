@@ -137,7 +137,9 @@ def test_every_policy_the_terraform_attaches_is_read(dep: Deployment) -> None:
     names = sorted(p.name for p in dep.resource_policies.values())
     assert names == [
         "aws_kms_key.main",
+        "aws_kms_key.web",
         "aws_s3_bucket_policy.logs",
+        "aws_s3_bucket_policy.web",
         "aws_sns_topic_policy.uploads",
         "aws_sqs_queue_policy.work",
         "module.input_bucket.aws_s3_bucket_policy.this",
