@@ -59,11 +59,12 @@ def test_a_processed_images_placeholder_holds_its_colour_and_reaches_the_api(sta
     # Given a photo processed by the worker
     body = images.photo_jpeg(1200, 800)
     image_id = _processed(stack, api, body)
-    # Then its manifest has a placeholder of its shape, whose hash decodes to the photo's colour
+    # Then its manifest has a placeholder of its shape (from `small`, 320 x 213, in 4 x 4 blocks),
+    # whose hash decodes to the photo's colour
     manifest = stack.manifest(image_id)
     assert manifest is not None and manifest["status"] == "complete"
     hint = manifest["placeholder"]
-    assert (hint["width"], hint["height"]) == (100, 67)
+    assert (hint["width"], hint["height"]) == (80, 53)
     held = thumbhash.average_rgba(base64.b64decode(hint["thumbhash"], validate=True))
     assert [255 * c for c in held[:3]] == pytest.approx(_mean_rgb(body), abs=6)
     assert [int(hint["color"][i : i + 2], 16) for i in (1, 3, 5)] == pytest.approx(_mean_rgb(body), abs=3)

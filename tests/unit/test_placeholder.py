@@ -57,8 +57,8 @@ def test_a_render_carries_the_pictures_placeholder() -> None:
     # Given a landscape photo of two colours, When rendered with the defaults
     data = _halves(900, 600)
     hint = _hint(data)
-    # Then the placeholder is from 100 x 67 pixels (the picture's shape), tens of bytes
-    assert (hint.width, hint.height) == (100, 67)
+    # Then the placeholder is from `small` (320 x 213) in 4 x 4 blocks: 80 x 53, tens of bytes
+    assert (hint.width, hint.height) == (80, 53)
     encoded = base64.b64decode(hint.thumbhash, validate=True)
     assert 5 <= len(encoded) <= 25
     # its colour is the picture's mean, and the hash holds the same colour
@@ -74,7 +74,7 @@ def test_a_render_carries_the_pictures_placeholder() -> None:
 def test_the_placeholder_is_upright() -> None:
     # Given a landscape-stored JPEG that displays as a portrait (EXIF orientation 6)
     hint = _hint(images.oriented_photo_jpeg(600, 400, 6))
-    assert (hint.width, hint.height) == (67, 100)
+    assert (hint.width, hint.height) == (53, 80)
 
 
 def test_the_defaults_take_it_from_small() -> None:
@@ -92,7 +92,7 @@ def test_a_cropped_variant_serves_only_when_nothing_shows_the_whole_picture() ->
     assert index is not None and plans[index].spec.name == "wide"
     # a config of crops only: the crop, which is still the picture's middle
     hint = _hint(_halves(900, 600), (square,))
-    assert (hint.width, hint.height) == (100, 100)
+    assert (hint.width, hint.height) == (75, 75)
 
 
 def test_a_watermarked_variant_serves_only_when_every_variant_is() -> None:
@@ -143,6 +143,30 @@ def test_a_grey_picture_has_a_grey_placeholder() -> None:
     hint = _hint(images.grey_jpeg(200, 150))
     red, green, blue = _hex(hint.color)
     assert red == green == blue
+
+
+@pytest.mark.parametrize(
+    ("size", "fitted"),
+    [((320, 213), (80, 53)), ((100, 40), (100, 40)), ((1600, 1067), (100, 66)), ((101, 7), (50, 3))],
+)
+def test_pixels_are_averaged_in_blocks_to_fit_100(size: tuple[int, int], fitted: tuple[int, int]) -> None:
+    width, height = size
+    rgba = np.zeros((height, width, 4), np.uint8)
+    rgba[:, : width // 2] = (200, 40, 40, 255)
+    rgba[:, width // 2 :] = (30, 90, 220, 255)
+    small = placeholder._fitted(rgba)
+    assert (small.shape[1], small.shape[0]) == fitted
+    assert small[0, 0].tolist() == [200, 40, 40, 255] and small[-1, -1].tolist() == [30, 90, 220, 255]
+
+
+def test_block_averages_weigh_colour_by_alpha() -> None:
+    # Given 2 x 2 blocks of one opaque red pixel and three transparent blue ones
+    rgba = np.tile(np.asarray([0, 0, 255, 0], np.uint8), (200, 200, 1))
+    rgba[::2, ::2] = (255, 0, 0, 255)
+    small = placeholder._fitted(rgba)
+    # Then each block is red at a quarter of full alpha: the hidden blue adds nothing
+    assert small.shape == (100, 100, 4)
+    assert small[50, 50].tolist() == [255, 0, 0, 64]
 
 
 def test_from_pixels_names_the_colour_as_css_does() -> None:
