@@ -52,9 +52,10 @@ def test_the_built_page_signs_in_uploads_and_shows_every_outcome(tmp_path: Path)
         # And the other two are sent, to 100%
         expect(page.locator("#overall")).to_have_attribute("data-progress", "100", timeout=WAIT_MS)
         expect(page.locator("#overall")).to_have_attribute("data-files-done", "2")
-        # And the photo's card ends complete with its thumbnail loaded
+        # And the photo's card ends complete, its ThumbHash painted and its thumbnail loaded
         photo = uploads.get_by_role("listitem", name="photo.jpg")
         expect(photo).to_have_attribute("data-status", "complete", timeout=WAIT_MS)
+        expect(photo.locator(".thumb")).to_have_attribute("data-placeholder", "thumbhash")
         expect(photo).to_have_attribute("data-thumbnail", "loaded", timeout=WAIT_MS)
         # And the cut-off JPEG's card says why the pipeline failed it
         broken = uploads.get_by_role("listitem", name="cut.jpg")
