@@ -21,6 +21,7 @@ install: $(STAMP)
 
 demo: $(STAMP) web
 	$(BIN)/imgpipe demo
+	@echo "upload from a browser: $(BIN)/imgpipe local up, then open http://127.0.0.1:4582 (the web uploader)"
 
 # The web uploader (deploy/web): `npm ci` from the committed lockfile, then its build (type check
 # and vite) to deploy/web/dist, which `imgpipe local up` serves. Each step reruns only when its
