@@ -106,7 +106,15 @@ async function boot(): Promise<void> {
     setState('broken')
     return
   }
-  const session = await signIn(config, main)
+  let session: Session | null
+  try {
+    session = await signIn(config, main)
+  } catch (error) {
+    // e.g. the hosted UI came back with an error, or a stale code
+    main.replaceChildren(h('p', { role: 'alert', class: 'error' }, `Could not sign in: ${(error as Error).message}`), h('a', { href: './' }, 'Try again'))
+    setState('signed-out')
+    return
+  }
   if (!session) return
   showAccount(session)
   showApp(config, session, main)
