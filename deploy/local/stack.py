@@ -5,6 +5,11 @@ Workers are separate `imgpipe worker` processes (one per core by default), so ba
 parallel on every core as concurrent Lambda invocations do; each is a cold start of
 `worker.handler`, and SIGTERM lets each finish its batch before it exits.
 
+With `lanes` (the default, as Terraform deploys it) the work queue feeds the router
+(`deploy.local.lanes`, `deploy.local.routing`), which sends each upload to the interactive or the
+bulk queue, each consumed by its own pool of worker processes (docs/fairness.md); `workers` is
+then the bulk pool's size. With `lanes=None` the workers consume the work queue themselves.
+
 For chaos runs, `faults` puts a fault-injecting proxy (`deploy.local.faults`) between the
 workers and the server (clients of the stack still reach the server directly), and
 `kill_worker` SIGKILLs a worker mid-batch and starts a fresh one in its place, as Lambda replaces
@@ -38,6 +43,15 @@ from deploy.local.endpoint import EndpointSession
 from deploy.local.faults import FaultPlan, FaultProxy
 from deploy.local.front_door.cors import cors_from_environment
 from deploy.local.front_door.process import API_HANDLER, FrontDoorProcess, reserve
+from deploy.local.lanes import (
+    ROUTER_LOG,
+    LanePlan,
+    LaneQueues,
+    Slot,
+    provision_lanes,
+    spawn_router,
+    worker_slots,
+)
 from deploy.local.motoserver import MotoServer
 from deploy.local.poller import PollerConfig
 from deploy.local.topology import QueueSettings, Topology, provision
@@ -74,6 +88,7 @@ class LocalStack:
     api_port: int | None = None  # None: any free port
     api_port_fallback: bool = False  # True: any free port when api_port is taken
     api_handler: str = API_HANDLER
+    lanes: LanePlan | None = field(default_factory=LanePlan)  # None: the workers consume the work queue
     server: MotoServer = field(init=False)
     session: EndpointSession = field(init=False)
     topology: Topology = field(init=False)
@@ -83,6 +98,8 @@ class LocalStack:
     front_door: FrontDoorProcess | None = field(default=None, init=False)
     _api_socket: socket.socket | None = field(default=None, init=False)
     kills: int = field(default=0, init=False)
+    lane_queues: LaneQueues | None = field(default=None, init=False)
+    router: subprocess.Popen[bytes] | None = field(default=None, init=False)
 
     def start(self) -> LocalStack:
         """Start the server, provision the topology, start the workers.
@@ -96,6 +113,10 @@ class LocalStack:
             self.server = MotoServer(self.port).start()
             self.session = EndpointSession(self.server)
             self.topology = provision(self.session, prefix=PREFIX, queue=self.queue)
+            if self.lanes is not None:
+                self.lane_queues = provision_lanes(
+                    self.session, PREFIX, self.topology, self.queue, self.lanes
+                )
             self.user_pool = provision_user_pool(
                 self.session.client("cognito-idp"), self.server.endpoint, PREFIX
             )
@@ -120,6 +141,7 @@ class LocalStack:
             "IMGPIPE_OUTPUT_BUCKET": t.output_bucket,
             "IMGPIPE_QUEUE_URL": t.queue_url,
             "IMGPIPE_DLQ_URL": t.dlq_url,
+            **(self.lane_queues.environment(self.queue) if self.lane_queues else {}),
         }
         if self.front_door is not None:
             environment["IMGPIPE_API_URL"] = self.front_door.url
@@ -151,15 +173,41 @@ class LocalStack:
         self.front_door.start({**os.environ, **self.environment()})
 
     def _start_workers(self) -> None:
-        for index in range(self.workers):
+        if self.lanes is not None:
+            self._spawn_router()
+        for index in range(len(self.slots())):
             self._processes.append(self._spawn(index))
 
-    def _spawn(self, index: int) -> subprocess.Popen[bytes]:
+    def slots(self) -> list[Slot]:
+        """Which queue each worker process consumes: one pool per lane (the bulk pool has `workers`
+        processes), or, without lanes, `workers` processes on the work queue."""
+        return worker_slots(self.lanes, self.lane_queues, self.poller_config(), self.workers)
+
+    def _process_env(self) -> dict[str, str]:
         env = {**os.environ, **self.environment(), "LAMBDA_TASK_ROOT": str(Path.cwd())}
         if self.fault_proxy is not None:
             env["AWS_ENDPOINT_URL"] = self.fault_proxy.endpoint
+        return env
+
+    def _spawn(self, index: int) -> subprocess.Popen[bytes]:
+        slot = self.slots()[index]
         log = self.log_dir / f"worker-{index}.log" if self.log_dir else None
-        return spawn(env, self.poller_config(), log)
+        return spawn(self._process_env(), slot.config, log, slot.nice)
+
+    def _spawn_router(self) -> None:
+        assert self.lanes is not None
+        log = self.log_dir / f"{ROUTER_LOG}.log" if self.log_dir else None
+        self.router = spawn_router(self._process_env(), self.lanes, self.queue, self.topology.queue_url, log)
+
+    def kill_router(self) -> int:
+        """SIGKILL the router mid-batch and start a fresh one, as `kill_worker` does a worker."""
+        assert self.router is not None, "a stack without lanes has no router"
+        process = self.router
+        process.send_signal(signal.SIGKILL)
+        process.wait()
+        self.kills += 1
+        self._spawn_router()
+        return process.pid
 
     def worker_pids(self) -> list[int]:
         """The process ids of the workers running now, by index."""
@@ -178,7 +226,8 @@ class LocalStack:
     def alive(self) -> bool:
         """True while the server, the front door and every worker process run."""
         door = self.front_door is None or self.front_door.running()
-        return self.server.running() and door and all(p.poll() is None for p in self._processes)
+        router = self.router is None or self.router.poll() is None
+        return self.server.running() and door and router and all(p.poll() is None for p in self._processes)
 
     def failure(self) -> str:
         """Why the stack is not alive, in one line: which process exited and, for a worker, the
@@ -191,6 +240,8 @@ class LocalStack:
                 return f"worker {index} was killed by signal {-code}{self._log_reason(f'worker-{index}')}"
             if code is not None:
                 return f"worker {index} exited with code {code}{self._log_reason(f'worker-{index}')}"
+        if self.router is not None and (code := self.router.poll()) is not None:
+            return f"the router exited with code {code}{self._log_reason(ROUTER_LOG)}"
         if self.front_door is not None and not self.front_door.running():
             return f"the API front door on {self.front_door.url} exited{self._log_reason('api')}"
         return "every process is running"
@@ -206,15 +257,17 @@ class LocalStack:
         if self._api_socket is not None:
             self._api_socket.close()
             self._api_socket = None
-        for process in self._processes:
+        running = [*self._processes, *([self.router] if self.router else [])]
+        for process in running:
             process.send_signal(signal.SIGTERM)
-        for process in self._processes:
+        for process in running:
             try:
                 process.wait(timeout=self.queue.function_timeout_s + 5)
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait()
         self._processes.clear()
+        self.router = None
         if self.fault_proxy is not None:
             self.fault_proxy.stop()
             self.fault_proxy = None

@@ -4,6 +4,7 @@ stopped, for the one-line reason `LocalStack.failure` gives."""
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -13,8 +14,11 @@ from deploy.local.poller import PollerConfig
 LOG_TAIL_BYTES = 64 * 1024
 
 
-def spawn(env: dict[str, str], config: PollerConfig, log: Path | None) -> subprocess.Popen[bytes]:
-    """Start one worker process with `env` on `config`'s queue, its output appended to `log`."""
+def spawn(
+    env: dict[str, str], config: PollerConfig, log: Path | None, nice: int = 0
+) -> subprocess.Popen[bytes]:
+    """Start one worker process with `env` on `config`'s queue, its output appended to `log`, at
+    CPU priority `nice` (a bulk lane's workers yield the cores to the interactive lane's)."""
     command = [
         sys.executable, "-m", "deploy.cli", "worker",
         "--queue-url", config.queue_url,
@@ -22,6 +26,8 @@ def spawn(env: dict[str, str], config: PollerConfig, log: Path | None) -> subpro
         "--window", str(config.batching_window_s),
         "--timeout", str(config.function_timeout_s),
     ]  # fmt: skip
+    if nice and shutil.which("nice"):
+        command = ["nice", "-n", str(nice), *command]  # nice execs the worker: the pid stays its
     if log is not None:
         log.parent.mkdir(parents=True, exist_ok=True)
     sink = log.open("ab") if log is not None else subprocess.DEVNULL

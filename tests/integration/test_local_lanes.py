@@ -1,0 +1,110 @@
+"""The local stack runs the lanes as Terraform deploys them: S3 -> SNS -> the work queue -> the
+router process -> an interactive and a bulk queue, each consumed by its own pool of worker
+processes (the bulk pool at a lower CPU priority); the router is reported when it dies and, killed
+mid-batch, replaced without losing an upload. Without lanes the workers consume the work queue."""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from deploy.local.lanes import LanePlan
+from deploy.local.poller import PollerConfig
+from deploy.local.stack import LocalStack
+from shared.keys import manifest_key
+from shared.lanes import LANE_METADATA
+from tests.fixtures import images
+
+pytestmark = pytest.mark.integration
+
+IDLE_WAIT_S = PollerConfig.idle_wait_s
+
+
+@pytest.fixture(autouse=True)
+def no_machine_settings(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in list(os.environ):
+        if name.startswith(("AWS_", "IMGPIPE_")):
+            monkeypatch.delenv(name)
+
+
+def _upload(stack: LocalStack, key: str, lane: str | None = None) -> None:
+    s3 = stack.session.client("s3")
+    metadata = {LANE_METADATA: lane} if lane else {}
+    s3.put_object(
+        Bucket=stack.topology.input_bucket, Key=key, Body=images.photo_jpeg(96, 64), Metadata=metadata
+    )
+
+
+def _wait_complete(stack: LocalStack, image_ids: list[str], timeout_s: float = 60) -> dict[str, Any]:
+    s3 = stack.session.client("s3")
+    found: dict[str, Any] = {}
+    deadline = time.monotonic() + timeout_s
+    while len(found) < len(image_ids) and time.monotonic() < deadline:
+        for image_id in set(image_ids) - set(found):
+            try:
+                body = s3.get_object(Bucket=stack.topology.output_bucket, Key=manifest_key(image_id))["Body"]
+            except s3.exceptions.NoSuchKey:
+                continue
+            found[image_id] = json.loads(body.read())["status"]
+        time.sleep(0.2)
+    return found
+
+
+def _nice(pid: int) -> int:
+    return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[16])
+
+
+def _queue_of(pid: int) -> str:
+    """The queue a worker process polls, once it runs as the worker (after fork, and `nice`, exec)."""
+    deadline = time.monotonic() + 10
+    while True:
+        argv = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+        if b"deploy.cli" in argv or time.monotonic() > deadline:
+            return argv[argv.index(b"--queue-url") + 1].decode()
+        time.sleep(0.05)
+
+
+def test_each_lane_has_its_own_pool_and_nothing_is_lost_when_the_router_dies(tmp_path: Path) -> None:
+    # Given a stack with lanes: one bulk worker, two interactive ones
+    with LocalStack(workers=1, log_dir=tmp_path / "logs", lanes=LanePlan(interactive_workers=2)) as stack:
+        env = stack.environment()
+        # Then it exports the lanes, and each worker process consumes its lane at its priority
+        queues = [_queue_of(pid) for pid in stack.worker_pids()]  # each now runs as the worker
+        assert queues == [env["IMGPIPE_BULK_QUEUE_URL"]] + [env["IMGPIPE_INTERACTIVE_QUEUE_URL"]] * 2
+        assert [_nice(pid) for pid in stack.worker_pids()] == [10, 0, 0]
+        assert env["IMGPIPE_ROUTER_DLQ_URL"].endswith("/imgpipe-router-dlq")
+        # When an app's single upload and a batch call's upload arrive, then both complete
+        _upload(stack, "uploads/alice/one.jpg")
+        _upload(stack, "uploads/bob/many.jpg", lane="bulk")
+        assert _wait_complete(stack, ["one", "many"]) == {"one": "complete", "many": "complete"}
+        # When the router is SIGKILLed, then a fresh one takes its place and the next upload completes
+        first = stack.router
+        assert first is not None and stack.kill_router() == first.pid
+        assert stack.router is not None and stack.router.pid != first.pid
+        # (a message the dead router's pending long poll took is back only after the visibility
+        # timeout, as on SQS: upload once that poll has ended)
+        time.sleep(IDLE_WAIT_S + 1)
+        _upload(stack, "uploads/alice/after.jpg")
+        assert _wait_complete(stack, ["after"]) == {"after": "complete"}
+        assert stack.alive(), stack.failure()
+        # And a router that dies on its own is reported by name
+        stack.router.kill()
+        stack.router.wait()
+        assert not stack.alive()
+        assert stack.failure().startswith("the router exited with code -9")
+    routed = (tmp_path / "logs" / "router.log").read_text().replace(" ", "")
+    assert '"RoutedBulk":[1.0]' in routed
+
+
+def test_without_lanes_the_workers_consume_the_work_queue(tmp_path: Path) -> None:
+    with LocalStack(workers=1, log_dir=tmp_path / "logs", lanes=None) as stack:
+        env = stack.environment()
+        assert stack.router is None and "IMGPIPE_BULK_QUEUE_URL" not in env
+        assert [_queue_of(pid) for pid in stack.worker_pids()] == [env["IMGPIPE_QUEUE_URL"]]
+        _upload(stack, "uploads/alice/plain.jpg")
+        assert _wait_complete(stack, ["plain"]) == {"plain": "complete"}
