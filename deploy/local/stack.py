@@ -5,7 +5,7 @@ Workers are separate `imgpipe worker` processes (one per core by default), so ba
 parallel on every core as concurrent Lambda invocations do; each is a cold start of
 `worker.handler`, and SIGTERM lets each finish its batch before it exits.
 
-With `lanes` (the default, as Terraform deploys it) the work queue feeds the router
+With `lanes` (as Terraform deploys it) the work queue feeds the router
 (`deploy.local.lanes`, `deploy.local.routing`), which sends each upload to the interactive or the
 bulk queue, each consumed by its own pool of worker processes (docs/fairness.md); `workers` is
 then the bulk pool's size. With `lanes=None` the workers consume the work queue themselves.
@@ -88,7 +88,7 @@ class LocalStack:
     api_port: int | None = None  # None: any free port
     api_port_fallback: bool = False  # True: any free port when api_port is taken
     api_handler: str = API_HANDLER
-    lanes: LanePlan | None = field(default_factory=LanePlan)  # None: the workers consume the work queue
+    lanes: LanePlan | None = None  # None: the workers consume the work queue
     server: MotoServer = field(init=False)
     session: EndpointSession = field(init=False)
     topology: Topology = field(init=False)
