@@ -88,17 +88,21 @@ def _s3(wire: Wire, rename: Rename) -> Mapped:
     elif operation in S3_READS:
         yield ("s3:GetObjectVersion" if versioned else "s3:GetObject"), f"{bucket_arn(bucket)}/{key}", context
     elif operation == "DeleteObjects":
-        for entry in ElementTree.fromstring(wire.body).iter():
-            if entry.tag.endswith("Key"):
-                yield "s3:DeleteObject", f"{bucket_arn(bucket)}/{entry.text}", context
+        # Each object is authorised on its own; one that names a version is DeleteObjectVersion.
+        for entry in ElementTree.fromstring(wire.body):
+            if entry.tag.endswith("Object"):
+                named = {child.tag.rsplit("}", 1)[-1]: child.text or "" for child in entry}
+                action = "s3:DeleteObjectVersion" if "VersionId" in named else "s3:DeleteObject"
+                yield action, f"{bucket_arn(bucket)}/{named['Key']}", context
     elif operation == "DeleteObject":
         yield (
             ("s3:DeleteObjectVersion" if versioned else "s3:DeleteObject"),
             f"{bucket_arn(bucket)}/{key}",
             context,
         )
-    elif operation in ("ListObjectsV2", "ListObjects"):
-        yield "s3:ListBucket", bucket_arn(bucket), {**context, "s3:prefix": query.get("prefix", [""])[0]}
+    elif operation in ("ListObjectsV2", "ListObjects", "ListObjectVersions"):
+        action = "s3:ListBucketVersions" if operation == "ListObjectVersions" else "s3:ListBucket"
+        yield action, bucket_arn(bucket), {**context, "s3:prefix": query.get("prefix", [""])[0]}
     else:
         raise ValueError(f"{wire.client}: no IAM mapping for {wire.operation}; add one")
 
