@@ -8,7 +8,7 @@
   the users before locust starts, with a password made for the run (`IMGPIPE_LOADTEST_PASSWORD`),
   using your AWS credentials (cognito-idp:AdminCreateUser and AdminSetUserPassword on the pool).
   For locust workers on other machines, create them once with
-  `IMGPIPE_LOADTEST_PASSWORD=... python -m loadtest.load.signin --users N`.
+  `IMGPIPE_LOADTEST_PASSWORD=... python -m loadtest.load.signin --users U --processes P`.
 """
 
 from __future__ import annotations
@@ -113,11 +113,14 @@ def main(argv: list[str] | None = None) -> None:
     """`python -m loadtest.load.signin --users N`: the load test's users in the pool the environment
     names, with IMGPIPE_LOADTEST_PASSWORD (for locust workers on several machines)."""
     parser = argparse.ArgumentParser(prog="python -m loadtest.load.signin", description=main.__doc__)
-    parser.add_argument("--users", type=int, required=True, help="loadtest-0 .. loadtest-(N-1)")
+    parser.add_argument("--users", type=int, required=True, help="locust users in all (-u)")
+    parser.add_argument("--processes", type=int, default=1, help="locust worker processes in all")
     args = parser.parse_args(argv)
-    if missing := [name for name in (POOL, PASSWORD) if not os.environ.get(name)]:
+    if missing := [name for name in (POOL, CLIENT, PASSWORD) if not os.environ.get(name)]:
         parser.error(f"set {', '.join(missing)}")
-    aws_users(os.environ, args.users, 1, print)
+    if args.users < 1 or args.processes < 1:
+        parser.error("--users and --processes must be above 0")
+    aws_users(os.environ, args.users, args.processes, print)
 
 
 if __name__ == "__main__":
