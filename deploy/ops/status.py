@@ -1,7 +1,8 @@
 """`imgpipe status`: where the uploads are — queued, in flight, done, failed, quarantined.
 
 The DLQ part is a complete read (every message, through `DlqReader`), not a sample, so its
-breakdown by error type adds up to what is quarantined.
+breakdown by error type adds up to what is quarantined. With lanes (docs/fairness.md) each lane's
+queue and the router's DLQ are shown too (`deploy.ops.lanes`).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from deploy.ops.dlq import read
 from deploy.ops.dlq.report import QueueDepth, ReadReport, queue_depth
+from deploy.ops.lanes import LaneStatus, LaneUrls, lane_status
 from shared.keys import METADATA_PREFIX
 from shared.manifest import Manifest
 
@@ -43,10 +45,12 @@ class Status:
     dlq_by_error: Counter[str] = field(default_factory=Counter)
     manifests: Counter[str] = field(default_factory=Counter)
     sampled: bool = False
+    lanes: LaneStatus | None = None
 
     def as_json(self) -> dict[str, Any]:
         """`{"queue": {"visible", "inFlight", "delayed"}, "dlq": {"visible", "inFlight", "delayed",
-        "total", "byErrorType": {type: n}, "read": {...}}, "images": {"complete", "failed", "sampled"}}`."""
+        "total", "byErrorType": {type: n}, "read": {...}}, "images": {"complete", "failed", "sampled"},
+        "lanes": LaneStatus.as_json() | null}`."""
         return {
             "queue": _depth(self.queue),
             "dlq": {
@@ -60,6 +64,7 @@ class Status:
                 "failed": self.manifests.get("failed", 0),
                 "sampled": self.sampled,
             },
+            "lanes": self.lanes.as_json() if self.lanes is not None else None,
         }
 
 
@@ -89,9 +94,17 @@ def manifest_counts(s3: S3Client, bucket: str, limit: int = MANIFEST_SAMPLE) -> 
         return Counter(pool.map(status, keys[:limit])), len(keys) > limit
 
 
-def snapshot(s3: S3Client, sqs: SQSClient, output_bucket: str, queue_url: str, dlq_url: str) -> Status:
-    """Everything `imgpipe status` shows."""
+def snapshot(
+    s3: S3Client,
+    sqs: SQSClient,
+    output_bucket: str,
+    queue_url: str,
+    dlq_url: str,
+    lanes: LaneUrls | None = None,
+) -> Status:
+    """Everything `imgpipe status` shows (the lanes too, when given)."""
     queue = queue_depth(sqs, queue_url)
     by_error, report = dlq_errors(sqs, dlq_url)
     manifests, sampled = manifest_counts(s3, output_bucket)
-    return Status(queue, report.at_start, report, by_error, manifests, sampled)
+    lane = lane_status(sqs, lanes) if lanes is not None else None
+    return Status(queue, report.at_start, report, by_error, manifests, sampled, lane)

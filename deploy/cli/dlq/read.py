@@ -22,8 +22,10 @@ from deploy.ops.dlq import view
 def dlq_stats(dlq_url: DlqUrl = "", json_out: Json = False) -> None:
     """Quarantined messages by error type and by user, with the oldest and newest failure.
 
-    --json: {"total", "byErrorType": {TYPE: n}, "byUser": {USER: n}, "oldest", "newest", "read": READ}
-    (messages SQS moved after maxReceiveCount count as Exhausted; oldest/newest are failed-at times).
+    --json: {"total", "byErrorType": {TYPE: n}, "byUser": {USER: n}, "byQueue": {QUEUE: n}, "oldest",
+    "newest", "read": READ} (messages SQS moved after maxReceiveCount count as Exhausted; QUEUE is the
+    queue a message failed on: a lane, or the work queue in the router's DLQ; oldest/newest are
+    failed-at times).
     """
     from deploy.ops.dlq import read
 
@@ -36,6 +38,7 @@ def dlq_stats(dlq_url: DlqUrl = "", json_out: Json = False) -> None:
     by_type = [[t, str(n)] for t, n in stats["byErrorType"].items()]
     opt.table(f"DLQ: {stats['total']} messages", ("error type", "messages"), by_type)
     opt.table("by user", ("user", "messages"), [[u, str(n)] for u, n in stats["byUser"].items()])
+    opt.table("by queue", ("failed on", "messages"), [[q, str(n)] for q, n in stats["byQueue"].items()])
     say(f"oldest failure: {stats['oldest'] or '-'}   newest: {stats['newest'] or '-'}")
 
 

@@ -14,6 +14,7 @@ from deploy.ops.dlq.message import Quarantined, decode_body
 from deploy.ops.dlq.redrive import RedriveResult
 
 NO_USER = "(no user)"
+NO_QUEUE = "(unknown)"
 TASK_COLUMNS = ("task handle", "status", "moved", "to move", "started", "failure")
 _TASK_KEYS = (
     "taskHandle", "status", "approximateNumberOfMessagesMoved", "approximateNumberOfMessagesToMove",
@@ -67,18 +68,26 @@ def lookup_json(found: list[Quarantined]) -> dict[str, Any]:
 
 
 def stats_json(messages: Iterable[Quarantined]) -> dict[str, Any]:
-    """`{"total", "byErrorType": {type: n}, "byUser": {user: n}, "oldest", "newest"}`, most first;
-    users without a key of the form uploads/{user}/... count under "(no user)"; oldest and newest
-    are failed-at times (first-sent times for Exhausted messages), null for an empty DLQ."""
+    """`{"total", "byErrorType": {type: n}, "byUser": {user: n}, "byQueue": {queue: n}, "oldest",
+    "newest"}`, most first; users without a key of the form uploads/{user}/... count under "(no
+    user)"; a queue is the name of the one the message failed on (a lane, or the work queue for the
+    router's DLQ), "(unknown)" when it does not say; oldest and newest are failed-at times
+    (first-sent times for Exhausted messages), null for an empty DLQ."""
     messages = list(messages)
     times = sorted(m.when for m in messages if m.when)
     return {
         "total": len(messages),
         "byErrorType": dict(Counter(m.error_type for m in messages).most_common()),
         "byUser": dict(Counter(m.user or NO_USER for m in messages).most_common()),
+        "byQueue": dict(Counter(queue_name(m.source_queue) for m in messages).most_common()),
         "oldest": times[0] if times else None,
         "newest": times[-1] if times else None,
     }
+
+
+def queue_name(arn: str | None) -> str:
+    """A queue's name from its ARN (`arn:aws:sqs:region:account:name`), "(unknown)" without one."""
+    return arn.rsplit(":", 1)[-1] if arn and arn != "unknown" else NO_QUEUE
 
 
 def list_rows(messages: list[Quarantined], among: Iterable[Quarantined] = ()) -> list[list[str]]:
