@@ -169,6 +169,23 @@ def test_block_averages_weigh_colour_by_alpha() -> None:
     assert small[50, 50].tolist() == [255, 0, 0, 64]
 
 
+@pytest.mark.parametrize(
+    ("bands", "expected"),
+    [
+        ([90], [90, 90, 90, 255]),
+        ([90, 128], [90, 90, 90, 128]),
+        ([90, 255], [90, 90, 90, 255]),
+        ([10, 20, 30], [10, 20, 30, 255]),
+        ([10, 20, 30, 255], [10, 20, 30, 255]),
+    ],
+)
+def test_grey_and_alpha_bands_become_rgba(bands: list[int], expected: list[int]) -> None:
+    for size in (50, 300):  # as it is, and averaged in blocks
+        pixels = np.tile(np.asarray(bands, np.uint8), (size, size, 1))
+        fitted = placeholder._fitted(pixels)
+        assert fitted.shape[2] == 4 and fitted[0, 0].tolist() == expected
+
+
 def test_from_pixels_names_the_colour_as_css_does() -> None:
     pixels = np.tile(np.asarray([255, 128, 0, 255], np.uint8), (3, 5, 1))
     hint = placeholder.from_pixels(pixels)
