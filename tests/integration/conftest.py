@@ -17,9 +17,9 @@ import json
 import os
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote_plus, unquote
 
 import boto3
@@ -47,6 +47,11 @@ ACCESS_DENIED = (
     b'<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>AccessDenied</Code>'
     b"<Message>Access Denied</Message><RequestId>IT0002</RequestId></Error>",
 )
+
+if TYPE_CHECKING:
+    from types_boto3_s3 import S3Client
+    from types_boto3_sns import SNSClient
+    from types_boto3_sqs import SQSClient
 
 
 # --------------------------------------------------------------------------- fake HTTP responses
@@ -114,9 +119,9 @@ class Stack:
     session: boto3.Session
     monkeypatch: pytest.MonkeyPatch
     loop: asyncio.AbstractEventLoop
-    s3: Any
-    sqs: Any
-    sns: Any
+    s3: S3Client
+    sqs: SQSClient
+    sns: SNSClient
     _hooks: list[tuple[Any, str, Fault]] = field(default_factory=list)
 
     # ----- configuration
@@ -184,9 +189,9 @@ class Stack:
             for message in batch:
                 if is_test_event(message):
                     if keep_test_event:
-                        messages.append(message)
+                        messages.append(dict(message))
                     continue
-                messages.append(message)
+                messages.append(dict(message))
                 counted += 1
         assert counted == expected, f"only {counted} of {expected} upload events reached the queue"
         return messages
@@ -273,7 +278,7 @@ class Stack:
             ).get("Messages", [])
             if not batch:
                 return found
-            found.extend(batch)
+            found.extend(dict(message) for message in batch)
             self.sqs.delete_message_batch(
                 QueueUrl=queue_url,
                 Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(batch)],
@@ -313,7 +318,7 @@ class Stack:
 # --------------------------------------------------------------------------- message helpers
 
 
-def is_test_event(message: dict[str, Any]) -> bool:
+def is_test_event(message: Mapping[str, Any]) -> bool:
     """True for moto's (and S3's) s3:TestEvent."""
     return bool(json.loads(message["Body"]).get("Event") == "s3:TestEvent")
 

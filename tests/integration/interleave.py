@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import unquote
@@ -163,7 +163,7 @@ def dlq_reasons(stack: Stack) -> list[tuple[str, str]]:
     ]
 
 
-def body_key(message: dict[str, Any]) -> str:
+def body_key(message: Mapping[str, Any]) -> str:
     """The decoded object key of a raw S3 event message."""
     from urllib.parse import unquote_plus
 

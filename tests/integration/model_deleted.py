@@ -86,4 +86,4 @@ def _modified(stack: Stack, key: str) -> datetime | None:
         head = stack.s3.head_object(Bucket=stack.topology.input_bucket, Key=key)
     except stack.s3.exceptions.ClientError:
         return None
-    return head["LastModified"]  # type: ignore[no-any-return]
+    return head["LastModified"]

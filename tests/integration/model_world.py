@@ -20,7 +20,7 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from deploy.ops import reprocess
 from shared.keys import manifest_key
@@ -30,6 +30,9 @@ from tests.integration.model_deletion import DeletionRun
 from tests.integration.model_deliveries import Scheduler
 from tests.integration.model_log import ManifestLog
 from tests.integration.model_sweep import SweepRun
+
+if TYPE_CHECKING:
+    from types_boto3_sqs.type_defs import DeleteMessageBatchRequestEntryTypeDef
 
 REDRIVE_COUNT = "imgpipe-redrive-count"
 EVENT_WAIT_S = 15
@@ -184,8 +187,10 @@ def receive_events(stack: Stack, keys: set[str], expected: int) -> list[dict[str
             MessageAttributeNames=["All"],
         ).get("Messages", [])
         if batch:
-            entries = [{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(batch)]
+            entries: list[DeleteMessageBatchRequestEntryTypeDef] = [
+                {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(batch)
+            ]
             stack.sqs.delete_message_batch(QueueUrl=queue, Entries=entries)
-        found += [m for m in batch if "Records" in m["Body"] and body_key(m) in keys]
+        found += [dict(m) for m in batch if "Records" in m["Body"] and body_key(m) in keys]
     assert len(found) == expected, f"{len(found)} of {expected} events reached the queue"
     return [{**m, "ReceiptHandle": uuid.uuid4().hex} for m in found]

@@ -16,7 +16,7 @@ import time
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from typer.testing import CliRunner, Result
@@ -27,6 +27,9 @@ from deploy.ops.dlq import READ_HOLD_S
 from deploy.ops.status import queue_depth
 from tests.child_process import Output, sigint
 from tests.integration.conftest import Stack, s3_event_body
+
+if TYPE_CHECKING:
+    from types_boto3_sqs.type_defs import MessageAttributeValueTypeDef, SendMessageBatchRequestEntryTypeDef
 
 pytestmark = pytest.mark.integration
 
@@ -47,7 +50,7 @@ class Seeded:
     redrives: int
 
 
-def quarantine_attributes(seeded: Seeded, n: int) -> dict[str, dict[str, str]]:
+def quarantine_attributes(seeded: Seeded, n: int) -> dict[str, MessageAttributeValueTypeDef]:
     """What the worker attaches (nothing, for a message SQS moved itself)."""
     if seeded.error_type == "Exhausted":
         values = {}
@@ -75,7 +78,7 @@ def seed(stack: Stack, count: int = COUNT, redriven: int = 0) -> list[Seeded]:
         body = s3_event_body(stack.topology.input_bucket, key, f"etag{n:04d}")
         made.append(Seeded(body, key, TYPES[n % 3], user, 3 if n >= count - redriven else 0))
     for start in range(0, count, 10):
-        entries = [
+        entries: list[SendMessageBatchRequestEntryTypeDef] = [
             {"Id": str(i), "MessageBody": s.body, "MessageAttributes": quarantine_attributes(s, start + i)}
             for i, s in enumerate(made[start : start + 10])
         ]

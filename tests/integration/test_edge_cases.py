@@ -6,7 +6,7 @@ import asyncio
 import io
 import json
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote_plus
 
 import pytest
@@ -15,6 +15,9 @@ from PIL import Image
 from tests.fixtures import images
 from tests.fixtures.pixels import pixel
 from tests.integration.conftest import Fault, Stack, failed_ids, redelivered
+
+if TYPE_CHECKING:
+    from types_boto3_sqs.type_defs import MessageTypeDef
 
 pytestmark = pytest.mark.integration
 
@@ -127,7 +130,7 @@ def test_sns_envelope_without_raw_delivery_is_unwrapped(stack: Stack) -> None:
     arn = stack.sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
     stack.sns.subscribe(TopicArn=stack.topology.topic_arn, Protocol="sqs", Endpoint=arn)
     etag = stack.upload("uploads/u1/wrapped.jpg", images.photo_jpeg(400, 300, seed=110))
-    messages: list[dict[str, Any]] = []
+    messages: list[MessageTypeDef] = []
     deadline = time.monotonic() + 10
     while not messages and time.monotonic() < deadline:
         messages = stack.sqs.receive_message(

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable, Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import boto3
 import pytest
@@ -26,6 +26,9 @@ from tests.fixtures import images
 from tests.integration.conftest import REGION, Stack, object_key
 from worker.job import is_redrive
 from worker.router import store
+
+if TYPE_CHECKING:
+    from types_boto3_sqs.type_defs import MessageAttributeValueTypeDef
 
 pytestmark = pytest.mark.integration
 
@@ -259,7 +262,7 @@ def test_a_redriven_message_keeps_its_attributes_through_the_router(
     # Given a quarantined message an operator redrove to the work queue (attributes and all)
     _photo(stack, "uploads/alice/rd.jpg")
     (arrived,) = stack.drain(1)
-    attributes = {
+    attributes: dict[str, MessageAttributeValueTypeDef] = {
         "imgpipe-error-type": {"DataType": "String", "StringValue": "CorruptImage"},
         "imgpipe-redrive-count": {"DataType": "String", "StringValue": "1"},
     }

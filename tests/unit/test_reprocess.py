@@ -4,22 +4,28 @@ batch entry is checked."""
 
 from __future__ import annotations
 
+import hashlib
 import json
+from collections.abc import Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote_plus, unquote_plus
 
 import pytest
 
 from deploy.ops.reprocess import Pacer, Upload, event_body, send_events, stale_reason
 from shared.manifest import Manifest
+from tests.client_types import SqsBase, answered
 from tests.unit.test_cli import (
     assert_failure,
     hermetic,  # noqa: F401  (autouse: no AWS or IMGPIPE_* configuration from the machine)
     invoke,
 )
 from worker.events import parse_body
+
+if TYPE_CHECKING:
+    from types_boto3_sqs.type_defs import SendMessageBatchRequestEntryTypeDef, SendMessageBatchResultTypeDef
 
 pytestmark = pytest.mark.unit
 
@@ -119,7 +125,7 @@ class FakeClock:
         self.now += seconds
 
 
-class FakeSqs:
+class FakeSqs(SqsBase):
     """Answers SendMessageBatch, failing the entries `refuse` names and dropping those `drop` names."""
 
     def __init__(
@@ -128,19 +134,29 @@ class FakeSqs:
         self.clock, self.refuse, self.drop = clock, refuse, drop
         self.batches: list[tuple[float, list[str]]] = []
 
-    def send_message_batch(self, QueueUrl: str, Entries: list[dict[str, str]]) -> dict[str, Any]:  # noqa: N803
+    def send_message_batch(
+        self,
+        *,
+        QueueUrl: str,  # noqa: N803 - boto3's names
+        Entries: Sequence[SendMessageBatchRequestEntryTypeDef],  # noqa: N803
+    ) -> SendMessageBatchResultTypeDef:
         keys = [
             unquote_plus(json.loads(e["MessageBody"])["Records"][0]["s3"]["object"]["key"]) for e in Entries
         ]
         self.batches.append((self.clock.now, keys))
-        answer: dict[str, Any] = {"Successful": [], "Failed": []}
+        answer: SendMessageBatchResultTypeDef = {
+            "Successful": [],
+            "Failed": [],
+            "ResponseMetadata": answered(),
+        }
         for entry, key in zip(Entries, keys, strict=True):
             if key in self.refuse:
                 answer["Failed"].append(
                     {"Id": entry["Id"], "Code": "ThrottlingException", "SenderFault": False}
                 )
             elif key not in self.drop:
-                answer["Successful"].append({"Id": entry["Id"], "MessageId": "m"})
+                digest = hashlib.md5(entry["MessageBody"].encode()).hexdigest()
+                answer["Successful"].append({"Id": entry["Id"], "MessageId": "m", "MD5OfMessageBody": digest})
         return answer
 
 
