@@ -66,6 +66,7 @@ data "aws_iam_policy_document" "kms" {
       values = [
         "arn:${local.partition}:logs:${local.region}:${local.account_id}:log-group:/aws/lambda/${local.names.function}",
         "arn:${local.partition}:logs:${local.region}:${local.account_id}:log-group:/aws/lambda/${local.names.sweep}",
+        "arn:${local.partition}:logs:${local.region}:${local.account_id}:log-group:/aws/lambda/${local.lane_names.router}",
         "arn:${local.partition}:logs:${local.region}:${local.account_id}:log-group:/aws/lambda/${local.names.api}",
         "arn:${local.partition}:logs:${local.region}:${local.account_id}:log-group:/aws/apigateway/${local.names.api}",
       ]

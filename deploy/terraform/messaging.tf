@@ -1,4 +1,5 @@
-# S3 ObjectCreated -> SNS (fan-out to other consumers) -> SQS work queue -> worker; DLQ behind it.
+# S3 ObjectCreated -> SNS (fan-out to other consumers) -> SQS work queue -> router -> a lane's
+# queue -> worker (lanes.tf); the DLQ behind the lanes, the router's DLQ behind the work queue.
 resource "aws_sns_topic" "uploads" {
   name              = local.names.topic
   kms_master_key_id = aws_kms_key.main.arn
@@ -40,11 +41,11 @@ resource "aws_sqs_queue" "dlq" {
 resource "aws_sqs_queue" "work" {
   name                       = local.names.queue
   kms_master_key_id          = aws_kms_key.main.arn
-  visibility_timeout_seconds = var.queue_visibility_timeout_s
-  message_retention_seconds  = 345600 # 4 days
+  visibility_timeout_seconds = local.work_queue_visibility_s # the router's (lanes.tf)
+  message_retention_seconds  = 345600                        # 4 days
   receive_wait_time_seconds  = 20
   redrive_policy = jsonencode({
-    deadLetterTargetArn = aws_sqs_queue.dlq.arn
+    deadLetterTargetArn = aws_sqs_queue.router_dlq.arn
     maxReceiveCount     = var.max_receive_count
   })
 }
@@ -53,7 +54,7 @@ resource "aws_sqs_queue_redrive_allow_policy" "dlq" {
   queue_url = aws_sqs_queue.dlq.id
   redrive_allow_policy = jsonencode({
     redrivePermission = "byQueue"
-    sourceQueueArns   = [aws_sqs_queue.work.arn]
+    sourceQueueArns   = [aws_sqs_queue.interactive.arn, aws_sqs_queue.bulk.arn]
   })
 }
 

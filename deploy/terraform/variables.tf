@@ -90,7 +90,7 @@ variable "max_receive_count" {
 }
 
 variable "max_concurrency" {
-  description = "Event source mapping ScalingConfig.MaximumConcurrency (and the function's reserved concurrency)."
+  description = "The worker's reserved concurrency, shared by its two lanes' event source mappings (lanes.tf)."
   type        = number
   default     = 20
   validation {

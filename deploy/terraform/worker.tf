@@ -1,4 +1,5 @@
-# The worker function, its log group, its least-privilege role and the event source mapping.
+# The worker function, its log group and its least-privilege role; its event source mappings, one
+# per lane, are in lanes.tf.
 resource "aws_cloudwatch_log_group" "worker" {
   #checkov:skip=CKV_AWS_338:operational logs; retention is the log_retention_days variable (30 by default) to bound cost
   name              = "/aws/lambda/${local.names.function}"
@@ -47,17 +48,6 @@ resource "aws_lambda_function" "worker" {
     }
   }
   depends_on = [aws_cloudwatch_log_group.worker, aws_iam_role_policy.worker]
-}
-
-resource "aws_lambda_event_source_mapping" "work" {
-  event_source_arn                   = aws_sqs_queue.work.arn
-  function_name                      = aws_lambda_function.worker.arn
-  batch_size                         = var.batch_size
-  maximum_batching_window_in_seconds = var.batching_window_s
-  function_response_types            = ["ReportBatchItemFailures"]
-  scaling_config {
-    maximum_concurrency = var.max_concurrency
-  }
 }
 
 data "aws_iam_policy_document" "assume_lambda" {
@@ -109,7 +99,7 @@ data "aws_iam_policy_document" "worker" {
   statement {
     sid       = "ConsumeWorkQueue"
     actions   = ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes", "sqs:ChangeMessageVisibility"]
-    resources = [aws_sqs_queue.work.arn]
+    resources = [aws_sqs_queue.interactive.arn, aws_sqs_queue.bulk.arn] # its lanes (lanes.tf)
   }
   statement {
     sid       = "QuarantineToDlq"

@@ -99,9 +99,11 @@ def test_a_notification_from_another_bucket_or_topic_is_refused(dep: Deployment)
     assert len(refused(dep, strays)) == len(strays) == 2
 
 
-def test_the_event_source_mapping_may_read_the_queue_with_the_worker_role(dep: Deployment) -> None:
-    # Given the mapping's queue and the role of the function it invokes
-    (mapping,) = dep.tf["resource"]["aws_lambda_event_source_mapping"].values()
+@pytest.mark.parametrize("name", ["work", "interactive", "bulk"])
+def test_the_event_source_mapping_may_read_the_queue_with_the_worker_role(dep: Deployment, name: str) -> None:
+    # Given a mapping's queue (the work queue's feeds the router, each lane's the worker) and the
+    # role of the function it invokes
+    mapping = dep.tf["resource"]["aws_lambda_event_source_mapping"][name]
     queue = dep.scope.resolve(mapping["event_source_arn"])
     functions = dep.tf["resource"]["aws_lambda_function"]
     (name,) = [

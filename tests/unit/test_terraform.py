@@ -46,11 +46,15 @@ def block(resource: dict[str, Any], name: str) -> dict[str, Any]:
 
 
 def test_event_source_mapping_reports_partial_batch_failures(tf: dict[str, Any]) -> None:
-    mapping = tf["resource"]["aws_lambda_event_source_mapping"]["work"]
-    assert mapping["function_response_types"] == ["ReportBatchItemFailures"]
-    assert mapping["batch_size"] == "${var.batch_size}"
-    assert mapping["maximum_batching_window_in_seconds"] == "${var.batching_window_s}"
-    assert block(mapping, "scaling_config")["maximum_concurrency"] == "${var.max_concurrency}"
+    # Every mapping (the work queue's to the router, each lane's to the worker: lanes.tf)
+    mappings = tf["resource"]["aws_lambda_event_source_mapping"]
+    assert set(mappings) == {"work", "interactive", "bulk"}
+    for mapping in mappings.values():
+        assert mapping["function_response_types"] == ["ReportBatchItemFailures"]
+    bulk = mappings["bulk"]
+    assert bulk["batch_size"] == "${var.batch_size}"
+    assert bulk["maximum_batching_window_in_seconds"] == "${var.batching_window_s}"
+    assert block(bulk, "scaling_config")["maximum_concurrency"] == "${var.bulk_max_concurrency}"
 
 
 def test_visibility_timeout_is_validated_against_timeout_and_window(tf: dict[str, Any]) -> None:
@@ -61,17 +65,19 @@ def test_visibility_timeout_is_validated_against_timeout_and_window(tf: dict[str
     assert default(tf, "queue_visibility_timeout_s") >= 6 * default(tf, "timeout_s") + default(
         tf, "batching_window_s"
     )
-    queue = tf["resource"]["aws_sqs_queue"]["work"]
-    assert queue["visibility_timeout_seconds"] == "${var.queue_visibility_timeout_s}"
+    for lane in ("interactive", "bulk"):  # the worker's queues (the work queue is the router's)
+        queue = tf["resource"]["aws_sqs_queue"][lane]
+        assert queue["visibility_timeout_seconds"] == "${var.queue_visibility_timeout_s}"
 
 
 def test_max_receive_count_is_at_least_five_and_redrives_to_the_dlq(tf: dict[str, Any]) -> None:
     assert default(tf, "max_receive_count") >= 5
     (validation,) = tf["variable"]["max_receive_count"]["validation"]
     assert "var.max_receive_count >= 5" in validation["condition"]
-    redrive = tf["resource"]["aws_sqs_queue"]["work"]["redrive_policy"]
-    assert "deadLetterTargetArn = aws_sqs_queue.dlq.arn" in redrive
-    assert "maxReceiveCount = var.max_receive_count" in redrive
+    for lane in ("interactive", "bulk"):  # the work queue's own goes to the router's DLQ (lanes.tf)
+        redrive = tf["resource"]["aws_sqs_queue"][lane]["redrive_policy"]
+        assert "deadLetterTargetArn = aws_sqs_queue.dlq.arn" in redrive
+        assert "maxReceiveCount = var.max_receive_count" in redrive
 
 
 def test_dlq_keeps_messages_longer_than_the_work_queue(tf: dict[str, Any]) -> None:

@@ -128,9 +128,9 @@ def test_each_data_bucket_alarms_on_4xx_5xx_and_size(dep: Deployment) -> None:
 
 
 def test_every_alarm_notifies_where_the_others_do(dep: Deployment) -> None:
-    # Given both alarm resources (the pipeline's and the storage's)
+    # Given every alarm resource (the pipeline's, the lanes' and the storage's)
     resources = dep.tf["resource"]["aws_cloudwatch_metric_alarm"]
-    assert set(resources) == {"this", "storage"}
+    assert set(resources) == {"this", "lanes", "storage"}
     # Then both notify the alarm actions, and go back to OK there too
     for name, alarm in resources.items():
         assert alarm["alarm_actions"] == alarm["ok_actions"] == "${var.alarm_actions}", name

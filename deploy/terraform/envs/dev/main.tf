@@ -44,6 +44,11 @@ output "imgpipe" {
     IMGPIPE_DLQ_URL       = module.imgpipe.dlq_url
     IMGPIPE_KMS_KEY_ID    = module.imgpipe.kms_key_arn
     IMGPIPE_API_URL       = module.imgpipe.api_url
+
+    # the lanes (docs/fairness.md), for `imgpipe status` and the router's DLQ
+    IMGPIPE_INTERACTIVE_QUEUE_URL = module.imgpipe.interactive_queue_url
+    IMGPIPE_BULK_QUEUE_URL        = module.imgpipe.bulk_queue_url
+    IMGPIPE_ROUTER_DLQ_URL        = module.imgpipe.router_dlq_url
   }
 }
 
