@@ -14,7 +14,7 @@ import hashlib
 import hmac
 import json
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlencode
@@ -105,7 +105,11 @@ class Answer:
         return str(body["type"]).rsplit("/", 1)[-1]
 
 
-def call(handler: Any, event: dict[str, Any]) -> Answer:
+# A resolver's `resolve`, or a Lambda entry point: (event, context) -> the API Gateway answer.
+Handler = Callable[[dict[str, Any], Any], dict[str, Any]]
+
+
+def call(handler: Handler, event: dict[str, Any]) -> Answer:
     """Invoke a resolver's `resolve` (or the Lambda entry point) with `event`."""
     return Answer(handler(event, None))
 

@@ -13,10 +13,10 @@ import threading
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import boto3
 import jwt
@@ -28,6 +28,9 @@ from deploy.local.front_door.app import FrontDoor
 from deploy.local.front_door.authorizer import JwtAuthorizer
 from deploy.local.front_door.cors import Cors
 from deploy.local.motoserver import MotoServer
+
+if TYPE_CHECKING:
+    from types_boto3_cognito_idp import CognitoIdentityProviderClient
 
 ECHO = "tests.integration.front_door_echo.handler"
 APP_ORIGIN = "https://app.example"
@@ -80,7 +83,7 @@ class Door:
 
     url: str
     pool: UserPool
-    cognito: Any
+    cognito: CognitoIdentityProviderClient
 
     def call(
         self, method: str, path: str, token: str | None = None, headers: dict[str, str] | None = None,
@@ -98,11 +101,11 @@ class Door:
             return Reply(error.code, _lower(error.headers.items()), error.read())
 
 
-def _lower(items: Any) -> dict[str, str]:
+def _lower(items: Iterable[tuple[str, str]]) -> dict[str, str]:
     return {name.lower(): value for name, value in items}
 
 
-def cognito_client(server: MotoServer) -> Any:
+def cognito_client(server: MotoServer) -> CognitoIdentityProviderClient:
     """A cognito-idp client on the test's moto server."""
     env = server.environment()
     return boto3.client(

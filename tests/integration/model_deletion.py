@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import random
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from botocore.config import Config
 
@@ -25,6 +25,9 @@ from tests.integration.conftest import Stack
 from tests.integration.model_deliveries import Scheduler
 from tests.integration.model_log import ManifestLog
 from worker.api.deletion import delete_image
+
+if TYPE_CHECKING:
+    from types_boto3_s3 import S3Client
 
 CLIENT_TRIES = 3
 WAIT_S = 120  # a pause longer than this is a harness deadlock, not a slow machine
@@ -65,7 +68,7 @@ class DeletionRun:
         """The `deletedAt` of the last tombstone this deletion wrote."""
         return self.tombstones[-1].deleted_at if self.tombstones else None
 
-    def _run(self, s3: Any) -> None:
+    def _run(self, s3: S3Client) -> None:
         topology = self.stack.topology
         self.outcome = "running"
         for _ in range(CLIENT_TRIES):

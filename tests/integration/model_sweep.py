@@ -19,7 +19,7 @@ from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, tzinfo
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from unittest import mock
 from urllib.parse import unquote
 
@@ -31,6 +31,10 @@ from deploy.cli import sweep as maintenance
 from deploy.ops import sweep as ops_sweep
 from tests.integration.conftest import Stack
 from tests.integration.model_deliveries import Scheduler
+
+if TYPE_CHECKING:
+    from types_boto3_s3 import S3Client
+    from types_boto3_sqs import SQSClient
 
 OLDER_THAN = "15m"  # the in-flight bound the CLI itself asks for
 RAN_FOR = timedelta(hours=1)
@@ -92,7 +96,7 @@ class SweepRun:
     def _patched(self) -> Iterator[None]:
         _SweepClock.ran_for = timedelta(0)
 
-        def clients() -> tuple[Any, Any]:
+        def clients() -> tuple[S3Client, SQSClient]:
             s3, sqs = common.clients()
             s3.meta.events.register("before-send.s3", self._before_send)
             s3.meta.events.register("provide-client-params.s3.DeleteObjects", self._deleting)

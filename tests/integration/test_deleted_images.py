@@ -8,10 +8,11 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from deploy.local.topology import Topology
 from deploy.ops import reprocess
 from shared.manifest import parse_time
 from tests.fixtures import images
@@ -19,6 +20,9 @@ from tests.integration.conftest import REGION, Stack, redelivered, with_body
 from tests.integration.deleting import IMAGE, KEY, USER, assert_gone, delete, processed, tombstone
 from tests.integration.interleave import Before, Instance, dlq_reasons
 from tests.integration.staging import instances, output, redriven, run, source
+
+if TYPE_CHECKING:
+    from types_boto3_s3 import S3Client
 
 pytestmark = pytest.mark.integration
 
@@ -77,7 +81,7 @@ def test_an_event_between_the_tombstone_and_the_uploads_removal_is_acknowledged(
     assert dlq_reasons(stack) == []
 
 
-def delete_with(s3: Any, topology: Any) -> str:
+def delete_with(s3: S3Client, topology: Topology) -> str:
     """`delete_image` with a client of the test's own (to hook it)."""
     from worker.api.deletion import delete_image
 

@@ -9,7 +9,7 @@ import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 import pytest
 import requests
@@ -24,6 +24,10 @@ from deploy.local.motoserver import MotoServer
 from deploy.local.topology import Topology, provision
 from tests.integration.front_door_support import unverified
 
+if TYPE_CHECKING:
+    from types_boto3_cognito_idp import CognitoIdentityProviderClient
+    from types_boto3_s3 import S3Client
+
 pytestmark = pytest.mark.integration
 
 
@@ -33,9 +37,9 @@ class Api:
 
     url: str
     pool: UserPool
-    cognito: Any
+    cognito: CognitoIdentityProviderClient
     topology: Topology
-    s3: Any
+    s3: S3Client
 
     def as_user(self, name: str) -> tuple[ImgpipeApi, str]:
         """A client signed in as `name`, and that user's sub."""

@@ -10,7 +10,7 @@ import json
 import threading
 import time
 from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import boto3
 import pytest
@@ -19,6 +19,10 @@ from deploy.local.esm import LocalContext
 from deploy.local.motoserver import MotoServer
 from deploy.local.poller import Poller, PollerConfig
 from deploy.local.topology import QueueSettings, Topology, provision
+
+if TYPE_CHECKING:
+    from types_boto3_sqs import SQSClient
+    from types_boto3_sqs.literals import QueueAttributeNameType
 
 pytestmark = pytest.mark.integration
 
@@ -30,7 +34,7 @@ def moto() -> Iterator[MotoServer]:
 
 
 @pytest.fixture
-def aws(moto: MotoServer, monkeypatch: pytest.MonkeyPatch) -> tuple[Any, Topology]:
+def aws(moto: MotoServer, monkeypatch: pytest.MonkeyPatch) -> tuple[SQSClient, Topology]:
     moto.reset()
     for name, value in moto.environment().items():
         monkeypatch.setenv(name, value)
@@ -43,14 +47,14 @@ def aws(moto: MotoServer, monkeypatch: pytest.MonkeyPatch) -> tuple[Any, Topolog
     return sqs, topology
 
 
-def _drain_test_event(sqs: Any, url: str) -> None:
+def _drain_test_event(sqs: SQSClient, url: str) -> None:
     for message in sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=1).get(
         "Messages", []
     ):
         sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
 
 
-def _send(sqs: Any, url: str, count: int) -> list[str]:
+def _send(sqs: SQSClient, url: str, count: int) -> list[str]:
     return [
         sqs.send_message(QueueUrl=url, MessageBody=json.dumps({"n": i}))["MessageId"] for i in range(count)
     ]
@@ -68,13 +72,16 @@ def _config(topology: Topology, **overrides: Any) -> PollerConfig:
     return PollerConfig(**{**values, **overrides})
 
 
-def _depth(sqs: Any, url: str) -> int:
-    names = ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"]
+def _depth(sqs: SQSClient, url: str) -> int:
+    names: list[QueueAttributeNameType] = [
+        "ApproximateNumberOfMessages",
+        "ApproximateNumberOfMessagesNotVisible",
+    ]
     attributes = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=names)["Attributes"]
     return sum(int(attributes[n]) for n in names)
 
 
-def test_partial_failure_leaves_only_the_reported_records(aws: tuple[Any, Topology]) -> None:
+def test_partial_failure_leaves_only_the_reported_records(aws: tuple[SQSClient, Topology]) -> None:
     # Given three messages and a handler that reports the second as failed
     sqs, topology = aws
     ids = _send(sqs, topology.queue_url, 3)
@@ -105,7 +112,7 @@ def test_partial_failure_leaves_only_the_reported_records(aws: tuple[Any, Topolo
         pytest.param(None, id="not-a-dict"),
     ],
 )
-def test_whole_batch_stays_when_lambda_would_fail_it(aws: tuple[Any, Topology], answer: Any) -> None:
+def test_whole_batch_stays_when_lambda_would_fail_it(aws: tuple[SQSClient, Topology], answer: Any) -> None:
     sqs, topology = aws
     _send(sqs, topology.queue_url, 4)
 
@@ -119,7 +126,7 @@ def test_whole_batch_stays_when_lambda_would_fail_it(aws: tuple[Any, Topology], 
     assert _depth(sqs, topology.queue_url) == 4
 
 
-def test_an_overrun_keeps_the_whole_batch(aws: tuple[Any, Topology]) -> None:
+def test_an_overrun_keeps_the_whole_batch(aws: tuple[SQSClient, Topology]) -> None:
     sqs, topology = aws
     _send(sqs, topology.queue_url, 2)
 
@@ -131,7 +138,7 @@ def test_an_overrun_keeps_the_whole_batch(aws: tuple[Any, Topology]) -> None:
     assert result is not None and result.reason == "timeout" and result.deleted == 0
 
 
-def test_receive_counts_grow_and_max_receive_count_moves_to_the_dlq(aws: tuple[Any, Topology]) -> None:
+def test_receive_counts_grow_and_max_receive_count_moves_to_the_dlq(aws: tuple[SQSClient, Topology]) -> None:
     # Given a message the handler always reports as failed
     sqs, topology = aws
     (message_id,) = _send(sqs, topology.queue_url, 1)
@@ -156,7 +163,7 @@ def test_receive_counts_grow_and_max_receive_count_moves_to_the_dlq(aws: tuple[A
     assert json.loads(dead[0]["Body"]) == {"n": 0}
 
 
-def test_batching_window_collects_records_sent_during_it(aws: tuple[Any, Topology]) -> None:
+def test_batching_window_collects_records_sent_during_it(aws: tuple[SQSClient, Topology]) -> None:
     # Given one message now and two more 1 s later, and a 3 s batching window
     sqs, topology = aws
     sqs.set_queue_attributes(QueueUrl=topology.queue_url, Attributes={"VisibilityTimeout": "10"})
@@ -173,7 +180,7 @@ def test_batching_window_collects_records_sent_during_it(aws: tuple[Any, Topolog
     assert len(batch) == 3
 
 
-def test_a_message_seen_twice_in_one_window_is_in_the_batch_once(aws: tuple[Any, Topology]) -> None:
+def test_a_message_seen_twice_in_one_window_is_in_the_batch_once(aws: tuple[SQSClient, Topology]) -> None:
     # Given visibility (1 s) shorter than the window (3 s), the message comes back mid-window
     sqs, topology = aws
     (message_id,) = _send(sqs, topology.queue_url, 1)
@@ -181,7 +188,7 @@ def test_a_message_seen_twice_in_one_window_is_in_the_batch_once(aws: tuple[Any,
     assert [m["MessageId"] for m in poller.receive_batch()] == [message_id]
 
 
-def test_without_a_window_one_receive_makes_the_batch(aws: tuple[Any, Topology]) -> None:
+def test_without_a_window_one_receive_makes_the_batch(aws: tuple[SQSClient, Topology]) -> None:
     sqs, topology = aws
     _send(sqs, topology.queue_url, 12)
     poller = Poller(sqs, lambda e, c: {"batchItemFailures": []}, _config(topology, batch_size=20))

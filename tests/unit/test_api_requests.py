@@ -10,9 +10,10 @@ from typing import Any
 
 import botocore.session
 import pytest
+from botocore.client import BaseClient
 from botocore.config import Config
 
-from tests.api_support import call, decoded_policy, http_event, signature_matches
+from tests.api_support import Handler, call, decoded_policy, http_event, signature_matches
 from worker.api.app import create_app
 from worker.api.settings import ApiSettings
 
@@ -23,12 +24,12 @@ MAX_BYTES = 1000
 GOOD = {"filename": "beach.jpg", "contentType": "image/jpeg", "size": 123}
 
 
-def _no_network(**_: Any) -> None:
+def _no_network(**_: object) -> None:
     raise AssertionError("the unit tests' S3 client must not send a request")
 
 
 @pytest.fixture
-def s3(monkeypatch: pytest.MonkeyPatch) -> Any:
+def s3(monkeypatch: pytest.MonkeyPatch) -> BaseClient:
     for name in ("AWS_ENDPOINT_URL", "AWS_PROFILE", "AWS_CONFIG_FILE"):
         monkeypatch.delenv(name, raising=False)
     client = botocore.session.get_session().create_client(
@@ -50,14 +51,14 @@ def _settings(**overrides: Any) -> ApiSettings:
 
 
 @pytest.fixture
-def api(s3: Any) -> Any:
+def api(s3: BaseClient) -> Handler:
     return create_app(_settings(), lambda: s3).resolve
 
 
 # --------------------------------------------------------------------------- a good request
 
 
-def test_a_signed_upload_pins_the_key_type_encryption_name_and_size(api: Any) -> None:
+def test_a_signed_upload_pins_the_key_type_encryption_name_and_size(api: Handler) -> None:
     # Given alice asks to upload a JPEG
     started = time.time()
     answer = call(
@@ -95,7 +96,7 @@ def test_a_signed_upload_pins_the_key_type_encryption_name_and_size(api: Any) ->
     assert policy_expires <= time.time() + 900 + 1
 
 
-def test_the_deployments_kms_key_is_pinned_when_configured(s3: Any) -> None:
+def test_the_deployments_kms_key_is_pinned_when_configured(s3: BaseClient) -> None:
     api = create_app(_settings(kms_key_id="arn:aws:kms:us-east-1:123456789012:key/k1"), lambda: s3).resolve
     fields = call(api, http_event("POST", "/v1/uploads", GOOD)).json()["upload"]["fields"]
     assert (
@@ -107,14 +108,14 @@ def test_the_deployments_kms_key_is_pinned_when_configured(s3: Any) -> None:
     } in conditions
 
 
-def test_the_upload_url_lives_as_long_as_configured(s3: Any) -> None:
+def test_the_upload_url_lives_as_long_as_configured(s3: BaseClient) -> None:
     api = create_app(_settings(upload_url_ttl_s=60), lambda: s3).resolve
     body = call(api, http_event("POST", "/v1/uploads", GOOD)).json()
     expires = datetime.fromisoformat(body["expiresAt"].replace("Z", "+00:00")).timestamp()
     assert expires <= time.time() + 60
 
 
-def test_the_token_decides_the_prefix_whatever_the_filename_says(api: Any) -> None:
+def test_the_token_decides_the_prefix_whatever_the_filename_says(api: Handler) -> None:
     body = call(
         api, http_event("POST", "/v1/uploads", GOOD | {"filename": "../bob/x.jpg"}, sub="alice")
     ).json()
@@ -123,7 +124,7 @@ def test_the_token_decides_the_prefix_whatever_the_filename_says(api: Any) -> No
     assert bob["key"].startswith("uploads/bob/")
 
 
-def test_each_upload_gets_a_new_id(api: Any) -> None:
+def test_each_upload_gets_a_new_id(api: Handler) -> None:
     ids = {call(api, http_event("POST", "/v1/uploads", GOOD)).json()["imageId"] for _ in range(20)}
     assert len(ids) == 20
 
@@ -167,7 +168,7 @@ def test_each_upload_gets_a_new_id(api: Any) -> None:
     ],
 )
 def test_a_bad_upload_request_gets_its_problem(
-    api: Any, body: Any, status: int, problem: str, detail: str
+    api: Handler, body: Any, status: int, problem: str, detail: str
 ) -> None:
     answer = call(api, http_event("POST", "/v1/uploads", body))
     assert (answer.status, answer.problem_type) == (status, problem)
@@ -175,7 +176,7 @@ def test_a_bad_upload_request_gets_its_problem(
     assert "url" not in answer.text
 
 
-def test_a_body_that_is_not_json_by_its_content_type_is_refused(api: Any) -> None:
+def test_a_body_that_is_not_json_by_its_content_type_is_refused(api: Handler) -> None:
     answer = call(
         api, http_event("POST", "/v1/uploads", "filename=a.jpg", headers={"content-type": "text/plain"})
     )
@@ -195,7 +196,7 @@ def test_a_body_that_is_not_json_by_its_content_type_is_refused(api: Any) -> Non
 )
 @pytest.mark.parametrize("body", [GOOD, "{not json", {"unknown": 1}])
 def test_without_a_usable_sub_claim_the_answer_is_401_first(
-    api: Any, claims: dict[str, str], body: Any
+    api: Handler, claims: dict[str, str], body: Any
 ) -> None:
     answer = call(api, http_event("POST", "/v1/uploads", body, claims=claims))
     assert (answer.status, answer.problem_type) == (401, "unauthenticated")
@@ -207,7 +208,7 @@ def test_without_a_usable_sub_claim_the_answer_is_401_first(
     [("GET", "/v1/images", None), ("GET", "/v1/images/abc", None), ("POST", "/v1/uploads/batch", None)],
 )
 def test_every_route_but_the_openapi_document_needs_a_sub(
-    api: Any, method: str, path: str, query: dict[str, str] | None
+    api: Handler, method: str, path: str, query: dict[str, str] | None
 ) -> None:
     body = {"files": [GOOD]} if method == "POST" else None
     answer = call(api, http_event(method, path, body, sub=None, query=query))
@@ -217,7 +218,7 @@ def test_every_route_but_the_openapi_document_needs_a_sub(
 # --------------------------------------------------------------------------- batches
 
 
-def test_a_batch_of_good_files_is_201_with_a_form_each(api: Any) -> None:
+def test_a_batch_of_good_files_is_201_with_a_form_each(api: Handler) -> None:
     files = [GOOD | {"filename": f"photo-{i}.jpg"} for i in range(100)]
     answer = call(api, http_event("POST", "/v1/uploads/batch", {"files": files}))
     assert answer.status == 201
@@ -230,7 +231,7 @@ def test_a_batch_of_good_files_is_201_with_a_form_each(api: Any) -> None:
     assert len({item["upload"]["imageId"] for item in body["items"]}) == 100
 
 
-def test_a_batch_with_refused_files_is_207_with_an_outcome_each(api: Any) -> None:
+def test_a_batch_with_refused_files_is_207_with_an_outcome_each(api: Handler) -> None:
     text = GOOD | {"filename": "notes.txt", "contentType": "text/plain"}
     files = [GOOD, text, GOOD | {"size": MAX_BYTES * 2}, GOOD | {"filename": "noext"}]
     answer = call(api, http_event("POST", "/v1/uploads/batch", {"files": files}))
@@ -255,7 +256,9 @@ def test_a_batch_with_refused_files_is_207_with_an_outcome_each(api: Any) -> Non
         ([GOOD, GOOD | {"extra": True}], "files[1].extra: unknown field"),
     ],
 )
-def test_a_malformed_batch_is_refused_whole_naming_the_field(api: Any, files: list[Any], detail: str) -> None:
+def test_a_malformed_batch_is_refused_whole_naming_the_field(
+    api: Handler, files: list[Any], detail: str
+) -> None:
     answer = call(api, http_event("POST", "/v1/uploads/batch", {"files": files}))
     assert (answer.status, answer.problem_type) == (422, "invalid-request")
     assert answer.json()["detail"] == detail
@@ -265,7 +268,7 @@ def test_a_malformed_batch_is_refused_whole_naming_the_field(api: Any, files: li
 
 
 @pytest.mark.parametrize("image_id", ["a.b", "x" * 129, "..", "a%2Fb"])
-def test_an_id_that_cannot_exist_is_not_found_without_asking_s3(api: Any, image_id: str) -> None:
+def test_an_id_that_cannot_exist_is_not_found_without_asking_s3(api: Handler, image_id: str) -> None:
     answer = call(api, http_event("GET", f"/v1/images/{image_id}"))
     assert (answer.status, answer.problem_type) == (404, "not-found")
 
@@ -280,20 +283,20 @@ def test_an_id_that_cannot_exist_is_not_found_without_asking_s3(api: Any, image_
     ],
 )
 def test_a_bad_page_request_is_refused_naming_the_parameter(
-    api: Any, query: dict[str, str], detail: str
+    api: Handler, query: dict[str, str], detail: str
 ) -> None:
     answer = call(api, http_event("GET", "/v1/images", query=query))
     assert (answer.status, answer.problem_type) == (422, "invalid-request")
     assert answer.json()["detail"].startswith(detail)
 
 
-def test_a_forged_cursor_is_refused(api: Any) -> None:
+def test_a_forged_cursor_is_refused(api: Handler) -> None:
     answer = call(api, http_event("GET", "/v1/images", query={"cursor": "!!not-ours!!"}))
     assert (answer.status, answer.problem_type) == (400, "invalid-cursor")
 
 
 @pytest.mark.parametrize(("method", "path"), [("GET", "/v1/nothing"), ("PUT", "/v1/uploads"), ("GET", "/")])
-def test_an_unknown_route_is_a_not_found_problem(api: Any, method: str, path: str) -> None:
+def test_an_unknown_route_is_a_not_found_problem(api: Handler, method: str, path: str) -> None:
     answer = call(api, http_event(method, path))
     assert (answer.status, answer.problem_type) == (404, "not-found")
 
@@ -311,7 +314,7 @@ def test_an_unexpected_error_is_an_internal_problem_not_a_traceback() -> None:
 # --------------------------------------------------------------------------- CORS
 
 
-def test_a_preflight_from_a_configured_origin_is_allowed(api: Any) -> None:
+def test_a_preflight_from_a_configured_origin_is_allowed(api: Handler) -> None:
     preflight = {"origin": "https://app.example.com", "access-control-request-method": "POST"}
     event = http_event("OPTIONS", "/v1/uploads", sub=None, headers=preflight)
     answer = call(api, event)
@@ -320,7 +323,7 @@ def test_a_preflight_from_a_configured_origin_is_allowed(api: Any) -> None:
     assert "authorization" in answer.headers["access-control-allow-headers"].lower()
 
 
-def test_answers_and_problems_carry_cors_for_a_configured_origin_only(api: Any) -> None:
+def test_answers_and_problems_carry_cors_for_a_configured_origin_only(api: Handler) -> None:
     allowed = {"origin": "https://app.example.com"}
     ok = call(api, http_event("POST", "/v1/uploads", GOOD, headers=allowed))
     problem = call(api, http_event("POST", "/v1/uploads", GOOD | {"size": 0}, headers=allowed))
