@@ -74,6 +74,19 @@ INNER_RULES: dict[str, tuple[list[str], set[str]]] = {
     # the commands are the top of deploy/: what they call never calls back up
     "deploy/ops": (["deploy/ops"], {"deploy.cli"}),
     "deploy/local": (["deploy/local"], {"deploy.cli"}),
+    # the client API's cold start is a user waiting: nothing of the pipeline, the engine or the router
+    "worker/api": (["worker/api"], {"worker.engine", "worker.formats", "worker.router"} | PIPELINE | SWEEP),
+    # the router only reads events and moves them: no engine, no pipeline beyond the event parser
+    "worker/router": (
+        ["worker/router"],
+        {"worker.engine", "worker.formats", "worker.api"} | (PIPELINE - {"worker.events"}) | SWEEP,
+    ),
+    # what an app does: HTTP and the upload rules, no AWS operator code, no local stack
+    "deploy/client": (["deploy/client"], {"deploy.cli", "deploy.ops", "deploy.local", "worker"}),
+    # each load tool stands alone, except chaos, which drives the load test's clients and the hostile files
+    "loadtest/bench": (["loadtest/bench"], {"loadtest.load", "loadtest.chaos", "loadtest.hostile"}),
+    "loadtest/hostile": (["loadtest/hostile"], {"loadtest.load", "loadtest.chaos", "loadtest.bench"}),
+    "loadtest/load": (["loadtest/load"], {"loadtest.chaos", "loadtest.hostile"}),
 }
 
 
