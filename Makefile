@@ -48,7 +48,7 @@ $(CHECKOV):
 lint: $(STAMP) $(CHECKOV)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy worker shared deploy loadtest
+	$(BIN)/mypy worker shared deploy loadtest tests
 	$(CHECKOV) --directory deploy/terraform --framework terraform --quiet --compact --skip-download
 
 # The Lambda artifact: dist/imgpipe-lambda-$(ARCH).zip (ARCH=arm64|x86_64|local).
