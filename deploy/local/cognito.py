@@ -19,11 +19,19 @@ from __future__ import annotations
 import hashlib
 import hmac
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from types_boto3_cognito_idp import CognitoIdentityProviderClient as Cognito
+    from types_boto3_cognito_idp.literals import ExplicitAuthFlowsTypeType
 
 POOL_SUFFIX = "users"
 CLIENT_SUFFIX = "local"
-AUTH_FLOWS = ["ALLOW_USER_PASSWORD_AUTH", "ALLOW_ADMIN_USER_PASSWORD_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"]
+AUTH_FLOWS: list[ExplicitAuthFlowsTypeType] = [
+    "ALLOW_USER_PASSWORD_AUTH",
+    "ALLOW_ADMIN_USER_PASSWORD_AUTH",
+    "ALLOW_REFRESH_TOKEN_AUTH",
+]
 
 
 class NoUserPool(LookupError):
@@ -69,7 +77,7 @@ class Tokens:
         }
 
 
-def provision_user_pool(cognito: Any, endpoint: str, prefix: str = "imgpipe") -> UserPool:
+def provision_user_pool(cognito: Cognito, endpoint: str, prefix: str = "imgpipe") -> UserPool:
     """Create the user pool and its app client (public: no secret, as a browser or phone app's)."""
     pool = cognito.create_user_pool(PoolName=f"{prefix}-{POOL_SUFFIX}")["UserPool"]
     client = cognito.create_user_pool_client(
@@ -81,7 +89,7 @@ def provision_user_pool(cognito: Any, endpoint: str, prefix: str = "imgpipe") ->
     return UserPool(pool["Id"], client["ClientId"], cognito.meta.region_name, endpoint)
 
 
-def find_user_pool(cognito: Any, endpoint: str, prefix: str = "imgpipe") -> UserPool:
+def find_user_pool(cognito: Cognito, endpoint: str, prefix: str = "imgpipe") -> UserPool:
     """The pool `provision_user_pool` made on this endpoint, found by its name; `NoUserPool` if none."""
     name = f"{prefix}-{POOL_SUFFIX}"
     pools = [p for p in cognito.list_user_pools(MaxResults=60)["UserPools"] if p["Name"] == name]
@@ -101,7 +109,7 @@ def local_password(pool_id: str, user: str) -> str:
     return f"Local-{digest[:24]}-A1"
 
 
-def sign_in(cognito: Any, pool: UserPool, user: str) -> Tokens:
+def sign_in(cognito: Cognito, pool: UserPool, user: str) -> Tokens:
     """Tokens for `user`, created first if the pool does not have them, as an app's sign-in returns."""
     password = local_password(pool.pool_id, user)
     _ensure_user(cognito, pool, user, password)
@@ -113,7 +121,7 @@ def sign_in(cognito: Any, pool: UserPool, user: str) -> Tokens:
         return _password_auth(cognito, pool, user, password)
 
 
-def _ensure_user(cognito: Any, pool: UserPool, user: str, password: str) -> None:
+def _ensure_user(cognito: Cognito, pool: UserPool, user: str, password: str) -> None:
     try:
         cognito.admin_create_user(UserPoolId=pool.pool_id, Username=user, MessageAction="SUPPRESS")
     except cognito.exceptions.UsernameExistsException:
@@ -121,12 +129,12 @@ def _ensure_user(cognito: Any, pool: UserPool, user: str, password: str) -> None
     _set_password(cognito, pool, user, password)
 
 
-def _set_password(cognito: Any, pool: UserPool, user: str, password: str) -> None:
+def _set_password(cognito: Cognito, pool: UserPool, user: str, password: str) -> None:
     # Permanent: no FORCE_CHANGE_PASSWORD challenge standing between the user and a token
     cognito.admin_set_user_password(UserPoolId=pool.pool_id, Username=user, Password=password, Permanent=True)
 
 
-def _password_auth(cognito: Any, pool: UserPool, user: str, password: str) -> Tokens:
+def _password_auth(cognito: Cognito, pool: UserPool, user: str, password: str) -> Tokens:
     result = cognito.initiate_auth(
         ClientId=pool.client_id,
         AuthFlow="USER_PASSWORD_AUTH",
