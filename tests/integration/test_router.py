@@ -307,3 +307,21 @@ def test_what_is_not_an_upload_event_is_routed_as_it_came_for_the_worker_to_judg
     # When the router takes them, then both are on the interactive lane, as they came
     assert route(messages) == {"batchItemFailures": []}
     assert {m["Body"] for m in stack.take_all(lanes.interactive_url)} == bodies
+
+
+def test_the_router_measures_how_long_each_record_took_to_reach_its_lane(
+    stack: Stack, lanes: LaneQueues, route: Route
+) -> None:
+    # Given two uploads that waited a moment on the work queue
+    from worker.router import handler
+    from worker.router.records import inbound
+
+    _photo(stack, "uploads/alice/t1.jpg")
+    _photo(stack, "uploads/bob/t2.jpg")
+    messages = stack.drain(2)
+    time.sleep(0.3)
+    # When the router sends them on, then each one's age (SentTimestamp -> sent to its lane) is measured
+    event = lambda_event(messages, stack.topology.queue_arn, REGION)
+    routed = handler.router().route([inbound(r) for r in event["Records"]], stack.topology.queue_arn)
+    assert len(routed.ages_ms) == 2
+    assert all(300 <= age < 60_000 for age in routed.ages_ms)

@@ -49,6 +49,8 @@ def route_event(event: dict[str, Any]) -> dict[str, Any]:
 def _measure(routed: Routed) -> None:
     for lane, count in routed.lanes.items():
         metrics.add_metric(name=f"Routed{lane.capitalize()}", unit=MetricUnit.Count, value=count)
+    for age in routed.ages_ms:  # what the hop through the router adds: sent to the work queue -> to a lane
+        metrics.add_metric(name="RoutedAfterMs", unit=MetricUnit.Milliseconds, value=round(age, 1))
     if routed.failed:
         metrics.add_metric(name="RouteRetried", unit=MetricUnit.Count, value=len(routed.failed))
     if routed.quarantined:

@@ -31,6 +31,7 @@ class Inbound:
     attributes: dict[str, dict[str, Any]] = field(default_factory=dict)  # SendMessage's shape
     objects: tuple[tuple[str, str], ...] = ()  # (bucket, key) of each upload it names
     tenant: str | None = None
+    sent_ms: int | None = None  # when it was sent to the work queue (epoch ms), for the hop's latency
 
 
 def inbound(record: Mapping[str, Any]) -> Inbound:
@@ -45,6 +46,7 @@ def inbound(record: Mapping[str, Any]) -> Inbound:
         attributes=send_attributes(record.get("messageAttributes", {})),
         objects=objects,
         tenant=_tenant(objects),
+        sent_ms=_int(record.get("attributes", {}).get("SentTimestamp"), 0) or None,
     )
 
 

@@ -9,6 +9,7 @@ lost may leave a copy in a lane: the worker takes duplicates (docs/consistency.m
 
 from __future__ import annotations
 
+import time
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -31,6 +32,7 @@ class Routed:
     failed: list[str] = field(default_factory=list)  # message ids SQS should deliver again
     lanes: Counter[Lane] = field(default_factory=Counter)
     quarantined: int = 0
+    ages_ms: list[float] = field(default_factory=list)  # work queue -> sent to a lane, each routed record
 
 
 @dataclass
@@ -53,6 +55,8 @@ class Router:
             not_sent = store.send_batch(self.clients.sqs, queue_url, entries)
             failures.update({chosen[int(i)].message_id: reason for i, reason in not_sent.items()})
         routed = Routed(lanes=Counter(lane for mid, lane in lanes.items() if mid not in failures))
+        now_ms = time.time() * 1000
+        routed.ages_ms = [now_ms - r.sent_ms for r in records if r.sent_ms and r.message_id not in failures]
         self._settle([r for r in records if r.message_id in failures], failures, source_arn, routed)
         return routed
 
