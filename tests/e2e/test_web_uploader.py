@@ -133,7 +133,6 @@ def test_a_picked_folder_uploads_and_every_file_shows_its_outcome(
     expect(overall).to_have_attribute("data-progress", "100", timeout=WORK_MS)
     expect(overall).to_have_attribute("data-files-done", "10")
     expect(overall).to_have_attribute("data-files-failed", "0")
-    assert s3.posts == 10, f"{s3.posts} uploads for 10 files"
     # And every photo ends with its thumbnail, and the two broken files with the pipeline's reason
     expect_outcomes(page, roll, roll.photos)
     assert "upload-failed" not in states_of(page, roll.photos[-1])
