@@ -6,8 +6,9 @@ watermarked): `small` with the defaults. `render` keeps that variant's pixels in
 (`plan_index`; with the defaults they are anyway, as `thumbnail` is cut from them), so the
 placeholder costs a copy of them, a block mean to fit 100x100 (ThumbHash's limit) and the hash:
 about 1 ms of CPU, 1.6% of a render (docs/performance.md). When that variant is the upload's
-own stream (a kept `original`), it was never decoded, so its bytes are, shrunk on load. A JPEG variant's pixels are flattened first, as its encode does: the placeholder shows
-what the variants show.
+own stream (a kept `original`), it was never decoded, so its bytes are, shrunk on load. A JPEG
+variant's pixels are flattened first, as its encode does: the placeholder shows what the
+variants show.
 
 The colour is the alpha-weighted mean of the same pixels' sRGB values, not of linear light: it
 is the colour the ThumbHash's DC terms quantise, so the flat colour and the decoded placeholder
