@@ -31,8 +31,10 @@ class Figures:
     end_to_end_photos_per_s: float
     card_lag_p50_s: float  # processedAt to the card's thumbnail drawn: the page's polling and load
     card_lag_max_s: float
+    api_calls_per_file: float  # the page's calls to the client API (forms, polls, gallery)
     workers: int
     cpu_s: dict[str, float]  # CPU each process of the stack used during the run
+    cpu_to_100_s: dict[str, float]  # of which during the upload (to the bar's 100%)
     machine_busy: float  # share of all cores busy during the run, anyone's work
     load_average: float
 
@@ -74,12 +76,18 @@ def _epoch_ms(iso: str) -> float:
     return datetime.fromisoformat(iso.replace("Z", "+00:00")).timestamp() * 1000
 
 
+def _spent(start: Cpu, end: Cpu) -> dict[str, float]:
+    return {role: round(end.by_role[role] - start.by_role[role], 1) for role in end.by_role}
+
+
 def figures(
     log: list[Change], time_origin_ms: float, processed: dict[str, str], bytes_sent: int,
-    before: Cpu, after: Cpu, workers: int,
+    cpu: tuple[Cpu, Cpu, Cpu], api_calls: int, workers: int,
 ) -> Figures:  # fmt: skip
     """The run's figures: `log` from the page, `time_origin_ms` its clock's epoch origin,
-    `processed` each card's manifest processedAt by file name."""
+    `processed` each card's manifest processedAt by file name, `cpu` sampled when the folder was
+    given, at the bar's 100% and at the end."""
+    before, at_100, after = cpu
     start = next(c.at_ms for c in log if c.attribute == "given")
     names = {c.who for c in log if c.attribute == "data-status"}
     sent = _first(log, "overall", "data-progress", "100")
@@ -98,8 +106,9 @@ def figures(
         first_thumbnail_s=round((min(thumbs.values()) - start) / 1000, 2),
         last_processed_s=round((max(done.values()) - start) / 1000, 2), last_thumbnail_s=round(last_s, 2),
         end_to_end_photos_per_s=round(len(thumbs) / last_s, 2),
-        card_lag_p50_s=round(statistics.median(lags), 2), card_lag_max_s=round(lags[-1], 2), workers=workers,
-        cpu_s={role: round(after.by_role[role] - before.by_role[role], 1) for role in after.by_role},
+        card_lag_p50_s=round(statistics.median(lags), 2), card_lag_max_s=round(lags[-1], 2),
+        api_calls_per_file=round(api_calls / len(names), 2), workers=workers,
+        cpu_s=_spent(before, after), cpu_to_100_s=_spent(before, at_100),
         machine_busy=round((after.busy - before.busy) / jiffies, 2),
         load_average=round(os.getloadavg()[0], 1),
     )  # fmt: skip

@@ -28,7 +28,7 @@ from rich.table import Table
 from loadtest.load import payloads
 from shared.keys import manifest_key
 from tests.e2e.support import processes_using_port
-from tests.e2e.web_figures import Figures, figures, sample_cpu
+from tests.e2e.web_figures import Cpu, Figures, figures, sample_cpu
 from tests.e2e.web_page import changes, record_cards
 from tests.e2e.web_support import ServedUploader, build_web, chromium, served_uploader, sign_in, user_page
 
@@ -64,28 +64,34 @@ def stack_pids(served: ServedUploader) -> dict[str, int | None]:
     moto = [line for line in processes_using_port(stack.server.port) if "moto" in line]
     pids: dict[str, int | None] = {"moto": int(moto[0].split(":", 1)[0]) if moto else None}
     pids["front door"] = stack.front_door.pid if stack.front_door else None
-    for index, pid in enumerate(stack.worker_pids()):
-        pids[f"worker {index}"] = pid
+    lanes = stack.lane_queues
+    names = {lanes.bulk_url: "bulk", lanes.interactive_url: "interactive"} if lanes else {}
+    for index, (pid, slot) in enumerate(zip(stack.worker_pids(), stack.slots(), strict=True)):
+        pids[f"worker {index} ({names.get(slot.config.queue_url, 'work')}, nice {slot.nice})"] = pid
     if stack.router is not None:
         pids["router"] = stack.router.pid
     return pids
 
 
-def watch(page: Page, files: int, deadline_s: float, console: Console) -> bool:
-    """Show the page's own counts until every card is final; False when `deadline_s` passes first."""
+def watch(page: Page, files: int, deadline_s: float, console: Console, pids: dict[str, int | None]) -> Cpu:
+    """Show the page's own counts until every card is final; the CPU sample taken when the bar
+    first showed every file sent. RuntimeError when `deadline_s` passes first."""
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    at_100: Cpu | None = None
     with Progress(*columns, console=console, transient=True) as progress:
         sent = progress.add_task("sent to S3", total=files)
         final = progress.add_task("thumbnail or reason", total=files)
         ends = time.monotonic() + deadline_s
         while time.monotonic() < ends:
             counts = page.evaluate(_COUNTS)
+            if at_100 is None and counts["sent"] == files:
+                at_100 = sample_cpu(pids)
             progress.update(sent, completed=counts["sent"])
             progress.update(final, completed=counts["final"])
             if counts["cards"] == files and counts["final"] == files:
-                return True
+                return at_100 or sample_cpu(pids)
             page.wait_for_timeout(1000)  # the display's refresh, not a wait for an outcome
-    return False
+    raise RuntimeError(f"not every file reached its final state within {deadline_s:g} s")
 
 
 def run(args: argparse.Namespace, console: Console) -> Figures:
@@ -99,17 +105,19 @@ def run(args: argparse.Namespace, console: Console) -> Figures:
             user_page(browser) as page,
         ):
             record_cards(page)
+            calls: list[str] = []
+            page.on("request", lambda r: calls.append(r.url) if r.url.startswith(served.api_url) else None)
             sign_in(page, served.url, "roll")
             pids = stack_pids(served)
             before = sample_cpu(pids)
             page.get_by_label("Choose a folder").set_input_files(roll)
-            if not watch(page, args.photos, args.deadline, console):
-                raise RuntimeError(f"not every file reached its final state within {args.deadline:g} s")
+            at_100 = watch(page, args.photos, args.deadline, console, pids)
             after = sample_cpu(pids)
             sent = int(page.locator("#overall").get_attribute("data-bytes-sent") or 0)
             origin = float(page.evaluate("performance.timeOrigin"))
+            stamps = processed_at(page, served)
             return figures(
-                changes(page), origin, processed_at(page, served), sent, before, after, args.workers
+                changes(page), origin, stamps, sent, (before, at_100, after), len(calls), args.workers
             )
 
 
@@ -132,7 +140,7 @@ def table(result: Figures) -> Table:
     for name, value in asdict(result).items():
         if isinstance(value, dict):
             for role, seconds in value.items():
-                out.add_row(f"cpu s, {role}", f"{seconds:g}")
+                out.add_row(f"{name.replace('_', ' ')}, {role}", f"{seconds:g}")
         else:
             out.add_row(name.replace("_", " "), f"{value:g}" if isinstance(value, float) else str(value))
     return out
