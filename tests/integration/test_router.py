@@ -110,7 +110,7 @@ def _photo(stack: Stack, key: str, lane: str | None = None) -> None:
     stack.s3.put_object(Bucket=stack.topology.input_bucket, Key=key, Body=body, Metadata=metadata)
 
 
-def _hook(event: str, hook: Callable[..., AWSResponse]) -> None:
+def _hook(event: str, hook: Callable[..., AWSResponse | None]) -> None:
     clients = store.clients()
     client = clients.s3 if event.startswith("before-send.s3") else clients.sqs
     client.meta.events.register(event, hook)
@@ -325,3 +325,24 @@ def test_the_router_measures_how_long_each_record_took_to_reach_its_lane(
     routed = handler.router().route([inbound(r) for r in event["Records"]], stack.topology.queue_arn)
     assert len(routed.ages_ms) == 2
     assert all(300 <= age < 60_000 for age in routed.ages_ms)
+
+
+def test_past_its_rate_a_tenants_uploads_go_bulk_without_a_head(
+    stack: Stack, lanes: LaneQueues, route: Route
+) -> None:
+    # Given a router that lets a tenant send 3 uploads a minute, and a count of its HEADs
+    stack.configure(IMGPIPE_ROUTER_BULK_PER_MINUTE="3")
+    store.clients.cache_clear()
+    heads: list[str] = []
+
+    def count(request: Any, **_: Any) -> None:
+        heads.append(request.url)
+
+    _hook("before-send.s3.HeadObject", count)
+    # When bob's batch call sends 8 photos
+    for n in range(8):
+        _photo(stack, f"uploads/bob/k{n}.jpg", lane="bulk")
+    assert route(stack.drain(8)) == {"batchItemFailures": []}
+    # Then all 8 are bulk, and only the 3 under his rate cost a HEAD
+    assert len(_keys(stack, lanes.bulk_url)) == 8
+    assert len(heads) == 3

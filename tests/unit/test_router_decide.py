@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from shared.lanes import BULK, INTERACTIVE, marked_lane
+from shared.lanes import BULK, INTERACTIVE, Lane, marked_lane
 from worker.router import decide
 from worker.router.decide import TenantRates, choose
 
@@ -19,46 +19,55 @@ class Clock:
         return self.now
 
 
-def test_an_upload_the_batch_call_marked_goes_bulk_whatever_the_rate() -> None:
+def lanes_of(rates: TenantRates, tenant: str | None, marks: list[list[Lane | None]]) -> list[Lane]:
+    """Each message's lane, as the router decides it: the rate first, the marks only below it."""
+    return [choose(mark, tenant is not None and rates.over(tenant)) for mark in marks]
+
+
+def test_an_upload_the_batch_call_marked_goes_bulk() -> None:
     rates = TenantRates(per_minute=100, clock=Clock())
-    assert choose([BULK], "alice", rates) == BULK
-    assert choose([None, BULK], "alice", rates) == BULK  # any upload of a message marked bulk
+    assert lanes_of(rates, "alice", [[BULK], [None, BULK], [None], []]) == [
+        BULK,
+        BULK,
+        INTERACTIVE,
+        INTERACTIVE,
+    ]
 
 
-def test_unmarked_uploads_go_bulk_once_their_tenant_passes_its_rate() -> None:
-    # Given a rate of 3 unmarked uploads a minute
+def test_a_tenant_over_its_rate_goes_bulk_through_whatever_call() -> None:
+    # Given a rate of 3 uploads a minute
     rates = TenantRates(per_minute=3, clock=Clock())
-    # When alice sends 5 and bob 1, then alice's first 3 and bob's are interactive
-    lanes = [choose([None], "alice", rates) for _ in range(5)]
-    assert lanes == [INTERACTIVE] * 3 + [BULK] * 2
-    assert choose([None], "bob", rates) == INTERACTIVE
+    # When alice sends 5 through the single-upload call, then her first 3 are interactive
+    assert lanes_of(rates, "alice", [[None]] * 5) == [INTERACTIVE] * 3 + [BULK] * 2
+    # and bob, under his rate, is not affected
+    assert lanes_of(rates, "bob", [[None]]) == [INTERACTIVE]
+
+
+def test_a_burst_counts_against_its_tenants_rate_so_its_own_photos_wait_behind_it() -> None:
+    # Given bob's bulk import through the batch call, past his rate
+    rates = TenantRates(per_minute=2, clock=Clock())
+    assert lanes_of(rates, "bob", [[BULK]] * 10) == [BULK] * 10
+    # Then a photo from his phone app waits behind his own burst, in the bulk lane
+    assert lanes_of(rates, "bob", [[None]]) == [BULK]
 
 
 def test_a_minute_later_the_tenant_is_interactive_again() -> None:
     clock = Clock()
     rates = TenantRates(per_minute=2, clock=clock)
-    assert [choose([None], "alice", rates) for _ in range(3)][-1] == BULK
+    assert lanes_of(rates, "alice", [[None]] * 3)[-1] == BULK
     clock.now += decide.WINDOW_S
-    assert choose([None], "alice", rates) == INTERACTIVE
+    assert lanes_of(rates, "alice", [[None]]) == [INTERACTIVE]
 
 
-def test_marked_uploads_do_not_count_against_the_rate() -> None:
-    # Given alice's bulk import through the batch call
-    rates = TenantRates(per_minute=2, clock=Clock())
-    for _ in range(50):
-        assert choose([BULK], "alice", rates) == BULK
-    # Then a photo from her phone app still goes interactive
-    assert choose([None], "alice", rates) == INTERACTIVE
-
-
-def test_with_the_rule_off_unmarked_uploads_are_always_interactive() -> None:
+def test_with_the_rule_off_only_the_mark_decides() -> None:
     rates = TenantRates(per_minute=0, clock=Clock())
-    assert {choose([None], "alice", rates) for _ in range(1000)} == {INTERACTIVE}
+    assert set(lanes_of(rates, "alice", [[None]] * 1000)) == {INTERACTIVE}
+    assert lanes_of(rates, "alice", [[BULK]]) == [BULK]
 
 
 def test_a_message_with_no_tenant_is_interactive() -> None:
     rates = TenantRates(per_minute=1, clock=Clock())
-    assert [choose([], None, rates) for _ in range(5)] == [INTERACTIVE] * 5
+    assert lanes_of(rates, None, [[]] * 5) == [INTERACTIVE] * 5
 
 
 def test_the_quietest_tenants_are_forgotten_first(monkeypatch: pytest.MonkeyPatch) -> None:

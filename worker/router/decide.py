@@ -1,11 +1,16 @@
-"""Which lane an upload takes: the client API's mark first, then its tenant's recent rate.
+"""Which lane an upload takes: its tenant's recent rate first, then the client API's mark.
 
-An upload signed by the batch call carries `imgpipe-lane: bulk` in its metadata; one with no mark
-(a single upload, the operator's `imgpipe upload`, an event re-queued by hand) goes bulk only when
-its tenant has sent more than `per_minute` unmarked uploads in the last minute, so a tenant that
-loops the single-upload call cannot jump the bulk lane. The count lives in the router process
-(one per warm Lambda instance), so on AWS each instance sees its share of a tenant's uploads: the
-threshold is per instance, which the router's small maximum concurrency keeps close to the whole.
+A tenant that has sent more than `per_minute` uploads in the last minute, through whatever call
+(the batch call, a loop over the single-upload call, the operator's `imgpipe upload`), is bulk
+until it slows down: its uploads go to the bulk lane without a HEAD, so a burst costs the router
+one HEAD per upload for its first minute's `per_minute` only. Below that rate, an upload signed by
+the batch call carries `imgpipe-lane: bulk` in its metadata (read with a HEAD) and goes bulk; any
+other goes interactive. So a tenant's own single photos wait behind its own burst, never behind
+anyone else's.
+
+The count lives in the router process (one per warm Lambda instance), so on AWS each instance sees
+its share of a tenant's uploads: the threshold is per instance, which the router's small maximum
+concurrency keeps close to the whole.
 """
 
 from __future__ import annotations
@@ -21,7 +26,7 @@ MAX_TENANTS = 10_000  # tenants remembered at once; the quietest are forgotten f
 
 
 class TenantRates:
-    """Unmarked uploads per tenant over the last minute, in this process."""
+    """Uploads per tenant over the last minute, in this process."""
 
     def __init__(self, per_minute: int, clock: Callable[[], float] = time.monotonic) -> None:
         self.per_minute, self.clock = per_minute, clock
@@ -44,15 +49,9 @@ class TenantRates:
         return self.per_minute > 0 and self.count(tenant) > self.per_minute
 
 
-def choose(marks: list[Lane | None], tenant: str | None, rates: TenantRates) -> Lane:
-    """The lane of one message, from the marks of the uploads it names and its tenant.
-
-    Any upload marked bulk makes the message bulk; otherwise an unmarked upload is counted against
-    its tenant's rate. A message with no tenant (not an upload event) takes the interactive lane,
-    where the worker answers it (acknowledges a test event, quarantines a malformed one) at once.
-    """
-    if BULK in marks:
-        return BULK
-    if tenant is not None and rates.over(tenant):
-        return BULK
-    return INTERACTIVE
+def choose(marks: list[Lane | None], over_rate: bool) -> Lane:
+    """The lane of one message, from its tenant's rate and the marks of the uploads it names (none
+    read when the tenant is over its rate). A message with no tenant (not an upload event) takes
+    the interactive lane, where the worker answers it (acknowledges a test event, quarantines a
+    malformed one) at once."""
+    return BULK if over_rate or BULK in marks else INTERACTIVE

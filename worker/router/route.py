@@ -45,8 +45,9 @@ class Router:
 
     def route(self, records: list[Inbound], source_arn: str) -> Routed:
         """Send every record to its lane; what could not be sent is retried or quarantined."""
-        marks = self._marks(records)
-        lanes = {r.message_id: choose(marks[r.message_id], r.tenant, self.rates) for r in records}
+        over = {r.message_id: r.tenant is not None and self.rates.over(r.tenant) for r in records}
+        marks = self._marks([r for r in records if not over[r.message_id]])
+        lanes = {r.message_id: choose(marks.get(r.message_id, []), over[r.message_id]) for r in records}
         failures: dict[str, str] = {}
         for lane, queue_url in ((INTERACTIVE, self.settings.interactive_queue_url),
                                 (BULK, self.settings.bulk_queue_url)):  # fmt: skip
@@ -61,7 +62,7 @@ class Router:
         return routed
 
     def _marks(self, records: list[Inbound]) -> dict[str, list[Lane | None]]:
-        """The lane pinned on each record's uploads (a HEAD each, all at once)."""
+        """The lane pinned on each of `records`' uploads (a HEAD each, all at once)."""
         marks: dict[str, list[Lane | None]] = {r.message_id: [] for r in records}
         wanted = [(r.message_id, obj) for r in records for obj in r.objects]
         if not wanted or not self.settings.router_read_lane:
