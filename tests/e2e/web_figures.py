@@ -59,11 +59,31 @@ def cpu_seconds(pid: int | None) -> float:
     return sum(int(f) for f in fields[11:15]) / os.sysconf("SC_CLK_TCK")
 
 
+def _descendants(root: int) -> set[int]:
+    parents: dict[int, int] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                parents[int(entry.name)] = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            except OSError:  # exited while we looked
+                continue
+    found: set[int] = set()
+    frontier = {root}
+    while frontier:
+        frontier = {pid for pid, parent in parents.items() if parent in frontier} - found
+        found |= frontier
+    return found
+
+
 def sample_cpu(pids: dict[str, int | None]) -> Cpu:
-    """Now: each process's CPU, and the machine's (from /proc/stat's first line)."""
+    """Now: each process's CPU, the browser's (every other process this one started: Playwright's
+    driver and chromium's), and the machine's (from /proc/stat's first line)."""
+    by_role = {role: cpu_seconds(pid) for role, pid in pids.items()}
+    others = _descendants(os.getpid()) - {pid for pid in pids.values() if pid is not None}
+    by_role["browser"] = sum(cpu_seconds(pid) for pid in others)
     jiffies = [int(f) for f in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
     idle = jiffies[3] + jiffies[4]  # idle + iowait
-    return Cpu({role: cpu_seconds(pid) for role, pid in pids.items()}, sum(jiffies) - idle, sum(jiffies))
+    return Cpu(by_role, sum(jiffies) - idle, sum(jiffies))
 
 
 def _first(log: list[Change], who: str, attribute: str, value: str) -> float | None:
