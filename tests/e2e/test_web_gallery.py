@@ -185,6 +185,7 @@ def test_the_main_controls_are_reached_and_worked_by_keyboard(
         # Given the page open, focus in the user name field
         page.goto(served.url)
         expect(page.get_by_label("User name")).to_be_focused()
+        shoot(page, "sign-in")
         # When frank types his name and presses Enter
         page.keyboard.type("frank")
         page.keyboard.press("Enter")
