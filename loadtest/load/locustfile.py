@@ -50,6 +50,7 @@ def _arguments(parser: ArgumentParser) -> None:
     add("--rate", type=float, default=0.0, help="uploads/s in all (0: as fast as possible)")
     add("--batch", type=int, default=0, help="files per POST /v1/uploads/batch (0: POST /v1/uploads each)")
     add("--target", choices=["local", "aws"], default="local", help="whose user pool to sign in to")
+    add("--tenant", default="", help="every user signs in as this one user (one tenant, many connections)")
     add("--drain-timeout", type=float, default=120.0, help="seconds to follow uploads after the last one")
     add("--ledger", default="out/loadtest/uploads.jsonl", help="where the uploads are written")
     add("--uploaders", type=int, default=0,
@@ -160,7 +161,7 @@ class AppUser(HttpUser):
         plan = PLAN
         if plan is None:
             raise StopUser()
-        name = user_name(next(plan.user_numbers))
+        name = plan.options.tenant or user_name(next(plan.user_numbers))
         tokens = token_source(os.environ, plan.options.target, name)
         started = time.perf_counter()
         try:

@@ -15,7 +15,7 @@ from loadtest.load.redrive import EVERY_S
 from worker.api.models import MAX_BATCH
 
 # The poison share of each scenario's mix (None: the profile's own).
-SCENARIOS = {"burst": None, "steady": None, "poison": 0.5, "redrive": 0.2}
+SCENARIOS = {"burst": None, "steady": None, "poison": 0.5, "redrive": 0.2, "tenants": None}
 # A worker is one Lambda concurrency slot. While a slot waits for S3 or for the last image of
 # its batch its core idles, so one slot more than the cores keeps them busy (600-image burst:
 # 2 workers drained 12.3 images/s, 3 workers 15.0, 4 workers 14.5).
@@ -30,8 +30,12 @@ AWS_NEEDS = AWS_CLIENT_NEEDS + AWS_LEDGER_NEEDS
 BULK_BATCH = {"photos": 25}
 SCENARIO_HELP = (
     "burst: every upload at once, then the drain; steady: --rate uploads/s; poison: half the"
-    " uploads poison; redrive: a fifth poison and the DLQ redriven while uploads go on"
+    " uploads poison; redrive: a fifth poison and the DLQ redriven while uploads go on; tenants: one"
+    " tenant's burst of --images through the batch call beside --tenants small tenants (docs/fairness.md)"
 )
+# Without --images or --profile; `--scenario tenants` is the issue's run (1,000 phone photos).
+DEFAULTS = {"images": 100, "profile": "small"}
+TENANTS_DEFAULTS = {"images": 1000, "profile": "photos"}
 
 
 class Parser(argparse.ArgumentParser):
@@ -50,11 +54,12 @@ def _parser() -> argparse.ArgumentParser:
     )
     add = parser.add_argument
     add("--scenario", choices=sorted(SCENARIOS), default="burst", help=SCENARIO_HELP)
-    add("--images", type=int, default=100, metavar="N", help="uploads in all")
+    add("--images", type=int, default=None, metavar="N",
+        help="uploads in all (tenants: the burst's); default 100, tenants 1000")  # fmt: skip
     add("--users", type=int, default=10, metavar="U", help="concurrent locust clients")
     add("--rate", type=float, default=0.0, metavar="R", help="uploads/s in all (steady only)")
-    add("--profile", choices=sorted(payloads.PROFILES), default="small",
-        help="the mix of generated photos (see docs/loadtest.md)")  # fmt: skip
+    add("--profile", choices=sorted(payloads.PROFILES), default=None,
+        help="the mix of generated photos (see docs/loadtest.md); default small, tenants photos")  # fmt: skip
     add("--target", choices=["local", "aws"], default="local",
         help="local: start the moto server and workers; aws: the stack the environment names")  # fmt: skip
     add("--workers", type=int, default=DEFAULT_WORKERS, metavar="W", help="local stack worker processes")
@@ -68,6 +73,17 @@ def _parser() -> argparse.ArgumentParser:
     add("--redrive-every", type=float, default=EVERY_S, metavar="S", help="redrive: seconds between redrives")
     add("--out", type=Path, default=Path("out/loadtest"), help="reports, ledgers and logs")
     add("--no-engine", action="store_true", help="skip the engine-only figure (drain_vs_engine=0.00)")
+    add("--lanes", choices=["on", "off"], default="on",
+        help="local stack: the router and the interactive and bulk lanes, or one queue")  # fmt: skip
+    tenants = parser.add_argument_group("--scenario tenants")
+    tenants.add_argument("--tenants", type=int, default=10, metavar="K",
+                         help="small tenants beside the burst")  # fmt: skip
+    tenants.add_argument("--tenant-every", type=float, default=5.0, metavar="S",
+                         help="each small tenant uploads one photo every S seconds")  # fmt: skip
+    tenants.add_argument("--tenant-profile", choices=sorted(payloads.PROFILES), default="small",
+                         help="the small tenants' photos (no poison)")  # fmt: skip
+    tenants.add_argument("--idle-seconds", type=float, default=40.0, metavar="S",
+                         help="how long the small tenants upload with no burst")  # fmt: skip
     return parser
 
 
@@ -75,6 +91,9 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     """The command line, validated; exits 2 with a one-line reason on a bad value."""
     parser = _parser()
     args = parser.parse_args(argv)
+    for name, value in (TENANTS_DEFAULTS if args.scenario == "tenants" else DEFAULTS).items():
+        if getattr(args, name) is None:
+            setattr(args, name, value)
     if args.batch is None:
         args.batch = BULK_BATCH.get(args.profile, 0)
     return checked(parser, args, _problems(args))
@@ -96,12 +115,16 @@ def checked(
 def _problems(args: argparse.Namespace) -> list[str]:
     positive = {"--images": args.images, "--users": args.users, "--workers": args.workers,
                 "--processes": args.processes, "--drain-timeout": args.drain_timeout,
-                "--max-seconds": args.max_seconds, "--redrive-every": args.redrive_every}  # fmt: skip
+                "--max-seconds": args.max_seconds, "--redrive-every": args.redrive_every,
+                "--tenants": args.tenants, "--tenant-every": args.tenant_every,
+                "--idle-seconds": args.idle_seconds}  # fmt: skip
     problems = [f"{name} must be above 0 (got {value:g})" for name, value in positive.items() if value <= 0]
     if args.scenario == "steady" and args.rate <= 0:
         problems.append("--scenario steady needs --rate R (uploads/s)")
     if args.scenario != "steady" and args.rate:
         problems.append(f"--rate is for --scenario steady; {args.scenario} uploads as fast as it can")
+    if args.scenario == "tenants" and args.batch == 0:
+        problems.append("--scenario tenants sends its burst through the batch call: --batch 1 to 100")
     if not 0 <= args.batch <= MAX_BATCH:
         problems.append(f"--batch is 0 (one POST /v1/uploads a file) to {MAX_BATCH} (got {args.batch})")
     if args.target == "aws" and (missing := [name for name in AWS_NEEDS if not os.environ.get(name)]):

@@ -124,6 +124,10 @@ def say(message: str) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """The whole run; the exit code."""
+    if args.scenario == "tenants":  # three phases of their own (docs/fairness.md)
+        from loadtest.load import tenants
+
+        return tenants.run(args)
     if args.target == "aws":
         os.environ.update(signin.aws_users(os.environ, args.users, args.processes, say))
         ledger, uploads, samples = drive(args, dict(os.environ))

@@ -1,0 +1,158 @@
+"""`--scenario tenants` (issue 23): does one tenant's bulk upload stall everyone else's photos?
+
+Three phases on one stack, each a headless locust run (the same locustfile, the same signed-in
+clients going through the client API):
+
+1. idle: K small tenants (`loadtest-0` ..), each uploading one photo every `--tenant-every`
+   seconds through `POST /v1/uploads`, as apps do, for `--idle-seconds`: their e2e with no burst;
+2. alone: one tenant (`loadtest-burst`, `--users` connections) sends `--images` photos through
+   `POST /v1/uploads/batch`: the burst's drain on its own;
+3. together: the same burst again while the small tenants upload as in 1, for as long as the
+   burst took alone and a quarter more: their e2e while it drains, and its drain beside them.
+
+Then every upload of the three phases is reconciled against the buckets and the DLQ (lost = 0),
+and the run ends with the line `tenant_figures.TenantFigures.line` prints. Exits 1 when an
+upload was lost, or the ledger found another problem (a poison file not quarantined, a photo not
+complete); the targets are for a person to read: they depend on the machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import os
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import boto3
+
+from loadtest.load import payloads, tracker
+from loadtest.load.ledger import Ledger, reconcile
+from loadtest.load.runner import locust_command
+from loadtest.load.tenant_figures import TenantFigures, burst_window
+
+BURST_TENANT = "loadtest-burst"
+TOGETHER_MARGIN = 1.25  # the small tenants upload through the burst's whole drain, and after
+
+
+@dataclass(frozen=True)
+class Phase:
+    """One locust run of a phase: who uploads what, how fast, through which call."""
+
+    name: str
+    payloads: Path
+    users: int
+    images: int
+    rate: float = 0.0  # uploads/s in all (0: as fast as the users can)
+    batch: int = 0  # files per batch call (0: a POST /v1/uploads each)
+    tenant: str | None = None  # every user signs in as this one tenant
+    spawn_rate: float | None = None  # users started per second (None: all at once)
+
+    def command(self, args: argparse.Namespace, out: Path) -> list[str]:
+        """locust's headless command line for this phase, its reports in `out/<name>/`."""
+        folder = out / self.name
+        command = locust_command(
+            folder, self.payloads, folder / "uploads.jsonl", users=self.users, images=self.images,
+            max_seconds=args.max_seconds, drain_timeout=args.drain_timeout, rate=self.rate,
+            batch=self.batch, target=args.target,
+        )  # fmt: skip
+        if self.spawn_rate is not None:
+            command[command.index("-r") + 1] = f"{self.spawn_rate:g}"
+        return [*command, *(["--tenant", self.tenant] if self.tenant else [])]
+
+
+def small_phase(args: argparse.Namespace, folder: Path, name: str, seconds: float) -> Phase:
+    """The K small tenants uploading one photo each every `--tenant-every` s for `seconds`; their
+    first uploads spread over one interval (users started K/interval a second)."""
+    rate = args.tenants / args.tenant_every
+    images = args.tenants * max(1, math.ceil(seconds / args.tenant_every))
+    return Phase(name, folder, args.tenants, images, rate=rate, spawn_rate=rate)
+
+
+def burst_phase(args: argparse.Namespace, folder: Path, name: str) -> Phase:
+    """One tenant sending `--images` photos through the batch call on `--users` connections."""
+    return Phase(name, folder, args.users, args.images, batch=args.batch, tenant=BURST_TENANT)
+
+
+def run_phases(
+    args: argparse.Namespace, env: dict[str, str], phases: list[Phase]
+) -> list[list[tracker.Upload]]:
+    """Run `phases` at the same time; each one's uploads, from its ledger."""
+    out = args.out / "phases"
+    running = []
+    for phase in phases:
+        (out / phase.name).mkdir(parents=True, exist_ok=True)
+        for stale in tracker.ledger_files(out / phase.name / "uploads.jsonl"):
+            stale.unlink()
+        log = (out / phase.name / "locust.log").open("wb")
+        running.append((subprocess.Popen(phase.command(args, out), env=env, stdout=log, stderr=log), log))
+    for process, log in running:
+        process.wait()
+        log.close()
+    found = [tracker.read_all(out / phase.name / "uploads.jsonl") for phase in phases]
+    for phase, uploads in zip(phases, found, strict=True):
+        if not uploads:
+            raise SystemExit(
+                f"tenants: the {phase.name} phase sent nothing; see {out / phase.name / 'locust.log'}"
+            )
+    return found
+
+
+def drive(args: argparse.Namespace, env: dict[str, str]) -> tuple[TenantFigures, Ledger]:
+    """The three phases against the stack `env` names, then the reconciliation."""
+    burst_files = payloads.generate(args.out / "payloads", args.profile)
+    small_files = payloads.generate(args.out / "tenant-payloads", args.tenant_profile, 0.0)
+    every, idle_s = args.tenant_every, args.idle_seconds
+    say(f"idle: {args.tenants} small tenants, a photo each every {every:g}s, for {idle_s:g}s")
+    (idle,) = run_phases(args, env, [small_phase(args, small_files, "idle", args.idle_seconds)])
+    say(f"alone: one tenant sends {args.images} photos ({args.profile}) through the batch call")
+    (alone,) = run_phases(args, env, [burst_phase(args, burst_files, "alone")])
+    seconds = burst_window(alone).seconds * TOGETHER_MARGIN
+    say(f"together: the burst again, the small tenants uploading for {seconds:.0f}s beside it")
+    burst, small = run_phases(
+        args, env, [burst_phase(args, burst_files, "burst"), small_phase(args, small_files, "small", seconds)]
+    )
+    say("reconciling every upload of the three phases against the buckets and the DLQ")
+    session = boto3.Session(region_name=env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION"))
+    everything = [*idle, *alone, *burst, *small]
+    ledger = reconcile(
+        session.client("s3"),
+        session.client("sqs"),
+        env["IMGPIPE_OUTPUT_BUCKET"],
+        env["IMGPIPE_DLQ_URL"],
+        everything,
+    )
+    return TenantFigures(idle, alone, burst, small, lost=len(ledger.lost)), ledger
+
+
+def run(args: argparse.Namespace) -> int:
+    """The whole scenario on the local stack (lanes per `--lanes`) or the deployment; the exit code."""
+    if args.target == "aws":
+        from loadtest.load import signin
+
+        os.environ.update(signin.aws_users(os.environ, args.tenants, 1, say))
+        cognito = signin.cognito_client(os.environ)
+        pool, password = os.environ[signin.POOL], os.environ[signin.PASSWORD]
+        signin.ensure_users(cognito, pool, [BURST_TENANT], password)
+        figures, ledger = drive(args, dict(os.environ))
+    else:
+        from deploy.local.lanes import LanePlan
+        from deploy.local.stack import LocalStack
+
+        lanes = LanePlan() if args.lanes == "on" else None
+        say(f"starting the local stack: {args.workers} workers, lanes {args.lanes}")
+        with LocalStack(workers=args.workers, log_dir=args.out / "logs", lanes=lanes) as stack:
+            os.environ.update(stack.environment())
+            figures, ledger = drive(args, dict(os.environ))
+    print(ledger.line())
+    for line in [*figures.details(), *ledger.problem_lines()]:
+        print(line)
+    print(figures.line())
+    return 0 if ledger.ok else 1
+
+
+def say(message: str) -> None:
+    """A progress line, on stderr so the figures on stdout stay parseable."""
+    print(f"loadtest: {message}", file=sys.stderr, flush=True)
