@@ -93,6 +93,7 @@ function showApp(config: Config, session: Session, main: HTMLElement): void {
     event.returnValue = ''
   })
   setState('ready')
+  main.focus() // the sign-in form that had focus is gone: without this, focus falls to <body>
   void gallery.load(true)
 }
 
