@@ -190,7 +190,9 @@ def test_the_main_controls_are_reached_and_worked_by_keyboard(
         page.keyboard.type("frank")
         page.keyboard.press("Enter")
         expect(page.get_by_text("Signed in as frank")).to_be_visible()
-        # Then Tab reaches every control, in reading order, each with a name
+        # Then focus moves to the page's content, not lost with the sign-in form it was in
+        expect(page.get_by_role("main")).to_be_focused()
+        # And Tab reaches every control, in reading order, each with a name
         order = focus_names(page)
         wanted = ['link "Skip to content"', 'button "Sign out"', 'button "Choose photos"',
                   'button "Choose a folder"', 'button "Refresh gallery"']  # fmt: skip
