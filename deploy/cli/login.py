@@ -32,7 +32,8 @@ def login(user: UserName, json_out: Json = False) -> None:
 
     The token is what the API expects after `Authorization: Bearer `: an access token of the local
     user pool's app client, valid for an hour. --json: {"idToken", "accessToken", "refreshToken",
-    "expiresIn"}
+    "expiresIn", "sub"}; `sub` is the user's id in the API and its key prefix (uploads/{sub}/...),
+    what `imgpipe upload --user` takes to import files as that user's.
     """
     from deploy.local.cognito import NoUserPool, sign_in
 
@@ -44,7 +45,8 @@ def login(user: UserName, json_out: Json = False) -> None:
     with aws_errors():
         cognito = _cognito()
         try:
-            tokens = sign_in(cognito, _pool(cognito, endpoint), user)
+            pool = _pool(cognito, endpoint)
+            tokens = sign_in(cognito, pool, user)
         except NoUserPool as exc:
             raise fail(f"{exc}: is this the endpoint `imgpipe local up` printed?") from exc
         except cognito.exceptions.ResourceNotFoundException as exc:
@@ -53,7 +55,9 @@ def login(user: UserName, json_out: Json = False) -> None:
                 " export the lines `imgpipe local up` printed, or unset both"
             ) from exc
     if json_out:
-        return print_json(tokens.to_json())
+        attributes = cognito.admin_get_user(UserPoolId=pool.pool_id, Username=user)["UserAttributes"]
+        sub = next((a["Value"] for a in attributes if a["Name"] == "sub"), None)
+        return print_json(tokens.to_json() | {"sub": sub})
     say(tokens.access_token)
 
 

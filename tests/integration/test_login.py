@@ -87,9 +87,11 @@ def test_json_gives_the_whole_sign_in_result(door: Door) -> None:
     result = login("--user", "alice", "--json")
     assert result.exit_code == 0, result.output
     document = json.loads(result.stdout)
-    assert set(document) == {"idToken", "accessToken", "refreshToken", "expiresIn"}
+    assert set(document) == {"idToken", "accessToken", "refreshToken", "expiresIn", "sub"}
     assert document["expiresIn"] == 3600
     assert unverified(document["idToken"])["aud"] == door.pool.client_id
+    # the sub is the user's id in the API: what `imgpipe upload --user` takes to import as them
+    assert document["sub"] == unverified(document["accessToken"])["sub"]
     assert door.call("GET", "/v1/images", document["idToken"]).status == 200
 
 
