@@ -126,7 +126,9 @@ def show_rows(message: Quarantined) -> list[tuple[str, str]]:
         ("receive count", "-" if message.receive_count is None else str(message.receive_count)),
         ("redrive count", str(message.redrive_count)),
         ("source queue", message.source_queue or "-"),
-        ("delivered through", "SNS" if decoded["sns"] else "S3 directly"),
+        # S3 -> SNS -> SQS with raw delivery puts the S3 event itself in the body; an SNS envelope
+        # means a subscription without it (or a message sent by hand)
+        ("body", "an SNS envelope around the S3 event" if decoded["sns"] else "the S3 event (raw delivery)"),
     ]
     for record in decoded["records"]:
         rows.append(("S3 event", f"{record['eventName']} s3://{record['bucket']}/{record['key']}"))
