@@ -6,21 +6,16 @@ and the function is never called; otherwise the function gets the v2.0 event and
 context, and its answer becomes the response, with the gateway's CORS headers instead of its own.
 A function that raises, or answers what the gateway cannot read, is a 500 `Internal Server Error`.
 
-One invocation runs at a time in each execution environment, as in Lambda: Powertools' resolver
-keeps the current event on the app object, so two requests at once on one app could see each
-other's caller. Up to `ENVIRONMENTS` of them serve at once, each the handler's module imported
-afresh (its own app), as the API function scales on AWS: one client's polling never queues another
-client's request behind it (a burst's 10 pollers held single uploads' form requests up to 5 s
-with one). Tokens are checked outside, so a burst of bad tokens costs no handler time.
+One invocation runs at a time, as in one Lambda execution environment: Powertools' resolver keeps
+the current event on the app object, so two requests at once in one process could see each
+other's caller. Tokens are checked outside that lock, so a burst of bad tokens costs no handler time.
 """
 
 from __future__ import annotations
 
 import importlib
-import importlib.util
 import json
 import logging
-import queue
 import threading
 import uuid
 from collections.abc import Callable, Iterable
@@ -42,7 +37,6 @@ access = logging.getLogger("imgpipe.front_door.access")
 FUNCTION_NAME = "imgpipe-api"
 FUNCTION_TIMEOUT_S = 29.0  # API Gateway gives an integration at most 30 s
 MAX_PAYLOAD_BYTES = 6 * 1024 * 1024  # Lambda's synchronous invocation payload limit
-ENVIRONMENTS = 4  # execution environments at once (the API function's concurrency, on one machine)
 
 Handler = Callable[[dict[str, Any], Any], Any]
 
@@ -60,20 +54,11 @@ def unauthorized(reason: str) -> Response:
     return message(401, "Unauthorized", {"www-authenticate": challenge})
 
 
-def load_handler(path: str, fresh: bool = False) -> Handler:
-    """The callable at a dotted path, e.g. `worker.api.handler.handler`; `fresh`: from its module
-    executed anew (another execution environment's), not the one in `sys.modules`."""
+def load_handler(path: str) -> Handler:
+    """The callable at a dotted path, e.g. `worker.api.handler.handler`."""
     module, _, name = path.rpartition(".")
-    if not fresh:
-        handler: Handler = getattr(importlib.import_module(module), name)
-        return handler
-    spec = importlib.util.find_spec(module)
-    if spec is None or spec.loader is None:
-        raise ModuleNotFoundError(f"no module named {module!r}")
-    copy = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(copy)
-    fresh_handler: Handler = getattr(copy, name)
-    return fresh_handler
+    handler: Handler = getattr(importlib.import_module(module), name)
+    return handler
 
 
 @dataclass
@@ -85,9 +70,7 @@ class FrontDoor:
     cors: Cors = field(default_factory=Cors)
     routes: tuple[Route, ...] = ROUTES
     timeout_s: float = FUNCTION_TIMEOUT_S
-    environments: int = ENVIRONMENTS
-    _idle: queue.LifoQueue[Handler] = field(default_factory=queue.LifoQueue, init=False)
-    _made: int = field(default=0, init=False)
+    _handler: Handler | None = field(default=None, init=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, init=False)
 
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
@@ -119,7 +102,7 @@ class FrontDoor:
     def warm(self) -> None:
         """Import the function now, as Lambda's init phase does; a failure is logged, not raised."""
         try:
-            self._idle.put(self._environment())
+            self._load()
         except Exception:
             log.exception("cannot import the API handler %s", self.handler_path)
 
@@ -147,38 +130,17 @@ class FrontDoor:
 
     def _invoke(self, event: dict[str, Any]) -> Response:
         try:
-            handler = self._environment()  # the clock starts when the invocation does, not while it waits
-            try:
+            with self._lock:  # the clock starts when the invocation does, not while it waits
                 request_id = str(uuid.uuid4())
                 context = LocalContext(self.timeout_s, function_name=FUNCTION_NAME, aws_request_id=request_id)
-                result = handler(event, context)
-            finally:
-                self._idle.put(handler)
+                result = self._load()(event, context)
             return http_response(result)
         except Exception:  # the function failed, or answered what the gateway cannot read
             log.exception("the API handler failed on %s", event["routeKey"])
             return message(500, "Internal Server Error")
 
-    def _environment(self) -> Handler:
-        """An idle execution environment; a new one while there are fewer than `environments`."""
-        try:
-            return self._idle.get_nowait()
-        except queue.Empty:
-            pass
-        with self._lock:
-            made = self._made < self.environments
-            if made:
-                self._made += 1
-        if not made:
-            return self._idle.get()
-        try:
-            return self._load()
-        except BaseException:
-            with self._lock:
-                self._made -= 1
-            raise
-
     def _load(self) -> Handler:
-        # A failed import is tried again on the next request, as Lambda retries a failed init. The
-        # first environment is the module itself, the others fresh copies of it.
-        return load_handler(self.handler_path, fresh=self._made > 1)
+        # A failed import is tried again on the next request, as Lambda retries a failed init.
+        if self._handler is None:
+            self._handler = load_handler(self.handler_path)
+        return self._handler
