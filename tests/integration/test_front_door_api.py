@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -116,3 +117,21 @@ def test_only_the_owner_deletes_through_the_door(api: Api) -> None:
     # When alice deletes it, then it is deleted for her
     alice.delete(created["imageId"])
     assert alice.image(created["imageId"])["status"] == "deleted"
+
+
+def test_requests_of_many_users_at_once_each_run_as_their_own_user(api: Api) -> None:
+    # Given twelve users signed in, each asking for forms for 100 files at once, several times over
+    # (validating a batch keeps a request in the handler long enough for others to overlap it)
+    users = [api.as_user(f"crowd-{n}") for n in range(12)]
+    files = [{"filename": f"p{n}.jpg", "contentType": "image/jpeg", "size": 1000} for n in range(100)]
+
+    def ask(user: tuple[ImgpipeApi, str]) -> set[str]:
+        client, _ = user
+        answers = [client.create_uploads(files) for _ in range(4)]
+        return {item["upload"]["key"].split("/")[1] for answer in answers for item in answer["items"]}
+
+    with ThreadPoolExecutor(len(users)) as pool:
+        prefixes = list(pool.map(ask, users))
+    # Then every form names its own caller's prefix: no request ever ran as another user (the
+    # resolver keeps the current event where every resolver of a process sees it)
+    assert prefixes == [{sub} for _, sub in users]
