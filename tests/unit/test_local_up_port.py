@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from deploy.local import motoserver, stack
+from deploy.local import motoserver, stack, web
 from deploy.local.motoserver import DEFAULT_PORT, MotoServer, MotoServerError
 from tests.unit.test_cli import (
     assert_failure,
@@ -38,11 +38,13 @@ class StandInStack:
             port=port or FREE_PORT, endpoint=f"http://127.0.0.1:{port or FREE_PORT}"
         )
 
+        self.user_pool = SimpleNamespace(pool_id="local_pool", client_id="local_client")
+
     def start(self) -> StandInStack:
         return self
 
     def environment(self) -> dict[str, str]:
-        return {"AWS_ENDPOINT_URL": self.server.endpoint}
+        return {"AWS_ENDPOINT_URL": self.server.endpoint, "IMGPIPE_API_URL": "http://127.0.0.1:1"}
 
     def alive(self) -> bool:
         return False
@@ -54,9 +56,33 @@ class StandInStack:
         pass
 
 
+class StandInWeb:
+    """The web uploader's server, started and stopped without a process or a socket."""
+
+    url = "http://127.0.0.1:2"
+    log = Path("web.log")
+
+    def __init__(self, *_: Any, **__: Any) -> None:
+        pass
+
+    def start(self, *_: Any) -> None:
+        pass
+
+    def running(self) -> bool:
+        return True
+
+    def built(self) -> bool:
+        return True
+
+    def stop(self) -> None:
+        pass
+
+
 @pytest.fixture
 def asked(monkeypatch: pytest.MonkeyPatch) -> list[int | None]:
     monkeypatch.setattr(stack, "LocalStack", StandInStack)
+    monkeypatch.setattr(web, "WebServerProcess", StandInWeb)
+    monkeypatch.setattr(web, "reserve_web", lambda *_: None)
     StandInStack.asked = []
     return StandInStack.asked
 
