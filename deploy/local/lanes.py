@@ -32,12 +32,15 @@ class LanePlan:
     interactive_workers: int = 2  # the interactive mapping's maximum concurrency (Lambda's least is 2)
     interactive_batch_size: int = 4  # records a worker has in flight at once (IMGPIPE_CONCURRENCY)
     bulk_nice: int = 10  # bulk workers yield the cores to interactive ones (0: share them equally)
+    routers: int = 2  # router processes: its mapping's concurrency (Lambda's least is 2)
     router_batch_size: int = 10
     router_timeout_s: float = 30.0
 
     def __post_init__(self) -> None:
         if self.interactive_workers < 1:
             raise ValueError(f"interactive workers must be 1 or more, not {self.interactive_workers}")
+        if self.routers < 1:
+            raise ValueError(f"routers must be 1 or more, not {self.routers}")
         if not 0 <= self.bulk_nice <= 19:
             raise ValueError(f"bulk nice must be 0-19, not {self.bulk_nice}")
 

@@ -5,7 +5,7 @@ Workers are separate `imgpipe worker` processes (one per core by default), so ba
 parallel on every core as concurrent Lambda invocations do; each is a cold start of
 `worker.handler`, and SIGTERM lets each finish its batch before it exits.
 
-With `lanes` (as Terraform deploys it) the work queue feeds the router
+With `lanes` (the default, as Terraform deploys it) the work queue feeds the router
 (`deploy.local.lanes`, `deploy.local.routing`), which sends each upload to the interactive or the
 bulk queue, each consumed by its own pool of worker processes (docs/fairness.md); `workers` is
 then the bulk pool's size. With `lanes=None` the workers consume the work queue themselves.
@@ -88,7 +88,7 @@ class LocalStack:
     api_port: int | None = None  # None: any free port
     api_port_fallback: bool = False  # True: any free port when api_port is taken
     api_handler: str = API_HANDLER
-    lanes: LanePlan | None = None  # None: the workers consume the work queue
+    lanes: LanePlan | None = field(default_factory=LanePlan)  # None: the workers consume the work queue
     server: MotoServer = field(init=False)
     session: EndpointSession = field(init=False)
     topology: Topology = field(init=False)
@@ -99,7 +99,7 @@ class LocalStack:
     _api_socket: socket.socket | None = field(default=None, init=False)
     kills: int = field(default=0, init=False)
     lane_queues: LaneQueues | None = field(default=None, init=False)
-    router: subprocess.Popen[bytes] | None = field(default=None, init=False)
+    routers: list[subprocess.Popen[bytes]] = field(default_factory=list, init=False)
 
     def start(self) -> LocalStack:
         """Start the server, provision the topology, start the workers.
@@ -174,7 +174,7 @@ class LocalStack:
 
     def _start_workers(self) -> None:
         if self.lanes is not None:
-            self._spawn_router()
+            self.routers = [self._spawn_router(index) for index in range(self.lanes.routers)]
         for index in range(len(self.slots())):
             self._processes.append(self._spawn(index))
 
@@ -194,19 +194,18 @@ class LocalStack:
         log = self.log_dir / f"worker-{index}.log" if self.log_dir else None
         return spawn(self._process_env(), slot.config, log, slot.nice)
 
-    def _spawn_router(self) -> None:
+    def _spawn_router(self, index: int) -> subprocess.Popen[bytes]:
         assert self.lanes is not None
-        log = self.log_dir / f"{ROUTER_LOG}.log" if self.log_dir else None
-        self.router = spawn_router(self._process_env(), self.lanes, self.queue, self.topology.queue_url, log)
+        log = self.log_dir / f"{ROUTER_LOG}-{index}.log" if self.log_dir else None
+        return spawn_router(self._process_env(), self.lanes, self.queue, self.topology.queue_url, log)
 
-    def kill_router(self) -> int:
-        """SIGKILL the router mid-batch and start a fresh one, as `kill_worker` does a worker."""
-        assert self.router is not None, "a stack without lanes has no router"
-        process = self.router
+    def kill_router(self, index: int = 0) -> int:
+        """SIGKILL router `index` mid-batch and start a fresh one, as `kill_worker` does a worker."""
+        process = self.routers[index]  # IndexError: a stack without lanes has no router
         process.send_signal(signal.SIGKILL)
         process.wait()
         self.kills += 1
-        self._spawn_router()
+        self.routers[index] = self._spawn_router(index)
         return process.pid
 
     def worker_pids(self) -> list[int]:
@@ -226,8 +225,8 @@ class LocalStack:
     def alive(self) -> bool:
         """True while the server, the front door and every worker process run."""
         door = self.front_door is None or self.front_door.running()
-        router = self.router is None or self.router.poll() is None
-        return self.server.running() and door and router and all(p.poll() is None for p in self._processes)
+        processes = [*self._processes, *self.routers]
+        return self.server.running() and door and all(p.poll() is None for p in processes)
 
     def failure(self) -> str:
         """Why the stack is not alive, in one line: which process exited and, for a worker, the
@@ -240,8 +239,9 @@ class LocalStack:
                 return f"worker {index} was killed by signal {-code}{self._log_reason(f'worker-{index}')}"
             if code is not None:
                 return f"worker {index} exited with code {code}{self._log_reason(f'worker-{index}')}"
-        if self.router is not None and (code := self.router.poll()) is not None:
-            return f"the router exited with code {code}{self._log_reason(ROUTER_LOG)}"
+        for index, router in enumerate(self.routers):
+            if (code := router.poll()) is not None:
+                return f"router {index} exited with code {code}{self._log_reason(f'{ROUTER_LOG}-{index}')}"
         if self.front_door is not None and not self.front_door.running():
             return f"the API front door on {self.front_door.url} exited{self._log_reason('api')}"
         return "every process is running"
@@ -257,7 +257,7 @@ class LocalStack:
         if self._api_socket is not None:
             self._api_socket.close()
             self._api_socket = None
-        running = [*self._processes, *([self.router] if self.router else [])]
+        running = [*self._processes, *self.routers]
         for process in running:
             process.send_signal(signal.SIGTERM)
         for process in running:
@@ -267,7 +267,7 @@ class LocalStack:
                 process.kill()
                 process.wait()
         self._processes.clear()
-        self.router = None
+        self.routers = []
         if self.fault_proxy is not None:
             self.fault_proxy.stop()
             self.fault_proxy = None

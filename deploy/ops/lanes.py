@@ -9,7 +9,7 @@ to go idle (a queue drained by the router may be empty while its lanes are not).
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -79,3 +79,9 @@ def backlog(sqs: SQSClient, urls: Iterable[str]) -> int:
         depth = queue_depth(sqs, url)
         total += depth.visible + depth.in_flight + depth.delayed
     return total
+
+
+def work_queue_urls(env: Mapping[str, str]) -> list[str]:
+    """Every queue upload work waits in: the work queue, and each lane when `env` names them."""
+    names = ("IMGPIPE_QUEUE_URL", "IMGPIPE_INTERACTIVE_QUEUE_URL", "IMGPIPE_BULK_QUEUE_URL")
+    return [env[name] for name in names if env.get(name)]

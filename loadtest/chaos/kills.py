@@ -1,6 +1,7 @@
 """The chaos run's kills: the busiest worker (the one rendering) SIGKILLed every few seconds while
 messages are in flight, through `LocalStack.kill_worker`, so its batch comes back only after the
-visibility timeout.
+visibility timeout; with lanes, every third kill is the router's (`LocalStack.kill_router`), so
+what it held comes back the same way.
 """
 
 from __future__ import annotations
@@ -12,12 +13,14 @@ from typing import TYPE_CHECKING
 
 from deploy.local.stack import LocalStack
 from deploy.ops.dlq.report import queue_depth
+from deploy.ops.lanes import work_queue_urls
 from loadtest.chaos.agents import Agent
 
 if TYPE_CHECKING:
     from types_boto3_sqs import SQSClient
 
 MIN_AGE_S = 8.0  # a worker younger than this is still in its cold start, not in a batch
+ROUTER_EVERY = 3  # with lanes, every third kill is the router's
 
 
 def _cpu_ticks(pid: int) -> int:
@@ -34,10 +37,16 @@ class Killer(Agent):
     def __init__(self, stack: LocalStack, sqs: SQSClient, every_s: float) -> None:
         super().__init__()
         self.stack, self.sqs, self.every_s = stack, sqs, every_s
+        self.queues = work_queue_urls(stack.environment())
+        self.turns = 0
 
     def _loop(self) -> None:
         while not self._stop.wait(self.every_s):
-            if queue_depth(self.sqs, self.stack.topology.queue_url).in_flight == 0:
+            if sum(queue_depth(self.sqs, url).in_flight for url in self.queues) == 0:
+                continue
+            self.turns += 1
+            if self.stack.routers and self.turns % ROUTER_EVERY == 0:
+                self.stack.kill_router(self.turns // ROUTER_EVERY % len(self.stack.routers))
                 continue
             pids = self.stack.worker_pids()
             before = {pid: _cpu_ticks(pid) for pid in pids if process_age_s(pid) >= MIN_AGE_S}

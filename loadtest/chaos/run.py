@@ -6,9 +6,11 @@ while: the workers reach AWS through `deploy.local.faults` (10% of requests faul
 latency, 503 SlowDown, 500, resets, answers lost after the request landed); 3% of the uploads are
 poison (truncated, text, a disguised SVG, a PNG bomb); 5% of the uploads get a second S3 event
 sent to the queue (a redriven copy with a new messageId, some racing the original, some long
-after it); and every `--kill-every` seconds the busiest worker is SIGKILLed mid-batch and
-replaced, so its batch returns only after the visibility timeout. A short function timeout
-(and record budget) makes that redelivery happen within the run.
+after it); and every `--kill-every` seconds the busiest worker (every third time the router) is
+SIGKILLed mid-batch and replaced, so its batch returns only after the visibility timeout. A short
+function timeout (and record budget) makes that redelivery happen within the run. The stack runs
+the lanes as Terraform deploys them (docs/fairness.md): the router's HEADs and sends meet the
+faults too, and what it could not route would be in its own DLQ, read with the DLQ's.
 
 Exits 1 unless lost = 0, inconsistent = 0, stuck = 0 and quarantined = the poison count exactly.
 """
@@ -26,8 +28,10 @@ from typing import TYPE_CHECKING
 import boto3
 
 from deploy.local.faults import FaultPlan
+from deploy.local.lanes import LanePlan
 from deploy.local.stack import LocalStack
 from deploy.local.topology import QueueSettings
+from deploy.ops.lanes import work_queue_urls
 from loadtest.chaos import ledger as chaos_ledger
 from loadtest.chaos.agents import Agent, AgentFailed, Duplicator, Interleaver
 from loadtest.chaos.kills import Killer
@@ -67,13 +71,16 @@ def drive(args: Namespace, stack: LocalStack) -> chaos_ledger.ChaosLedger:
             f"chaos: locust exited with {code} and wrote no ledger; see {args.out / 'locust.log'}"
         )
     uploaded = time.monotonic()
-    # Stuck: the queue has not shrunk for three visibility timeouts (a redelivery had its chance).
+    # Stuck: the queues have not shrunk for three visibility timeouts (a redelivery had its chance).
     visibility = stack.queue.visibility_timeout_s
-    stuck = wait_until_empty(sqs, topology.queue_url, stall_s=3 * visibility + 30, cap_s=1800)
+    stuck = wait_until_empty(sqs, work_queue_urls(env), stall_s=3 * visibility + 30, cap_s=1800)
     print(f"phases: locust (uploads until every manifest) {uploaded - started:.0f}s,"
           f" queue empty {time.monotonic() - uploaded:.0f}s later")  # fmt: skip
     # Read once: each read holds every message for a while, so a second one may see fewer.
     quarantined = dlq_reasons(sqs, topology.dlq_url)
+    if stack.lane_queues is not None:  # what the router could not route is quarantined, not lost
+        for key, reasons in dlq_reasons(sqs, stack.lane_queues.router_dlq_url).items():
+            quarantined.setdefault(key, []).extend(reasons)
     result = settle(args, stack, s3, sqs, tracker.read(ledger_path), stuck, duplicator.sent, quarantined)
     result.reuploaded = [parse_upload_key(key).image_id for key in interleaver.reuploaded]
     result.conflicts = list(interleaver.conflicts)
@@ -138,7 +145,8 @@ def run(args: Namespace) -> int:
     os.environ["IMGPIPE_RESULT_TOPIC_ARN"] = RESULTS_TOPIC
     queue = QueueSettings.for_timeout(args.timeout, batching_window_s=1)
     plan = FaultPlan.transient(args.faults)
-    with LocalStack(workers=args.workers, queue=queue, log_dir=args.out / "logs", faults=plan) as stack:
+    logs = args.out / "logs"
+    with LocalStack(workers=args.workers, queue=queue, log_dir=logs, faults=plan, lanes=LanePlan()) as stack:
         os.environ.update(stack.environment())
         stack.session.client("sns").create_topic(Name=RESULTS_TOPIC.rsplit(":", 1)[1])
         try:

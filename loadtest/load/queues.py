@@ -1,5 +1,6 @@
 """The work queue and the DLQ as a runner watches them: sampled into a CSV while locust runs
-(`Sampler`, for the plot and the progress lines), and waited on until empty afterwards.
+(`Sampler`, for the plot and the progress lines), and waited on until empty afterwards. With lanes
+(docs/fairness.md) the work is in the work queue and both lanes' queues, counted together.
 """
 
 from __future__ import annotations
@@ -7,11 +8,12 @@ from __future__ import annotations
 import csv
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from deploy.ops.dlq.report import QueueDepth, queue_depth
+from deploy.ops.lanes import backlog
 
 if TYPE_CHECKING:
     from types_boto3_sqs import SQSClient
@@ -24,11 +26,12 @@ class Sampler(threading.Thread):
     FIELDS = ("t_s", "epoch_s", "visible", "in_flight", "dlq")
 
     def __init__(
-        self, sqs: SQSClient, queue_url: str, dlq_url: str, path: Path, every_s: float = 1.0,
+        self, sqs: SQSClient, queue_url: str | Sequence[str], dlq_url: str, path: Path, every_s: float = 1.0,
         progress: Callable[[str], None] = lambda _: None, tell_every_s: float = 10.0,
     ) -> None:  # fmt: skip
         super().__init__(daemon=True)
-        self.sqs, self.queue_url, self.dlq_url, self.path = sqs, queue_url, dlq_url, path
+        self.sqs, self.dlq_url, self.path = sqs, dlq_url, path
+        self.queue_urls = [queue_url] if isinstance(queue_url, str) else list(queue_url)
         self.every_s, self.progress, self.tell_every_s = every_s, progress, tell_every_s
         self.rows: list[dict[str, float]] = []
         self._stop_event = threading.Event()
@@ -52,7 +55,13 @@ class Sampler(threading.Thread):
 
     def _depths(self) -> tuple[QueueDepth, QueueDepth] | None:
         try:
-            return queue_depth(self.sqs, self.queue_url), queue_depth(self.sqs, self.dlq_url)
+            depths = [queue_depth(self.sqs, url) for url in self.queue_urls]
+            work = QueueDepth(
+                sum(d.visible for d in depths),
+                sum(d.in_flight for d in depths),
+                sum(d.delayed for d in depths),
+            )
+            return work, queue_depth(self.sqs, self.dlq_url)
         except Exception:  # noqa: BLE001 - a missed sample must not end the run
             return None
 
@@ -68,14 +77,14 @@ class Sampler(threading.Thread):
         return self.rows
 
 
-def wait_until_empty(sqs: SQSClient, queue_url: str, stall_s: float, cap_s: float) -> int:
-    """Wait until the queue holds nothing (visible, in flight or delayed) for as long as it keeps
-    shrinking; what is left once it has not shrunk for `stall_s` (stuck), or after `cap_s`."""
+def wait_until_empty(sqs: SQSClient, queue_url: str | Sequence[str], stall_s: float, cap_s: float) -> int:
+    """Wait until the queues hold nothing (visible, in flight or delayed) for as long as they keep
+    shrinking; what is left once they have not shrunk for `stall_s` (stuck), or after `cap_s`."""
+    urls = [queue_url] if isinstance(queue_url, str) else list(queue_url)
     started = progressed = time.monotonic()
     least = None
     while True:
-        depth = queue_depth(sqs, queue_url)
-        left, now = depth.visible + depth.in_flight + depth.delayed, time.monotonic()
+        left, now = backlog(sqs, urls), time.monotonic()
         if least is None or left < least:
             least, progressed = left, now
         if left == 0 or now - progressed > stall_s or now - started > cap_s:

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 
 import boto3
 
+from deploy.ops.lanes import work_queue_urls
 from loadtest.load import payloads, route_stats, signin, tracker
 from loadtest.load.ledger import Ledger, reconcile
 from loadtest.load.options import SCENARIOS, parse
@@ -87,7 +88,8 @@ def upload(
     """locust's run, with the queues sampled (and, for `redrive`, the DLQ redriven) meanwhile."""
     payload_dir = payloads.generate(args.out / "payloads", args.profile, SCENARIOS[args.scenario])
     queue_url, dlq_url = env["IMGPIPE_QUEUE_URL"], env["IMGPIPE_DLQ_URL"]
-    sampler = Sampler(sqs, queue_url, dlq_url, args.out / "queues.csv", progress=say)
+    queues = work_queue_urls(env)  # the work queue, and the lanes when there are
+    sampler = Sampler(sqs, queues, dlq_url, args.out / "queues.csv", progress=say)
     redriver = Redriver(sqs, dlq_url, queue_url, args.redrive_every) if args.scenario == "redrive" else None
     asking = f"POST /v1/uploads/batch of {args.batch}" if args.batch else "POST /v1/uploads each"
     say(f"{args.images} uploads ({args.profile} profile, {args.scenario}) by {args.users} signed-in"
@@ -108,7 +110,7 @@ def upload(
             redriver.finish()
         # Records still in flight (redriven copies, a run cut short, the last quarantine's DLQ
         # send after its failed manifest) end before anything is counted.
-        if wait_until_empty(sqs, queue_url, stall_s=args.drain_timeout, cap_s=args.drain_timeout):
+        if wait_until_empty(sqs, queues, stall_s=args.drain_timeout, cap_s=args.drain_timeout):
             say(f"the work queue still held messages after {args.drain_timeout:.0f}s; reconciling anyway")
     finally:
         if redriver is not None:
@@ -132,10 +134,12 @@ def run(args: argparse.Namespace) -> int:
         os.environ.update(signin.aws_users(os.environ, args.users, args.processes, say))
         ledger, uploads, samples = drive(args, dict(os.environ))
     else:
+        from deploy.local.lanes import LanePlan
         from deploy.local.stack import LocalStack
 
-        say(f"starting the local stack: a moto server and {args.workers} workers")
-        with LocalStack(workers=args.workers, log_dir=args.out / "logs") as stack:
+        say(f"starting the local stack: a moto server and {args.workers} workers, lanes {args.lanes}")
+        lanes = LanePlan() if args.lanes == "on" else None
+        with LocalStack(workers=args.workers, log_dir=args.out / "logs", lanes=lanes) as stack:
             os.environ.update(stack.environment())
             ledger, uploads, samples = drive(args, dict(os.environ))
             say("stopping the local stack")

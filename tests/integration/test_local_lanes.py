@@ -82,10 +82,11 @@ def test_each_lane_has_its_own_pool_and_nothing_is_lost_when_the_router_dies(tmp
         _upload(stack, "uploads/alice/one.jpg")
         _upload(stack, "uploads/bob/many.jpg", lane="bulk")
         assert _wait_complete(stack, ["one", "many"]) == {"one": "complete", "many": "complete"}
-        # When the router is SIGKILLed, then a fresh one takes its place and the next upload completes
-        first = stack.router
-        assert first is not None and stack.kill_router() == first.pid
-        assert stack.router is not None and stack.router.pid != first.pid
+        # When both routers are SIGKILLed, then fresh ones take their place and the next upload completes
+        assert len(stack.routers) == 2
+        first = [router.pid for router in stack.routers]
+        assert [stack.kill_router(0), stack.kill_router(1)] == first
+        assert not {router.pid for router in stack.routers} & set(first)
         # (a message the dead router's pending long poll took is back only after the visibility
         # timeout, as on SQS: upload once that poll has ended)
         time.sleep(IDLE_WAIT_S + 1)
@@ -93,18 +94,18 @@ def test_each_lane_has_its_own_pool_and_nothing_is_lost_when_the_router_dies(tmp
         assert _wait_complete(stack, ["after"]) == {"after": "complete"}
         assert stack.alive(), stack.failure()
         # And a router that dies on its own is reported by name
-        stack.router.kill()
-        stack.router.wait()
+        stack.routers[1].kill()
+        stack.routers[1].wait()
         assert not stack.alive()
-        assert stack.failure().startswith("the router exited with code -9")
-    routed = (tmp_path / "logs" / "router.log").read_text().replace(" ", "")
-    assert '"RoutedBulk":[1.0]' in routed
+        assert stack.failure().startswith("router 1 exited with code -9")
+    logs = [(tmp_path / "logs" / f"router-{n}.log").read_text().replace(" ", "") for n in (0, 1)]
+    assert any('"RoutedBulk":[1.0]' in log for log in logs)
 
 
 def test_without_lanes_the_workers_consume_the_work_queue(tmp_path: Path) -> None:
     with LocalStack(workers=1, log_dir=tmp_path / "logs", lanes=None) as stack:
         env = stack.environment()
-        assert stack.router is None and "IMGPIPE_BULK_QUEUE_URL" not in env
+        assert stack.routers == [] and "IMGPIPE_BULK_QUEUE_URL" not in env
         assert [_queue_of(pid) for pid in stack.worker_pids()] == [env["IMGPIPE_QUEUE_URL"]]
         _upload(stack, "uploads/alice/plain.jpg")
         assert _wait_complete(stack, ["plain"]) == {"plain": "complete"}
