@@ -19,11 +19,12 @@ complete); the targets are for a person to read: they depend on the machine.
 from __future__ import annotations
 
 import argparse
+import json
 import math
 import os
 import subprocess
 import sys
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import boto3
@@ -34,6 +35,7 @@ from loadtest.load.runner import locust_command
 from loadtest.load.tenant_figures import TenantFigures, burst_window
 
 BURST_TENANT = "loadtest-burst"
+RECONCILED = "reconciled.jsonl"  # beside each phase's ledger, once the buckets have settled the late ones
 TOGETHER_MARGIN = 1.25  # the small tenants upload through the burst's whole drain, and after
 
 
@@ -124,6 +126,10 @@ def drive(args: argparse.Namespace, env: dict[str, str]) -> tuple[TenantFigures,
         env["IMGPIPE_DLQ_URL"],
         everything,
     )
+    # what the figures are made of: each phase's uploads, the late ones as the buckets settled them
+    for name, uploads in (("idle", idle), ("alone", alone), ("burst", burst), ("small", small)):
+        lines = "".join(json.dumps(asdict(upload)) + "\n" for upload in uploads)
+        (args.out / "phases" / name / RECONCILED).write_text(lines)
     return TenantFigures(idle, alone, burst, small, lost=len(ledger.lost)), ledger
 
 

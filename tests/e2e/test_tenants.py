@@ -13,6 +13,7 @@ import pytest
 
 from loadtest.load import tracker
 from loadtest.load.tenant_figures import TenantFigures
+from loadtest.load.tenants import RECONCILED
 
 pytestmark = [pytest.mark.e2e, pytest.mark.load]
 
@@ -24,7 +25,7 @@ LINE = re.compile(
 
 
 def _phase(out: Path, name: str) -> list[tracker.Upload]:
-    return tracker.read_all(out / "phases" / name / "uploads.jsonl")
+    return tracker.read(out / "phases" / name / RECONCILED)
 
 
 def test_a_burst_beside_small_tenants_loses_nothing_and_leaves_them_first(tmp_path: Path) -> None:
