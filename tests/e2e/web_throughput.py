@@ -68,8 +68,8 @@ def stack_pids(served: ServedUploader) -> dict[str, int | None]:
     names = {lanes.bulk_url: "bulk", lanes.interactive_url: "interactive"} if lanes else {}
     for index, (pid, slot) in enumerate(zip(stack.worker_pids(), stack.slots(), strict=True)):
         pids[f"worker {index} ({names.get(slot.config.queue_url, 'work')}, nice {slot.nice})"] = pid
-    if stack.router is not None:
-        pids["router"] = stack.router.pid
+    for index, router in enumerate(stack.routers):
+        pids[f"router {index}"] = router.pid
     return pids
 
 
