@@ -1,16 +1,20 @@
 """`--scenario tenants` (issue 23): does one tenant's bulk upload stall everyone else's photos?
 
-Three phases on one stack, each a headless locust run (the same locustfile, the same signed-in
-clients going through the client API):
+Phases on one stack, each a headless locust run (the same locustfile, the same signed-in clients
+going through the client API):
 
 1. idle: K small tenants (`loadtest-0` ..), each uploading one photo every `--tenant-every`
-   seconds through `POST /v1/uploads`, as apps do, for `--idle-seconds`: their e2e with no burst;
+   seconds through `POST /v1/uploads`, as apps do, for `--idle-seconds`: their wait with no burst;
 2. alone: one tenant (`loadtest-burst`, `--users` connections) sends `--images` photos through
    `POST /v1/uploads/batch`: the burst's drain on its own;
 3. together: the same burst again while the small tenants upload as in 1, for as long as the
-   burst took alone and a quarter more: their e2e while it drains, and its drain beside them.
+   burst took alone and a quarter more: their wait while it drains, and its drain beside them;
+4. alone again, then 5. idle again: the other side of the bracket. The figures compare phase 3
+   with 1 and 5 together (the idle waits) and with the mean of 2 and 4 (the drain), so a machine
+   that gets busier or quieter during the run (it is shared) does not count for or against the
+   lanes (the ABBA the benchmarks use).
 
-Then every upload of the three phases is reconciled against the buckets and the DLQ (lost = 0),
+Then every upload of every phase is reconciled against the buckets and the DLQ (lost = 0),
 and the run ends with the line `tenant_figures.TenantFigures.line` prints. Exits 1 when an
 upload was lost, or the ledger found another problem (a poison file not quarantined, a photo not
 complete); the targets are for a person to read: they depend on the machine.
@@ -24,7 +28,7 @@ import math
 import os
 import subprocess
 import sys
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import boto3
@@ -103,12 +107,13 @@ def run_phases(
 
 
 def drive(args: argparse.Namespace, env: dict[str, str]) -> tuple[TenantFigures, Ledger]:
-    """The three phases against the stack `env` names, then the reconciliation."""
+    """The five phases against the stack `env` names, then the reconciliation."""
     burst_files = payloads.generate(args.out / "payloads", args.profile)
     small_files = payloads.generate(args.out / "tenant-payloads", args.tenant_profile, 0.0)
     every, idle_s = args.tenant_every, args.idle_seconds
+    idle_phase = small_phase(args, small_files, "idle", idle_s)
     say(f"idle: {args.tenants} small tenants, a photo each every {every:g}s, for {idle_s:g}s")
-    (idle,) = run_phases(args, env, [small_phase(args, small_files, "idle", args.idle_seconds)])
+    (idle,) = run_phases(args, env, [idle_phase])
     say(f"alone: one tenant sends {args.images} photos ({args.profile}) through the batch call")
     (alone,) = run_phases(args, env, [burst_phase(args, burst_files, "alone")])
     seconds = burst_window(alone).seconds * TOGETHER_MARGIN
@@ -116,21 +121,32 @@ def drive(args: argparse.Namespace, env: dict[str, str]) -> tuple[TenantFigures,
     burst, small = run_phases(
         args, env, [burst_phase(args, burst_files, "burst"), small_phase(args, small_files, "small", seconds)]
     )
-    say("reconciling every upload of the three phases against the buckets and the DLQ")
+    say("alone again, then idle again: the other side of the bracket")
+    (alone_again,) = run_phases(args, env, [burst_phase(args, burst_files, "alone-again")])
+    (idle_again,) = run_phases(args, env, [replace(idle_phase, name="idle-again")])
+    phases = {"idle": idle, "alone": alone, "burst": burst, "small": small}
+    phases |= {"alone-again": alone_again, "idle-again": idle_again}
+    ledger = _reconcile(args, env, phases)
+    figures = TenantFigures([*idle, *idle_again], alone, burst, small, len(ledger.lost), alone_again)
+    return figures, ledger
+
+
+def _reconcile(
+    args: argparse.Namespace, env: dict[str, str], phases: dict[str, list[tracker.Upload]]
+) -> Ledger:
+    """Every phase's uploads against the buckets and the DLQ; what the figures are made of (each
+    phase's uploads, the late ones as the buckets settled them) is written beside its ledger."""
+    say("reconciling every upload of every phase against the buckets and the DLQ")
     session = boto3.Session(region_name=env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION"))
-    everything = [*idle, *alone, *burst, *small]
+    everything = [upload for uploads in phases.values() for upload in uploads]
     ledger = reconcile(
-        session.client("s3"),
-        session.client("sqs"),
-        env["IMGPIPE_OUTPUT_BUCKET"],
-        env["IMGPIPE_DLQ_URL"],
+        session.client("s3"), session.client("sqs"), env["IMGPIPE_OUTPUT_BUCKET"], env["IMGPIPE_DLQ_URL"],
         everything,
-    )
-    # what the figures are made of: each phase's uploads, the late ones as the buckets settled them
-    for name, uploads in (("idle", idle), ("alone", alone), ("burst", burst), ("small", small)):
+    )  # fmt: skip
+    for name, uploads in phases.items():
         lines = "".join(json.dumps(asdict(upload)) + "\n" for upload in uploads)
         (args.out / "phases" / name / RECONCILED).write_text(lines)
-    return TenantFigures(idle, alone, burst, small, lost=len(ledger.lost)), ledger
+    return ledger
 
 
 def run(args: argparse.Namespace) -> int:

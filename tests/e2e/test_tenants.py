@@ -35,7 +35,8 @@ def test_a_burst_beside_small_tenants_loses_nothing_and_leaves_them_first(tmp_pa
                "--profile", "photos", "--users", "4", "--tenants", "3", "--tenant-every", "2",
                "--idle-seconds", "6", "--drain-timeout", "60", "--max-seconds", "120",
                "--out", str(tmp_path)]  # fmt: skip
-    # When the three phases run (small tenants alone, the burst alone, both) and reconcile
+    # When the phases run (small tenants alone, the burst alone, both, the burst alone and the
+    # small tenants alone again) and reconcile
     done = subprocess.run(command, capture_output=True, text=True, timeout=240)
     # Then it exits 0 with the tenants line, nothing lost
     assert done.returncode == 0, done.stdout + done.stderr
@@ -48,6 +49,7 @@ def test_a_burst_beside_small_tenants_loses_nothing_and_leaves_them_first(tmp_pa
     assert len({u.user for u in small}) == 3 and not {u.user for u in small} & {u.user for u in burst}
     # And small photos were asked for while the burst drained (behind its backlog on one queue),
     # yet every one of them was done before the burst was
-    figures = TenantFigures(_phase(tmp_path, "idle"), _phase(tmp_path, "alone"), burst, small)
+    idle = [*_phase(tmp_path, "idle"), *_phase(tmp_path, "idle-again")]
+    figures = TenantFigures(idle, _phase(tmp_path, "alone"), burst, small, 0, _phase(tmp_path, "alone-again"))
     assert figures.during, figures.details()
     assert figures.small_done_before_burst(), figures.details()

@@ -108,3 +108,13 @@ def test_with_no_small_upload_during_the_drain_nothing_is_claimed() -> None:
     )
     assert not figures.small_done_before_burst()
     assert figures.small_ratio == 0.0
+
+
+def test_the_burst_alone_is_the_mean_of_its_runs_before_and_after() -> None:
+    # Given the burst alone drained in 30 s, then 50 s (the machine got busier), and 40 s beside the tenants
+    figures = TenantFigures(
+        idle=[], alone=burst(0.0, 30.0), burst=burst(100.0, 40.0), small=[], alone_again=burst(200.0, 50.0)
+    )
+    # Then the small tenants cost it nothing: 40 s against the mean of 30 and 50
+    assert figures.alone_drain_s == pytest.approx(39.99)
+    assert figures.drain_vs_alone == pytest.approx(1.0)
