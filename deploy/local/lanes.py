@@ -31,7 +31,7 @@ class LanePlan:
 
     interactive_workers: int = 2  # the interactive mapping's maximum concurrency (Lambda's least is 2)
     interactive_batch_size: int = 4  # records a worker has in flight at once (IMGPIPE_CONCURRENCY)
-    bulk_nice: int = 10  # bulk workers yield the cores to interactive ones (0: share them equally)
+    bulk_nice: int = 19  # bulk workers take only the cores nothing else wants (0: share them equally)
     routers: int = 2  # router processes: its mapping's concurrency (Lambda's least is 2)
     router_batch_size: int = 10
     router_timeout_s: float = 30.0

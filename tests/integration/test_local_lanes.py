@@ -76,7 +76,7 @@ def test_each_lane_has_its_own_pool_and_nothing_is_lost_when_the_router_dies(tmp
         # Then it exports the lanes, and each worker process consumes its lane at its priority
         queues = [_queue_of(pid) for pid in stack.worker_pids()]  # each now runs as the worker
         assert queues == [env["IMGPIPE_BULK_QUEUE_URL"]] + [env["IMGPIPE_INTERACTIVE_QUEUE_URL"]] * 2
-        assert [_nice(pid) for pid in stack.worker_pids()] == [10, 0, 0]
+        assert [_nice(pid) for pid in stack.worker_pids()] == [19, 0, 0]
         assert env["IMGPIPE_ROUTER_DLQ_URL"].endswith("/imgpipe-router-dlq")
         # When an app's single upload and a batch call's upload arrive, then both complete
         _upload(stack, "uploads/alice/one.jpg")
