@@ -1,21 +1,30 @@
-"""A function for the front door's process tests: it holds each invocation a moment, then says
-which process (which execution environment) answered."""
+"""A function for the front door's process tests: each invocation leaves a mark in a meeting
+folder (`?meeting=NAME`, under the folder `SLEEPY_MEETING` names), waits (up to MEET_S) until it
+sees another invocation's mark there, then says which process (which execution environment)
+answered and how many invocations it met."""
 
 from __future__ import annotations
 
 import json
 import os
 import time
+import uuid
+from pathlib import Path
 from typing import Any
 
-HOLD_S = 0.5
+MEET_S = 20.0  # far beyond any scheduling delay, even on a loaded machine
 
 
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    """Answer 200 with this process's id, after HOLD_S."""
-    time.sleep(HOLD_S)
+    """Answer 200 with this process's id and how many invocations were running beside it."""
+    meeting = Path(os.environ["SLEEPY_MEETING"]) / event["queryStringParameters"]["meeting"]
+    meeting.mkdir(exist_ok=True)
+    (meeting / uuid.uuid4().hex).touch()
+    deadline = time.monotonic() + MEET_S
+    while len(list(meeting.iterdir())) < 2 and time.monotonic() < deadline:
+        time.sleep(0.01)
     return {
         "statusCode": 200,
         "headers": {"content-type": "application/json"},
-        "body": json.dumps({"pid": os.getpid()}),
+        "body": json.dumps({"pid": os.getpid(), "met": len(list(meeting.iterdir()))}),
     }

@@ -19,6 +19,7 @@ from werkzeug.serving import make_server
 from deploy.local.front_door.app import FUNCTION_TIMEOUT_S, FrontDoor
 from deploy.local.front_door.authorizer import JwtAuthorizer
 from deploy.local.front_door.cors import cors_from_environment
+from deploy.local.front_door.environments import ENVIRONMENTS
 from shared.errors import ConfigError
 
 
@@ -33,6 +34,8 @@ def parse(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--audience", action="append", required=True, help="an accepted app client id")
     parser.add_argument("--jwks-url", required=True, help="where the issuer's signing keys are")
     parser.add_argument("--timeout", type=float, default=FUNCTION_TIMEOUT_S, help="function timeout, s")
+    parser.add_argument("--environments", type=int, default=ENVIRONMENTS,
+                        help="execution environments (processes), one invocation at a time each")  # fmt: skip
     return parser.parse_args(argv)
 
 
@@ -51,12 +54,15 @@ def main(argv: list[str] | None = None) -> None:
         print(f"imgpipe: {exc}", file=sys.stderr)
         raise SystemExit(2) from exc
     authorizer = JwtAuthorizer(args.issuer, tuple(args.audience), args.jwks_url)
-    door = FrontDoor(args.handler, authorizer, cors, timeout_s=args.timeout)
-    door.warm()
+    door = FrontDoor(args.handler, authorizer, cors, timeout_s=args.timeout, environments=args.environments)
     signal.signal(signal.SIGTERM, _stop)
-    server = make_server(args.host, args.port, door, threaded=True, fd=args.fd)
-    logging.getLogger("imgpipe.front_door").info("listening on http://%s:%d", args.host, server.port)
-    server.serve_forever()
+    try:
+        door.warm()
+        server = make_server(args.host, args.port, door, threaded=True, fd=args.fd)
+        logging.getLogger("imgpipe.front_door").info("listening on http://%s:%d", args.host, server.port)
+        server.serve_forever()
+    finally:
+        door.close()
 
 
 if __name__ == "__main__":

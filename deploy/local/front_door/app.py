@@ -6,39 +6,34 @@ and the function is never called; otherwise the function gets the v2.0 event and
 context, and its answer becomes the response, with the gateway's CORS headers instead of its own.
 A function that raises, or answers what the gateway cannot read, is a 500 `Internal Server Error`.
 
-One invocation runs at a time, as in one Lambda execution environment: Powertools' resolver keeps
-the current event on the app object, so two requests at once in one process could see each
-other's caller. Tokens are checked outside that lock, so a burst of bad tokens costs no handler time.
+The function runs in execution environments (`environments.py`), one invocation at a time in
+each: Powertools' resolver keeps the current event on the app object, so two requests at once in
+one interpreter could see each other's caller. Tokens are checked here, before an environment is
+taken, so a burst of bad tokens costs no function time.
 """
 
 from __future__ import annotations
 
-import importlib
 import json
 import logging
-import threading
-import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
 from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.wrappers import Request, Response
 
-from deploy.local.esm import LocalContext
 from deploy.local.front_door.authorizer import JwtAuthorizer, KeysUnavailable, Unauthorized
 from deploy.local.front_door.cors import Cors, is_cors_header, is_preflight
+from deploy.local.front_door.environments import Environments, InProcess, Invoker
 from deploy.local.front_door.event import build_event, http_response, raw_target, request_id
 from deploy.local.front_door.routes import ROUTES, Route, find_route
 
 log = logging.getLogger("imgpipe.front_door")
 access = logging.getLogger("imgpipe.front_door.access")
 
-FUNCTION_NAME = "imgpipe-api"
 FUNCTION_TIMEOUT_S = 29.0  # API Gateway gives an integration at most 30 s
 MAX_PAYLOAD_BYTES = 6 * 1024 * 1024  # Lambda's synchronous invocation payload limit
-
-Handler = Callable[[dict[str, Any], Any], Any]
 
 
 def message(status: int, text: str, headers: dict[str, str] | None = None) -> Response:
@@ -54,24 +49,24 @@ def unauthorized(reason: str) -> Response:
     return message(401, "Unauthorized", {"www-authenticate": challenge})
 
 
-def load_handler(path: str) -> Handler:
-    """The callable at a dotted path, e.g. `worker.api.handler.handler`."""
-    module, _, name = path.rpartition(".")
-    handler: Handler = getattr(importlib.import_module(module), name)
-    return handler
-
-
 @dataclass
 class FrontDoor:
-    """The WSGI app: one API, one authorizer, one function (named by its dotted path)."""
+    """The WSGI app: one API, one authorizer, one function (named by its dotted path) run in
+    `environments` worker processes (0: one environment in this process, for tests that watch it)."""
 
     handler_path: str
     authorizer: JwtAuthorizer
     cors: Cors = field(default_factory=Cors)
     routes: tuple[Route, ...] = ROUTES
     timeout_s: float = FUNCTION_TIMEOUT_S
-    _handler: Handler | None = field(default=None, init=False)
-    _lock: threading.Lock = field(default_factory=threading.Lock, init=False)
+    environments: int = 0
+    _invoker: Invoker = field(init=False)
+
+    def __post_init__(self) -> None:
+        if self.environments:
+            self._invoker = Environments(self.handler_path, self.environments)
+        else:
+            self._invoker = InProcess(self.handler_path)
 
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
         """Serve one request (the WSGI entry point)."""
@@ -101,10 +96,11 @@ class FrontDoor:
 
     def warm(self) -> None:
         """Import the function now, as Lambda's init phase does; a failure is logged, not raised."""
-        try:
-            self._load()
-        except Exception:
-            log.exception("cannot import the API handler %s", self.handler_path)
+        self._invoker.warm()
+
+    def close(self) -> None:
+        """Stop the environments."""
+        self._invoker.close()
 
     def _route(self, request: Request) -> Response:
         raw_path, _ = raw_target(request)
@@ -130,17 +126,7 @@ class FrontDoor:
 
     def _invoke(self, event: dict[str, Any]) -> Response:
         try:
-            with self._lock:  # the clock starts when the invocation does, not while it waits
-                request_id = str(uuid.uuid4())
-                context = LocalContext(self.timeout_s, function_name=FUNCTION_NAME, aws_request_id=request_id)
-                result = self._load()(event, context)
-            return http_response(result)
+            return http_response(self._invoker.invoke(event, self.timeout_s))
         except Exception:  # the function failed, or answered what the gateway cannot read
             log.exception("the API handler failed on %s", event["routeKey"])
             return message(500, "Internal Server Error")
-
-    def _load(self) -> Handler:
-        # A failed import is tried again on the next request, as Lambda retries a failed init.
-        if self._handler is None:
-            self._handler = load_handler(self.handler_path)
-        return self._handler

@@ -6,15 +6,18 @@ very socket (passed down to it): a port free when the stack was asked for it can
 anything in between, the stack's own connections to the server included (on Linux a connection's
 ephemeral port is often the one after the port the kernel handed out last).
 
-`ENVIRONMENTS` such processes serve the one socket, each one Lambda execution environment (one
-invocation at a time, in its own interpreter: Powertools keeps the current event where every
-resolver of a process sees it), as the API function runs several at once on AWS: one client's
-polling then never holds every other client's request (docs/fairness.md measured a burst's
-pollers holding small tenants' form requests up to 0.75 s at p95 with one).
+The door runs the function in `environments` worker processes of its own (`environments.py`), as
+the API function runs several invocations at once on AWS: one client's polling then never holds
+every other client's request (docs/fairness.md measured a burst's pollers holding small tenants'
+form requests up to 0.75 s at p95 with one). They are its children, in its process group, and stop
+with it.
 """
 
 from __future__ import annotations
 
+import contextlib
+import os
+import signal
 import socket
 import subprocess
 import sys
@@ -26,13 +29,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from deploy.local.cognito import UserPool
+from deploy.local.front_door.environments import ENVIRONMENTS
 from deploy.local.motoserver import HOST, terminate
 
 API_HANDLER = "worker.api.handler.handler"
 DEFAULT_API_PORT = 4581  # beside moto's 4580: `imgpipe local up --api-port`
 API_PORT_VARIABLE = "IMGPIPE_LOCAL_API_PORT"
 BACKLOG = 128
-ENVIRONMENTS = 2  # processes serving the socket at once: the API function's concurrency, locally
 
 
 class FrontDoorError(RuntimeError):
@@ -66,8 +69,7 @@ class FrontDoorProcess:
     log: Path | None = None
     environments: int = ENVIRONMENTS
     port: int = field(init=False)
-    _process: subprocess.Popen[bytes] | None = field(default=None, init=False)  # the first environment
-    _others: list[subprocess.Popen[bytes]] = field(default_factory=list, init=False)
+    _process: subprocess.Popen[bytes] | None = field(default=None, init=False)
 
     def __post_init__(self) -> None:
         self.port = int(self.listener.getsockname()[1])
@@ -83,24 +85,21 @@ class FrontDoorProcess:
             sys.executable, "-m", "deploy.local.front_door", "--host", HOST, "--port", str(self.port),
             "--fd", str(self.listener.fileno()), "--handler", self.handler, "--issuer", self.pool.issuer,
             "--audience", self.pool.client_id, "--jwks-url", self.pool.jwks_url,
+            "--environments", str(max(1, self.environments)),
         ]  # fmt: skip
 
     def start(self, env: Mapping[str, str], timeout_s: float = 20.0) -> FrontDoorProcess:
         """Launch it on the reserved socket and wait until it answers HTTP."""
         sink = self.log.open("ab") if self.log is not None else subprocess.DEVNULL
         try:
-            started = [
-                subprocess.Popen(
-                    self.command(),
-                    env=dict(env),
-                    stdout=sink,
-                    stderr=subprocess.STDOUT,
-                    start_new_session=True,
-                    pass_fds=(self.listener.fileno(),),
-                )
-                for _ in range(max(1, self.environments))
-            ]
-            self._process, self._others = started[0], started[1:]
+            self._process = subprocess.Popen(
+                self.command(),
+                env=dict(env),
+                stdout=sink,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,  # its environments join its group: `stop` ends them all
+                pass_fds=(self.listener.fileno(),),
+            )
         finally:
             self.listener.close()  # the child holds its own copy
             if self.log is not None:
@@ -121,13 +120,11 @@ class FrontDoorProcess:
         return self._process.pid if self._process is not None else None
 
     def running(self) -> bool:
-        """True while every process is alive."""
-        alive = self._process is not None and self._process.poll() is None
-        return alive and all(other.poll() is None for other in self._others)
+        """True while the door is alive (it replaces an environment that dies)."""
+        return self._process is not None and self._process.poll() is None
 
     def _code(self) -> int | None:
-        codes = [p.poll() for p in ([self._process] if self._process else []) + self._others]
-        return next((code for code in codes if code is not None), None)
+        return self._process.poll() if self._process is not None else None
 
     def _answers(self) -> bool:
         # The socket takes connections from the start; serving them is what says the door is up.
@@ -141,10 +138,13 @@ class FrontDoorProcess:
             return False
 
     def stop(self) -> None:
-        """SIGTERM each (it closes its socket), SIGKILL if it lingers."""
-        for process in [self._process, *self._others]:
-            terminate(process)
-        self._process, self._others = None, []
+        """SIGTERM it (it closes its socket and stops its environments), SIGKILL if it lingers; then
+        SIGKILL whatever of its group is left (an environment a killed door could not stop)."""
+        if self._process is not None:
+            terminate(self._process)
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self._process.pid, signal.SIGKILL)
+        self._process = None
         self.listener.close()
 
 
