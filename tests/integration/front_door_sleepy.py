@@ -1,6 +1,6 @@
 """A function for the front door's process tests: each invocation leaves a mark in a meeting
 folder (`?meeting=NAME`, under the folder `SLEEPY_MEETING` names), waits (up to MEET_S) until it
-sees another invocation's mark there, then says which process (which execution environment)
+sees `?until=N` marks there (2: its own and another's), then says which process (which execution environment)
 answered and how many invocations it met."""
 
 from __future__ import annotations
@@ -21,7 +21,8 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     meeting.mkdir(exist_ok=True)
     (meeting / uuid.uuid4().hex).touch()
     deadline = time.monotonic() + MEET_S
-    while len(list(meeting.iterdir())) < 2 and time.monotonic() < deadline:
+    until = int(event["queryStringParameters"].get("until", "2"))
+    while len(list(meeting.iterdir())) < until and time.monotonic() < deadline:
         time.sleep(0.01)
     return {
         "statusCode": 200,

@@ -25,8 +25,9 @@ POOL = UserPool("us-east-1_test", "client", "us-east-1", "http://127.0.0.1:9")  
 
 
 @pytest.fixture
-def door(tmp_path: Path) -> Iterator[FrontDoorProcess]:
-    front = FrontDoorProcess(reserve(None), POOL, handler=SLEEPY, environments=2)
+def door(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[FrontDoorProcess]:
+    environments = getattr(request, "param", 2)
+    front = FrontDoorProcess(reserve(None), POOL, handler=SLEEPY, environments=environments)
     env = {k: v for k, v in os.environ.items() if not k.startswith("IMGPIPE_")}
     env["SLEEPY_MEETING"] = str(tmp_path)
     front.start(env)
@@ -36,18 +37,19 @@ def door(tmp_path: Path) -> Iterator[FrontDoorProcess]:
         front.stop()
 
 
-def _openapi(door: FrontDoorProcess, meeting: str) -> tuple[int, int]:
+def _openapi(door: FrontDoorProcess, meeting: str, until: int = 2) -> tuple[int, int]:
     """Which process answered, and how many invocations its invocation met in `meeting`."""
     # the one route without the JWT authorizer: the function is called with no token
-    with urllib.request.urlopen(f"{door.url}/v1/openapi.json?meeting={meeting}", timeout=60) as response:
+    url = f"{door.url}/v1/openapi.json?meeting={meeting}&until={until}"
+    with urllib.request.urlopen(url, timeout=60) as response:
         answer = json.loads(response.read())
     return int(answer["pid"]), int(answer["met"])
 
 
-def _pair(door: FrontDoorProcess, meeting: str) -> list[tuple[int, int]]:
-    """Two requests at once, meeting in `meeting`."""
-    with ThreadPoolExecutor(2) as pool:
-        return list(pool.map(lambda _: _openapi(door, meeting), range(2)))
+def _pair(door: FrontDoorProcess, meeting: str, requests: int = 2) -> list[tuple[int, int]]:
+    """`requests` requests at once, each waiting in `meeting` until all have started."""
+    with ThreadPoolExecutor(requests) as pool:
+        return list(pool.map(lambda _: _openapi(door, meeting, requests), range(requests)))
 
 
 def test_requests_at_once_are_served_side_by_side_by_different_processes(door: FrontDoorProcess) -> None:
@@ -57,6 +59,15 @@ def test_requests_at_once_are_served_side_by_side_by_different_processes(door: F
     # both in turn would leave the first alone until MEET_S passed
     assert pid_a != pid_b
     assert (met_a, met_b) == (2, 2)
+
+
+@pytest.mark.parametrize("door", [3], indirect=True)
+def test_more_environments_start_when_every_warm_one_is_busy(door: FrontDoorProcess) -> None:
+    # When three requests arrive at once at a door of three environments (two started warm)
+    answers = _pair(door, "three", requests=3)
+    # Then a third environment started, and all three ran at the same time
+    assert len({pid for pid, _ in answers}) == 3
+    assert [met for _, met in answers] == [3, 3, 3]
 
 
 def test_an_environment_that_dies_is_replaced_and_the_door_serves_on(door: FrontDoorProcess) -> None:

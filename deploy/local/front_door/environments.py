@@ -32,7 +32,8 @@ from deploy.local.esm import LocalContext
 log = logging.getLogger("imgpipe.front_door")
 
 FUNCTION_NAME = "imgpipe-api"
-ENVIRONMENTS = 2  # the API function's concurrency, locally: invocations at once
+ENVIRONMENTS = 4  # the API function's concurrency, locally: invocations at once
+WARM = 2  # environments started with the door; more start (cold) when every one is busy
 
 Handler = Callable[[dict[str, Any], Any], Any]
 
@@ -138,19 +139,21 @@ class FunctionError(RuntimeError):
 
 @dataclass
 class Environments:
-    """`count` worker processes; each invocation runs in one that is free (or waits for one)."""
+    """Up to `count` worker processes; each invocation runs in one that is free, in a new one (a cold
+    start) when every one is busy and there are fewer than `count`, else it waits for one."""
 
     handler_path: str
     count: int = ENVIRONMENTS
     _idle: queue.Queue[_Environment] = field(default_factory=queue.Queue, init=False)
     _started: bool = field(default=False, init=False)
+    _total: int = field(default=0, init=False)
     _guard: threading.Lock = field(default_factory=threading.Lock, init=False)
 
     def invoke(self, event: dict[str, Any], timeout_s: float) -> Any:
         """Run it in a free environment: its answer, `FunctionError` if it raised, `EnvironmentCrashed`
         if the environment died while it ran."""
         self.warm()
-        environment = self._idle.get()
+        environment = self._free()
         try:
             environment = self._start(environment, event, timeout_s)
             kind, value = environment.conn.recv()
@@ -164,15 +167,30 @@ class Environments:
         return value
 
     def warm(self) -> None:
-        """Start every environment (once), each importing the function, as Lambda's init phase does."""
+        """Start the first `WARM` environments (once), each importing the function, as Lambda's init
+        phase does."""
         with self._guard:
             if self._started:
                 return
-            starting = [self._spawn() for _ in range(self.count)]
+            starting = [self._spawn() for _ in range(min(WARM, self.count))]
             for environment in starting:
                 self._ready(environment)
                 self._idle.put(environment)
-            self._started = True
+            self._total, self._started = len(starting), True
+
+    def _free(self) -> _Environment:
+        try:
+            return self._idle.get_nowait()
+        except queue.Empty:
+            pass
+        with self._guard:
+            grow = self._total < self.count
+            self._total += grow
+        if not grow:
+            return self._idle.get()
+        environment = self._spawn()
+        self._ready(environment)
+        return environment
 
     def close(self) -> None:
         """Stop every idle environment (a busy one ends with the door: they are daemons)."""
