@@ -27,6 +27,7 @@ log = logging.getLogger("imgpipe.poller")
 RECEIVE_MAX = 10  # SQS returns at most 10 messages per ReceiveMessage
 STOP_CHECK_S = 0.1
 BACKOFF_FIRST_S, BACKOFF_MAX_S = 1.0, 30.0  # after SQS failures, as the mapping backs off
+REPORT = "REPORT RequestId: %s Duration: %.2f ms Records: %d"  # as Lambda logs each invocation
 
 
 @dataclass(frozen=True)
@@ -111,13 +112,18 @@ class Poller:
         """Call the handler on one batch and settle each message as Lambda would."""
         config = self.config
         event = lambda_event(messages, config.queue_arn, config.region)
+        context = LocalContext(config.function_timeout_s)
         started = time.monotonic()
         try:
-            response = self.handler(event, LocalContext(config.function_timeout_s))
+            response = self.handler(event, context)
         except Exception:
             log.exception("handler raised; the whole batch of %d stays on the queue", len(messages))
             return BatchResult(len(messages), 0, len(messages), "raised")
-        if time.monotonic() - started > config.function_timeout_s:
+        finally:
+            elapsed_s = time.monotonic() - started
+            # Lambda's own line for each invocation: what a run's figures read its duration from
+            log.info(REPORT, context.aws_request_id, elapsed_s * 1000, len(messages))
+        if elapsed_s > config.function_timeout_s:
             return BatchResult(len(messages), 0, len(messages), "timeout")
         failed = _failed_ids(response, {m["MessageId"] for m in messages})
         if failed is None:
