@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 import boto3
 
 from deploy.ops.lanes import work_queue_urls
-from loadtest.load import payloads, route_stats, signin, tracker
+from loadtest.load import payloads, route_stats, router_figures, signin, tracker
 from loadtest.load.ledger import Ledger, reconcile
 from loadtest.load.options import SCENARIOS, parse
 from loadtest.load.plot import plot
@@ -130,6 +130,7 @@ def run(args: argparse.Namespace) -> int:
         from loadtest.load import tenants
 
         return tenants.run(args)
+    since = router_figures.mark(args.out / "logs")  # the logs are appended to: this run's start
     if args.target == "aws":
         os.environ.update(signin.aws_users(os.environ, args.users, args.processes, say))
         ledger, uploads, samples = drive(args, dict(os.environ))
@@ -152,6 +153,8 @@ def run(args: argparse.Namespace) -> int:
     found = route_stats.routes(args.out / "locust_stats.csv")
     print(route_stats.api_line(found, len(uploads)))
     print(route_stats.e2e_line(uploads))
+    for line in router_figures.lines(args.out / "logs", since, bulk_tenants=args.users):  # a tenant each
+        print(line)
     asks = route_stats.asks(found)
     judged, beside = headline(args.scenario, rate, settling, local=args.target == "local")
     print(summary(ledger, uploads, judged, engine, beside, (asks.p50_ms, asks.p95_ms) if asks else (0, 0)))

@@ -33,7 +33,7 @@ from pathlib import Path
 
 import boto3
 
-from loadtest.load import payloads, tracker
+from loadtest.load import payloads, router_figures, tracker
 from loadtest.load.ledger import Ledger, reconcile
 from loadtest.load.runner import locust_command
 from loadtest.load.tenant_figures import TenantFigures, burst_window
@@ -151,6 +151,7 @@ def _reconcile(
 
 def run(args: argparse.Namespace) -> int:
     """The whole scenario on the local stack (lanes per `--lanes`) or the deployment; the exit code."""
+    since = router_figures.mark(args.out / "logs")  # the logs are appended to: this run's start
     if args.target == "aws":
         from loadtest.load import signin
 
@@ -168,8 +169,9 @@ def run(args: argparse.Namespace) -> int:
         with LocalStack(workers=args.workers, log_dir=args.out / "logs", lanes=lanes) as stack:
             os.environ.update(stack.environment())
             figures, ledger = drive(args, dict(os.environ))
+    router = router_figures.lines(args.out / "logs", since)  # none without lanes
     print(ledger.line())
-    for line in [*figures.details(), *ledger.problem_lines()]:
+    for line in [*figures.details(), *ledger.problem_lines(), *router]:
         print(line)
     print(figures.line())
     return 0 if ledger.ok else 1
