@@ -199,9 +199,15 @@ def test_the_main_controls_are_reached_and_worked_by_keyboard(
         assert set(wanted) <= set(order), f"Tab stops: {order}"
         start = order.index(wanted[0])
         assert [n for n in order[start:] + order[:start] if n in wanted] == wanted, f"Tab stops: {order}"
-        # And Enter on "Choose photos" opens the file chooser; the photo chosen there uploads
-        tab_to(page, page.get_by_label("Choose photos"))
+        # And Enter on "Choose photos" opens the file chooser; the photo chosen there uploads.
+        # Playwright has the browser catch the chooser only once this block opens, and does not
+        # wait for the browser to agree: a key pressed straight away can overtake that (a busy
+        # page runs input first) and open a real chooser the test never sees. The page answers
+        # the test's questions in order, so once it has said where focus is, it has agreed.
+        choose = page.get_by_label("Choose photos")
         with page.expect_file_chooser() as chooser:
+            tab_to(page, choose)
+            expect(choose).to_be_focused()
             page.keyboard.press("Enter")
         chooser.value.set_files(roll.paths(photo))
         open_photo = page.get_by_role("button", name=f"Open {photo}")
