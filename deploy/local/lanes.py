@@ -32,6 +32,9 @@ class LanePlan:
     interactive_workers: int = 2  # the interactive mapping's maximum concurrency (Lambda's least is 2)
     interactive_batch_size: int = 4  # records a worker has in flight at once (IMGPIPE_CONCURRENCY)
     bulk_nice: int = 19  # bulk workers take only the cores nothing else wants (0: share them equally)
+    # records a bulk worker has in flight (IMGPIPE_CONCURRENCY): its S3 requests share the one moto
+    # server with the interactive lane's, which answers each of N requests at once N times slower
+    bulk_concurrency: int = 2
     routers: int = 2  # router processes: its mapping's concurrency (Lambda's least is 2)
     router_batch_size: int = 10
     router_timeout_s: float = 30.0
@@ -43,6 +46,8 @@ class LanePlan:
             raise ValueError(f"routers must be 1 or more, not {self.routers}")
         if not 0 <= self.bulk_nice <= 19:
             raise ValueError(f"bulk nice must be 0-19, not {self.bulk_nice}")
+        if self.bulk_concurrency < 1:
+            raise ValueError(f"bulk concurrency must be 1 or more, not {self.bulk_concurrency}")
 
 
 @dataclass(frozen=True)
@@ -72,6 +77,7 @@ class Slot:
 
     config: PollerConfig
     nice: int = 0
+    concurrency: int | None = None  # IMGPIPE_CONCURRENCY for this process (None: the stack's)
 
 
 def provision_lanes(
@@ -111,7 +117,8 @@ def worker_slots(
         batch_size=plan.interactive_batch_size,
         batching_window_s=0.0,
     )
-    return [Slot(bulk, plan.bulk_nice)] * bulk_workers + [Slot(interactive)] * plan.interactive_workers
+    bulk_slot = Slot(bulk, plan.bulk_nice, plan.bulk_concurrency)
+    return [bulk_slot] * bulk_workers + [Slot(interactive)] * plan.interactive_workers
 
 
 def spawn_router(

@@ -192,7 +192,10 @@ class LocalStack:
     def _spawn(self, index: int) -> subprocess.Popen[bytes]:
         slot = self.slots()[index]
         log = self.log_dir / f"worker-{index}.log" if self.log_dir else None
-        return spawn(self._process_env(), slot.config, log, slot.nice)
+        env = self._process_env()
+        if slot.concurrency is not None:
+            env["IMGPIPE_CONCURRENCY"] = str(slot.concurrency)
+        return spawn(env, slot.config, log, slot.nice)
 
     def _spawn_router(self, index: int) -> subprocess.Popen[bytes]:
         assert self.lanes is not None

@@ -59,6 +59,14 @@ def _nice(pid: int) -> int:
     return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[16])
 
 
+def _concurrency(pid: int) -> str | None:
+    """IMGPIPE_CONCURRENCY in a worker process's environment, None when unset."""
+    for entry in Path(f"/proc/{pid}/environ").read_bytes().split(b"\0"):
+        if entry.startswith(b"IMGPIPE_CONCURRENCY="):
+            return entry.split(b"=", 1)[1].decode()
+    return None
+
+
 def _queue_of(pid: int) -> str:
     """The queue a worker process polls, once it runs as the worker (after fork, and `nice`, exec)."""
     deadline = time.monotonic() + 10
@@ -77,6 +85,9 @@ def test_each_lane_has_its_own_pool_and_nothing_is_lost_when_the_router_dies(tmp
         queues = [_queue_of(pid) for pid in stack.worker_pids()]  # each now runs as the worker
         assert queues == [env["IMGPIPE_BULK_QUEUE_URL"]] + [env["IMGPIPE_INTERACTIVE_QUEUE_URL"]] * 2
         assert [_nice(pid) for pid in stack.worker_pids()] == [19, 0, 0]
+        # And the bulk worker has fewer records in flight, so its S3 requests leave the one moto
+        # server free for the interactive lane's
+        assert [_concurrency(pid) for pid in stack.worker_pids()][0] == "2"
         assert env["IMGPIPE_ROUTER_DLQ_URL"].endswith("/imgpipe-router-dlq")
         # When an app's single upload and a batch call's upload arrive, then both complete
         _upload(stack, "uploads/alice/one.jpg")

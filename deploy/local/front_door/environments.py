@@ -32,7 +32,7 @@ from deploy.local.esm import LocalContext
 log = logging.getLogger("imgpipe.front_door")
 
 FUNCTION_NAME = "imgpipe-api"
-ENVIRONMENTS = 4  # the API function's concurrency, locally: invocations at once
+ENVIRONMENTS = 8  # the API function's concurrency, locally: invocations at once
 WARM = 2  # environments started with the door; more start (cold) when every one is busy
 
 Handler = Callable[[dict[str, Any], Any], Any]
