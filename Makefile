@@ -9,7 +9,7 @@ ARCH ?= arm64
 # checkov pins its own dependency versions, so it lives in a venv of its own.
 CHECKOV := $(VENV)/checkov/bin/checkov
 
-.PHONY: install demo test lint bench loadtest chaos browser package web clean
+.PHONY: install demo test test-slow lint bench loadtest chaos browser package web clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -65,6 +65,11 @@ browser:
 
 test: lint browser web
 	IMGPIPE_REQUIRE_BROWSER=1 $(BIN)/python -m pytest -m "not slow" $(PYTEST_ARGS)
+
+# Only the tests marked slow: the full-size runs whose smaller versions `make test` runs, and the
+# longest checks (README, "Testing"). No lint: `make test` has it.
+test-slow: $(STAMP) browser web
+	IMGPIPE_REQUIRE_BROWSER=1 $(BIN)/python -m pytest -m slow $(PYTEST_ARGS)
 
 bench: $(STAMP)
 	$(BIN)/python -m loadtest.bench $(if $(CORPUS),--corpus $(CORPUS)) $(if $(FORMAT),--format $(FORMAT))
