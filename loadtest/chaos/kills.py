@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import time
+from collections import Counter
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -21,6 +22,7 @@ if TYPE_CHECKING:
 
 MIN_AGE_S = 8.0  # a worker younger than this is still in its cold start, not in a batch
 ROUTER_EVERY = 3  # with lanes, every third kill is the router's
+LOOK_EVERY_S = 0.25  # a turn that found nothing to kill looks again this soon
 
 
 def _cpu_ticks(pid: int) -> int:
@@ -32,28 +34,52 @@ def _cpu_ticks(pid: int) -> int:
 
 
 class Killer(Agent):
-    """SIGKILLs the busiest worker every `every_s` seconds while messages are in flight."""
+    """SIGKILLs the busiest worker (every third time the router) every `every_s` seconds while
+    messages are in flight. A turn that finds nothing in flight, or no warm worker using CPU, looks
+    again every `LOOK_EVERY_S` until it can kill or the run ends, so the kills a run gets depend on
+    how long its messages are in flight, not on where the clock's ticks fall (`missed` counts the
+    looks that found nothing to kill, by why)."""
 
     def __init__(self, stack: LocalStack, sqs: SQSClient, every_s: float) -> None:
         super().__init__()
         self.stack, self.sqs, self.every_s = stack, sqs, every_s
         self.queues = work_queue_urls(stack.environment())
         self.turns = 0
+        self.killed: Counter[str] = Counter()  # "worker" / "router"
+        self.missed: Counter[str] = Counter()  # "nothing in flight" / "no busy warm worker"
 
     def _loop(self) -> None:
         while not self._stop.wait(self.every_s):
-            if sum(queue_depth(self.sqs, url).in_flight for url in self.queues) == 0:
-                continue
             self.turns += 1
-            if self.stack.routers and self.turns % ROUTER_EVERY == 0:
-                self.stack.kill_router(self.turns // ROUTER_EVERY % len(self.stack.routers))
-                continue
-            pids = self.stack.worker_pids()
-            before = {pid: _cpu_ticks(pid) for pid in pids if process_age_s(pid) >= MIN_AGE_S}
-            time.sleep(0.5)
-            busy = {pid: _cpu_ticks(pid) - ticks for pid, ticks in before.items()}
-            if busy and max(busy.values()) > 0:
-                self.stack.kill_worker(pids.index(max(busy, key=lambda p: busy[p])))
+            router = bool(self.stack.routers) and self.turns % ROUTER_EVERY == 0
+            while not self._stop.is_set() and not self._kill(router):
+                self._stop.wait(LOOK_EVERY_S)
+
+    def _kill(self, router: bool) -> bool:
+        """One look: kill the router (`router`) or the busiest warm worker if messages are in flight."""
+        if sum(queue_depth(self.sqs, url).in_flight for url in self.queues) == 0:
+            self.missed["nothing in flight"] += 1
+            return False
+        if router:
+            self.stack.kill_router(self.turns // ROUTER_EVERY % len(self.stack.routers))
+            self.killed["router"] += 1
+            return True
+        pids = self.stack.worker_pids()
+        before = {pid: _cpu_ticks(pid) for pid in pids if process_age_s(pid) >= MIN_AGE_S}
+        time.sleep(0.5)
+        busy = {pid: _cpu_ticks(pid) - ticks for pid, ticks in before.items()}
+        if not busy or max(busy.values()) == 0:
+            self.missed["no busy warm worker"] += 1
+            return False
+        self.stack.kill_worker(pids.index(max(busy, key=lambda p: busy[p])))
+        self.killed["worker"] += 1
+        return True
+
+    def summary(self) -> str:
+        """What the killer did, for the run's details: kills by what, and the looks that missed."""
+        kills = ", ".join(f"{what} {n}" for what, n in sorted(self.killed.items())) or "none"
+        missed = ", ".join(f"{why} {n}" for why, n in sorted(self.missed.items())) or "none"
+        return f"killer: {self.turns} turns, every {self.every_s:g} s; kills: {kills}; missed looks: {missed}"
 
 
 def process_age_s(pid: int) -> float:

@@ -45,6 +45,7 @@ class ChaosLedger:
     conflicts: list[str] = field(default_factory=list)  # second keys of an imageId
     conflicts_not_quarantined: list[str] = field(default_factory=list)
     kill_every_s: float = 0.0  # kills were asked for: a run without one proved nothing about them
+    killer: str = ""  # what the killer did, turn by turn (`kills.Killer.summary`)
 
     @property
     def duplicate_work(self) -> int:
@@ -104,6 +105,7 @@ class ChaosLedger:
             " leaves two: see docs/reliability.md)",
             "deliveries by receive count: "
             + ", ".join(f"{c}: {n}" for c, n in sorted(self.receive_counts.items())),
+            *([self.killer] if self.killer else []),
         ]
 
 

@@ -85,6 +85,7 @@ def drive(args: Namespace, stack: LocalStack) -> chaos_ledger.ChaosLedger:
     result.reuploaded = [parse_upload_key(key).image_id for key in interleaver.reuploaded]
     result.conflicts = list(interleaver.conflicts)
     result.conflicts_not_quarantined = [key for key in interleaver.conflicts if key not in quarantined]
+    result.killer = killer.summary() if killer is not None else ""
     return result
 
 
