@@ -8,6 +8,7 @@ starts); the plan, the error bodies and the process handle are in `deploy.local.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import random
 import socket
@@ -38,8 +39,13 @@ def _reset(request: web.BaseRequest) -> None:
 class _Proxy:
     """The aiohttp handlers: control endpoints, and every other request proxied or faulted."""
 
-    def __init__(self, upstream: str, plan: FaultPlan, seed: int, log: TextIO | None = None) -> None:
+    def __init__(
+        self, upstream: str, plan: FaultPlan, seed: int, log: TextIO | None = None, gate: int | None = None
+    ) -> None:
         self.upstream, self.plan, self.log = upstream, plan, log
+        # at most `gate` S3 requests upstream at once; the rest wait here, in arrival order (SQS's
+        # and SNS's pass: a long poll would hold the gate for its whole wait)
+        self.gate = asyncio.Semaphore(gate) if gate is not None else None
         self.rng = random.Random(seed)
         self.requests: Counter[str] = Counter()
         self.faults: Counter[tuple[str, str]] = Counter()
@@ -80,7 +86,9 @@ class _Proxy:
         url = URL(self.upstream + request.raw_path, encoded=True)
         if self.session is None:
             raise RuntimeError("the proxy forwards only while its app runs (its cleanup context)")
-        async with self.session.request(request.method, url, headers=headers, data=body) as answer:
+        s3 = service_of(request.headers.get("Authorization")) == "s3"
+        gate = self.gate if self.gate is not None and s3 else contextlib.nullcontext()
+        async with gate, self.session.request(request.method, url, headers=headers, data=body) as answer:
             payload = await answer.read()
             out = {k: v for k, v in answer.headers.items() if k.lower() not in _HOP_BY_HOP}
         if request.headers.get("X-Amz-Target") == "AmazonSQS.ReceiveMessage" and answer.status == 200:
@@ -121,12 +129,15 @@ class _Proxy:
         await self.session.close()
 
 
-def build_app(upstream: str, plan: FaultPlan, seed: int, log: TextIO | None = None) -> web.Application:
+def build_app(
+    upstream: str, plan: FaultPlan, seed: int, log: TextIO | None = None, gate: int | None = None
+) -> web.Application:
     """The aiohttp application of a proxy to `upstream` that follows `plan`; every request is
-    written to `log` (a text file) as `METHOD path service fault`, when given."""
+    written to `log` (a text file) as `METHOD path service fault`, when given; with `gate`, at
+    most that many S3 requests are upstream at once."""
     from aiohttp import web
 
-    proxy = _Proxy(upstream, plan, seed, log)
+    proxy = _Proxy(upstream, plan, seed, log, gate)
     app = web.Application(client_max_size=1024**3)
     app.cleanup_ctx.append(proxy.session_context)
     app.router.add_route("*", "/{tail:.*}", proxy.handle)

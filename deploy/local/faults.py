@@ -21,6 +21,7 @@ import argparse
 import json
 import random
 import re
+import shutil
 import subprocess
 import sys
 import time
@@ -30,6 +31,7 @@ from pathlib import Path
 from typing import TypedDict, Unpack
 
 from deploy.local.motoserver import HOST, MotoServerError, free_port, terminate
+from deploy.local.workers import group_nice
 
 KINDS = ("latency", "slowdown", "error500", "reset", "timeout")
 SERVICES = ("s3", "sqs", "sns")
@@ -115,9 +117,18 @@ class FaultProxy:
     """The proxy as a process of its own, on loopback; `endpoint` goes into AWS_ENDPOINT_URL."""
 
     def __init__(
-        self, upstream: str, plan: FaultPlan, port: int | None = None, seed: int = 13, log: Path | None = None
+        self,
+        upstream: str,
+        plan: FaultPlan,
+        port: int | None = None,
+        seed: int = 13,
+        log: Path | None = None,
+        *,
+        gate: int | None = None,
+        nice: int = 0,
     ) -> None:
         self.upstream, self.plan, self.seed, self.log = upstream, plan, seed, log
+        self.gate, self.nice = gate, nice  # S3 requests upstream at once (None: any); CPU priority
         self.port = port or free_port()
         self._process: subprocess.Popen[bytes] | None = None
 
@@ -133,9 +144,15 @@ class FaultProxy:
                    json.dumps(self.plan.to_json())]  # fmt: skip
         if self.log is not None:
             command += ["--log", str(self.log)]
+        if self.gate is not None:
+            command += ["--gate", str(self.gate)]
+        if self.nice and shutil.which("nice"):
+            command = ["nice", "-n", str(self.nice), *command]
         self._process = subprocess.Popen(
             command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
         )
+        if self.nice:
+            group_nice(self._process.pid, self.nice)
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
             if self._process.poll() is not None:
@@ -179,12 +196,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--plan", default="", help="kind=rate pairs, e.g. slowdown=0.03,reset=0.02")
     parser.add_argument("--plan-json", default=None, help="a whole FaultPlan as JSON")
     parser.add_argument("--log", type=Path, default=None, help="append every request to this file")
+    parser.add_argument("--gate", type=int, default=None, help="S3 requests upstream at once, at most")
     args = parser.parse_args(argv)
     plan = FaultPlan(**json.loads(args.plan_json)) if args.plan_json else FaultPlan.parse(args.plan)
     # One proxy per stack: its log starts empty. Line-buffered: it survives a kill.
     log = args.log.open("w", buffering=1) if args.log else None
-    web.run_app(build_app(args.upstream, plan, args.seed, log), host=HOST, port=args.port, print=None,
-                access_log=None)  # fmt: skip
+    app = build_app(args.upstream, plan, args.seed, log, args.gate)
+    web.run_app(app, host=HOST, port=args.port, print=None, access_log=None)
 
 
 if __name__ == "__main__":

@@ -35,6 +35,12 @@ class LanePlan:
     # records a bulk worker has in flight (IMGPIPE_CONCURRENCY): its S3 requests share the one moto
     # server with the interactive lane's, which answers each of N requests at once N times slower
     bulk_concurrency: int = 2
+    # S3 requests the whole bulk pool may have in the moto server at once (None: any number): with
+    # a number, they reach it through a gate (`deploy.local.faults` with no faults, at `bulk_nice`),
+    # since moto answers every request in one process and a backlog's variant uploads make each
+    # interactive request share it; on AWS each lane meets S3 on its own. Off by default: it costs
+    # the bulk lane a quarter of its throughput here (docs/fairness.md, "Measured")
+    bulk_s3_at_once: int | None = None
     routers: int = 2  # router processes: its mapping's concurrency (Lambda's least is 2)
     router_batch_size: int = 10
     router_timeout_s: float = 30.0
@@ -48,6 +54,8 @@ class LanePlan:
             raise ValueError(f"bulk nice must be 0-19, not {self.bulk_nice}")
         if self.bulk_concurrency < 1:
             raise ValueError(f"bulk concurrency must be 1 or more, not {self.bulk_concurrency}")
+        if self.bulk_s3_at_once is not None and self.bulk_s3_at_once < 1:
+            raise ValueError(f"bulk S3 requests at once must be 1 or more, not {self.bulk_s3_at_once}")
 
 
 @dataclass(frozen=True)
@@ -78,6 +86,7 @@ class Slot:
     config: PollerConfig
     nice: int = 0
     concurrency: int | None = None  # IMGPIPE_CONCURRENCY for this process (None: the stack's)
+    gated: bool = False  # reaches AWS through the bulk lane's gate (`LanePlan.bulk_s3_at_once`)
 
 
 def provision_lanes(
@@ -117,7 +126,7 @@ def worker_slots(
         batch_size=plan.interactive_batch_size,
         batching_window_s=0.0,
     )
-    bulk_slot = Slot(bulk, plan.bulk_nice, plan.bulk_concurrency)
+    bulk_slot = Slot(bulk, plan.bulk_nice, plan.bulk_concurrency, gated=plan.bulk_s3_at_once is not None)
     return [bulk_slot] * bulk_workers + [Slot(interactive)] * plan.interactive_workers
 
 

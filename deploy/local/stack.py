@@ -94,6 +94,7 @@ class LocalStack:
     topology: Topology = field(init=False)
     _processes: list[subprocess.Popen[bytes]] = field(default_factory=list, init=False)
     fault_proxy: FaultProxy | None = field(default=None, init=False)
+    bulk_gate: FaultProxy | None = field(default=None, init=False)  # `LanePlan.bulk_s3_at_once`
     user_pool: UserPool = field(init=False)
     front_door: FrontDoorProcess | None = field(default=None, init=False)
     _api_socket: socket.socket | None = field(default=None, init=False)
@@ -125,6 +126,7 @@ class LocalStack:
                 if log is not None:
                     log.parent.mkdir(parents=True, exist_ok=True)
                 self.fault_proxy = FaultProxy(self.server.endpoint, self.faults, log=log).start()
+            self._start_bulk_gate()
             self._start_front_door()
             self._start_workers()
         except BaseException:
@@ -172,6 +174,16 @@ class LocalStack:
         # the function's configuration: the stack's buckets and endpoint, the user's limits and CORS
         self.front_door.start({**os.environ, **self.environment()})
 
+    def _start_bulk_gate(self) -> None:
+        """The bulk pool's way to AWS: at most `bulk_s3_at_once` S3 requests in the server at once,
+        and no more CPU than the bulk workers' own priority (through the fault proxy, if any)."""
+        if self.lanes is None or self.lanes.bulk_s3_at_once is None:
+            return
+        upstream = self.fault_proxy.endpoint if self.fault_proxy is not None else self.server.endpoint
+        self.bulk_gate = FaultProxy(
+            upstream, FaultPlan(), gate=self.lanes.bulk_s3_at_once, nice=self.lanes.bulk_nice
+        ).start()
+
     def _start_workers(self) -> None:
         if self.lanes is not None:
             self.routers = [self._spawn_router(index) for index in range(self.lanes.routers)]
@@ -183,16 +195,18 @@ class LocalStack:
         processes), or, without lanes, `workers` processes on the work queue."""
         return worker_slots(self.lanes, self.lane_queues, self.poller_config(), self.workers)
 
-    def _process_env(self) -> dict[str, str]:
+    def _process_env(self, gated: bool = False) -> dict[str, str]:
         env = {**os.environ, **self.environment(), "LAMBDA_TASK_ROOT": str(Path.cwd())}
         if self.fault_proxy is not None:
             env["AWS_ENDPOINT_URL"] = self.fault_proxy.endpoint
+        if gated and self.bulk_gate is not None:
+            env["AWS_ENDPOINT_URL"] = self.bulk_gate.endpoint
         return env
 
     def _spawn(self, index: int) -> subprocess.Popen[bytes]:
         slot = self.slots()[index]
         log = self.log_dir / f"worker-{index}.log" if self.log_dir else None
-        env = self._process_env()
+        env = self._process_env(slot.gated)
         if slot.concurrency is not None:
             env["IMGPIPE_CONCURRENCY"] = str(slot.concurrency)
         return spawn(env, slot.config, log, slot.nice)
@@ -271,9 +285,10 @@ class LocalStack:
                 process.wait()
         self._processes.clear()
         self.routers = []
-        if self.fault_proxy is not None:
-            self.fault_proxy.stop()
-            self.fault_proxy = None
+        for proxy in (self.bulk_gate, self.fault_proxy):
+            if proxy is not None:
+                proxy.stop()
+        self.bulk_gate = self.fault_proxy = None
         if hasattr(self, "server"):
             self.server.stop()
 

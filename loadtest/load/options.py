@@ -8,11 +8,14 @@ from __future__ import annotations
 import argparse
 import os
 from pathlib import Path
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
 from loadtest.load import payloads
 from loadtest.load.redrive import EVERY_S
 from worker.api.models import MAX_BATCH
+
+if TYPE_CHECKING:
+    from deploy.local.lanes import LanePlan
 
 # The poison share of each scenario's mix (None: the profile's own).
 SCENARIOS = {"burst": None, "steady": None, "poison": 0.5, "redrive": 0.2, "tenants": None}
@@ -75,6 +78,9 @@ def _parser() -> argparse.ArgumentParser:
     add("--no-engine", action="store_true", help="skip the engine-only figure (drain_vs_engine=0.00)")
     add("--lanes", choices=["on", "off"], default="on",
         help="local stack: the router and the interactive and bulk lanes, or one queue")  # fmt: skip
+    add("--bulk-s3-at-once", type=int, default=0, metavar="N",
+        help="local stack, lanes on: the bulk pool's S3 requests in the moto server at once, at most"
+        " (0: no limit; docs/fairness.md)")  # fmt: skip
     tenants = parser.add_argument_group("--scenario tenants")
     tenants.add_argument("--tenants", type=int, default=10, metavar="K",
                          help="small tenants beside the burst")  # fmt: skip
@@ -119,6 +125,10 @@ def _problems(args: argparse.Namespace) -> list[str]:
                 "--tenants": args.tenants, "--tenant-every": args.tenant_every,
                 "--idle-seconds": args.idle_seconds}  # fmt: skip
     problems = [f"{name} must be above 0 (got {value:g})" for name, value in positive.items() if value <= 0]
+    if args.bulk_s3_at_once < 0:
+        problems.append(f"--bulk-s3-at-once is 0 (no limit) or more (got {args.bulk_s3_at_once})")
+    if args.bulk_s3_at_once and args.lanes == "off":
+        problems.append("--bulk-s3-at-once limits the bulk lane's S3 requests: it needs --lanes on")
     if args.scenario == "steady" and args.rate <= 0:
         problems.append("--scenario steady needs --rate R (uploads/s)")
     if args.scenario != "steady" and args.rate:
@@ -134,3 +144,16 @@ def _problems(args: argparse.Namespace) -> list[str]:
             " for the ledger (terraform output imgpipe)"
         )
     return problems
+
+
+def lane_plan(args: argparse.Namespace) -> LanePlan | None:
+    """The local stack's lanes per `--lanes` and `--bulk-s3-at-once` (None: one work queue)."""
+    from deploy.local.lanes import LanePlan
+
+    return LanePlan(bulk_s3_at_once=args.bulk_s3_at_once or None) if args.lanes == "on" else None
+
+
+def lanes_words(args: argparse.Namespace) -> str:
+    """How the local stack runs its lanes, for the progress line."""
+    gate = f", the bulk pool's S3 requests {args.bulk_s3_at_once} at once" if args.bulk_s3_at_once else ""
+    return f"lanes {args.lanes}{gate}"

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 import boto3
 
 from deploy.ops.lanes import work_queue_urls
-from loadtest.load import payloads, route_stats, router_figures, signin, tracker
+from loadtest.load import options, payloads, route_stats, router_figures, signin, tracker
 from loadtest.load.ledger import Ledger, reconcile
 from loadtest.load.options import SCENARIOS, parse
 from loadtest.load.plot import plot
@@ -135,11 +135,11 @@ def run(args: argparse.Namespace) -> int:
         os.environ.update(signin.aws_users(os.environ, args.users, args.processes, say))
         ledger, uploads, samples = drive(args, dict(os.environ))
     else:
-        from deploy.local.lanes import LanePlan
         from deploy.local.stack import LocalStack
 
-        say(f"starting the local stack: a moto server and {args.workers} workers, lanes {args.lanes}")
-        lanes = LanePlan() if args.lanes == "on" else None
+        lanes_words = options.lanes_words(args)
+        say(f"starting the local stack: a moto server and {args.workers} workers, {lanes_words}")
+        lanes = options.lane_plan(args)
         with LocalStack(workers=args.workers, log_dir=args.out / "logs", lanes=lanes) as stack:
             os.environ.update(stack.environment())
             ledger, uploads, samples = drive(args, dict(os.environ))

@@ -33,7 +33,7 @@ from pathlib import Path
 
 import boto3
 
-from loadtest.load import payloads, router_figures, tracker
+from loadtest.load import options, payloads, router_figures, tracker
 from loadtest.load.ledger import Ledger, reconcile
 from loadtest.load.runner import locust_command
 from loadtest.load.tenant_figures import TenantFigures, burst_window
@@ -161,11 +161,10 @@ def run(args: argparse.Namespace) -> int:
         signin.ensure_users(cognito, pool, [BURST_TENANT], password)
         figures, ledger = drive(args, dict(os.environ))
     else:
-        from deploy.local.lanes import LanePlan
         from deploy.local.stack import LocalStack
 
-        lanes = LanePlan() if args.lanes == "on" else None
-        say(f"starting the local stack: {args.workers} workers, lanes {args.lanes}")
+        lanes = options.lane_plan(args)
+        say(f"starting the local stack: {args.workers} workers, {options.lanes_words(args)}")
         with LocalStack(workers=args.workers, log_dir=args.out / "logs", lanes=lanes) as stack:
             os.environ.update(stack.environment())
             figures, ledger = drive(args, dict(os.environ))

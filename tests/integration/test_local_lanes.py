@@ -59,12 +59,17 @@ def _nice(pid: int) -> int:
     return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[16])
 
 
-def _concurrency(pid: int) -> str | None:
-    """IMGPIPE_CONCURRENCY in a worker process's environment, None when unset."""
+def _environ(pid: int, name: str) -> str | None:
+    """Variable `name` in a worker process's environment, None when unset."""
     for entry in Path(f"/proc/{pid}/environ").read_bytes().split(b"\0"):
-        if entry.startswith(b"IMGPIPE_CONCURRENCY="):
+        if entry.startswith(name.encode() + b"="):
             return entry.split(b"=", 1)[1].decode()
     return None
+
+
+def _concurrency(pid: int) -> str | None:
+    """IMGPIPE_CONCURRENCY in a worker process's environment, None when unset."""
+    return _environ(pid, "IMGPIPE_CONCURRENCY")
 
 
 def _queue_of(pid: int) -> str:
@@ -85,6 +90,11 @@ def test_each_lane_has_its_own_pool_and_nothing_is_lost_when_the_router_dies(tmp
         queues = [_queue_of(pid) for pid in stack.worker_pids()]  # each now runs as the worker
         assert queues == [env["IMGPIPE_BULK_QUEUE_URL"]] + [env["IMGPIPE_INTERACTIVE_QUEUE_URL"]] * 2
         assert [_nice(pid) for pid in stack.worker_pids()] == [19, 0, 0]
+        # And so is its scheduling group, where the kernel has autogroups (one a session: each
+        # worker's group would otherwise share the cores equally with the others, nice or not)
+        groups = [Path(f"/proc/{pid}/autogroup") for pid in stack.worker_pids()]
+        if all(group.exists() for group in groups):
+            assert [group.read_text().split()[-1] for group in groups] == ["19", "0", "0"]
         # And the bulk worker has fewer records in flight, so its S3 requests leave the one moto
         # server free for the interactive lane's
         assert [_concurrency(pid) for pid in stack.worker_pids()][0] == "2"
@@ -120,3 +130,24 @@ def test_without_lanes_the_workers_consume_the_work_queue(tmp_path: Path) -> Non
         assert [_queue_of(pid) for pid in stack.worker_pids()] == [env["IMGPIPE_QUEUE_URL"]]
         _upload(stack, "uploads/alice/plain.jpg")
         assert _wait_complete(stack, ["plain"]) == {"plain": "complete"}
+
+
+def test_a_gated_bulk_pool_reaches_the_server_through_the_gate_and_completes(tmp_path: Path) -> None:
+    # Given a stack whose bulk pool may have one S3 request in the moto server at once
+    plan = LanePlan(interactive_workers=1, bulk_s3_at_once=1)
+    with LocalStack(workers=1, log_dir=tmp_path / "logs", lanes=plan) as stack:
+        assert stack.bulk_gate is not None and stack.bulk_gate.gate == 1
+        bulk, interactive = stack.worker_pids()
+        _queue_of(bulk)  # each runs as the worker now
+        _queue_of(interactive)
+        # Then the bulk worker's AWS endpoint is the gate (at the bulk priority), the interactive's the server
+        assert _environ(bulk, "AWS_ENDPOINT_URL") == stack.bulk_gate.endpoint
+        assert _environ(interactive, "AWS_ENDPOINT_URL") == stack.server.endpoint
+        # When a batch call's uploads arrive, then they complete through the gate
+        for name in ("g1", "g2", "g3"):
+            _upload(stack, f"uploads/bob/{name}.jpg", lane="bulk")
+        assert _wait_complete(stack, ["g1", "g2", "g3"]) == dict.fromkeys(["g1", "g2", "g3"], "complete")
+        requests = stack.bulk_gate.stats()["requests"]
+        assert isinstance(requests, dict) and requests.get("s3", 0) >= 3 * 2, requests  # a GET and PUTs each
+    # And stopping the stack stops the gate
+    assert stack.bulk_gate is None

@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from loadtest.load import payloads
+from deploy.local.lanes import LanePlan
+from loadtest.load import options, payloads
 from loadtest.load.options import AWS_NEEDS, DEFAULT_WORKERS, parse
 
 pytestmark = pytest.mark.unit
@@ -33,6 +34,8 @@ pytestmark = pytest.mark.unit
         (["--batch", "-1"], "--batch is 0"),
         (["--out", "/proc/no/such/place"], "--out /proc/no/such/place: cannot create it"),
         (["--scenario", "nope"], "invalid choice: 'nope'"),
+        (["--bulk-s3-at-once", "-1"], "--bulk-s3-at-once is 0 (no limit) or more (got -1)"),
+        (["--bulk-s3-at-once", "2", "--lanes", "off"], "S3 requests: it needs --lanes on"),
     ],
 )
 def test_a_bad_value_is_one_line_and_exit_2(
@@ -87,3 +90,11 @@ def test_the_payload_generator_refuses_what_it_cannot_do(
     # Then it says why and exits 2, having written nothing
     assert done.value.code == 2 and needle in capsys.readouterr().err
     assert not (tmp_path / "new").exists()
+
+
+def test_the_bulk_gate_is_off_by_default_and_sets_the_lane_plan(tmp_path: Path) -> None:
+    assert options.lane_plan(parse(["--out", str(tmp_path)])) == LanePlan()
+    gated = parse(["--out", str(tmp_path), "--bulk-s3-at-once", "2"])
+    assert options.lane_plan(gated) == LanePlan(bulk_s3_at_once=2)
+    assert options.lanes_words(gated) == "lanes on, the bulk pool's S3 requests 2 at once"
+    assert options.lane_plan(parse(["--out", str(tmp_path), "--lanes", "off"])) is None
