@@ -67,18 +67,18 @@ class _Proxy:
             if kind is not None:
                 self.faults[(str(service), kind)] += 1
                 await asyncio.sleep(self.rng.uniform(0, self.plan.latency_s))
-            return await self.forward(request, body)
+            return await self.forward(request, body, service)
         self.faults[(str(service), kind)] += 1
         if kind in ("slowdown", "error500"):
             status, text, content_type = error_body(str(service), kind, "X-Amz-Target" in request.headers)
             return web.Response(status=status, body=text, headers={"Content-Type": content_type})
         if kind == "timeout":  # applied upstream; the answer is held, then lost
-            await self.forward(request, body)
+            await self.forward(request, body, service)
             await asyncio.sleep(self.plan.stall_s)
         _reset(request)
         return web.Response(status=500)  # never sent: the connection is gone
 
-    async def forward(self, request: web.Request, body: bytes) -> web.Response:
+    async def forward(self, request: web.Request, body: bytes, service: str | None) -> web.Response:
         from aiohttp import web
         from yarl import URL
 
@@ -86,8 +86,7 @@ class _Proxy:
         url = URL(self.upstream + request.raw_path, encoded=True)
         if self.session is None:
             raise RuntimeError("the proxy forwards only while its app runs (its cleanup context)")
-        s3 = service_of(request.headers.get("Authorization")) == "s3"
-        gate = self.gate if self.gate is not None and s3 else contextlib.nullcontext()
+        gate = self.gate if self.gate is not None and service == "s3" else contextlib.nullcontext()
         async with gate, self.session.request(request.method, url, headers=headers, data=body) as answer:
             payload = await answer.read()
             out = {k: v for k, v in answer.headers.items() if k.lower() not in _HOP_BY_HOP}

@@ -39,7 +39,7 @@ class LanePlan:
     # a number, they reach it through a gate (`deploy.local.faults` with no faults, at `bulk_nice`),
     # since moto answers every request in one process and a backlog's variant uploads make each
     # interactive request share it; on AWS each lane meets S3 on its own. Off by default: it costs
-    # the bulk lane a quarter of its throughput here (docs/fairness.md, "Measured")
+    # the bulk lane about a sixth of its throughput here (docs/fairness.md, "Measured")
     bulk_s3_at_once: int | None = None
     routers: int = 2  # router processes: its mapping's concurrency (Lambda's least is 2)
     router_batch_size: int = 10

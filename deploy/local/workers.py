@@ -52,8 +52,9 @@ def group_nice(pid: int, nice: int) -> None:
     the cores equally whatever their processes' nice: a process started in a session of its own
     (as every worker is) at nice 19 got as much CPU as one at nice 0 (measured: four busy loops on
     two cores, two at nice 19, all got the same count; with the group's nice set too, the nice
-    ones got a twelfth of the others'). Without autogroups there is no file, and the process's own
-    nice is all there is.
+    ones got a twelfth of the others'). Where the kernel has no autogroups there is no file; where
+    they are switched off the write changes nothing; either way the process's own nice is all
+    there is.
     """
     with contextlib.suppress(OSError):  # no autogroups on this kernel, or the process has gone
         Path(f"/proc/{pid}/autogroup").write_text(f"{nice}\n")

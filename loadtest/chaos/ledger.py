@@ -45,7 +45,7 @@ class ChaosLedger:
     conflicts: list[str] = field(default_factory=list)  # second keys of an imageId
     conflicts_not_quarantined: list[str] = field(default_factory=list)
     kill_every_s: float = 0.0  # kills were asked for: a run without one proved nothing about them
-    killer: str = ""  # what the killer did, turn by turn (`kills.Killer.summary`)
+    killer: str = ""  # what the killer did in all (`kills.Killer.summary`)
 
     @property
     def duplicate_work(self) -> int:

@@ -79,8 +79,8 @@ def _parser() -> argparse.ArgumentParser:
     add("--lanes", choices=["on", "off"], default="on",
         help="local stack: the router and the interactive and bulk lanes, or one queue")  # fmt: skip
     add("--bulk-s3-at-once", type=int, default=0, metavar="N",
-        help="local stack, lanes on: the bulk pool's S3 requests in the moto server at once, at most"
-        " (0: no limit; docs/fairness.md)")  # fmt: skip
+        help="local stack, lanes on: at most N of the bulk pool's S3 requests in the moto server at"
+        " once, through a gate (0, the default: no gate; slows the import, docs/fairness.md)")  # fmt: skip
     tenants = parser.add_argument_group("--scenario tenants")
     tenants.add_argument("--tenants", type=int, default=10, metavar="K",
                          help="small tenants beside the burst")  # fmt: skip
@@ -127,6 +127,8 @@ def _problems(args: argparse.Namespace) -> list[str]:
     problems = [f"{name} must be above 0 (got {value:g})" for name, value in positive.items() if value <= 0]
     if args.bulk_s3_at_once < 0:
         problems.append(f"--bulk-s3-at-once is 0 (no limit) or more (got {args.bulk_s3_at_once})")
+    if args.bulk_s3_at_once and args.target == "aws":
+        problems.append("--bulk-s3-at-once is for the local stack (--target local): AWS meters no one's S3")
     if args.bulk_s3_at_once and args.lanes == "off":
         problems.append("--bulk-s3-at-once limits the bulk lane's S3 requests: it needs --lanes on")
     if args.scenario == "steady" and args.rate <= 0:
@@ -155,5 +157,6 @@ def lane_plan(args: argparse.Namespace) -> LanePlan | None:
 
 def lanes_words(args: argparse.Namespace) -> str:
     """How the local stack runs its lanes, for the progress line."""
-    gate = f", the bulk pool's S3 requests {args.bulk_s3_at_once} at once" if args.bulk_s3_at_once else ""
-    return f"lanes {args.lanes}{gate}"
+    if not args.bulk_s3_at_once:
+        return f"lanes {args.lanes}"
+    return f"lanes {args.lanes}, a gate: the bulk pool's S3 requests {args.bulk_s3_at_once} at most at once"

@@ -36,6 +36,7 @@ pytestmark = pytest.mark.unit
         (["--scenario", "nope"], "invalid choice: 'nope'"),
         (["--bulk-s3-at-once", "-1"], "--bulk-s3-at-once is 0 (no limit) or more (got -1)"),
         (["--bulk-s3-at-once", "2", "--lanes", "off"], "S3 requests: it needs --lanes on"),
+        (["--bulk-s3-at-once", "1", "--target", "aws"], "--bulk-s3-at-once is for the local stack"),
     ],
 )
 def test_a_bad_value_is_one_line_and_exit_2(
@@ -96,5 +97,5 @@ def test_the_bulk_gate_is_off_by_default_and_sets_the_lane_plan(tmp_path: Path) 
     assert options.lane_plan(parse(["--out", str(tmp_path)])) == LanePlan()
     gated = parse(["--out", str(tmp_path), "--bulk-s3-at-once", "2"])
     assert options.lane_plan(gated) == LanePlan(bulk_s3_at_once=2)
-    assert options.lanes_words(gated) == "lanes on, the bulk pool's S3 requests 2 at once"
+    assert options.lanes_words(gated) == "lanes on, a gate: the bulk pool's S3 requests 2 at most at once"
     assert options.lane_plan(parse(["--out", str(tmp_path), "--lanes", "off"])) is None
