@@ -58,48 +58,39 @@ def upstream() -> Iterator[_Upstream]:
         server.server_close()
 
 
-def _send_together(endpoint: str, service: str) -> None:
-    """`AT_ONCE` requests at once, each signed (in its credential scope) for `service`."""
+def _most_at_once(upstream: _Upstream, gate: int | None, service: str) -> int:
+    """Send `AT_ONCE` requests at once, each signed (in its credential scope) for `service`,
+    through a proxy with `gate` in front of `upstream`; every one must be answered. The most
+    requests the upstream held together."""
+    proxy = FaultProxy(f"http://127.0.0.1:{upstream.server_port}", FaultPlan(), gate=gate).start()
     scope = f"AWS4-HMAC-SHA256 Credential=AKID/20261207/us-east-1/{service}/aws4_request, Signature=x"
 
     def one(index: int) -> int:
-        request = urllib.request.Request(f"{endpoint}/bucket/key-{index}", headers={"Authorization": scope})
+        url = f"{proxy.endpoint}/bucket/key-{index}"
+        request = urllib.request.Request(url, headers={"Authorization": scope})
         with urllib.request.urlopen(request, timeout=20) as answer:
             return int(answer.status)
 
-    with ThreadPoolExecutor(AT_ONCE) as pool:
-        assert list(pool.map(one, range(AT_ONCE))) == [200] * AT_ONCE
+    try:
+        with ThreadPoolExecutor(AT_ONCE) as pool:
+            assert list(pool.map(one, range(AT_ONCE))) == [200] * AT_ONCE
+    finally:
+        proxy.stop()
+    return upstream.most
 
 
 def test_s3_requests_pass_the_gate_one_at_a_time(upstream: _Upstream) -> None:
-    # Given a gate letting one S3 request through at a time
-    gate = FaultProxy(f"http://127.0.0.1:{upstream.server_port}", FaultPlan(), gate=1).start()
-    try:
-        # When four S3 requests come at once
-        _send_together(gate.endpoint, "s3")
-    finally:
-        gate.stop()
-    # Then every one was answered, and the server never held two
-    assert upstream.most == 1
+    # Given a gate letting one S3 request through at a time, when four S3 requests come at once,
+    # then every one is answered and the server never holds two
+    assert _most_at_once(upstream, 1, "s3") == 1
 
 
 def test_sqs_requests_are_not_gated(upstream: _Upstream) -> None:
-    # Given the same gate
-    gate = FaultProxy(f"http://127.0.0.1:{upstream.server_port}", FaultPlan(), gate=1).start()
-    try:
-        # When four SQS requests come at once (a long poll would hold a gate for its whole wait)
-        _send_together(gate.endpoint, "sqs")
-    finally:
-        gate.stop()
-    # Then the server held all four together
-    assert upstream.most == AT_ONCE
+    # Given the same gate, when four SQS requests come at once (a long poll would hold a gate for
+    # its whole wait), then the server holds all four together
+    assert _most_at_once(upstream, 1, "sqs") == AT_ONCE
 
 
 def test_without_a_gate_s3_requests_reach_the_server_together(upstream: _Upstream) -> None:
     # Given a proxy with no gate (the fault proxy as chaos runs it)
-    proxy = FaultProxy(f"http://127.0.0.1:{upstream.server_port}", FaultPlan()).start()
-    try:
-        _send_together(proxy.endpoint, "s3")
-    finally:
-        proxy.stop()
-    assert upstream.most == AT_ONCE
+    assert _most_at_once(upstream, None, "s3") == AT_ONCE
