@@ -21,7 +21,6 @@ import argparse
 import json
 import random
 import re
-import shutil
 import subprocess
 import sys
 import time
@@ -31,7 +30,7 @@ from pathlib import Path
 from typing import TypedDict, Unpack
 
 from deploy.local.motoserver import HOST, MotoServerError, free_port, terminate
-from deploy.local.workers import group_nice
+from deploy.local.workers import start_in_session
 
 KINDS = ("latency", "slowdown", "error500", "reset", "timeout")
 SERVICES = ("s3", "sqs", "sns")
@@ -146,13 +145,9 @@ class FaultProxy:
             command += ["--log", str(self.log)]
         if self.gate is not None:
             command += ["--gate", str(self.gate)]
-        if self.nice and shutil.which("nice"):
-            command = ["nice", "-n", str(self.nice), *command]
-        self._process = subprocess.Popen(
-            command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
+        self._process = start_in_session(
+            command, self.nice, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
         )
-        if self.nice:
-            group_nice(self._process.pid, self.nice)
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
             if self._process.poll() is not None:

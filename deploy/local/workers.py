@@ -9,6 +9,7 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import IO
 
 from deploy.local.poller import PollerConfig
 
@@ -27,21 +28,32 @@ def spawn(
         "--window", str(config.batching_window_s),
         "--timeout", str(config.function_timeout_s),
     ]  # fmt: skip
-    if nice and shutil.which("nice"):
-        command = ["nice", "-n", str(nice), *command]  # nice execs the worker: the pid stays its
     if log is not None:
         log.parent.mkdir(parents=True, exist_ok=True)
     sink = log.open("ab") if log is not None else subprocess.DEVNULL
     try:
-        process = subprocess.Popen(
-            command, env=env, stdout=sink, stderr=subprocess.STDOUT, start_new_session=True
-        )
-        if nice:
-            group_nice(process.pid, nice)
-        return process
+        return start_in_session(command, nice, env=env, stdout=sink, stderr=subprocess.STDOUT)
     finally:
         if log is not None:
             sink.close()  # type: ignore[union-attr]  # the child holds its own copy
+
+
+def start_in_session(
+    command: list[str],
+    nice: int,
+    *,
+    stdout: int | IO[bytes],
+    stderr: int | IO[bytes],
+    env: dict[str, str] | None = None,
+) -> subprocess.Popen[bytes]:
+    """Start `command` in a session of its own at CPU priority `nice`: the process's and its
+    scheduling group's (`group_nice`), so a low priority holds against the other sessions."""
+    if nice and shutil.which("nice"):
+        command = ["nice", "-n", str(nice), *command]  # nice execs the command: the pid stays its
+    process = subprocess.Popen(command, env=env, stdout=stdout, stderr=stderr, start_new_session=True)
+    if nice:
+        group_nice(process.pid, nice)
+    return process
 
 
 def group_nice(pid: int, nice: int) -> None:
