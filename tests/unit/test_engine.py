@@ -970,3 +970,12 @@ def test_a_failing_render_keeps_its_reason_while_others_run() -> None:
         thread.join()
     # Then every failure names the decoder's reason (libjpeg-turbo's, given per call)
     assert reasons == {"jpeg image cannot be decoded: jpeg: Premature end of JPEG file"}
+
+
+def test_libvips_info_messages_stay_out_of_the_logs(caplog: pytest.LogCaptureFixture) -> None:
+    # Given a consumer that logs at INFO, as the local stack's workers do
+    caplog.set_level("INFO")
+    # When a photo is rendered to every default size (libvips plans each resize at INFO)
+    engine.render(images.photo_jpeg(1200, 900), DEFAULT_VARIANTS)
+    # Then none of libvips' messages were logged
+    assert [record.getMessage() for record in caplog.records if record.name == "pyvips"] == []
