@@ -1,4 +1,5 @@
-"""`python -m deploy.local.moto_app`: moto's own server, with its SQS receive made linear.
+"""`python -m deploy.local.moto_app`: moto's own server application, with its SQS receive made
+linear, served over keep-alive connections.
 
 Moto checks every message it hands out against the queue's retention period by calling its
 own `get_queue_attributes`, which builds every attribute of the queue, three scans of all its
@@ -10,18 +11,35 @@ bottleneck. The patches compute the same answers directly: the retention check r
 attribute it needs, and SQS's clock is `time.time()` (what moto's datetime arithmetic amounts
 to). Every request also lists moto's package folder (about 150 `isdir` calls) to find its
 service; the list is read once instead. Nothing else changes; `tests/unit/test_moto_app.py`
-holds each against moto's own. Werkzeug's line per request is dropped: the output goes nowhere.
+holds each against moto's own.
+
+`python -m moto.server` serves the application with werkzeug's development server, which closes
+the connection after every response (`Connection: close`, always): every request of every client
+opened a TCP connection and started a thread in the server, and left a socket in TIME_WAIT (751
+after 600 API calls). Served here by cheroot (CherryPy's production WSGI server) instead: clients
+keep their connections, a fixed pool of threads serves them. Side by side on this machine, moto's
+CPU per small request (a loop of seven S3 and SQS calls through boto3) fell from
+1.71-1.78 ms to 1.35 ms, the client's from 1.23-1.28 to 1.15 ms; 3 MB bodies cost about a tenth
+more (8.0-8.75 ms against 7.5-7.75 ms a request). The application, its routing and its backends
+are moto's own; werkzeug's server also kept the original spelling of header names with an
+underscore (S3 metadata such as `x-amz-meta-my_key`), which WSGI folds into the dashed name: no
+imgpipe metadata key has one.
 """
 
 from __future__ import annotations
 
-import logging
+import argparse
+import os
+import signal
 import sys
 import time
 from datetime import datetime
+from types import FrameType
 
-from moto import backends, server
+from cheroot import wsgi
+from moto import backends
 from moto.core.utils import unix_time as _moto_unix_time
+from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 from moto.sqs import models as sqs_models
 from moto.sqs.models import Message, SQSBackend
 
@@ -66,13 +84,35 @@ def patch() -> None:
     # signature ("assignment" too): test_moto_app holds the verdicts against moto's own.
     SQSBackend.is_message_valid_based_on_retention_period = retained  # type: ignore[method-assign,assignment]
     backends.list_of_moto_modules = list_of_moto_modules
-    logging.getLogger("werkzeug").setLevel(logging.WARNING)
+
+
+# Requests served at once. More do not make the server faster (one interpreter, one GIL), but each
+# SQS long poll holds a thread for up to 20 s, and every poller of the local stack may hold one.
+THREADS = 64
+
+
+def server(host: str, port: int, threads: int = THREADS) -> wsgi.Server:
+    """moto's application (what `python -m moto.server` serves) on cheroot, at `host:port`."""
+    os.environ.setdefault("MOTO_PORT", str(port))  # moto writes it into the queue URLs it returns
+    app = DomainDispatcherApplication(create_backend_app)
+    return wsgi.Server((host, port), app, numthreads=threads, request_queue_size=256)
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Run moto's server (same arguments as `python -m moto.server`) with the patches."""
+    """Serve moto with the patches until SIGTERM or SIGINT (`-H HOST -p PORT`, as moto.server)."""
+    parser = argparse.ArgumentParser(prog="python -m deploy.local.moto_app")
+    parser.add_argument("-H", "--host", default="127.0.0.1", help="the address to listen on")
+    parser.add_argument("-p", "--port", type=int, default=5000, help="the port to listen on")
+    args = parser.parse_args(argv if argv is not None else sys.argv[1:])
     patch()
-    server.main(argv if argv is not None else sys.argv[1:])
+    http = server(args.host, args.port)
+
+    def stop(signum: int, frame: FrameType | None) -> None:
+        raise SystemExit(0)  # in the main thread, out of cheroot's loop, which then stops its threads
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    http.safe_start()
 
 
 if __name__ == "__main__":
