@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import datetime
 import time
+import uuid
 from pathlib import Path
 
 import moto
 import pytest
 from moto.core import utils as moto_utils
+from moto.s3.models import FakeBucket, FakeKey, S3Backend
 from moto.sqs import models as sqs_models
 from moto.sqs.models import Queue, SQSBackend
 
@@ -86,3 +88,50 @@ def test_service_folders_are_motos_own() -> None:
     # Then the cached list is the same, in the same order, and s3/sqs/sns are in it
     assert moto_app.list_of_moto_modules() == listed
     assert {"s3", "sqs", "sns"} <= set(moto_app.list_of_moto_modules())
+
+
+@pytest.fixture
+def s3() -> S3Backend:
+    return S3Backend("us-east-1", ACCOUNT)
+
+
+def _bucket_with_keys(s3: S3Backend) -> FakeBucket:
+    name = f"listed-{uuid.uuid4().hex[:12]}"  # moto's bucket names are one namespace, as S3's
+    s3.create_bucket(name, "us-east-1")
+    names = [f"uploads/user{i % 3}/{i:04d}-{'ab'[i % 2]}.jpg" for i in range(60)]
+    names += ["uploads/user1/folder/a.jpg", "uploads/user1/folder/b.jpg", "uploadsX/odd", "metadata/x.json"]
+    for key in names:
+        s3.put_object(name, key, b"one")
+    s3.put_object(name, "uploads/user0/0000-a.jpg", b"a newer version")  # the newest is listed
+    return s3.get_bucket(name)
+
+
+@pytest.mark.parametrize(
+    ("prefix", "delimiter", "start", "max_keys"),
+    [
+        ("uploads/user1/", None, None, 1000),
+        ("uploads/user1/0013-b.", None, None, 1),  # the client API's lookup of one image's upload
+        ("uploads/user2/0005", None, None, 1),  # a prefix of several names
+        ("uploads/user1/", "/", None, 1000),  # the folder under it rolled up
+        ("uploads/user0/", None, "uploads/user0/0030-a.jpg", 5),  # a page after a start
+        ("uploads", None, None, 1000),  # uploads/ and uploadsX/
+        ("uploads/nobody/", None, None, 1000),
+        (None, None, None, 1000),
+        (None, "/", None, 1000),
+    ],
+)
+def test_a_listing_by_prefix_is_motos_own(
+    s3: S3Backend, prefix: str | None, delimiter: str | None, start: str | None, max_keys: int
+) -> None:
+    # Given a bucket of keys under several prefixes, one of them written twice
+    bucket = _bucket_with_keys(s3)
+
+    # When it is listed through moto's listing and through the patched one
+    def listing(list_objects: object) -> tuple[list[tuple[str, bytes]], bool]:
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(S3Backend, "list_objects", list_objects)
+            found, truncated, _ = s3.list_objects_v2(bucket, prefix, delimiter, None, start, max_keys)
+        return [(k.name, k.value) if isinstance(k, FakeKey) else (str(k), b"") for k in found], truncated
+
+    # Then both list the same keys (each name's newest version) and folders, and both say truncated alike
+    assert listing(moto_app.list_objects) == listing(moto_app._moto_list_objects)
