@@ -36,8 +36,9 @@ import argparse
 import os
 import signal
 import sys
+import threading
 import time
-from dataclasses import dataclass
+from collections.abc import Callable
 from datetime import datetime
 from types import FrameType
 from typing import Any
@@ -72,11 +73,15 @@ def retained(backend: SQSBackend, queue_name: str, message: Message) -> bool:
 _moto_list_objects = S3Backend.list_objects
 
 
-@dataclass(frozen=True)
 class _Under:
-    """A bucket seen through one prefix: all that moto's listing reads of a bucket is `keys`."""
+    """A bucket seen through one prefix: its `keys` are those under the prefix, anything else
+    moto's listing reads (today nothing) is the bucket's own."""
 
-    keys: dict[str, Any]
+    def __init__(self, bucket: FakeBucket, keys: dict[str, Any]) -> None:
+        self._bucket, self.keys = bucket, keys
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._bucket, name)
 
 
 def list_objects(
@@ -92,7 +97,9 @@ def list_objects(
     if prefix and not isinstance(bucket, FakeTableStorageBucket):
         store = bucket.keys
         names = [name for name in list(dict.keys(store)) if name.startswith(prefix)]
-        bucket = _Under({name: store[name] for name in names})  # type: ignore[assignment]
+        # a name deleted since the names were read is left out, not an error
+        under = {name: versions[-1] for name in names if (versions := dict.get(store, name))}
+        bucket = _Under(bucket, under)  # type: ignore[assignment]
     return _moto_list_objects(backend, bucket, prefix, delimiter, marker, max_keys)
 
 
@@ -124,13 +131,38 @@ def patch() -> None:
 # Requests served at once. More do not make the server faster (one interpreter, one GIL), but each
 # SQS long poll holds a thread for up to 20 s, and every poller of the local stack may hold one.
 THREADS = 64
+# How long an idle connection is kept: longer than any client keeps one (aiohttp 15 s, botocore's
+# pool until it is used again), so a client never reuses a connection the server has just closed
+# (cheroot's 10 s did that to a busy worker: "Server disconnected" on a POST no one retries).
+IDLE_S = 75
+KEEP_ALIVE = 1024  # idle connections kept at once (cheroot's 10 would close most clients' after each)
+STOP_GRACE_S = 2.0  # what a stop waits for requests in flight before the process exits
+
+
+def application() -> Callable[[dict[str, Any], Any], Any]:
+    """moto's application (what `python -m moto.server` serves), given the raw request path.
+
+    moto decodes an S3 key from `RAW_URI`, which werkzeug's server sets and cheroot does not;
+    without it moto read the decoded path and decoded it again (`a%2Fb` became `a/b`, `q?x=1` was
+    cut to `q`). cheroot's `REQUEST_URI` is the same raw path.
+    """
+    dispatcher = DomainDispatcherApplication(create_backend_app)
+
+    def app(environ: dict[str, Any], start_response: Any) -> Any:
+        environ.setdefault("RAW_URI", environ.get("REQUEST_URI", ""))
+        return dispatcher(environ, start_response)
+
+    return app
 
 
 def server(host: str, port: int, threads: int = THREADS) -> wsgi.Server:
-    """moto's application (what `python -m moto.server` serves) on cheroot, at `host:port`."""
+    """moto's application on cheroot, at `host:port`, keeping its clients' connections."""
     os.environ.setdefault("MOTO_PORT", str(port))  # moto writes it into the queue URLs it returns
-    app = DomainDispatcherApplication(create_backend_app)
-    return wsgi.Server((host, port), app, numthreads=threads, request_queue_size=256)
+    http = wsgi.Server(
+        (host, port), application(), numthreads=threads, request_queue_size=256, timeout=IDLE_S
+    )
+    http.keep_alive_conn_limit = KEEP_ALIVE
+    return http
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -143,7 +175,11 @@ def main(argv: list[str] | None = None) -> None:
     http = server(args.host, args.port)
 
     def stop(signum: int, frame: FrameType | None) -> None:
-        raise SystemExit(0)  # in the main thread, out of cheroot's loop, which then stops its threads
+        # cheroot's own stop joins every thread, and a thread answering an SQS long poll holds on
+        # for up to 20 s whether its client is still there or not (moto cannot tell): the state
+        # is in memory only, so once in-flight requests have had a moment the process just ends.
+        threading.Timer(STOP_GRACE_S, os._exit, (0,)).start()
+        raise SystemExit(0)  # out of cheroot's loop: it stops accepting and stops its threads
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
