@@ -2,7 +2,9 @@
 
 aioboto3 cannot use moto's in-process mock, and a separate process is also what makes the local
 stack honest: the worker talks HTTP to it exactly as it would to AWS. It runs as
-`deploy.local.moto_app`: moto's own server, with its SQS receive made linear in the queue length.
+`deploy.local.moto_app`: moto's own application, with its SQS receive made linear in the queue
+length and its listing by prefix reading only the keys under it, served by cheroot over
+keep-alive connections.
 """
 
 from __future__ import annotations
@@ -64,7 +66,7 @@ def terminate(process: subprocess.Popen[bytes] | None, timeout_s: float = 5.0) -
 
 
 class MotoServer:
-    """Start `moto.server` on loopback; stop it (and only it) on exit."""
+    """Start the moto server (`deploy.local.moto_app`) on loopback; stop it (and only it) on exit."""
 
     def __init__(self, port: int | None = None, region: str = "us-east-1") -> None:
         self.port = port or free_port()
