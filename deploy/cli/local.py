@@ -142,6 +142,9 @@ def _announce(stack: Any, web: Any, workers: int, logs: Path, fixed_port: bool) 
             literal(f"{logs}/"),
         )
     )  # fmt: skip
+    if (cap := getattr(stack, "bulk_cap", None)) is not None:
+        say(f"the bulk lane's workers use at most {cap.cores:.2g} of {os.cpu_count()} cores, leaving the"
+            " interactive lane room (docs/fairness.md)")  # fmt: skip
     console.print("in another shell:")
     for name, value in {**stack.environment(), "IMGPIPE_WEB_URL": web.url}.items():
         console.print(f"  export {name}={value}", markup=False, highlight=False, soft_wrap=True)

@@ -7,12 +7,14 @@ queue; each lane has its own pool of worker processes, whose size stands for its
 mapping's maximum concurrency, exactly as the one pool did for the one queue. On Lambda every
 concurrent invocation has its own CPU, so a bulk backlog never slows an interactive render; on
 one machine the pools share its cores, so bulk workers run at a lower CPU priority (`bulk_nice`)
-and take whatever the interactive ones leave, and nothing more.
+and, like the bulk lane's capped concurrency, under a ceiling (`bulk_cpu_share` of the cores,
+`deploy.local.cpu_cap`): they take what the interactive ones leave, up to the ceiling.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from dataclasses import dataclass, replace
@@ -23,6 +25,7 @@ from deploy.local.poller import PollerConfig
 from deploy.local.topology import DLQ_RETENTION_S, QUEUE_RETENTION_S, QueueSettings, Topology
 
 ROUTER_LOG = "router"
+BULK_CPU_SHARE = 0.6
 
 
 @dataclass(frozen=True)
@@ -41,6 +44,10 @@ class LanePlan:
     # interactive request share it; on AWS each lane meets S3 on its own. Off by default: it costs
     # the bulk lane about a sixth of its throughput here (docs/fairness.md, "Measured")
     bulk_s3_at_once: int | None = None
+    # the bulk pool's CPU ceiling, a share of the machine's cores (None: none, only `bulk_nice`):
+    # the single-machine form of the bulk lane's maximum concurrency (`deploy.local.cpu_cap`), so
+    # the import leaves the interactive lane room even while no single photo needs it
+    bulk_cpu_share: float | None = BULK_CPU_SHARE
     routers: int = 2  # router processes: its mapping's concurrency (Lambda's least is 2)
     router_batch_size: int = 10
     router_timeout_s: float = 30.0
@@ -56,6 +63,16 @@ class LanePlan:
             raise ValueError(f"bulk concurrency must be 1 or more, not {self.bulk_concurrency}")
         if self.bulk_s3_at_once is not None and self.bulk_s3_at_once < 1:
             raise ValueError(f"bulk S3 requests at once must be 1 or more, not {self.bulk_s3_at_once}")
+        if self.bulk_cpu_share is not None and not 0 < self.bulk_cpu_share <= 1:
+            raise ValueError(
+                f"the bulk pool's CPU share is above 0 and at most 1, not {self.bulk_cpu_share:g}"
+            )
+
+    def bulk_cores(self, cores: int | None = None) -> float | None:
+        """The bulk pool's CPU ceiling in cores on a machine of `cores` (None: this one's)."""
+        if self.bulk_cpu_share is None:
+            return None
+        return self.bulk_cpu_share * (cores or os.cpu_count() or 1)
 
 
 @dataclass(frozen=True)
@@ -87,6 +104,7 @@ class Slot:
     nice: int = 0
     concurrency: int | None = None  # IMGPIPE_CONCURRENCY for this process (None: the stack's)
     gated: bool = False  # reaches AWS through the bulk lane's gate (`LanePlan.bulk_s3_at_once`)
+    capped: bool = False  # runs in the bulk pool's CPU group (`LanePlan.bulk_cpu_share`)
 
 
 def provision_lanes(
@@ -126,7 +144,8 @@ def worker_slots(
         batch_size=plan.interactive_batch_size,
         batching_window_s=0.0,
     )
-    bulk_slot = Slot(bulk, plan.bulk_nice, plan.bulk_concurrency, gated=plan.bulk_s3_at_once is not None)
+    gated, capped = plan.bulk_s3_at_once is not None, plan.bulk_cpu_share is not None
+    bulk_slot = Slot(bulk, plan.bulk_nice, plan.bulk_concurrency, gated=gated, capped=capped)
     return [bulk_slot] * bulk_workers + [Slot(interactive)] * plan.interactive_workers
 
 

@@ -34,11 +34,14 @@ import os
 import signal
 import socket
 import subprocess
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from deploy.local import cpu_cap
 from deploy.local.cognito import UserPool, provision_user_pool
 from deploy.local.consumer import check_timeout
+from deploy.local.cpu_cap import CapUnavailable, CpuCap
 from deploy.local.endpoint import EndpointSession
 from deploy.local.faults import FaultPlan, FaultProxy
 from deploy.local.front_door.cors import cors_from_environment
@@ -101,6 +104,7 @@ class LocalStack:
     kills: int = field(default=0, init=False)
     lane_queues: LaneQueues | None = field(default=None, init=False)
     routers: list[subprocess.Popen[bytes]] = field(default_factory=list, init=False)
+    bulk_cap: CpuCap | None = field(default=None, init=False)  # `LanePlan.bulk_cpu_share`
 
     def start(self) -> LocalStack:
         """Start the server, provision the topology, start the workers.
@@ -127,6 +131,7 @@ class LocalStack:
                     log.parent.mkdir(parents=True, exist_ok=True)
                 self.fault_proxy = FaultProxy(self.server.endpoint, self.faults, log=log).start()
             self._start_bulk_gate()
+            self._cap_bulk_pool()
             self._start_front_door()
             self._start_workers()
         except BaseException:
@@ -184,6 +189,16 @@ class LocalStack:
             upstream, FaultPlan(), gate=self.lanes.bulk_s3_at_once, nice=self.lanes.bulk_nice
         ).start()
 
+    def _cap_bulk_pool(self) -> None:
+        """The bulk pool's CPU group (`LanePlan.bulk_cpu_share`); where the machine has none to
+        give, the pool runs with its nice alone, and says so."""
+        if self.lanes is None or (cores := self.lanes.bulk_cores()) is None:
+            return
+        try:
+            self.bulk_cap = cpu_cap.create(cores, self.lanes.bulk_nice)
+        except CapUnavailable as exc:
+            print(f"imgpipe: the bulk pool runs without its CPU ceiling: {exc}", file=sys.stderr)
+
     def _start_workers(self) -> None:
         if self.lanes is not None:
             self.routers = [self._spawn_router(index) for index in range(self.lanes.routers)]
@@ -209,7 +224,10 @@ class LocalStack:
         env = self._process_env(slot.gated)
         if slot.concurrency is not None:
             env["IMGPIPE_CONCURRENCY"] = str(slot.concurrency)
-        return spawn(env, slot.config, log, slot.nice)
+        process = spawn(env, slot.config, log, slot.nice)
+        if slot.capped and self.bulk_cap is not None:
+            self.bulk_cap.add(process.pid)
+        return process
 
     def _spawn_router(self, index: int) -> subprocess.Popen[bytes]:
         assert self.lanes is not None
@@ -289,6 +307,9 @@ class LocalStack:
             if proxy is not None:
                 proxy.stop()
         self.bulk_gate = self.fault_proxy = None
+        if self.bulk_cap is not None:
+            self.bulk_cap.remove()
+            self.bulk_cap = None
         if hasattr(self, "server"):
             self.server.stop()
 

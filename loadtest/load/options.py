@@ -81,6 +81,9 @@ def _parser() -> argparse.ArgumentParser:
     add("--bulk-s3-at-once", type=int, default=0, metavar="N",
         help="local stack, lanes on: at most N of the bulk pool's S3 requests in the moto server at"
         " once, through a gate (0, the default: no gate; slows the import, docs/fairness.md)")  # fmt: skip
+    add("--bulk-cpu-share", type=float, default=None, metavar="S",
+        help="local stack, lanes on: the bulk pool's CPU ceiling, a share of the cores (0: none,"
+        " only its low priority; default: the stack's, 0.6; docs/fairness.md)")  # fmt: skip
     tenants = parser.add_argument_group("--scenario tenants")
     tenants.add_argument("--tenants", type=int, default=10, metavar="K",
                          help="small tenants beside the burst")  # fmt: skip
@@ -131,6 +134,15 @@ def _problems(args: argparse.Namespace) -> list[str]:
         problems.append("--bulk-s3-at-once is for the local stack (--target local): AWS meters no one's S3")
     if args.bulk_s3_at_once and args.lanes == "off":
         problems.append("--bulk-s3-at-once limits the bulk lane's S3 requests: it needs --lanes on")
+    share = args.bulk_cpu_share
+    if share is not None and not 0 <= share <= 1:
+        problems.append(f"--bulk-cpu-share is 0 (no ceiling) to 1 (got {share:g})")
+    if share and args.target == "aws":
+        problems.append(
+            "--bulk-cpu-share is for the local stack (--target local): AWS gives each lane its own CPU"
+        )
+    if share and args.lanes == "off":
+        problems.append("--bulk-cpu-share caps the bulk lane's workers: it needs --lanes on")
     if args.scenario == "steady" and args.rate <= 0:
         problems.append("--scenario steady needs --rate R (uploads/s)")
     if args.scenario != "steady" and args.rate:
@@ -149,14 +161,24 @@ def _problems(args: argparse.Namespace) -> list[str]:
 
 
 def lane_plan(args: argparse.Namespace) -> LanePlan | None:
-    """The local stack's lanes per `--lanes` and `--bulk-s3-at-once` (None: one work queue)."""
-    from deploy.local.lanes import LanePlan
+    """The local stack's lanes per `--lanes`, `--bulk-s3-at-once` and `--bulk-cpu-share` (None: one
+    work queue)."""
+    from deploy.local.lanes import BULK_CPU_SHARE, LanePlan
 
-    return LanePlan(bulk_s3_at_once=args.bulk_s3_at_once or None) if args.lanes == "on" else None
+    if args.lanes == "off":
+        return None
+    share = BULK_CPU_SHARE if args.bulk_cpu_share is None else args.bulk_cpu_share or None
+    return LanePlan(bulk_s3_at_once=args.bulk_s3_at_once or None, bulk_cpu_share=share)
 
 
 def lanes_words(args: argparse.Namespace) -> str:
     """How the local stack runs its lanes, for the progress line."""
-    if not args.bulk_s3_at_once:
+    plan = lane_plan(args)
+    if plan is None:
         return f"lanes {args.lanes}"
-    return f"lanes {args.lanes}, a gate: the bulk pool's S3 requests {args.bulk_s3_at_once} at most at once"
+    words = [f"lanes {args.lanes}"]
+    if (cores := plan.bulk_cores()) is not None:
+        words.append(f"the bulk pool's CPU at most {cores:.2g} of {os.cpu_count() or 1} cores")
+    if plan.bulk_s3_at_once:
+        words.append(f"a gate: the bulk pool's S3 requests {plan.bulk_s3_at_once} at most at once")
+    return ", ".join(words)

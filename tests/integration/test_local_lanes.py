@@ -98,6 +98,11 @@ def test_each_lane_has_its_own_pool_and_nothing_is_lost_when_the_router_dies(tmp
         # And the bulk worker has fewer records in flight, so its S3 requests leave the one moto
         # server free for the interactive lane's
         assert [_concurrency(pid) for pid in stack.worker_pids()][0] == "2"
+        # And the bulk worker, only it, runs under the pool's CPU ceiling, where the machine has one
+        cap = stack.bulk_cap
+        if cap is not None:
+            assert cap.cores == LanePlan().bulk_cores()
+            assert [_in_group(pid, cap.path.name) for pid in stack.worker_pids()] == [True, False, False]
         assert env["IMGPIPE_ROUTER_DLQ_URL"].endswith("/imgpipe-router-dlq")
         # When an app's single upload and a batch call's upload arrive, then both complete
         _upload(stack, "uploads/alice/one.jpg")
@@ -121,6 +126,16 @@ def test_each_lane_has_its_own_pool_and_nothing_is_lost_when_the_router_dies(tmp
         assert stack.failure().startswith("router 1 exited with code -9")
     logs = [(tmp_path / "logs" / f"router-{n}.log").read_text().replace(" ", "") for n in (0, 1)]
     assert any('"RoutedBulk":[1.0]' in log for log in logs)
+    assert cap is None or not cap.path.exists()  # the stack's stop removed its group
+
+
+def _in_group(pid: int, name: str) -> bool:
+    """Whether process `pid` is in the CPU control group `name`."""
+    return any(
+        line.split(":", 2)[2].rstrip("/").endswith("/" + name)
+        for line in Path(f"/proc/{pid}/cgroup").read_text().splitlines()
+        if "cpu" in line.split(":", 2)[1].split(",") or line.startswith("0::")
+    )
 
 
 def test_without_lanes_the_workers_consume_the_work_queue(tmp_path: Path) -> None:

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
 
-from deploy.local.lanes import LanePlan
+from deploy.local.lanes import BULK_CPU_SHARE, LanePlan
 from loadtest.load import options, payloads
 from loadtest.load.options import AWS_NEEDS, DEFAULT_WORKERS, parse
 
@@ -37,6 +38,10 @@ pytestmark = pytest.mark.unit
         (["--bulk-s3-at-once", "-1"], "--bulk-s3-at-once is 0 (no limit) or more (got -1)"),
         (["--bulk-s3-at-once", "2", "--lanes", "off"], "S3 requests: it needs --lanes on"),
         (["--bulk-s3-at-once", "1", "--target", "aws"], "--bulk-s3-at-once is for the local stack"),
+        (["--bulk-cpu-share", "1.5"], "--bulk-cpu-share is 0 (no ceiling) to 1 (got 1.5)"),
+        (["--bulk-cpu-share", "-0.1"], "--bulk-cpu-share is 0 (no ceiling) to 1 (got -0.1)"),
+        (["--bulk-cpu-share", "0.5", "--lanes", "off"], "bulk lane's workers: it needs --lanes on"),
+        (["--bulk-cpu-share", "0.5", "--target", "aws"], "--bulk-cpu-share is for the local stack"),
     ],
 )
 def test_a_bad_value_is_one_line_and_exit_2(
@@ -97,5 +102,24 @@ def test_the_bulk_gate_is_off_by_default_and_sets_the_lane_plan(tmp_path: Path) 
     assert options.lane_plan(parse(["--out", str(tmp_path)])) == LanePlan()
     gated = parse(["--out", str(tmp_path), "--bulk-s3-at-once", "2"])
     assert options.lane_plan(gated) == LanePlan(bulk_s3_at_once=2)
-    assert options.lanes_words(gated) == "lanes on, a gate: the bulk pool's S3 requests 2 at most at once"
+    cores = LanePlan().bulk_cores()
+    assert options.lanes_words(gated) == (
+        f"lanes on, the bulk pool's CPU at most {cores:.2g} of {os.cpu_count()} cores,"
+        " a gate: the bulk pool's S3 requests 2 at most at once"
+    )
     assert options.lane_plan(parse(["--out", str(tmp_path), "--lanes", "off"])) is None
+
+
+def test_the_bulk_pools_cpu_ceiling_is_the_stacks_unless_given(tmp_path: Path) -> None:
+    default, half, none = (
+        parse(["--out", str(tmp_path), *extra])
+        for extra in ([], ["--bulk-cpu-share", "0.5"], ["--bulk-cpu-share", "0"])
+    )
+    assert options.lane_plan(default) == LanePlan(bulk_cpu_share=BULK_CPU_SHARE)
+    assert options.lane_plan(half) == LanePlan(bulk_cpu_share=0.5)
+    assert options.lane_plan(none) == LanePlan(bulk_cpu_share=None)
+    assert options.lanes_words(none) == "lanes on"
+    assert (
+        options.lanes_words(half)
+        == f"lanes on, the bulk pool's CPU at most {0.5 * (os.cpu_count() or 1):.2g} of {os.cpu_count()} cores"
+    )
