@@ -25,7 +25,7 @@ from deploy.local.poller import PollerConfig
 from deploy.local.topology import DLQ_RETENTION_S, QUEUE_RETENTION_S, QueueSettings, Topology
 
 ROUTER_LOG = "router"
-BULK_CPU_SHARE = 0.6
+BULK_CPU_SHARE = 0.5
 
 
 @dataclass(frozen=True)

@@ -83,7 +83,7 @@ def _parser() -> argparse.ArgumentParser:
         " once, through a gate (0, the default: no gate; slows the import, docs/fairness.md)")  # fmt: skip
     add("--bulk-cpu-share", type=float, default=None, metavar="S",
         help="local stack, lanes on: the bulk pool's CPU ceiling, a share of the cores (0: none,"
-        " only its low priority; default: the stack's, 0.6; docs/fairness.md)")  # fmt: skip
+        " only its low priority; default: the stack's, 0.5; docs/fairness.md)")  # fmt: skip
     tenants = parser.add_argument_group("--scenario tenants")
     tenants.add_argument("--tenants", type=int, default=10, metavar="K",
                          help="small tenants beside the burst")  # fmt: skip
