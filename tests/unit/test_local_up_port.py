@@ -7,6 +7,7 @@ no socket is opened.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -31,9 +32,11 @@ class StandInStack:
     """Records the port asked for; starts at once, then is found stopped."""
 
     asked: list[int | None] = []
+    bulk_cores: float | None = None  # the bulk pool's CPU ceiling it says it has (None: none)
 
     def __init__(self, port: int | None = None, **_: Any) -> None:
         StandInStack.asked.append(port)
+        self.bulk_cap = None if self.bulk_cores is None else SimpleNamespace(cores=self.bulk_cores)
         self.server = SimpleNamespace(
             port=port or FREE_PORT, endpoint=f"http://127.0.0.1:{port or FREE_PORT}"
         )
@@ -143,3 +146,14 @@ def test_a_taken_port_is_one_line_naming_both_ways_to_choose_another(
     # And `local up` says it in that one line, having started nothing
     assert_failure(invoke("local", "up", "--workers", "1", "--logs", "logs"), 1, str(refused.value))
     assert not (tmp_path / "logs").exists()
+
+
+def test_the_banner_says_the_bulk_pools_cpu_ceiling_when_there_is_one(
+    asked: list[int | None], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert "bulk lane's workers" not in up()
+    monkeypatch.setattr(StandInStack, "bulk_cores", 1.0)
+    assert (
+        f"the bulk lane's workers use at most 1 of {os.cpu_count()} cores, leaving the interactive"
+        " lane room (docs/fairness.md)"
+    ) in up()
