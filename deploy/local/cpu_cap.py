@@ -107,27 +107,35 @@ def _own_group(proc: Path) -> tuple[Path, int]:
         memberships = (proc / "cgroup").read_text()
     except OSError as exc:
         raise CapUnavailable(f"no control groups to read ({exc.strerror or exc})") from exc
-    v1_root = v2_root = None
+    v1 = v2 = None  # (where the hierarchy is mounted, which of its groups is mounted there)
     for line in mountinfo.splitlines():
-        fields = line.split()
         if " - " not in line:
             continue
-        after = line.split(" - ", 1)[1].split()
+        fields, after = line.split(" - ", 1)[0].split(), line.split(" - ", 1)[1].split()
         fstype, options = after[0], after[2].split(",") if len(after) > 2 else []
-        if fstype == "cgroup" and "cpu" in options and v1_root is None:
-            v1_root = Path(fields[4])
-        elif fstype == "cgroup2" and v2_root is None:
-            v2_root = Path(fields[4])
+        if fstype == "cgroup" and "cpu" in options and v1 is None:
+            v1 = Path(fields[4]), fields[3]
+        elif fstype == "cgroup2" and v2 is None:
+            v2 = Path(fields[4]), fields[3]
     groups = {}
     for line in memberships.splitlines():
         _, controllers, group = line.split(":", 2)
         groups[controllers] = group
-    if v1_root is not None:
+    if v1 is not None:
         group = next((g for c, g in groups.items() if "cpu" in c.split(",")), "/")
-        return _writable(v1_root / group.lstrip("/")), 1
-    if v2_root is not None and "cpu" in _read(v2_root / "cgroup.controllers").split():
-        return _writable(v2_root / groups.get("", "/").lstrip("/")), 2
+        return _writable(_inside(*v1, group)), 1
+    if v2 is not None and "cpu" in _read(v2[0] / "cgroup.controllers").split():
+        return _writable(_inside(*v2, groups.get("", "/"))), 2
     raise CapUnavailable("no cgroup hierarchy with the cpu controller is mounted")
+
+
+def _inside(mount: Path, mounted: str, group: str) -> Path:
+    """Group `group`'s directory under `mount`, where the hierarchy's group `mounted` is mounted
+    (a container sees its own group as the root: `/docker/abc` mounted at `/sys/fs/cgroup/cpu`)."""
+    relative = (
+        Path(group).relative_to(mounted) if Path(group).is_relative_to(mounted) else Path(group.lstrip("/"))
+    )
+    return mount / relative
 
 
 def _writable(path: Path) -> Path:

@@ -100,3 +100,15 @@ def test_nonsense_is_refused(tmp_path: Path, cores: float, nice: int, message: s
     proc, _ = _v1(tmp_path)
     with pytest.raises(ValueError, match=message):
         cpu_cap.create(cores, nice, mounts=proc)
+
+
+def test_in_a_container_the_group_is_found_relative_to_the_mounted_one(tmp_path: Path) -> None:
+    # /proc/self/cgroup names the whole path; the container's mount shows its own group as root
+    root = tmp_path / "cpu"
+    (root / "worker").mkdir(parents=True)
+    proc = _proc(
+        tmp_path,
+        f"31 25 0:27 /docker/abc {root} rw,relatime - cgroup cgroup rw,cpu\n",
+        "1:cpu:/docker/abc/worker\n",
+    )
+    assert cpu_cap.create(1.0, 19, name="g", mounts=proc).path == root / "worker" / "g"
