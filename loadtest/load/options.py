@@ -128,6 +128,27 @@ def _problems(args: argparse.Namespace) -> list[str]:
                 "--tenants": args.tenants, "--tenant-every": args.tenant_every,
                 "--idle-seconds": args.idle_seconds}  # fmt: skip
     problems = [f"{name} must be above 0 (got {value:g})" for name, value in positive.items() if value <= 0]
+    problems += _lane_problems(args)
+    if args.scenario == "steady" and args.rate <= 0:
+        problems.append("--scenario steady needs --rate R (uploads/s)")
+    if args.scenario != "steady" and args.rate:
+        problems.append(f"--rate is for --scenario steady; {args.scenario} uploads as fast as it can")
+    if args.scenario == "tenants" and args.batch == 0:
+        problems.append("--scenario tenants sends its burst through the batch call: --batch 1 to 100")
+    if not 0 <= args.batch <= MAX_BATCH:
+        problems.append(f"--batch is 0 (one POST /v1/uploads a file) to {MAX_BATCH} (got {args.batch})")
+    if args.target == "aws" and (missing := [name for name in AWS_NEEDS if not os.environ.get(name)]):
+        problems.append(
+            f"--target aws needs {', '.join(missing)} set: the API and its user pool for the clients"
+            " (terraform output api: url, user_pool_id, user_pool_client_id), the buckets and queues"
+            " for the ledger (terraform output imgpipe)"
+        )
+    return problems
+
+
+def _lane_problems(args: argparse.Namespace) -> list[str]:
+    """What is wrong with the local stack's lane options (`--bulk-s3-at-once`, `--bulk-cpu-share`)."""
+    problems: list[str] = []
     if args.bulk_s3_at_once < 0:
         problems.append(f"--bulk-s3-at-once is 0 (no limit) or more (got {args.bulk_s3_at_once})")
     if args.bulk_s3_at_once and args.target == "aws":
@@ -143,20 +164,6 @@ def _problems(args: argparse.Namespace) -> list[str]:
         )
     if share and args.lanes == "off":
         problems.append("--bulk-cpu-share caps the bulk lane's workers: it needs --lanes on")
-    if args.scenario == "steady" and args.rate <= 0:
-        problems.append("--scenario steady needs --rate R (uploads/s)")
-    if args.scenario != "steady" and args.rate:
-        problems.append(f"--rate is for --scenario steady; {args.scenario} uploads as fast as it can")
-    if args.scenario == "tenants" and args.batch == 0:
-        problems.append("--scenario tenants sends its burst through the batch call: --batch 1 to 100")
-    if not 0 <= args.batch <= MAX_BATCH:
-        problems.append(f"--batch is 0 (one POST /v1/uploads a file) to {MAX_BATCH} (got {args.batch})")
-    if args.target == "aws" and (missing := [name for name in AWS_NEEDS if not os.environ.get(name)]):
-        problems.append(
-            f"--target aws needs {', '.join(missing)} set: the API and its user pool for the clients"
-            " (terraform output api: url, user_pool_id, user_pool_client_id), the buckets and queues"
-            " for the ledger (terraform output imgpipe)"
-        )
     return problems
 
 

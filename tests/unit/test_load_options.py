@@ -119,7 +119,8 @@ def test_the_bulk_pools_cpu_ceiling_is_the_stacks_unless_given(tmp_path: Path) -
     assert options.lane_plan(half) == LanePlan(bulk_cpu_share=0.5)
     assert options.lane_plan(none) == LanePlan(bulk_cpu_share=None)
     assert options.lanes_words(none) == "lanes on"
+    cores = os.cpu_count() or 1
     assert (
         options.lanes_words(half)
-        == f"lanes on, the bulk pool's CPU at most {0.5 * (os.cpu_count() or 1):.2g} of {os.cpu_count()} cores"
+        == f"lanes on, the bulk pool's CPU at most {0.5 * cores:.2g} of {cores} cores"
     )
