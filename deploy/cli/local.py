@@ -27,6 +27,7 @@ from deploy.cli.common import (
     stop_on_signals,
 )
 from deploy.cli.text import literal
+from deploy.local.cpu_cap import BULK_CPU_SHARE, usable_cores
 from deploy.local.front_door.process import API_PORT_VARIABLE
 from deploy.local.motoserver import DEFAULT_PORT, PORT_VARIABLE
 from deploy.local.web import WEB_PORT_VARIABLE
@@ -78,6 +79,16 @@ def local_up(
     timeout: Annotated[
         int, typer.Option(min=1, max=900, metavar="SECONDS", help="the workers' function timeout, 1-900 s")
     ] = 60,
+    bulk_cpu_share: Annotated[
+        float,
+        typer.Option(
+            min=0,
+            max=1,
+            metavar="SHARE",
+            help="the bulk lane's workers' CPU ceiling, a share of the cores (0: none, only their low"
+            " priority; docs/fairness.md)",
+        ),
+    ] = BULK_CPU_SHARE,
 ) -> None:
     """Start the moto server, create the topology and the user pool, serve the client API and the
     web uploader, run workers until Ctrl-C.
@@ -86,6 +97,7 @@ def local_up(
     and the next start is empty, on the same port (so the export lines stay valid).
     """
     from deploy.local.front_door.process import FrontDoorError
+    from deploy.local.lanes import LanePlan
     from deploy.local.motoserver import MotoServerError
     from deploy.local.stack import LocalStack
     from deploy.local.topology import QueueSettings
@@ -108,6 +120,7 @@ def local_up(
         workers=workers,
         log_dir=logs,
         queue=queue,
+        lanes=LanePlan(bulk_cpu_share=bulk_cpu_share or None),
     )
     stop_on_signals()
     try:
@@ -143,8 +156,8 @@ def _announce(stack: Any, web: Any, workers: int, logs: Path, fixed_port: bool) 
         )
     )  # fmt: skip
     if (cap := getattr(stack, "bulk_cap", None)) is not None:
-        say(f"the bulk lane's workers use at most {cap.cores:.2g} of {os.cpu_count()} cores, leaving the"
-            " interactive lane room (docs/fairness.md)")  # fmt: skip
+        say(f"the bulk lane's workers use at most {cap.cores:g} of {usable_cores():g} cores, leaving the"
+            " interactive lane room (--bulk-cpu-share, docs/fairness.md)")  # fmt: skip
     console.print("in another shell:")
     for name, value in {**stack.environment(), "IMGPIPE_WEB_URL": web.url}.items():
         console.print(f"  export {name}={value}", markup=False, highlight=False, soft_wrap=True)

@@ -11,8 +11,9 @@ control group of their own whose CPU quota is `cores` (the kernel's CFS bandwidt
 100 ms period), and whose weight is that of `nice`, so it still yields to everything else below
 the ceiling.
 
-cgroup v1 (a `cpu` hierarchy) and v2 (the `cpu` controller in the unified hierarchy) both work;
-it takes write access to the hierarchy (root, or a delegated subtree). Where there is none,
+cgroup v1 (a `cpu` hierarchy) and v2 (the `cpu` controller in the unified hierarchy, delegated to
+the children of the stack's own group) both work; it takes write access to the hierarchy (root, or
+a delegated subtree). Where there is none,
 `create` raises `CapUnavailable` with the reason, and the stack runs the bulk pool with its nice
 alone (`LocalStack` says so on stderr).
 """
@@ -26,6 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 PERIOD_US = 100_000
+BULK_CPU_SHARE = 0.5  # the local stack's default ceiling for its bulk pool (`LanePlan.bulk_cpu_share`)
 PREFIX = "imgpipe-bulk-"
 # The kernel's weight of each nice level (kernel/sched/core.c, sched_prio_to_weight), from -20.
 _NICE_WEIGHTS = (
@@ -74,6 +76,23 @@ class CpuCap:
                 time.sleep(0.05)
 
 
+def usable_cores(mounts: Path = Path("/proc/self")) -> float:
+    """The cores this process can use: those it may run on, and no more than its own group's
+    quota (a container's `--cpus`), which a child's quota cannot exceed."""
+    cores = float(len(os.sched_getaffinity(0)))
+    try:
+        own, version = _own_group(mounts, need_write=False)
+    except CapUnavailable:
+        return cores
+    if version == 1:
+        quota, period = _read(own / "cpu.cfs_quota_us").strip(), _read(own / "cpu.cfs_period_us").strip()
+    else:
+        quota, _, period = _read(own / "cpu.max").strip().partition(" ")
+    if quota.lstrip("-").isdigit() and period.isdigit() and int(quota) > 0 and int(period) > 0:
+        cores = min(cores, int(quota) / int(period))
+    return cores
+
+
 def create(cores: float, nice: int, name: str | None = None, mounts: Path = Path("/proc/self")) -> CpuCap:
     """A new group under this process's own, capped at `cores` with the weight of `nice`."""
     if cores <= 0:
@@ -81,6 +100,8 @@ def create(cores: float, nice: int, name: str | None = None, mounts: Path = Path
     if not 0 <= nice <= 19:
         raise ValueError(f"nice is 0-19, not {nice}")
     parent, version = _own_group(mounts)
+    if version == 2:
+        _delegate_cpu(parent)
     _sweep(parent)
     path = parent / (name or f"{PREFIX}{os.getpid()}")
     try:
@@ -100,7 +121,23 @@ def create(cores: float, nice: int, name: str | None = None, mounts: Path = Path
     return CpuCap(path, version, cores)
 
 
-def _own_group(proc: Path) -> tuple[Path, int]:
+def _delegate_cpu(parent: Path) -> None:
+    """cgroup v2: a child of `parent` has `cpu.max` only when `parent` hands its children the cpu
+    controller, which the kernel refuses while `parent` itself holds processes (this one), unless
+    it is the root: a systemd scope with `Delegate=yes` is the usual way to get one."""
+    if "cpu" in _read(parent / "cgroup.subtree_control").split():
+        return
+    try:
+        (parent / "cgroup.subtree_control").write_text("+cpu\n")
+    except OSError as exc:
+        raise CapUnavailable(
+            f"the cpu controller is not enabled for the children of {parent}"
+            f" ({exc.strerror or exc}; cgroup v2 needs it delegated, as `systemd-run --scope -p Delegate=yes`"
+            " gives)"
+        ) from exc
+
+
+def _own_group(proc: Path, need_write: bool = True) -> tuple[Path, int]:
     """The directory of this process's own CPU control group, and the hierarchy's version."""
     try:
         mountinfo = (proc / "mountinfo").read_text()
@@ -121,11 +158,14 @@ def _own_group(proc: Path) -> tuple[Path, int]:
     for line in memberships.splitlines():
         _, controllers, group = line.split(":", 2)
         groups[controllers] = group
+    check = _writable if need_write else (lambda path: path)
     if v1 is not None:
         group = next((g for c, g in groups.items() if "cpu" in c.split(",")), "/")
-        return _writable(_inside(*v1, group)), 1
-    if v2 is not None and "cpu" in _read(v2[0] / "cgroup.controllers").split():
-        return _writable(_inside(*v2, groups.get("", "/"))), 2
+        return check(_inside(*v1, group)), 1
+    if v2 is not None:
+        own = _inside(*v2, groups.get("", "/"))
+        if "cpu" in _read(own / "cgroup.controllers").split():
+            return check(own), 2
     raise CapUnavailable("no cgroup hierarchy with the cpu controller is mounted")
 
 

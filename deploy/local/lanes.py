@@ -14,18 +14,18 @@ and, like the bulk lane's capped concurrency, under a ceiling (`bulk_cpu_share` 
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from deploy.local import cpu_cap
+from deploy.local.cpu_cap import BULK_CPU_SHARE
 from deploy.local.poller import PollerConfig
 from deploy.local.topology import DLQ_RETENTION_S, QUEUE_RETENTION_S, QueueSettings, Topology
 
 ROUTER_LOG = "router"
-BULK_CPU_SHARE = 0.5
 
 
 @dataclass(frozen=True)
@@ -68,11 +68,11 @@ class LanePlan:
                 f"the bulk pool's CPU share is above 0 and at most 1, not {self.bulk_cpu_share:g}"
             )
 
-    def bulk_cores(self, cores: int | None = None) -> float | None:
-        """The bulk pool's CPU ceiling in cores on a machine of `cores` (None: this one's)."""
+    def bulk_cores(self, cores: float | None = None) -> float | None:
+        """The bulk pool's CPU ceiling in cores, of `cores` (None: those this process can use)."""
         if self.bulk_cpu_share is None:
             return None
-        return self.bulk_cpu_share * (cores or os.cpu_count() or 1)
+        return self.bulk_cpu_share * (cores or cpu_cap.usable_cores())
 
 
 @dataclass(frozen=True)

@@ -226,7 +226,13 @@ class LocalStack:
             env["IMGPIPE_CONCURRENCY"] = str(slot.concurrency)
         process = spawn(env, slot.config, log, slot.nice)
         if slot.capped and self.bulk_cap is not None:
-            self.bulk_cap.add(process.pid)
+            try:
+                self.bulk_cap.add(process.pid)
+            except OSError as exc:  # the worker runs (and is stopped) all the same, without the ceiling
+                print(
+                    f"imgpipe: worker {index} runs without the bulk pool's CPU ceiling: {exc}",
+                    file=sys.stderr,
+                )
         return process
 
     def _spawn_router(self, index: int) -> subprocess.Popen[bytes]:

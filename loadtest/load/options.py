@@ -8,7 +8,7 @@ from __future__ import annotations
 import argparse
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from loadtest.load import payloads
 from loadtest.load.redrive import EVERY_S
@@ -83,7 +83,7 @@ def _parser() -> argparse.ArgumentParser:
         " once, through a gate (0, the default: no gate; slows the import, docs/fairness.md)")  # fmt: skip
     add("--bulk-cpu-share", type=float, default=None, metavar="S",
         help="local stack, lanes on: the bulk pool's CPU ceiling, a share of the cores (0: none,"
-        " only its low priority; default: the stack's, 0.5; docs/fairness.md)")  # fmt: skip
+        " only its low priority; unset: the stack's, 0.5; docs/fairness.md)")  # fmt: skip
     tenants = parser.add_argument_group("--scenario tenants")
     tenants.add_argument("--tenants", type=int, default=10, metavar="K",
                          help="small tenants beside the burst")  # fmt: skip
@@ -170,7 +170,8 @@ def _lane_problems(args: argparse.Namespace) -> list[str]:
 def lane_plan(args: argparse.Namespace) -> LanePlan | None:
     """The local stack's lanes per `--lanes`, `--bulk-s3-at-once` and `--bulk-cpu-share` (None: one
     work queue)."""
-    from deploy.local.lanes import BULK_CPU_SHARE, LanePlan
+    from deploy.local.cpu_cap import BULK_CPU_SHARE
+    from deploy.local.lanes import LanePlan
 
     if args.lanes == "off":
         return None
@@ -180,12 +181,23 @@ def lane_plan(args: argparse.Namespace) -> LanePlan | None:
 
 def lanes_words(args: argparse.Namespace) -> str:
     """How the local stack runs its lanes, for the progress line."""
+    from deploy.local.cpu_cap import usable_cores
+
     plan = lane_plan(args)
     if plan is None:
         return f"lanes {args.lanes}"
     words = [f"lanes {args.lanes}"]
     if (cores := plan.bulk_cores()) is not None:
-        words.append(f"the bulk pool's CPU at most {cores:.2g} of {os.cpu_count() or 1} cores")
+        words.append(f"the bulk pool's CPU at most {cores:g} of {usable_cores():g} cores")
     if plan.bulk_s3_at_once:
         words.append(f"a gate: the bulk pool's S3 requests {plan.bulk_s3_at_once} at most at once")
     return ", ".join(words)
+
+
+def ceiling_line(stack: Any) -> str:
+    """`bulk_ceiling:` what the local stack's bulk pool ran under: its CPU quota and how often the
+    kernel held it there, or none (so a run where the machine gave no cgroup is told apart)."""
+    cap = getattr(stack, "bulk_cap", None)
+    if cap is None:
+        return "bulk_ceiling: none (the bulk pool took every core the rest left, at its low priority)"
+    return f"bulk_ceiling: cores={cap.cores:g} throttled_periods={cap.throttled()}"

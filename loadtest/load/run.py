@@ -131,6 +131,7 @@ def run(args: argparse.Namespace) -> int:
 
         return tenants.run(args)
     since = router_figures.mark(args.out / "logs")  # the logs are appended to: this run's start
+    ceiling: list[str] = []  # the local stack's bulk pool's CPU ceiling, as it ran
     if args.target == "aws":
         os.environ.update(signin.aws_users(os.environ, args.users, args.processes, say))
         ledger, uploads, samples = drive(args, dict(os.environ))
@@ -143,6 +144,7 @@ def run(args: argparse.Namespace) -> int:
         with LocalStack(workers=args.workers, log_dir=args.out / "logs", lanes=lanes) as stack:
             os.environ.update(stack.environment())
             ledger, uploads, samples = drive(args, dict(os.environ))
+            ceiling = [options.ceiling_line(stack)] if lanes is not None else []
             say("stopping the local stack")
     rate, settling = drain(uploads), drain_after_uploads(uploads)
     if not args.no_engine:
@@ -153,8 +155,8 @@ def run(args: argparse.Namespace) -> int:
     found = route_stats.routes(args.out / "locust_stats.csv")
     print(route_stats.api_line(found, len(uploads)))
     print(route_stats.e2e_line(uploads))
-    for line in router_figures.lines(args.out / "logs", since, bulk_tenants=args.users):  # a tenant each
-        print(line)
+    for line in [*router_figures.lines(args.out / "logs", since, bulk_tenants=args.users), *ceiling]:
+        print(line)  # the router's: a tenant each user
     asks = route_stats.asks(found)
     judged, beside = headline(args.scenario, rate, settling, local=args.target == "local")
     print(summary(ledger, uploads, judged, engine, beside, (asks.p50_ms, asks.p95_ms) if asks else (0, 0)))

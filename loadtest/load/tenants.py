@@ -152,6 +152,7 @@ def _reconcile(
 def run(args: argparse.Namespace) -> int:
     """The whole scenario on the local stack (lanes per `--lanes`) or the deployment; the exit code."""
     since = router_figures.mark(args.out / "logs")  # the logs are appended to: this run's start
+    ceiling: list[str] = []  # the local stack's bulk pool's CPU ceiling, as it ran
     if args.target == "aws":
         from loadtest.load import signin
 
@@ -168,9 +169,10 @@ def run(args: argparse.Namespace) -> int:
         with LocalStack(workers=args.workers, log_dir=args.out / "logs", lanes=lanes) as stack:
             os.environ.update(stack.environment())
             figures, ledger = drive(args, dict(os.environ))
+            ceiling = [options.ceiling_line(stack)] if lanes is not None else []
     router = router_figures.lines(args.out / "logs", since)  # none without lanes
     print(ledger.line())
-    for line in [*figures.details(), *ledger.problem_lines(), *router]:
+    for line in [*figures.details(), *ledger.problem_lines(), *router, *ceiling]:
         print(line)
     print(figures.line())
     return 0 if ledger.ok else 1

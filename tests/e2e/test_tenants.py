@@ -50,6 +50,10 @@ def _tenants(out: Path, images: int, every_s: str, idle_s: str) -> None:
     match = LINE.search(done.stdout)
     assert match, done.stdout
     assert int(match["lost"]) == 0 and int(match["idle"]) > 0
+    # And it says what the bulk pool ran under (the ceiling, or none where no cgroup is given)
+    assert re.search(r"^bulk_ceiling: (cores=[\d.]+ throttled_periods=\d+|none \()", done.stdout, re.M), (
+        done.stdout
+    )
     # And the burst was one tenant's (one sub), the small uploads the other tenants'
     burst, small = _phase(out, "burst"), _phase(out, "small")
     assert len({u.user for u in burst}) == 1 and len(burst) == images

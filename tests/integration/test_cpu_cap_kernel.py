@@ -45,5 +45,5 @@ def test_a_busy_loop_in_the_group_gets_its_quota_and_no_more() -> None:
     finally:
         loop.kill()
         loop.wait()
-    cap.remove()
+        cap.remove()
     assert not cap.path.exists()

@@ -20,6 +20,7 @@ ROOT = Path(__file__).resolve().parents[2]
         (["status", "--bogus"], "No such option: --bogus"),
         (["dlq", "list", "--limit", "0"], "Invalid value for '--limit'"),
         (["local", "up", "--timeout", "0"], "Invalid value for '--timeout'"),
+        (["local", "up", "--bulk-cpu-share", "1.5"], "Invalid value for '--bulk-cpu-share'"),
         (["nosuchcmd"], "No such command 'nosuchcmd'"),
         (["dlq", "show"], "Missing argument 'MESSAGE'"),
     ],

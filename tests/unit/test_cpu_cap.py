@@ -6,6 +6,7 @@ writes (the kernel's own behaviour is in tests/integration/test_cpu_cap_kernel.p
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -52,7 +53,8 @@ def test_a_v1_group_is_made_under_the_process_own_with_quota_and_the_weight_of_i
 def test_a_v2_group_gets_cpu_max_and_the_nice_as_its_weight(tmp_path: Path) -> None:
     root = tmp_path / "unified"
     (root / "user.slice").mkdir(parents=True)
-    (root / "cgroup.controllers").write_text("cpuset cpu io memory pids\n")
+    (root / "user.slice" / "cgroup.controllers").write_text("cpuset cpu io memory pids\n")
+    (root / "user.slice" / "cgroup.subtree_control").write_text("")  # the stack enables cpu there
     proc = _proc(
         tmp_path,
         f"32 25 0:28 / {root} rw,relatime - cgroup2 cgroup2 rw,nsdelegate\n",
@@ -62,12 +64,35 @@ def test_a_v2_group_gets_cpu_max_and_the_nice_as_its_weight(tmp_path: Path) -> N
     assert (cap.path, cap.version) == (root / "user.slice" / "g", 2)
     assert (cap.path / "cpu.max").read_text() == "50000 100000\n"
     assert (cap.path / "cpu.weight.nice").read_text() == "10\n"
+    assert (root / "user.slice" / "cgroup.subtree_control").read_text() == "+cpu\n"
+
+
+def test_v2_without_the_cpu_controller_delegated_says_so(tmp_path: Path) -> None:
+    # the kernel refuses `+cpu` in a group that holds processes: here, a write that fails
+    root = tmp_path / "unified"
+    (root / "session.scope" / "cgroup.subtree_control").mkdir(parents=True)
+    (root / "session.scope" / "cgroup.controllers").write_text("cpu memory pids\n")
+    proc = _proc(tmp_path, f"32 25 0:28 / {root} rw - cgroup2 cgroup2 rw\n", "0::/session.scope\n")
+    with pytest.raises(CapUnavailable, match="cpu controller is not enabled for the children of"):
+        cpu_cap.create(1.0, 19, mounts=proc)
+
+
+def test_the_usable_cores_are_the_affinity_within_the_groups_own_quota(tmp_path: Path) -> None:
+    proc, own = _v1(tmp_path, "/docker/abc")
+    affinity = len(os.sched_getaffinity(0))
+    assert cpu_cap.usable_cores(proc) == affinity  # no quota file: no limit
+    (own / "cpu.cfs_quota_us").write_text("-1\n")
+    (own / "cpu.cfs_period_us").write_text("100000\n")
+    assert cpu_cap.usable_cores(proc) == affinity
+    (own / "cpu.cfs_quota_us").write_text("50000\n")  # a container given half a core
+    assert cpu_cap.usable_cores(proc) == min(affinity, 0.5)
+    assert cpu_cap.usable_cores(tmp_path / "no-proc") == affinity
 
 
 def test_without_a_cpu_hierarchy_the_reason_is_given(tmp_path: Path) -> None:
     root = tmp_path / "unified"
     root.mkdir()
-    (root / "cgroup.controllers").write_text("memory pids\n")  # cpu not delegated
+    (root / "cgroup.controllers").write_text("memory pids\n")  # no cpu controller for this group
     proc = _proc(tmp_path, f"32 25 0:28 / {root} rw - cgroup2 cgroup2 rw\n", "0::/\n")
     with pytest.raises(CapUnavailable, match="no cgroup hierarchy with the cpu controller"):
         cpu_cap.create(1.0, 19, mounts=proc)

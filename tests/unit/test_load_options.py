@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
-from deploy.local.lanes import BULK_CPU_SHARE, LanePlan
+from deploy.local.cpu_cap import BULK_CPU_SHARE, CpuCap
+from deploy.local.lanes import LanePlan
 from loadtest.load import options, payloads
 from loadtest.load.options import AWS_NEEDS, DEFAULT_WORKERS, parse
 
@@ -124,3 +126,10 @@ def test_the_bulk_pools_cpu_ceiling_is_the_stacks_unless_given(tmp_path: Path) -
         options.lanes_words(half)
         == f"lanes on, the bulk pool's CPU at most {0.5 * cores:.2g} of {cores} cores"
     )
+
+
+def test_the_run_says_what_ceiling_the_bulk_pool_ran_under(tmp_path: Path) -> None:
+    (tmp_path / "cpu.stat").write_text("nr_periods 40\nnr_throttled 3\nthrottled_time 900\n")
+    capped = SimpleNamespace(bulk_cap=CpuCap(tmp_path, 1, 1.0))
+    assert options.ceiling_line(capped) == "bulk_ceiling: cores=1 throttled_periods=3"
+    assert options.ceiling_line(SimpleNamespace(bulk_cap=None)).startswith("bulk_ceiling: none (")

@@ -7,7 +7,6 @@ no socket is opened.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -15,6 +14,7 @@ from typing import Any
 import pytest
 
 from deploy.local import motoserver, stack, web
+from deploy.local.cpu_cap import usable_cores
 from deploy.local.motoserver import DEFAULT_PORT, MotoServer, MotoServerError
 from tests.unit.test_cli import (
     assert_failure,
@@ -32,10 +32,12 @@ class StandInStack:
     """Records the port asked for; starts at once, then is found stopped."""
 
     asked: list[int | None] = []
+    lanes: list[Any] = []  # the LanePlan each start was given
     bulk_cores: float | None = None  # the bulk pool's CPU ceiling it says it has (None: none)
 
-    def __init__(self, port: int | None = None, **_: Any) -> None:
+    def __init__(self, port: int | None = None, lanes: Any = None, **_: Any) -> None:
         StandInStack.asked.append(port)
+        StandInStack.lanes.append(lanes)
         self.bulk_cap = None if self.bulk_cores is None else SimpleNamespace(cores=self.bulk_cores)
         self.server = SimpleNamespace(
             port=port or FREE_PORT, endpoint=f"http://127.0.0.1:{port or FREE_PORT}"
@@ -87,6 +89,7 @@ def asked(monkeypatch: pytest.MonkeyPatch) -> list[int | None]:
     monkeypatch.setattr(web, "WebServerProcess", StandInWeb)
     monkeypatch.setattr(web, "reserve_web", lambda *_: None)
     StandInStack.asked = []
+    StandInStack.lanes = []
     return StandInStack.asked
 
 
@@ -154,6 +157,13 @@ def test_the_banner_says_the_bulk_pools_cpu_ceiling_when_there_is_one(
     assert "bulk lane's workers" not in up()
     monkeypatch.setattr(StandInStack, "bulk_cores", 1.0)
     assert (
-        f"the bulk lane's workers use at most 1 of {os.cpu_count()} cores, leaving the interactive"
-        " lane room (docs/fairness.md)"
+        f"the bulk lane's workers use at most 1 of {usable_cores():g} cores, leaving the interactive"
+        " lane room (--bulk-cpu-share, docs/fairness.md)"
     ) in up()
+
+
+def test_the_bulk_pools_ceiling_is_half_the_cores_unless_given(asked: list[int | None]) -> None:
+    up()
+    up("--bulk-cpu-share", "0.75")
+    up("--bulk-cpu-share", "0")
+    assert [plan.bulk_cpu_share for plan in StandInStack.lanes] == [0.5, 0.75, None]
