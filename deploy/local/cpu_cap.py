@@ -21,12 +21,14 @@ alone (`LocalStack` says so on stderr).
 from __future__ import annotations
 
 import contextlib
+import itertools
 import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
 PERIOD_US = 100_000
+_SERIAL = itertools.count(1)
 BULK_CPU_SHARE = 0.5  # the local stack's default ceiling for its bulk pool (`LanePlan.bulk_cpu_share`)
 PREFIX = "imgpipe-bulk-"
 # The kernel's weight of each nice level (kernel/sched/core.c, sched_prio_to_weight), from -20.
@@ -103,7 +105,7 @@ def create(cores: float, nice: int, name: str | None = None, mounts: Path = Path
     if version == 2:
         _delegate_cpu(parent)
     _sweep(parent)
-    path = parent / (name or f"{PREFIX}{os.getpid()}")
+    path = parent / (name or f"{PREFIX}{os.getpid()}-{next(_SERIAL)}")  # a stack's own, even beside another
     try:
         path.mkdir(exist_ok=True)
         quota = max(1000, round(cores * PERIOD_US))
@@ -194,7 +196,7 @@ def _read(path: Path) -> str:
 def _sweep(parent: Path) -> None:
     """Remove groups an earlier stack left (it was killed before it could): empty ones only."""
     for stale in parent.glob(f"{PREFIX}*"):
-        pid = stale.name.removeprefix(PREFIX)
+        pid = stale.name.removeprefix(PREFIX).split("-")[0]
         if pid.isdigit() and not Path(f"/proc/{pid}").exists():
             with contextlib.suppress(OSError):
                 stale.rmdir()

@@ -110,7 +110,7 @@ def test_a_group_that_cannot_take_a_quota_is_not_left_behind(tmp_path: Path) -> 
 
 def test_empty_groups_of_stacks_that_are_gone_are_swept_and_others_kept(tmp_path: Path) -> None:
     proc, parent = _v1(tmp_path)
-    gone, alive, busy = (parent / f"imgpipe-bulk-{pid}" for pid in (999_999_999, 1, 999_999_998))
+    gone, alive, busy = (parent / f"imgpipe-bulk-{pid}-1" for pid in (999_999_999, 1, 999_999_998))
     for group in (gone, alive, busy):
         group.mkdir()
     (busy / "cgroup.procs").write_text("5\n")  # rmdir of a group in use fails: it stays
@@ -137,3 +137,10 @@ def test_in_a_container_the_group_is_found_relative_to_the_mounted_one(tmp_path:
         "1:cpu:/docker/abc/worker\n",
     )
     assert cpu_cap.create(1.0, 19, name="g", mounts=proc).path == root / "worker" / "g"
+
+
+def test_two_stacks_in_one_process_get_groups_of_their_own(tmp_path: Path) -> None:
+    proc, _ = _v1(tmp_path)
+    first, second = cpu_cap.create(1.0, 19, mounts=proc), cpu_cap.create(0.5, 19, mounts=proc)
+    assert first.path != second.path
+    assert (first.path / "cpu.cfs_quota_us").read_text() == "100000\n"
