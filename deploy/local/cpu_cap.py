@@ -148,9 +148,10 @@ def _own_group(proc: Path, need_write: bool = True) -> tuple[Path, int]:
         raise CapUnavailable(f"no control groups to read ({exc.strerror or exc})") from exc
     v1 = v2 = None  # (where the hierarchy is mounted, which of its groups is mounted there)
     for line in mountinfo.splitlines():
-        if " - " not in line:
+        before, separator, rest = line.partition(" - ")
+        if not separator:
             continue
-        fields, after = line.split(" - ", 1)[0].split(), line.split(" - ", 1)[1].split()
+        fields, after = before.split(), rest.split()
         fstype, options = after[0], after[2].split(",") if len(after) > 2 else []
         if fstype == "cgroup" and "cpu" in options and v1 is None:
             v1 = Path(fields[4]), fields[3]

@@ -194,10 +194,13 @@ def lanes_words(args: argparse.Namespace) -> str:
     return ", ".join(words)
 
 
-def ceiling_line(stack: Any) -> str:
+def ceiling_lines(stack: Any) -> list[str]:
     """`bulk_ceiling:` what the local stack's bulk pool ran under: its CPU quota and how often the
-    kernel held it there, or none (so a run where the machine gave no cgroup is told apart)."""
+    kernel held it there, or none (so a run where the machine gave no cgroup is told apart); no
+    line for a stack without lanes."""
+    if getattr(stack, "lanes", None) is None:
+        return []
     cap = getattr(stack, "bulk_cap", None)
     if cap is None:
-        return "bulk_ceiling: none (the bulk pool took every core the rest left, at its low priority)"
-    return f"bulk_ceiling: cores={cap.cores:g} throttled_periods={cap.throttled()}"
+        return ["bulk_ceiling: none (the bulk pool took every core the rest left, at its low priority)"]
+    return [f"bulk_ceiling: cores={cap.cores:g} throttled_periods={cap.throttled()}"]

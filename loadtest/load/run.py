@@ -144,7 +144,7 @@ def run(args: argparse.Namespace) -> int:
         with LocalStack(workers=args.workers, log_dir=args.out / "logs", lanes=lanes) as stack:
             os.environ.update(stack.environment())
             ledger, uploads, samples = drive(args, dict(os.environ))
-            ceiling = [options.ceiling_line(stack)] if lanes is not None else []
+            ceiling = options.ceiling_lines(stack)
             say("stopping the local stack")
     rate, settling = drain(uploads), drain_after_uploads(uploads)
     if not args.no_engine:

@@ -169,7 +169,7 @@ def run(args: argparse.Namespace) -> int:
         with LocalStack(workers=args.workers, log_dir=args.out / "logs", lanes=lanes) as stack:
             os.environ.update(stack.environment())
             figures, ledger = drive(args, dict(os.environ))
-            ceiling = [options.ceiling_line(stack)] if lanes is not None else []
+            ceiling = options.ceiling_lines(stack)
     router = router_figures.lines(args.out / "logs", since)  # none without lanes
     print(ledger.line())
     for line in [*figures.details(), *ledger.problem_lines(), *router, *ceiling]:

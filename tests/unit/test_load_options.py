@@ -130,6 +130,9 @@ def test_the_bulk_pools_cpu_ceiling_is_the_stacks_unless_given(tmp_path: Path) -
 
 def test_the_run_says_what_ceiling_the_bulk_pool_ran_under(tmp_path: Path) -> None:
     (tmp_path / "cpu.stat").write_text("nr_periods 40\nnr_throttled 3\nthrottled_time 900\n")
-    capped = SimpleNamespace(bulk_cap=CpuCap(tmp_path, 1, 1.0))
-    assert options.ceiling_line(capped) == "bulk_ceiling: cores=1 throttled_periods=3"
-    assert options.ceiling_line(SimpleNamespace(bulk_cap=None)).startswith("bulk_ceiling: none (")
+    lanes = LanePlan()
+    capped = SimpleNamespace(lanes=lanes, bulk_cap=CpuCap(tmp_path, 1, 1.0))
+    assert options.ceiling_lines(capped) == ["bulk_ceiling: cores=1 throttled_periods=3"]
+    (none,) = options.ceiling_lines(SimpleNamespace(lanes=lanes, bulk_cap=None))
+    assert none.startswith("bulk_ceiling: none (")
+    assert options.ceiling_lines(SimpleNamespace(lanes=None, bulk_cap=None)) == []
